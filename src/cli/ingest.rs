@@ -1,0 +1,95 @@
+//! `relist ingest`: banned records from files into the index, in one commit.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use relist::ingest::{self, Format};
+use relist::model::BannedRecord;
+use relist::store::Store;
+use relist::{Error, Result};
+
+use super::{ErrorReporter, Global, Outcome};
+
+#[derive(Args)]
+pub struct IngestArgs {
+    /// JSON Lines or CSV files of banned records (`-` for stdin).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Input format: auto (by extension), jsonl, csv.
+    #[arg(long, default_value = "auto")]
+    format: Format,
+    /// Abort at the first bad line; nothing is written.
+    #[arg(long)]
+    strict: bool,
+    /// Do nothing if the index already holds records (for first-run scripts).
+    #[arg(long)]
+    if_empty: bool,
+}
+
+pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
+    let start = Instant::now();
+    let store = Store::open_or_create(&g.index)?;
+    if a.if_empty {
+        let (n, _, _) = store.counts();
+        if n > 0 {
+            if !g.quiet {
+                eprintln!(
+                    "index {} already holds {n} records; nothing ingested",
+                    g.index.display()
+                );
+            }
+            return Ok(Outcome::Clean);
+        }
+    }
+    let mut records: Vec<BannedRecord> = Vec::new();
+    let mut rejected = 0u64;
+    let mut reporter = ErrorReporter::new(g.quiet);
+    for path in &a.files {
+        let input = ingest::open(path)?;
+        let before = records.len();
+        let mut fatal: Option<Error> = None;
+        ingest::read_records(path, input, a.format, BannedRecord::from_value, |item| {
+            if fatal.is_some() {
+                return;
+            }
+            match item {
+                Ok((line, parsed)) => {
+                    for w in &parsed.warnings {
+                        reporter.warn(&format_args!("{}:{line}: warning: {w}", path.display()));
+                    }
+                    records.push(parsed.record);
+                }
+                Err(e) if a.strict => fatal = Some(e),
+                Err(e) => {
+                    rejected += 1;
+                    reporter.report(&e);
+                }
+            }
+        })?;
+        if let Some(e) = fatal {
+            return Err(Error::Invalid(format!("{e} (--strict: nothing ingested)")));
+        }
+        reporter.finish(path);
+        if records.len() == before {
+            reporter.report(&format_args!("{}: no records", path.display()));
+            reporter.finish(path);
+        }
+    }
+    if records.is_empty() {
+        return Err(Error::Invalid(format!(
+            "no valid records to ingest ({rejected} lines rejected)"
+        )));
+    }
+    let counts = store.ingest(records)?;
+    if !g.quiet {
+        eprintln!(
+            "ingested into {}: {} added, {} replaced, {rejected} rejected ({:.1} s)",
+            g.index.display(),
+            counts.added,
+            counts.replaced,
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,166 @@
+//! Command-line definitions (clap derive) and the plain config they turn into.
+
+mod check;
+mod eval;
+mod ingest;
+mod query;
+mod remove;
+mod stats;
+mod sweep;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use relist::config::Config;
+use relist::{Error, Result};
+
+/// What a command's exit code should say.
+pub enum Outcome {
+    Clean,
+    /// `check` found a listing to block.
+    Blocked,
+}
+
+#[derive(Parser)]
+#[command(
+    name = "relist",
+    version,
+    about = "Catch banned products relisted under new listings"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct Global {
+    /// Index directory.
+    #[arg(long, global = true, env = "RELIST_INDEX", default_value = "index")]
+    pub index: PathBuf,
+    /// Config file (TOML) with thresholds and weights; the shipped defaults otherwise.
+    #[arg(long, global = true, env = "RELIST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Score at or above which a listing is blocked (overrides the config file).
+    #[arg(long, global = true, env = "RELIST_BLOCK_THRESHOLD")]
+    pub block_threshold: Option<f32>,
+    /// Score at or above which a listing goes to review (overrides the config file).
+    #[arg(long, global = true, env = "RELIST_REVIEW_THRESHOLD")]
+    pub review_threshold: Option<f32>,
+    /// Candidates retrieved per listing before rescoring (overrides the config file).
+    #[arg(long, global = true, env = "RELIST_CANDIDATES")]
+    pub candidates: Option<usize>,
+    /// Only errors on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+impl Global {
+    /// Config file, then environment and flags on top.
+    pub fn config(&self) -> Result<Config> {
+        let mut c = match &self.config {
+            Some(p) => Config::from_file(p)?,
+            None => Config::default(),
+        };
+        if let Some(b) = self.block_threshold {
+            c.thresholds.block = b;
+        }
+        if let Some(r) = self.review_threshold {
+            c.thresholds.review = r;
+        }
+        if let Some(k) = self.candidates {
+            c.retrieval.candidates = k;
+        }
+        c.validate().map_err(Error::Config)?;
+        Ok(c)
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Add or replace banned records (JSON Lines or CSV).
+    Ingest(ingest::IngestArgs),
+    /// Remove banned records by id.
+    Remove(remove::RemoveArgs),
+    /// Check listings (one JSON object or JSON Lines); exit 1 if any is blocked.
+    Check(check::CheckArgs),
+    /// Check a whole catalog; writes review and block results as JSON Lines.
+    Sweep(sweep::SweepArgs),
+    /// Search the banned index by text, model number or GTIN.
+    Query(query::QueryArgs),
+    /// Precision, recall and F1 on labelled listings.
+    Eval(eval::EvalArgs),
+    /// What the index holds.
+    Stats(stats::StatsArgs),
+}
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Ingest(a) => ingest::run(g, a),
+        Command::Remove(a) => remove::run(g, a),
+        Command::Check(a) => check::run(g, a),
+        Command::Sweep(a) => sweep::run(g, a),
+        Command::Query(a) => query::run(g, a),
+        Command::Eval(a) => eval::run(g, a),
+        Command::Stats(a) => stats::run(g, a),
+    }
+}
+
+pub fn init_logging(quiet: bool) {
+    let default = if quiet { "error" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RELIST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Prints bad-line messages, at most `limit` per input, then one line with the rest's count.
+pub struct ErrorReporter {
+    limit: usize,
+    shown: usize,
+    hidden: usize,
+    quiet: bool,
+}
+
+impl ErrorReporter {
+    pub fn new(quiet: bool) -> Self {
+        ErrorReporter {
+            limit: 20,
+            shown: 0,
+            hidden: 0,
+            quiet,
+        }
+    }
+
+    pub fn report(&mut self, msg: &dyn std::fmt::Display) {
+        if self.shown < self.limit {
+            eprintln!("{msg}");
+            self.shown += 1;
+        } else {
+            self.hidden += 1;
+        }
+    }
+
+    pub fn warn(&mut self, msg: &dyn std::fmt::Display) {
+        if !self.quiet {
+            self.report(msg);
+        }
+    }
+
+    /// Closes one input: says how many messages were not shown.
+    pub fn finish(&mut self, name: &std::path::Path) {
+        if self.hidden > 0 {
+            eprintln!(
+                "{}: {} more bad lines not shown",
+                name.display(),
+                self.hidden
+            );
+        }
+        self.shown = 0;
+        self.hidden = 0;
+    }
+}

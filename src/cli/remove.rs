@@ -1,0 +1,30 @@
+//! `relist remove`: banned records out of the index, in one commit.
+
+use clap::Args;
+use relist::store::Store;
+use relist::{Error, Result};
+
+use super::{Global, Outcome};
+
+#[derive(Args)]
+pub struct RemoveArgs {
+    /// Ids of the banned records to remove.
+    #[arg(required = true)]
+    ids: Vec<String>,
+}
+
+pub fn run(g: &Global, a: RemoveArgs) -> Result<Outcome> {
+    let store = Store::open(&g.index)?;
+    let missing = store.remove(&a.ids)?;
+    let removed = a.ids.len() - missing.len();
+    if removed == 0 {
+        return Err(Error::NotFound(missing.join("', '")));
+    }
+    for id in &missing {
+        eprintln!("relist: no banned record with id '{id}'; skipped");
+    }
+    if !g.quiet {
+        eprintln!("removed {removed} records from {}", g.index.display());
+    }
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,138 @@
+//! Matching policy: decision thresholds, retrieval depth and fusion weights, from TOML.
+//!
+//! The shipped defaults are `relist.toml` at the repository root, compiled in. A config file
+//! replaces any of them; the binary applies environment variables and flags on top (fd's order:
+//! flags > `RELIST_*` > file).
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::model::Decision;
+
+const DEFAULTS: &str = include_str!("../relist.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    pub block: f32,
+    pub review: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retrieval {
+    pub candidates: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Terms {
+    pub exact: Decision,
+}
+
+/// Weights of the logistic fusion (see `score`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weights {
+    pub bias: f32,
+    pub coverage: f32,
+    pub grams: f32,
+    pub precision: f32,
+    pub model_equal: f32,
+    pub model_partial: f32,
+    pub model_conflict: f32,
+    pub gtin_equal: f32,
+    pub brand_match: f32,
+    pub brand_mismatch: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub thresholds: Thresholds,
+    pub retrieval: Retrieval,
+    pub terms: Terms,
+    pub weights: Weights,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        toml::from_str(DEFAULTS).expect("the shipped relist.toml parses")
+    }
+}
+
+impl Config {
+    /// Reads a config file; keys it leaves out keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Config::from_toml(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// Parses TOML over the defaults.
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        let mut base: toml::Table = toml::from_str(DEFAULTS).expect("defaults parse");
+        let over: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        for (k, v) in over {
+            match (base.get_mut(&k), v) {
+                (Some(toml::Value::Table(b)), toml::Value::Table(o)) => b.extend(o),
+                (_, v) => {
+                    base.insert(k, v);
+                }
+            }
+        }
+        let cfg: Config = toml::Value::Table(base)
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_string())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let t = &self.thresholds;
+        if !(0.0..=1.0).contains(&t.review) || !(0.0..=1.0).contains(&t.block) || t.review > t.block
+        {
+            return Err(format!(
+                "thresholds: need 0 <= review <= block <= 1, got review {} and block {}",
+                t.review, t.block
+            ));
+        }
+        if !(1..=1000).contains(&self.retrieval.candidates) {
+            return Err("retrieval.candidates: must be between 1 and 1000".into());
+        }
+        Ok(())
+    }
+
+    /// The decision a score earns by the thresholds alone.
+    pub fn decide(&self, score: f32) -> Decision {
+        if score >= self.thresholds.block {
+            Decision::Block
+        } else if score >= self.thresholds.review {
+            Decision::Review
+        } else {
+            Decision::Allow
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_overrides_merge() {
+        let d = Config::default();
+        let c = Config::from_toml("[thresholds]\nblock = 0.95\n").unwrap();
+        assert_eq!(c.thresholds.block, 0.95);
+        assert_eq!(c.thresholds.review, d.thresholds.review);
+        assert_eq!(c.weights, d.weights);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let e = Config::from_toml("[thresholds]\nblok = 0.9\n").unwrap_err();
+        assert!(e.contains("blok"), "{e}");
+        let e = Config::from_toml("[thresholds]\nreview = 0.99\n").unwrap_err();
+        assert!(e.contains("review"), "{e}");
+    }
+}

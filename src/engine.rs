@@ -1,0 +1,190 @@
+//! The one matching engine behind every command: listing in, decision with reasons out.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::features::{Features, PreparedListing};
+use crate::model::{CheckResult, Decision, Listing, Match, Signals};
+use crate::score;
+use crate::store::{Snapshot, Store};
+
+/// Matches below this score are not shown even as context.
+const MIN_CONTEXT_SCORE: f32 = 0.05;
+
+/// How many matches to return per listing.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckOptions {
+    pub top: usize,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions { top: 5 }
+    }
+}
+
+pub struct Engine {
+    store: Store,
+    config: Config,
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+impl Engine {
+    pub fn open(dir: &Path, config: Config) -> Result<Engine> {
+        Engine::new(Store::open(dir)?, config)
+    }
+
+    pub fn new(store: Store, config: Config) -> Result<Engine> {
+        let snapshot = RwLock::new(Arc::new(store.snapshot()?));
+        Ok(Engine {
+            store,
+            config,
+            snapshot,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The current read view; checks in flight keep theirs while a reload installs a new one.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.read().expect("snapshot lock").clone()
+    }
+
+    /// Picks up the last commit.
+    pub fn reload(&self) -> Result<()> {
+        self.store.reload()?;
+        let snap = Arc::new(self.store.snapshot()?);
+        *self.snapshot.write().expect("snapshot lock") = snap;
+        Ok(())
+    }
+
+    /// Checks one listing.
+    pub fn check(&self, listing: &Listing, opts: CheckOptions) -> Result<CheckResult> {
+        let snap = self.snapshot();
+        let prepared = PreparedListing::new(listing, snap.as_ref());
+        let mut matches = self.term_matches(&snap, &prepared);
+        for (features, banned) in self.scored_candidates(&snap, &prepared)? {
+            let (s, decision) = score::judge(&features, banned.words.len(), &self.config);
+            if s < MIN_CONTEXT_SCORE {
+                continue;
+            }
+            matches.push(Match {
+                banned_id: banned.record.id.clone(),
+                score: round3(s),
+                decision,
+                reasons: score::reasons(&features, banned.record.brand.as_deref()),
+                signals: Signals {
+                    text: round3(features.text()),
+                    identifier: round3(features.identifier()),
+                    brand: match features.brand {
+                        crate::features::BrandEvidence::Match(s) => Some(s),
+                        crate::features::BrandEvidence::Mismatch => Some(0.0),
+                        crate::features::BrandEvidence::Unknown => None,
+                    },
+                    image_distance: None,
+                },
+            });
+        }
+        matches.sort_by(|a, b| {
+            b.decision
+                .cmp(&a.decision)
+                .then(b.score.total_cmp(&a.score))
+                .then(a.banned_id.cmp(&b.banned_id))
+        });
+        matches.dedup_by(|a, b| a.banned_id == b.banned_id);
+        matches.truncate(opts.top.max(1));
+        let decision = matches.first().map_or(Decision::Allow, |m| m.decision);
+        let score = matches.iter().map(|m| m.score).fold(0.0, f32::max);
+        Ok(CheckResult {
+            listing_id: listing.id.clone(),
+            decision,
+            score,
+            matches,
+            error: None,
+        })
+    }
+
+    fn term_matches(&self, snap: &Snapshot, l: &PreparedListing) -> Vec<Match> {
+        snap.terms()
+            .find(l)
+            .into_iter()
+            .map(|hit| {
+                let (score, decision) = if hit.exact {
+                    (0.99, self.config.terms.exact)
+                } else {
+                    (0.6, Decision::Review)
+                };
+                let how = if hit.exact { "names" } else { "nearly names" };
+                let mut reason = format!("listing {how} banned term '{}'", hit.spelling);
+                if !hit.record.jurisdictions.is_empty() {
+                    reason.push_str(&format!(
+                        " (banned in {})",
+                        hit.record.jurisdictions.join(", ")
+                    ));
+                }
+                Match {
+                    banned_id: hit.record.id.clone(),
+                    score,
+                    decision,
+                    reasons: vec![reason],
+                    signals: Signals {
+                        text: if hit.exact { 1.0 } else { 0.8 },
+                        ..Signals::default()
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Candidates that apply in the listing's market, with their evidence.
+    fn scored_candidates(
+        &self,
+        snap: &Snapshot,
+        l: &PreparedListing,
+    ) -> Result<Vec<(Features, Arc<crate::features::PreparedBanned>)>> {
+        let idx_err = |e| Error::index(self.store.dir(), e);
+        let addrs = snap
+            .retrieve(l, self.config.retrieval.candidates)
+            .map_err(idx_err)?;
+        let market = l.listing.market.as_deref();
+        let mut out = Vec::with_capacity(addrs.len());
+        for a in addrs {
+            let banned = snap
+                .prepared(a)
+                .map_err(|e| Error::index(self.store.dir(), e))?;
+            if banned.record.applies_to(market) {
+                out.push((Features::compute(l, &banned), banned));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ids of the candidates retrieved before rescoring (for measuring candidate recall).
+    pub fn candidate_ids(&self, listing: &Listing, k: usize) -> Result<Vec<String>> {
+        let snap = self.snapshot();
+        let l = PreparedListing::new(listing, snap.as_ref());
+        let addrs = snap
+            .retrieve(&l, k)
+            .map_err(|e| Error::index(self.store.dir(), e))?;
+        addrs
+            .into_iter()
+            .map(|a| {
+                snap.prepared(a)
+                    .map(|p| p.record.id.clone())
+                    .map_err(|e| Error::index(self.store.dir(), e))
+            })
+            .collect()
+    }
+}
+
+fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,299 @@
+//! Per-pair evidence: what a listing and a banned record share, field by field.
+//!
+//! Both sides are prepared once (normal forms, tokens, n-grams, identifiers, word rarity), so
+//! comparing a listing with each of its candidates is cheap.
+
+use crate::ident::{self, ModelEvidence, ModelToken};
+use crate::model::{BannedRecord, Listing};
+use crate::normalize::TextKeys;
+use crate::text::{gram_containment, token_close, weighted_coverage};
+
+/// Rarity of a word among the banned records (inverse document frequency).
+pub trait Rarity {
+    fn idf(&self, token: &str) -> f32;
+}
+
+/// Every word equally rare: for tests and for comparisons without an index.
+pub struct Uniform;
+
+impl Rarity for Uniform {
+    fn idf(&self, _: &str) -> f32 {
+        1.0
+    }
+}
+
+fn dedup(tokens: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        if !out.contains(t) {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+fn brand_key(brand: Option<&str>) -> Option<String> {
+    let k = TextKeys::new(brand?).spaceless;
+    (k.chars().count() >= 3).then_some(k)
+}
+
+/// A banned product, ready to be compared.
+#[derive(Debug)]
+pub struct PreparedBanned {
+    pub record: BannedRecord,
+    pub title: TextKeys,
+    /// Distinct title tokens and their rarity.
+    pub words: Vec<String>,
+    pub weights: Vec<f32>,
+    pub brand_key: Option<String>,
+    /// `(as written, key)` of every model number: the `models` field and those in the title.
+    pub models: Vec<(String, String)>,
+    pub gtins: Vec<String>,
+}
+
+impl PreparedBanned {
+    pub fn new(record: BannedRecord, rarity: &dyn Rarity) -> PreparedBanned {
+        let title = TextKeys::new(&record.title);
+        let words = dedup(&title.tokens);
+        let weights = words.iter().map(|w| rarity.idf(w)).collect();
+        let mut models: Vec<(String, String)> = Vec::new();
+        for m in &record.models {
+            let key = ident::model_key(m);
+            if key.len() >= 3 && !models.iter().any(|(_, k)| *k == key) {
+                models.push((m.clone(), key));
+            }
+        }
+        for m in ident::extract_models(&record.title) {
+            if m.primary && !models.iter().any(|(_, k)| *k == m.key) {
+                models.push((m.raw, m.key));
+            }
+        }
+        PreparedBanned {
+            brand_key: brand_key(record.brand.as_deref()),
+            gtins: record.gtins.clone(),
+            title,
+            words,
+            weights,
+            models,
+            record,
+        }
+    }
+
+    /// Words for the BM25 field: title and brand.
+    pub fn index_words(&self) -> Vec<String> {
+        let mut w = self.title.index_words();
+        if let Some(b) = &self.record.brand {
+            w.extend(TextKeys::new(b).index_words());
+        }
+        w
+    }
+
+    /// N-grams for the n-gram field.
+    pub fn index_grams(&self) -> Vec<String> {
+        self.title.gram_strings()
+    }
+
+    /// Identifier keys for the identifier field: model keys and GTIN-14s.
+    pub fn index_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.models.iter().map(|(_, k)| k.clone()).collect();
+        ids.extend(self.gtins.iter().cloned());
+        ids
+    }
+}
+
+/// A listing, ready to be compared with any number of candidates.
+#[derive(Debug)]
+pub struct PreparedListing<'a> {
+    pub listing: &'a Listing,
+    /// Title and brand.
+    pub head: TextKeys,
+    /// Title, brand and description: where term rules are looked for.
+    pub all: TextKeys,
+    pub words: Vec<String>,
+    pub weights: Vec<f32>,
+    pub brand_key: Option<String>,
+    pub models: Vec<ModelToken>,
+    pub gtins: Vec<String>,
+}
+
+impl<'a> PreparedListing<'a> {
+    pub fn new(listing: &'a Listing, rarity: &dyn Rarity) -> PreparedListing<'a> {
+        let head_text = match &listing.brand {
+            Some(b) => format!("{} {b}", listing.title),
+            None => listing.title.clone(),
+        };
+        let head = TextKeys::new(&head_text);
+        let all = match &listing.description {
+            Some(d) => TextKeys::new(&format!("{head_text} {d}")),
+            None => head.clone(),
+        };
+        let title_words = dedup(&TextKeys::new(&listing.title).tokens);
+        let weights = title_words.iter().map(|w| rarity.idf(w)).collect();
+        let mut models: Vec<ModelToken> = listing
+            .models
+            .iter()
+            .map(|m| ModelToken {
+                raw: m.clone(),
+                key: ident::model_key(m),
+                primary: true,
+            })
+            .filter(|m| m.key.len() >= 3)
+            .collect();
+        let text_models = match &listing.description {
+            Some(d) => ident::extract_models(&format!("{}\n{d}", listing.title)),
+            None => ident::extract_models(&listing.title),
+        };
+        for m in text_models {
+            if !models.iter().any(|x| x.key == m.key) {
+                models.push(m);
+            }
+        }
+        let mut gtins: Vec<String> = listing
+            .gtins
+            .iter()
+            .filter_map(|g| ident::gtin14(g))
+            .collect();
+        for g in ident::extract_gtins(&all.folded) {
+            if !gtins.contains(&g) {
+                gtins.push(g);
+            }
+        }
+        PreparedListing {
+            listing,
+            brand_key: brand_key(listing.brand.as_deref()),
+            head,
+            all,
+            words: title_words,
+            weights,
+            models,
+            gtins,
+        }
+    }
+}
+
+/// Whether the banned brand shows in the listing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BrandEvidence {
+    /// Found; 1.0 exactly (after normalisation), less when only close.
+    Match(f32),
+    /// The listing names a brand, and it is not the banned one.
+    Mismatch,
+    Unknown,
+}
+
+fn brand_evidence(l: &PreparedListing, b: &PreparedBanned) -> BrandEvidence {
+    let Some(bk) = &b.brand_key else {
+        return BrandEvidence::Unknown;
+    };
+    if l.brand_key.as_ref() == Some(bk) || l.head.spaceless.contains(bk.as_str()) {
+        return BrandEvidence::Match(1.0);
+    }
+    if let Some(lk) = &l.brand_key {
+        if strsim::jaro_winkler(lk, bk) >= 0.9 {
+            return BrandEvidence::Match(0.8);
+        }
+    }
+    // A typo'd brand inside the title, possibly split in two words ("volt maks").
+    let toks = &l.head.tokens;
+    let close = toks.iter().any(|t| token_close(t, bk))
+        || toks
+            .windows(2)
+            .any(|w| token_close(&format!("{}{}", w[0], w[1]), bk));
+    if close {
+        return BrandEvidence::Match(0.8);
+    }
+    if l.brand_key.is_some() {
+        BrandEvidence::Mismatch
+    } else {
+        BrandEvidence::Unknown
+    }
+}
+
+/// The evidence for one listing–banned pair.
+#[derive(Debug, Clone)]
+pub struct Features {
+    /// Rarity-weighted share of the banned title's words found in the listing.
+    pub coverage: f32,
+    /// Share of the banned title's character n-grams found in the listing.
+    pub grams: f32,
+    /// Rarity-weighted share of the listing title's words found in the banned record.
+    pub precision: f32,
+    pub model: ModelEvidence,
+    pub gtin: Option<String>,
+    pub brand: BrandEvidence,
+    /// Banned title words found in the listing, as written in the banned title.
+    pub shared_words: Vec<String>,
+}
+
+impl Features {
+    pub fn compute(l: &PreparedListing, b: &PreparedBanned) -> Features {
+        let (coverage, matched) = weighted_coverage(&b.words, &b.weights, &l.head.tokens);
+        let mut banned_side = b.title.tokens.clone();
+        banned_side.extend(b.models.iter().map(|(_, k)| k.clone()));
+        if let Some(bk) = &b.brand_key {
+            banned_side.push(bk.clone());
+        }
+        let (precision, _) = weighted_coverage(&l.words, &l.weights, &banned_side);
+        let grams = gram_containment(&b.title.grams, &l.head.grams);
+        let gtin = l.gtins.iter().find(|g| b.gtins.contains(g)).cloned();
+        let shared_words = b
+            .words
+            .iter()
+            .zip(&matched)
+            .filter(|(_, m)| **m)
+            .map(|(w, _)| w.clone())
+            .collect();
+        Features {
+            coverage,
+            grams,
+            precision,
+            model: ident::compare_models(&l.models, &b.models),
+            gtin,
+            brand: brand_evidence(l, b),
+            shared_words,
+        }
+    }
+
+    /// The text signal reported in results: a fixed blend of the three text similarities.
+    pub fn text(&self) -> f32 {
+        (0.5 * self.coverage + 0.3 * self.grams + 0.2 * self.precision).clamp(0.0, 1.0)
+    }
+
+    /// The identifier signal: 1 for an equal model or GTIN, partial coverage, 0 otherwise.
+    pub fn identifier(&self) -> f32 {
+        if self.gtin.is_some() {
+            return 1.0;
+        }
+        match &self.model {
+            ModelEvidence::Equal { .. } => 1.0,
+            ModelEvidence::Partial { coverage, .. } => *coverage,
+            _ => 0.0,
+        }
+    }
+
+    /// The feature vector fused by `score` (order of `config::Weights`, bias excluded).
+    pub fn vector(&self) -> [f32; 9] {
+        let (eq, partial, conflict) = match &self.model {
+            ModelEvidence::Equal { .. } => (1.0, 0.0, 0.0),
+            ModelEvidence::Partial { coverage, .. } => (0.0, *coverage, 0.0),
+            ModelEvidence::Conflict { .. } => (0.0, 0.0, 1.0),
+            ModelEvidence::None => (0.0, 0.0, 0.0),
+        };
+        let (bm, bx) = match self.brand {
+            BrandEvidence::Match(s) => (s, 0.0),
+            BrandEvidence::Mismatch => (0.0, 1.0),
+            BrandEvidence::Unknown => (0.0, 0.0),
+        };
+        [
+            self.coverage,
+            self.grams,
+            self.precision,
+            eq,
+            partial,
+            conflict,
+            if self.gtin.is_some() { 1.0 } else { 0.0 },
+            bm,
+            bx,
+        ]
+    }
+}

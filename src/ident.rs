@@ -1,0 +1,293 @@
+//! Product identifiers: model numbers found in free text, and GTINs checked by their GS1 digit.
+//!
+//! Model numbers are compared by key: folded, separators removed, and the characters sellers
+//! swap to dodge exact matching (`O`/`0`, `I`/`l`/`1`) put in one class.
+
+use crate::normalize::fold;
+
+/// Folded model number with everything but ASCII letters and digits removed.
+fn plain(s: &str) -> String {
+    fold(s)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// Puts the characters sellers swap (`o`/`0`, `i`/`l`/`1`) in one class.
+fn swap_class(plain: &str) -> String {
+    plain
+        .chars()
+        .map(|c| match c {
+            'o' => '0',
+            'i' | 'l' => '1',
+            c => c,
+        })
+        .collect()
+}
+
+/// Comparison key of a model number: "KDL-40V4100", "kdl 40v4100" and "KDL_4OV41OO" agree.
+pub fn model_key(s: &str) -> String {
+    swap_class(&plain(s))
+}
+
+/// Units that make "40inch", "1200w" or "500ml" a measurement, not a model number.
+const UNITS: &[&str] = &[
+    "mm", "cm", "m", "km", "in", "inch", "inches", "ft", "kg", "g", "mg", "mcg", "ug", "ml", "l",
+    "oz", "floz", "lb", "lbs", "w", "kw", "v", "mah", "ah", "wh", "pcs", "pc", "pack", "packs",
+    "ct", "count", "x", "gb", "tb", "mb", "hz", "ghz", "mhz", "p", "k", "yrs", "yr", "months",
+    "m+", "pk", "set", "sets", "pairs", "st", "nd", "rd", "th", "cc", "db", "a", "ma", "mw", "iu",
+    "s",
+];
+
+fn is_measure(key: &str) -> bool {
+    let digits_end = key.find(|c: char| !c.is_ascii_digit()).unwrap_or(key.len());
+    if digits_end == 0 {
+        // "x2", "v12": a letter prefix then digits, short.
+        return key.len() <= 3;
+    }
+    let unit = &key[digits_end..];
+    unit.is_empty() || UNITS.contains(&unit)
+}
+
+/// Decided on the plain form: the swap classes would turn "40inch" into "401nch".
+fn looks_like_model(plain: &str) -> bool {
+    (4..=24).contains(&plain.len())
+        && plain.bytes().any(|b| b.is_ascii_digit())
+        && plain.bytes().any(|b| b.is_ascii_alphabetic())
+        && !is_measure(plain)
+}
+
+/// A model number found in a listing or record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelToken {
+    /// As written (folded), for reasons.
+    pub raw: String,
+    pub key: String,
+    /// False for tokens made by joining neighbours ("kdl 40v4100" → "kdl40v4100"): they may
+    /// confirm a match but never make a conflict.
+    pub primary: bool,
+}
+
+/// Model-number-like tokens of free text, and joins of up to three neighbouring pieces so
+/// that a model number split by spaces is still found.
+pub fn extract_models(text: &str) -> Vec<ModelToken> {
+    let folded = fold(text);
+    let pieces: Vec<&str> = folded
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    ',' | ';' | '(' | ')' | '[' | ']' | '"' | '\'' | ':' | '|' | '!' | '?' | '&'
+                )
+        })
+        .map(|p| p.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut out: Vec<ModelToken> = Vec::new();
+    let push = |raw: String, plain: &str, primary: bool, out: &mut Vec<ModelToken>| {
+        if looks_like_model(plain) {
+            let key = swap_class(plain);
+            if !out.iter().any(|m| m.key == key) {
+                out.push(ModelToken { raw, key, primary });
+            }
+        }
+    };
+    // The pieces are folded already: keep only letters and digits.
+    let plains: Vec<String> = pieces
+        .iter()
+        .map(|p| p.chars().filter(|c| c.is_ascii_alphanumeric()).collect())
+        .collect();
+    for (i, p) in pieces.iter().enumerate() {
+        push(p.to_string(), &plains[i], true, &mut out);
+        let mut raw = p.to_string();
+        let mut joined = plains[i].clone();
+        for (q, qp) in pieces.iter().zip(&plains).skip(i + 1).take(2) {
+            if qp.is_empty() || qp.len() > 12 || joined.len() > 12 {
+                break;
+            }
+            raw.push(' ');
+            raw.push_str(q);
+            joined.push_str(qp);
+            push(raw.clone(), &joined, false, &mut out);
+        }
+    }
+    out
+}
+
+/// Normalises a GTIN (UPC-A, EAN-8/13, GTIN-14) to 14 digits if its GS1 check digit holds.
+pub fn gtin14(s: &str) -> Option<String> {
+    let digits: String = s
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.'))
+        .collect();
+    if !matches!(digits.len(), 8 | 12 | 13 | 14) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let padded = format!("{digits:0>14}");
+    let b = padded.as_bytes();
+    let sum: u32 = b[..13]
+        .iter()
+        .enumerate()
+        .map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    let check = (10 - sum % 10) % 10;
+    (u32::from(b[13] - b'0') == check && padded != "00000000000000").then_some(padded)
+}
+
+/// GTINs written in free text: runs of 12 to 14 digits that pass the check digit. Eight-digit
+/// runs are left out: one in ten random numbers would pass.
+pub fn extract_gtins(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for run in text.split(|c: char| !c.is_ascii_digit()) {
+        if (12..=14).contains(&run.len()) {
+            if let Some(g) = gtin14(run) {
+                if !out.contains(&g) {
+                    out.push(g);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// How a listing's model numbers relate to a banned record's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelEvidence {
+    /// Same model number after normalisation.
+    Equal {
+        listing: String,
+        banned: String,
+    },
+    /// One contains the other and covers most of it ("40V4100" in "KDL-40V4100").
+    Partial {
+        listing: String,
+        banned: String,
+        coverage: f32,
+    },
+    /// A sibling model of the same family ("KDL-46V4100" against "KDL-40V4100").
+    Conflict {
+        listing: String,
+        banned: String,
+    },
+    None,
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
+}
+
+/// Compares listing model tokens with a banned record's model numbers (`(raw, key)` pairs).
+pub fn compare_models(listing: &[ModelToken], banned: &[(String, String)]) -> ModelEvidence {
+    if listing.is_empty() || banned.is_empty() {
+        return ModelEvidence::None;
+    }
+    for l in listing {
+        if let Some((raw, _)) = banned.iter().find(|(_, k)| *k == l.key) {
+            return ModelEvidence::Equal {
+                listing: l.raw.clone(),
+                banned: raw.clone(),
+            };
+        }
+    }
+    let mut best: Option<(f32, &ModelToken, &String)> = None;
+    for l in listing {
+        for (raw, k) in banned {
+            let (short, long) = if l.key.len() <= k.len() {
+                (&l.key, k)
+            } else {
+                (k, &l.key)
+            };
+            if short.len() >= 5
+                && (long.ends_with(short.as_str()) || long.starts_with(short.as_str()))
+            {
+                let coverage = short.len() as f32 / long.len() as f32;
+                if coverage >= 0.6 && best.is_none_or(|b| coverage > b.0) {
+                    best = Some((coverage, l, raw));
+                }
+            }
+        }
+    }
+    if let Some((coverage, l, raw)) = best {
+        return ModelEvidence::Partial {
+            listing: l.raw.clone(),
+            banned: raw.clone(),
+            coverage,
+        };
+    }
+    for l in listing.iter().filter(|l| l.primary) {
+        for (raw, k) in banned {
+            // Same family: a shared prefix that holds the family letters, and a similar shape.
+            let prefix = common_prefix(&l.key, k);
+            let similar = strsim::normalized_levenshtein(&l.key, k);
+            if prefix >= 2
+                && similar >= 0.5
+                && l.key.bytes().take(prefix).any(|b| b.is_ascii_alphabetic())
+            {
+                return ModelEvidence::Conflict {
+                    listing: l.raw.clone(),
+                    banned: raw.clone(),
+                };
+            }
+        }
+    }
+    ModelEvidence::None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(v: &[&str]) -> Vec<(String, String)> {
+        v.iter().map(|s| (s.to_string(), model_key(s))).collect()
+    }
+
+    #[test]
+    fn reformatted_models_are_equal() {
+        for l in [
+            "kdl 40v4100",
+            "KDL40V4100",
+            "KDL_40-V4100",
+            "kdl.40v4100",
+            "ＫＤＬ－４０Ｖ４１００",
+            "KDL-4OV41OO",
+        ] {
+            let ev = compare_models(
+                &extract_models(&format!("Sony TV {l} 40 inch")),
+                &keys(&["KDL-40V4100"]),
+            );
+            assert!(matches!(ev, ModelEvidence::Equal { .. }), "{l}: {ev:?}");
+        }
+    }
+
+    #[test]
+    fn sibling_models_conflict() {
+        let ev = compare_models(
+            &extract_models("Sony KDL-46V4100 46-inch"),
+            &keys(&["KDL-40V4100"]),
+        );
+        assert!(matches!(ev, ModelEvidence::Conflict { .. }), "{ev:?}");
+        let ev = compare_models(&extract_models("VoltMax HB-2220X"), &keys(&["HB-2210X"]));
+        assert!(matches!(ev, ModelEvidence::Conflict { .. }), "{ev:?}");
+        let ev = compare_models(&extract_models("V0ltM4x sale2026"), &keys(&["HB-2210X"]));
+        assert_eq!(ev, ModelEvidence::None);
+    }
+
+    #[test]
+    fn measurements_are_not_models() {
+        let m = extract_models("40-inch 1200W 500ml 3pack 2026 5mg 1080p");
+        assert!(m.iter().all(|t| !t.primary), "{m:?}");
+    }
+
+    #[test]
+    fn gtins_are_checked_and_padded() {
+        assert_eq!(gtin14("036000291452").as_deref(), Some("00036000291452"));
+        assert_eq!(gtin14("4006381333931").as_deref(), Some("04006381333931"));
+        assert_eq!(gtin14("96385074").as_deref(), Some("00000096385074"));
+        assert_eq!(gtin14("036000291453"), None);
+        assert_eq!(gtin14("12345"), None);
+        assert_eq!(
+            extract_gtins("UPC 036000291452, lot 1234"),
+            vec!["00036000291452"]
+        );
+    }
+}

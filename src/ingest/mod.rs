@@ -1,0 +1,107 @@
+//! Reading records from files: JSON Lines and CSV with the same field names.
+
+mod csv;
+mod lines;
+
+pub use lines::{LineReader, MAX_LINE_BYTES};
+
+use std::io::BufRead;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// Input formats. `Auto` picks by file extension (`.csv`, else JSON Lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Auto,
+    Jsonl,
+    Csv,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Format::Auto),
+            "jsonl" | "json" | "ndjson" => Ok(Format::Jsonl),
+            "csv" => Ok(Format::Csv),
+            other => Err(format!("unknown format '{other}' (auto, jsonl, csv)")),
+        }
+    }
+}
+
+impl Format {
+    pub fn resolve(self, path: &Path) -> Format {
+        match self {
+            Format::Auto => match path.extension().and_then(|e| e.to_str()) {
+                Some(e) if e.eq_ignore_ascii_case("csv") => Format::Csv,
+                _ => Format::Jsonl,
+            },
+            f => f,
+        }
+    }
+}
+
+/// Reads every record of `input` (named `path` in messages), calling `each` with the parsed
+/// record and its line number, or with the error of a bad line. Only an unreadable input stops
+/// the reading.
+pub fn read_records<T>(
+    path: &Path,
+    input: impl BufRead,
+    format: Format,
+    parse: impl Fn(Value) -> Result<T, String>,
+    mut each: impl FnMut(Result<(u64, T)>),
+) -> Result<()> {
+    let bad = |line: u64, reason: String| Error::Record {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    match format.resolve(path) {
+        Format::Csv => csv::read(path, input, |line, obj| {
+            each(
+                obj.and_then(&parse)
+                    .map(|r| (line, r))
+                    .map_err(|e| bad(line, e)),
+            )
+        }),
+        _ => {
+            let mut reader = LineReader::new(input);
+            while let Some((line, text)) = reader.next_line().map_err(|e| Error::io(path, e))? {
+                let item = text.and_then(|t| {
+                    let t = t.trim();
+                    if t.is_empty() {
+                        return Ok(None);
+                    }
+                    let v: Value =
+                        serde_json::from_str(t).map_err(|e| format!("invalid JSON: {e}"))?;
+                    parse(v).map(Some)
+                });
+                match item {
+                    Ok(Some(r)) => each(Ok((line, r))),
+                    Ok(None) => {}
+                    Err(e) => each(Err(bad(line, e))),
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Opens a file for `read_records`, or stdin for `-`.
+pub fn open(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(std::io::BufReader::new(std::io::stdin())));
+    }
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::io(
+            path,
+            std::io::Error::other("is a directory, expected a file"),
+        ));
+    }
+    Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, f)))
+}

@@ -1,0 +1,48 @@
+//! relist finds banned products that come back under new listings.
+//!
+//! Regulators publish products found to be dangerous or illegal; sellers relist them with a new
+//! title, a misspelled brand or a reformatted model number. relist keeps an index of banned
+//! products ([`store::Store`]) and matches listings against it ([`engine::Engine`]) by fuzzy
+//! text, product identifiers and term rules, with reasons a person can check.
+//!
+//! ```
+//! use relist::{config::Config, engine::{CheckOptions, Engine}, model::*, store::Store};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::open_or_create(dir.path()).unwrap();
+//! let banned: BannedRecord = BannedRecord::from_value(serde_json::json!({
+//!     "id": "CPSC-1", "title": "VoltMax HB-2210X 20000mAh power bank", "brand": "VoltMax",
+//!     "models": ["HB-2210X"], "hazard": "fire"
+//! })).unwrap().record;
+//! store.ingest(vec![banned]).unwrap();
+//!
+//! let engine = Engine::new(store, Config::default()).unwrap();
+//! let listing = Listing::from_value(serde_json::json!({
+//!     "id": "L-1", "title": "Vоltmax hb 2210x portable charger" // Cyrillic о
+//! })).unwrap();
+//! let result = engine.check(&listing, CheckOptions::default()).unwrap();
+//! assert_eq!(result.decision, Decision::Block);
+//! assert!(result.matches[0].reasons[0].contains("HB-2210X"));
+//! ```
+//!
+//! Module map: [`normalize`] and [`ident`] turn text into comparable keys; [`features`]
+//! compares a listing with a banned record field by field; [`score`] fuses the evidence and
+//! decides; [`store`] is the index directory; [`engine`] ties them together for [`sweep`],
+//! [`eval`] and the command line.
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod eval;
+pub mod features;
+pub mod ident;
+pub mod ingest;
+pub mod model;
+pub mod normalize;
+pub mod score;
+pub mod store;
+pub mod sweep;
+pub mod terms;
+pub mod text;
+
+pub use error::{Error, Result};

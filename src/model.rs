@@ -1,0 +1,474 @@
+//! The external records: banned products, listings and results (see DESIGN.md, "Data contracts").
+//!
+//! Records are parsed from `serde_json::Value` by hand rather than derived, so that a bad field
+//! is reported by name ("field `models`: expected a list of strings") and so that the lenient
+//! shapes real feeds use (a number where a string is meant, `"a;b"` where a list is meant) are
+//! accepted instead of rejected.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A perceptual hash sent instead of (or beside) pixels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageHashRef {
+    pub algo: String,
+    pub hash: String,
+}
+
+/// `product` bans one product; `term` bans a substance or category by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    #[default]
+    Product,
+    Term,
+}
+
+/// A banned product or term rule, as ingested.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BannedRecord {
+    pub id: String,
+    #[serde(default)]
+    pub kind: RecordKind,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hazard: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    /// Valid GTINs, normalised to 14 digits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gtins: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_hashes: Vec<ImageHashRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jurisdictions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Fields relist does not know, kept as they came.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A marketplace listing to check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    pub id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gtins: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// ISO 3166 alpha-2 code of the market the listing is offered in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_hashes: Vec<ImageHashRef>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// What to do with a listing. Ordered: `Allow < Review < Block`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    Review,
+    Block,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Review => "review",
+            Decision::Block => "block",
+        }
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The per-kind evidence behind a match, each in [0, 1] except the image distance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Signals {
+    pub text: f32,
+    pub identifier: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_distance: Option<u32>,
+}
+
+/// One banned record a listing was compared with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    pub banned_id: String,
+    pub score: f32,
+    pub decision: Decision,
+    pub reasons: Vec<String>,
+    pub signals: Signals,
+}
+
+/// The answer for one listing: its decision and the matches behind it, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub listing_id: String,
+    pub decision: Decision,
+    pub score: f32,
+    pub matches: Vec<Match>,
+    /// Set when the listing could not be checked (its decision is then `review`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lenient field readers. Each returns a reason naming the field; callers add file and line.
+
+fn field_err(name: &str, expected: &str, got: &Value) -> String {
+    let kind = match got {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    };
+    format!("field `{name}`: expected {expected}, got {kind}")
+}
+
+fn take_string(obj: &mut Map<String, Value>, name: &str) -> Result<Option<String>, String> {
+    match obj.remove(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            let t = s.trim();
+            Ok(if t.is_empty() {
+                None
+            } else {
+                Some(t.to_string())
+            })
+        }
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(field_err(name, "a string", &other)),
+    }
+}
+
+fn take_list(obj: &mut Map<String, Value>, name: &str) -> Result<Vec<String>, String> {
+    fn scalar(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+    let out: Vec<String> = match obj.remove(name) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => split_list(&s),
+        Some(Value::Number(n)) => vec![n.to_string()],
+        Some(Value::Array(items)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                match scalar(item) {
+                    Some(s) => out.push(s),
+                    None => return Err(field_err(&format!("{name}[{i}]"), "a string", item)),
+                }
+            }
+            out
+        }
+        Some(other) => return Err(field_err(name, "a list of strings", &other)),
+    };
+    Ok(out.into_iter().filter(|s| !s.is_empty()).collect())
+}
+
+/// Splits a list written as one string (CSV cells, lenient JSON): `"a; b;c"`.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(';')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+fn take_hashes(obj: &mut Map<String, Value>) -> Result<Vec<ImageHashRef>, String> {
+    match obj.remove("image_hashes") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let name = format!("image_hashes[{i}]");
+                let Value::Object(mut o) = item else {
+                    return Err(field_err(&name, "an object {algo, hash}", &item));
+                };
+                let algo = take_string(&mut o, "algo")?
+                    .ok_or_else(|| format!("field `{name}.algo` is missing"))?
+                    .to_ascii_lowercase();
+                let hash = take_string(&mut o, "hash")?
+                    .ok_or_else(|| format!("field `{name}.hash` is missing"))?;
+                if !matches!(algo.as_str(), "pdq" | "phash" | "dhash") {
+                    return Err(format!(
+                        "field `{name}.algo`: unknown algorithm '{algo}' (pdq, phash, dhash)"
+                    ));
+                }
+                if !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(format!("field `{name}.hash`: not a hex string"));
+                }
+                Ok(ImageHashRef { algo, hash })
+            })
+            .collect(),
+        Some(other) => Err(field_err("image_hashes", "a list", &other)),
+    }
+}
+
+fn country_codes(name: &str, codes: Vec<String>) -> Result<Vec<String>, String> {
+    codes
+        .into_iter()
+        .map(|c| {
+            let up = c.trim().to_ascii_uppercase();
+            if up.len() == 2 && up.bytes().all(|b| b.is_ascii_alphabetic()) {
+                Ok(up)
+            } else {
+                Err(format!(
+                    "field `{name}`: '{c}' is not an ISO 3166 alpha-2 country code"
+                ))
+            }
+        })
+        .collect()
+}
+
+fn check_date(s: &str) -> Result<(), String> {
+    let b = s.as_bytes();
+    let ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    let month: u32 = s.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(0);
+    let day: u32 = s.get(8..10).and_then(|d| d.parse().ok()).unwrap_or(0);
+    if ok && (1..=12).contains(&month) && (1..=31).contains(&day) {
+        Ok(())
+    } else {
+        Err(format!(
+            "field `recalled_at`: '{s}' is not a date YYYY-MM-DD"
+        ))
+    }
+}
+
+fn as_object(v: Value) -> Result<Map<String, Value>, String> {
+    match v {
+        Value::Object(o) => Ok(o),
+        other => Err(format!(
+            "expected a JSON object, got {}",
+            field_err("", "", &other)
+                .rsplit("got ")
+                .next()
+                .unwrap_or("something else")
+        )),
+    }
+}
+
+/// Outcome of parsing a banned record: the record and any non-fatal warnings.
+#[derive(Debug)]
+pub struct Parsed<T> {
+    pub record: T,
+    pub warnings: Vec<String>,
+}
+
+impl BannedRecord {
+    /// Parses and validates a banned record. GTINs failing their check digit are dropped with a
+    /// warning rather than losing the whole ban.
+    pub fn from_value(v: Value) -> Result<Parsed<BannedRecord>, String> {
+        let mut o = as_object(v)?;
+        let id = take_string(&mut o, "id")?.ok_or("field `id` is missing or empty")?;
+        let kind = match take_string(&mut o, "kind")?.as_deref() {
+            None | Some("product") => RecordKind::Product,
+            Some("term") => RecordKind::Term,
+            Some(other) => {
+                return Err(format!(
+                    "field `kind`: '{other}' is neither \"product\" nor \"term\""
+                ));
+            }
+        };
+        let title = take_string(&mut o, "title")?.unwrap_or_default();
+        let terms = take_list(&mut o, "terms")?;
+        match kind {
+            RecordKind::Product if title.is_empty() => {
+                return Err("field `title` is missing or empty".into());
+            }
+            RecordKind::Term if terms.is_empty() => {
+                return Err("field `terms` is missing or empty (a term rule needs terms)".into());
+            }
+            _ => {}
+        }
+        let mut warnings = Vec::new();
+        let mut gtins = Vec::new();
+        for g in take_list(&mut o, "gtins")? {
+            match crate::ident::gtin14(&g) {
+                Some(n) => gtins.push(n),
+                None => warnings.push(format!(
+                    "field `gtins`: '{g}' is not a valid GTIN (length or check digit); ignored"
+                )),
+            }
+        }
+        let recalled_at = take_string(&mut o, "recalled_at")?;
+        if let Some(d) = &recalled_at {
+            check_date(d)?;
+        }
+        let record = BannedRecord {
+            id,
+            kind,
+            title,
+            brand: take_string(&mut o, "brand")?,
+            category: take_string(&mut o, "category")?,
+            description: take_string(&mut o, "description")?,
+            hazard: take_string(&mut o, "hazard")?,
+            models: take_list(&mut o, "models")?,
+            gtins,
+            terms,
+            images: take_list(&mut o, "images")?,
+            image_hashes: take_hashes(&mut o)?,
+            source: take_string(&mut o, "source")?,
+            jurisdictions: country_codes("jurisdictions", take_list(&mut o, "jurisdictions")?)?,
+            recalled_at,
+            url: take_string(&mut o, "url")?,
+            extra: o,
+        };
+        Ok(Parsed { record, warnings })
+    }
+
+    /// Whether this ban applies to a listing offered in `market` (None: unknown market).
+    pub fn applies_to(&self, market: Option<&str>) -> bool {
+        match market {
+            None => true,
+            Some(m) => {
+                self.jurisdictions.is_empty()
+                    || self.jurisdictions.iter().any(|j| j.eq_ignore_ascii_case(m))
+            }
+        }
+    }
+}
+
+impl Listing {
+    /// Parses and validates a listing record.
+    pub fn from_value(v: Value) -> Result<Listing, String> {
+        let mut o = as_object(v)?;
+        let id = take_string(&mut o, "id")?.ok_or("field `id` is missing or empty")?;
+        let title = take_string(&mut o, "title")?.ok_or("field `title` is missing or empty")?;
+        let price = match o.remove("price") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(
+                s.trim()
+                    .replace(',', "")
+                    .parse::<f64>()
+                    .map_err(|_| format!("field `price`: '{s}' is not a number"))?,
+            ),
+            Some(other) => return Err(field_err("price", "a number", &other)),
+        }
+        .filter(|p| p.is_finite() && *p >= 0.0);
+        let market = take_string(&mut o, "market")?
+            .map(|m| country_codes("market", vec![m]).map(|mut v| v.remove(0)))
+            .transpose()?;
+        Ok(Listing {
+            id,
+            title,
+            description: take_string(&mut o, "description")?,
+            brand: take_string(&mut o, "brand")?,
+            models: take_list(&mut o, "models")?,
+            gtins: take_list(&mut o, "gtins")?,
+            category: take_string(&mut o, "category")?,
+            price,
+            currency: take_string(&mut o, "currency")?,
+            seller: take_string(&mut o, "seller")?,
+            platform: take_string(&mut o, "platform")?,
+            url: take_string(&mut o, "url")?,
+            market,
+            images: take_list(&mut o, "images")?,
+            image_hashes: take_hashes(&mut o)?,
+            extra: o,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn banned_record_lenient_shapes() {
+        let p = BannedRecord::from_value(json!({
+            "id": "X-1", "title": "Toy", "models": "A-1; B-2", "gtins": [ "036000291452", "123" ],
+            "jurisdictions": ["kr"], "custom": 5
+        }))
+        .unwrap();
+        assert_eq!(p.record.models, vec!["A-1", "B-2"]);
+        assert_eq!(p.record.gtins, vec!["00036000291452"]);
+        assert_eq!(p.record.jurisdictions, vec!["KR"]);
+        assert_eq!(p.record.extra["custom"], json!(5));
+        assert_eq!(p.warnings.len(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = BannedRecord::from_value(json!({"id": "X", "title": {"a": 1}})).unwrap_err();
+        assert!(e.contains("`title`"), "{e}");
+        let e = BannedRecord::from_value(json!({"id": "X"})).unwrap_err();
+        assert!(e.contains("`title`"), "{e}");
+        let e = BannedRecord::from_value(json!({"id": "X", "kind": "term"})).unwrap_err();
+        assert!(e.contains("`terms`"), "{e}");
+        let e = BannedRecord::from_value(json!([1])).unwrap_err();
+        assert!(e.contains("object"), "{e}");
+        let e =
+            Listing::from_value(json!({"id": "L", "title": "t", "market": "Korea"})).unwrap_err();
+        assert!(e.contains("`market`"), "{e}");
+    }
+
+    #[test]
+    fn jurisdictions_limit_where_a_ban_applies() {
+        let r = BannedRecord {
+            jurisdictions: vec!["KR".into()],
+            ..Default::default()
+        };
+        assert!(r.applies_to(None));
+        assert!(r.applies_to(Some("KR")));
+        assert!(!r.applies_to(Some("US")));
+    }
+}

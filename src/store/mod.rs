@@ -1,0 +1,11 @@
+//! The index directory: a tantivy index of banned records and a versioned manifest.
+
+mod manifest;
+mod schema;
+mod snapshot;
+mod writer;
+
+pub use manifest::{FORMAT_VERSION, Manifest};
+pub use schema::Fields;
+pub use snapshot::Snapshot;
+pub use writer::{IngestCounts, Store};

@@ -1,0 +1,161 @@
+//! A read view of one commit: retrieval, records by id, word rarity, and term rules.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
+
+use super::Fields;
+use crate::features::{PreparedBanned, PreparedListing, Rarity};
+use crate::model::BannedRecord;
+use crate::terms::TermMatcher;
+
+/// Most prepared records kept per snapshot; beyond it the cache starts over. Bounds memory on
+/// very large indexes while keeping the records a sweep meets again and again.
+const CACHE_LIMIT: usize = 200_000;
+
+/// Query terms per field: enough for long titles, bounded for latency.
+const MAX_WORDS: usize = 32;
+const MAX_GRAMS: usize = 48;
+
+pub struct Snapshot {
+    searcher: Searcher,
+    fields: Fields,
+    num_docs: u64,
+    terms: TermMatcher,
+    cache: RwLock<HashMap<DocAddress, Arc<PreparedBanned>>>,
+}
+
+impl Snapshot {
+    pub(super) fn new(searcher: Searcher, fields: Fields) -> tantivy::Result<Snapshot> {
+        let num_docs = searcher.num_docs();
+        let mut snap = Snapshot {
+            searcher,
+            fields,
+            num_docs,
+            terms: TermMatcher::default(),
+            cache: RwLock::new(HashMap::new()),
+        };
+        let q = TermQuery::new(
+            Term::from_field_text(fields.kind, "term"),
+            IndexRecordOption::Basic,
+        );
+        let addrs = snap.searcher.search(&q, &DocSetCollector)?;
+        let mut rules = Vec::with_capacity(addrs.len());
+        for a in addrs {
+            rules.push(snap.load(a)?);
+        }
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        snap.terms = TermMatcher::new(rules);
+        Ok(snap)
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.num_docs
+    }
+
+    pub fn terms(&self) -> &TermMatcher {
+        &self.terms
+    }
+
+    fn load(&self, addr: DocAddress) -> tantivy::Result<BannedRecord> {
+        let doc: TantivyDocument = self.searcher.doc(addr)?;
+        let json = doc
+            .get_first(self.fields.record)
+            .and_then(|v| v.as_str())
+            .unwrap_or("{}");
+        serde_json::from_str(json)
+            .map_err(|e| tantivy::TantivyError::InternalError(format!("stored record: {e}")))
+    }
+
+    /// The prepared banned record at `addr`, from the cache when it has been seen.
+    pub fn prepared(&self, addr: DocAddress) -> tantivy::Result<Arc<PreparedBanned>> {
+        if let Some(p) = self.cache.read().expect("cache lock").get(&addr) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(PreparedBanned::new(self.load(addr)?, self));
+        let mut cache = self.cache.write().expect("cache lock");
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(addr, p.clone());
+        Ok(p)
+    }
+
+    /// A banned record by id.
+    pub fn get(&self, id: &str) -> tantivy::Result<Option<BannedRecord>> {
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let top = self
+            .searcher
+            .search(&q, &TopDocs::with_limit(1).order_by_score())?;
+        top.first().map(|(_, a)| self.load(*a)).transpose()
+    }
+
+    /// Every record, in index order (for `stats` and exports).
+    pub fn all_addresses(&self) -> Vec<DocAddress> {
+        let mut out = Vec::with_capacity(self.num_docs as usize);
+        for (ord, seg) in self.searcher.segment_readers().iter().enumerate() {
+            for doc in seg.doc_ids_alive() {
+                out.push(DocAddress::new(ord as u32, doc));
+            }
+        }
+        out
+    }
+
+    pub fn record(&self, addr: DocAddress) -> tantivy::Result<BannedRecord> {
+        self.load(addr)
+    }
+
+    /// The `k` best candidates for a listing: BM25 over words, n-grams and identifiers.
+    pub fn retrieve(&self, l: &PreparedListing, k: usize) -> tantivy::Result<Vec<DocAddress>> {
+        let f = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let add = |field, text: &str, boost: f32, clauses: &mut Vec<(Occur, Box<dyn Query>)>| {
+            let q = TermQuery::new(
+                Term::from_field_text(field, text),
+                IndexRecordOption::WithFreqs,
+            );
+            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+        };
+        let mut words = l.head.index_words();
+        words.sort_unstable();
+        words.dedup();
+        for w in words.iter().take(MAX_WORDS) {
+            add(f.words, w, 1.0, &mut clauses);
+        }
+        for g in l.head.gram_strings().iter().take(MAX_GRAMS) {
+            add(f.grams, g, 0.3, &mut clauses);
+        }
+        for m in &l.models {
+            add(f.ids, &m.key, 3.0, &mut clauses);
+        }
+        for g in &l.gtins {
+            add(f.ids, g, 3.0, &mut clauses);
+        }
+        if clauses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = BooleanQuery::new(clauses);
+        let top = self
+            .searcher
+            .search(&q, &TopDocs::with_limit(k).order_by_score())?;
+        Ok(top.into_iter().map(|(_, a)| a).collect())
+    }
+}
+
+impl Rarity for Snapshot {
+    /// BM25's inverse document frequency of a word among the banned records. Words the index
+    /// has never seen count as seen once, so a typo is not the rarest word of all.
+    fn idf(&self, token: &str) -> f32 {
+        let t = Term::from_field_text(self.fields.words, token);
+        let df = self.searcher.doc_freq(&t).unwrap_or(0).max(1) as f32;
+        let n = self.num_docs.max(1) as f32;
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05)
+    }
+}

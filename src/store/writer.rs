@@ -1,0 +1,234 @@
+//! Opening the index directory and writing to it: each ingest or remove is one tantivy commit.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use tantivy::collector::Count;
+use tantivy::query::TermQuery;
+use tantivy::schema::IndexRecordOption;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use super::{FORMAT_VERSION, Fields, Manifest, Snapshot};
+use crate::error::{Error, Result};
+use crate::features::{PreparedBanned, Uniform};
+use crate::model::{BannedRecord, RecordKind};
+
+/// What an ingest did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IngestCounts {
+    pub added: u64,
+    pub replaced: u64,
+}
+
+/// An open index directory.
+pub struct Store {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+const WRITER_HEAP: usize = 64 << 20;
+
+fn text_dir(dir: &Path) -> PathBuf {
+    dir.join("text")
+}
+
+impl Store {
+    /// Opens an existing index; a directory without one is an error that says what to do.
+    pub fn open(dir: &Path) -> Result<Store> {
+        Manifest::read(dir)?;
+        let td = text_dir(dir);
+        if !td.join("meta.json").exists() {
+            return Err(Error::index(
+                dir,
+                "no index here yet (run `relist ingest FILE` first, or pass --index DIR)",
+            ));
+        }
+        let index = Index::open_in_dir(&td).map_err(|e| Error::index(dir, e))?;
+        Store::from_index(dir, index)
+    }
+
+    /// Opens the index, creating an empty one if the directory has none.
+    pub fn open_or_create(dir: &Path) -> Result<Store> {
+        if text_dir(dir).join("meta.json").exists() {
+            return Store::open(dir);
+        }
+        Manifest::read(dir)?;
+        let td = text_dir(dir);
+        std::fs::create_dir_all(&td).map_err(|e| Error::io(&td, e))?;
+        let (schema, _) = Fields::schema();
+        let index = Index::create_in_dir(&td, schema).map_err(|e| Error::index(dir, e))?;
+        let store = Store::from_index(dir, index)?;
+        store.write_manifest()?;
+        Ok(store)
+    }
+
+    fn from_index(dir: &Path, index: Index) -> Result<Store> {
+        let fields = Fields::from_schema(&index.schema())
+            .map_err(|e| Error::index(dir, format!("not a relist index (schema: {e})")))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| Error::index(dir, e))?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A consistent read view of the last commit.
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        Snapshot::new(self.reader.searcher(), self.fields).map_err(|e| Error::index(&self.dir, e))
+    }
+
+    /// Picks up commits made since the store was opened (by this or another process).
+    pub fn reload(&self) -> Result<()> {
+        self.reader.reload().map_err(|e| Error::index(&self.dir, e))
+    }
+
+    fn writer(&self) -> Result<IndexWriter> {
+        self.index
+            .writer_with_num_threads(1, WRITER_HEAP)
+            .map_err(|e| match e {
+                tantivy::TantivyError::LockFailure(..) => Error::index(
+                    &self.dir,
+                    "another process is writing to this index; try again when it has finished",
+                ),
+                e => Error::index(&self.dir, e),
+            })
+    }
+
+    fn count(&self, searcher: &tantivy::Searcher, term: Term) -> u64 {
+        searcher
+            .search(&TermQuery::new(term, IndexRecordOption::Basic), &Count)
+            .unwrap_or(0) as u64
+    }
+
+    fn document(&self, p: &PreparedBanned) -> TantivyDocument {
+        let f = &self.fields;
+        let r = &p.record;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, &r.id);
+        doc.add_text(
+            f.kind,
+            match r.kind {
+                RecordKind::Product => "product",
+                RecordKind::Term => "term",
+            },
+        );
+        if let Some(s) = &r.source {
+            doc.add_text(f.source, s.to_lowercase());
+        }
+        for j in &r.jurisdictions {
+            doc.add_text(f.jurisdiction, j);
+        }
+        // Term rules are matched by `terms::TermMatcher`, never retrieved by text.
+        if r.kind == RecordKind::Product {
+            doc.add_text(f.words, p.index_words().join(" "));
+            doc.add_text(f.grams, p.index_grams().join(" "));
+            doc.add_text(f.ids, p.index_ids().join(" "));
+        }
+        doc.add_text(
+            f.record,
+            serde_json::to_string(r).expect("records serialise"),
+        );
+        doc
+    }
+
+    fn commit(&self, mut writer: IndexWriter) -> Result<()> {
+        let payload = format!("{{\"format\":\"relist-index\",\"version\":{FORMAT_VERSION}}}");
+        let mut prepared = writer
+            .prepare_commit()
+            .map_err(|e| Error::index(&self.dir, e))?;
+        prepared.set_payload(&payload);
+        prepared.commit().map_err(|e| Error::index(&self.dir, e))?;
+        writer
+            .wait_merging_threads()
+            .map_err(|e| Error::index(&self.dir, e))?;
+        self.reload()?;
+        self.write_manifest()
+    }
+
+    /// Adds or replaces records, all in one commit: after a crash, either all or none are there.
+    pub fn ingest(&self, records: Vec<BannedRecord>) -> Result<IngestCounts> {
+        let searcher = self.reader.searcher();
+        let writer = self.writer()?;
+        let mut counts = IngestCounts::default();
+        let mut seen: HashSet<String> = HashSet::new();
+        for r in records {
+            let id_term = Term::from_field_text(self.fields.id, &r.id);
+            if seen.contains(&r.id) || self.count(&searcher, id_term.clone()) > 0 {
+                counts.replaced += 1;
+                writer.delete_term(id_term);
+            } else {
+                counts.added += 1;
+            }
+            seen.insert(r.id.clone());
+            let doc = self.document(&PreparedBanned::new(r, &Uniform));
+            writer
+                .add_document(doc)
+                .map_err(|e| Error::index(&self.dir, e))?;
+        }
+        self.commit(writer)?;
+        Ok(counts)
+    }
+
+    /// Removes records by id in one commit; returns the ids that were not in the index.
+    pub fn remove(&self, ids: &[String]) -> Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let writer = self.writer()?;
+        let mut missing = Vec::new();
+        for id in ids {
+            let term = Term::from_field_text(self.fields.id, id);
+            if self.count(&searcher, term.clone()) == 0 {
+                missing.push(id.clone());
+            }
+            writer.delete_term(term);
+        }
+        self.commit(writer)?;
+        Ok(missing)
+    }
+
+    /// Counts from the last commit: (records, products, terms).
+    pub fn counts(&self) -> (u64, u64, u64) {
+        let s = self.reader.searcher();
+        let products = self.count(&s, Term::from_field_text(self.fields.kind, "product"));
+        let terms = self.count(&s, Term::from_field_text(self.fields.kind, "term"));
+        (products + terms, products, terms)
+    }
+
+    fn write_manifest(&self) -> Result<()> {
+        let (records, products, terms) = self.counts();
+        Manifest::new(records, products, terms).write(&self.dir)
+    }
+
+    /// Size of the index files on disk, in bytes.
+    pub fn disk_size(&self) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            std::fs::read_dir(p)
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| match e.metadata() {
+                            Ok(m) if m.is_dir() => walk(&e.path()),
+                            Ok(m) => m.len(),
+                            Err(_) => 0,
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        walk(&self.dir)
+    }
+
+    pub fn segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+}

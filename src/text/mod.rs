@@ -1,0 +1,5 @@
+//! String similarity between token lists and n-gram sets, built on strsim.
+
+mod similarity;
+
+pub use similarity::{gram_containment, token_close, weighted_coverage};
