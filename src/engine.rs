@@ -10,18 +10,29 @@ use crate::model::{CheckResult, Decision, Listing, Match, Signals};
 use crate::score;
 use crate::store::{Snapshot, Store};
 
-/// Matches below this score are not shown even as context.
-const MIN_CONTEXT_SCORE: f32 = 0.05;
-
-/// How many matches to return per listing.
+/// Which matches to return per listing.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckOptions {
     pub top: usize,
+    /// Matches below this score are left out, even as context.
+    pub min_score: f32,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions { top: 5 }
+        CheckOptions {
+            top: 5,
+            min_score: 0.05,
+        }
+    }
+}
+
+impl CheckOptions {
+    pub fn top(top: usize) -> Self {
+        CheckOptions {
+            top,
+            ..Self::default()
+        }
     }
 }
 
@@ -73,7 +84,7 @@ impl Engine {
         let mut matches = self.term_matches(&snap, &prepared);
         for (features, banned) in self.scored_candidates(&snap, &prepared)? {
             let (s, decision) = score::judge(&features, banned.words.len(), &self.config);
-            if s < MIN_CONTEXT_SCORE {
+            if s < opts.min_score {
                 continue;
             }
             matches.push(Match {

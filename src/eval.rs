@@ -128,7 +128,7 @@ pub struct Report {
 /// Checks every labelled listing and counts.
 pub fn evaluate(engine: &Engine, items: &[Labelled]) -> Result<Report> {
     let start = std::time::Instant::now();
-    let opts = CheckOptions { top: 10 };
+    let opts = CheckOptions::top(10);
     let outcomes: Vec<Result<(Counts, Vec<String>, Option<String>)>> = items
         .par_iter()
         .map(|it| {

@@ -22,14 +22,16 @@ impl Rarity for Uniform {
     }
 }
 
-fn dedup(tokens: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(tokens.len());
-    for t in tokens {
-        if !out.contains(t) {
-            out.push(t.clone());
+/// Distinct words of a text: `(as written, leet keys)`.
+fn distinct_words(k: &TextKeys) -> (Vec<String>, Vec<String>) {
+    let (mut plain, mut keys): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    for (p, key) in k.plain.iter().zip(&k.tokens) {
+        if !plain.contains(p) {
+            plain.push(p.clone());
+            keys.push(key.clone());
         }
     }
-    out
+    (plain, keys)
 }
 
 fn brand_key(brand: Option<&str>) -> Option<String> {
@@ -42,9 +44,12 @@ fn brand_key(brand: Option<&str>) -> Option<String> {
 pub struct PreparedBanned {
     pub record: BannedRecord,
     pub title: TextKeys,
-    /// Distinct title tokens and their rarity.
+    /// Distinct title words as written, their leet keys, and their rarity.
     pub words: Vec<String>,
+    pub keys: Vec<String>,
     pub weights: Vec<f32>,
+    /// Title, brand and model numbers: what a listing's words are looked up in.
+    pub side: TextKeys,
     pub brand_key: Option<String>,
     /// `(as written, key)` of every model number: the `models` field and those in the title.
     pub models: Vec<(String, String)>,
@@ -54,8 +59,14 @@ pub struct PreparedBanned {
 impl PreparedBanned {
     pub fn new(record: BannedRecord, rarity: &dyn Rarity) -> PreparedBanned {
         let title = TextKeys::new(&record.title);
-        let words = dedup(&title.tokens);
-        let weights = words.iter().map(|w| rarity.idf(w)).collect();
+        let (words, keys) = distinct_words(&title);
+        let weights = keys.iter().map(|k| rarity.idf(k)).collect();
+        let side = TextKeys::new(&format!(
+            "{} {} {}",
+            record.title,
+            record.brand.as_deref().unwrap_or(""),
+            record.models.join(" ")
+        ));
         let mut models: Vec<(String, String)> = Vec::new();
         for m in &record.models {
             let key = ident::model_key(m);
@@ -73,7 +84,9 @@ impl PreparedBanned {
             gtins: record.gtins.clone(),
             title,
             words,
+            keys,
             weights,
+            side,
             models,
             record,
         }
@@ -109,7 +122,9 @@ pub struct PreparedListing<'a> {
     pub head: TextKeys,
     /// Title, brand and description: where term rules are looked for.
     pub all: TextKeys,
+    /// Distinct title words as written, their leet keys, and their rarity.
     pub words: Vec<String>,
+    pub keys: Vec<String>,
     pub weights: Vec<f32>,
     pub brand_key: Option<String>,
     pub models: Vec<ModelToken>,
@@ -127,8 +142,8 @@ impl<'a> PreparedListing<'a> {
             Some(d) => TextKeys::new(&format!("{head_text} {d}")),
             None => head.clone(),
         };
-        let title_words = dedup(&TextKeys::new(&listing.title).tokens);
-        let weights = title_words.iter().map(|w| rarity.idf(w)).collect();
+        let (words, keys) = distinct_words(&TextKeys::new(&listing.title));
+        let weights = keys.iter().map(|k| rarity.idf(k)).collect();
         let mut models: Vec<ModelToken> = listing
             .models
             .iter()
@@ -163,7 +178,8 @@ impl<'a> PreparedListing<'a> {
             brand_key: brand_key(listing.brand.as_deref()),
             head,
             all,
-            words: title_words,
+            words,
+            keys,
             weights,
             models,
             gtins,
@@ -227,13 +243,8 @@ pub struct Features {
 
 impl Features {
     pub fn compute(l: &PreparedListing, b: &PreparedBanned) -> Features {
-        let (coverage, matched) = weighted_coverage(&b.words, &b.weights, &l.head.tokens);
-        let mut banned_side = b.title.tokens.clone();
-        banned_side.extend(b.models.iter().map(|(_, k)| k.clone()));
-        if let Some(bk) = &b.brand_key {
-            banned_side.push(bk.clone());
-        }
-        let (precision, _) = weighted_coverage(&l.words, &l.weights, &banned_side);
+        let (coverage, matched) = weighted_coverage(&b.words, &b.keys, &b.weights, &l.head);
+        let (precision, _) = weighted_coverage(&l.words, &l.keys, &l.weights, &b.side);
         let grams = gram_containment(&b.title.grams, &l.head.grams);
         let gtin = l.gtins.iter().find(|g| b.gtins.contains(g)).cloned();
         let shared_words = b

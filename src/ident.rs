@@ -134,15 +134,49 @@ pub fn gtin14(s: &str) -> Option<String> {
     (u32::from(b[13] - b'0') == check && padded != "00000000000000").then_some(padded)
 }
 
-/// GTINs written in free text: runs of 12 to 14 digits that pass the check digit. Eight-digit
-/// runs are left out: one in ten random numbers would pass.
+/// GTINs written in free text: 12 to 14 digits, possibly in groups split by single spaces or
+/// dashes ("0-36000-29145-2"), that pass the check digit. Eight-digit runs are left out: one in
+/// ten random numbers would pass.
 pub fn extract_gtins(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for run in text.split(|c: char| !c.is_ascii_digit()) {
-        if (12..=14).contains(&run.len()) {
-            if let Some(g) = gtin14(run) {
-                if !out.contains(&g) {
-                    out.push(g);
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        // One run: digit groups joined by a single separator.
+        let mut groups: Vec<&str> = Vec::new();
+        let mut start = i;
+        loop {
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            groups.push(&text[start..i]);
+            if i + 1 < bytes.len()
+                && matches!(bytes[i], b'-' | b' ')
+                && bytes[i + 1].is_ascii_digit()
+            {
+                i += 1;
+                start = i;
+            } else {
+                break;
+            }
+        }
+        for a in 0..groups.len() {
+            let mut digits = String::new();
+            for g in &groups[a..] {
+                digits.push_str(g);
+                if digits.len() > 14 {
+                    break;
+                }
+                if digits.len() >= 12 {
+                    if let Some(g) = gtin14(&digits) {
+                        if !out.contains(&g) {
+                            out.push(g);
+                        }
+                    }
                 }
             }
         }

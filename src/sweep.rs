@@ -80,7 +80,7 @@ pub fn sweep(
         .map_err(|e| Error::Invalid(format!("thread pool: {e}")))?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Item>>(QUEUE);
     let mut summary = SweepSummary::default();
-    let check_opts = CheckOptions { top: opts.top };
+    let check_opts = CheckOptions::top(opts.top);
     let format = opts.format;
     let written: Result<()> = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {

@@ -53,7 +53,7 @@ pub fn run(g: &Global, a: CheckArgs) -> Result<Outcome> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut blocked = false;
     for l in &listings {
-        let res = engine.check(l, CheckOptions { top: a.top })?;
+        let res = engine.check(l, CheckOptions::top(a.top))?;
         blocked |= res.decision == Decision::Block;
         write_result(&mut out, &res)?;
     }

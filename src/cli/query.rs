@@ -62,6 +62,7 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
         &probe,
         CheckOptions {
             top: a.limit.saturating_mul(4).max(40),
+            min_score: 0.0,
         },
     )?;
     let snap = engine.snapshot();

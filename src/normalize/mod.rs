@@ -6,4 +6,4 @@ mod tokens;
 
 pub use fold::{fold, is_cjk};
 pub use leet::{leet_char, leet_key};
-pub use tokens::{TextKeys, char_grams, key_tokens};
+pub use tokens::{TextKeys, char_grams, key_tokens, plain_tokens};

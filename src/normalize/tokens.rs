@@ -7,9 +7,9 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '@' | '$' | '!' | '|')
 }
 
-/// Leet-keyed word tokens of already folded text. CJK runs are split from Latin runs and kept
-/// whole here; [`TextKeys::index_words`] turns them into bigrams.
-pub fn key_tokens(folded: &str) -> Vec<String> {
+/// Word tokens of already folded text, as written (not leet-folded). CJK runs are split from
+/// Latin runs and kept whole here; [`TextKeys::index_words`] turns them into bigrams.
+pub fn plain_tokens(folded: &str) -> Vec<String> {
     let mut out = Vec::new();
     for piece in folded.split(|c: char| !is_word_char(c)) {
         let piece = piece.trim_matches(|c: char| !c.is_alphanumeric());
@@ -32,10 +32,15 @@ pub fn key_tokens(folded: &str) -> Vec<String> {
     out
 }
 
+/// Leet-keyed word tokens of already folded text.
+pub fn key_tokens(folded: &str) -> Vec<String> {
+    plain_tokens(folded).iter().map(|t| leet_key(t)).collect()
+}
+
 fn push_token(t: &str, out: &mut Vec<String>) {
     let t = t.trim_matches(|c: char| !c.is_alphanumeric());
     if !t.is_empty() {
-        out.push(leet_key(t));
+        out.push(t.to_string());
     }
 }
 
@@ -77,10 +82,14 @@ pub fn char_grams(spaceless: &str, mut f: impl FnMut(&[char])) {
 pub struct TextKeys {
     /// `fold`ed text: readable, used in reasons.
     pub folded: String,
+    /// Word tokens as written (folded); `tokens[i]` is the leet key of `plain[i]`.
+    pub plain: Vec<String>,
     /// Leet-keyed word tokens.
     pub tokens: Vec<String>,
-    /// Tokens joined without spaces.
+    /// Leet keys joined without spaces.
     pub spaceless: String,
+    /// Plain tokens joined without spaces.
+    pub plain_spaceless: String,
     /// Sorted, deduplicated hashes of the character n-grams of `spaceless`.
     pub grams: Vec<u64>,
 }
@@ -88,16 +97,20 @@ pub struct TextKeys {
 impl TextKeys {
     pub fn new(text: &str) -> TextKeys {
         let folded = fold(text);
-        let tokens = key_tokens(&folded);
+        let plain = plain_tokens(&folded);
+        let tokens: Vec<String> = plain.iter().map(|t| leet_key(t)).collect();
         let spaceless: String = tokens.concat();
+        let plain_spaceless: String = plain.concat();
         let mut grams = Vec::with_capacity(spaceless.len());
         char_grams(&spaceless, |g| grams.push(gram_hash(g)));
         grams.sort_unstable();
         grams.dedup();
         TextKeys {
             folded,
+            plain,
             tokens,
             spaceless,
+            plain_spaceless,
             grams,
         }
     }

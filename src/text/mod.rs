@@ -2,4 +2,4 @@
 
 mod similarity;
 
-pub use similarity::{gram_containment, token_close, weighted_coverage};
+pub use similarity::{covers, gram_containment, token_close, weighted_coverage};

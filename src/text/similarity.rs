@@ -1,6 +1,8 @@
 //! Token-set and n-gram similarities. Token comparison tolerates one typo (optimal string
 //! alignment distance, so a swap of neighbours counts once) in words long enough to carry it.
 
+use crate::normalize::{TextKeys, is_cjk};
+
 /// Whether two tokens are the same word up to a typo: equal, or one edit apart when both have
 /// at least five characters (shorter words differ by one letter too often: "bag"/"bat").
 pub fn token_close(a: &str, b: &str) -> bool {
@@ -18,17 +20,41 @@ pub fn token_close(a: &str, b: &str) -> bool {
     strsim::osa_distance(a, b) <= 1
 }
 
-/// Weighted share of `src` tokens that have a close token in `dst`, and which matched.
-/// `weights[i]` is the weight (rarity) of `src[i]`.
-pub fn weighted_coverage(src: &[String], weights: &[f32], dst: &[String]) -> (f32, Vec<bool>) {
-    let total: f32 = weights.iter().sum();
-    if src.is_empty() || total <= 0.0 {
-        return (0.0, vec![false; src.len()]);
+/// Whether a word (as written, and its leet key) occurs in `dst`.
+///
+/// Words with digits (model numbers, sizes) must occur exactly, possibly glued to neighbours;
+/// CJK words may occur inside a longer run (Korean and Chinese are often written without
+/// spaces); other words match by leet key, up to a typo, or glued inside a longer word.
+pub fn covers(plain: &str, key: &str, dst: &TextKeys) -> bool {
+    if plain.bytes().any(|b| b.is_ascii_digit()) {
+        return dst.plain.iter().any(|d| d == plain)
+            || (plain.len() >= 4 && dst.plain_spaceless.contains(plain));
     }
-    let mut matched = vec![false; src.len()];
+    if key.chars().next().is_some_and(is_cjk) {
+        return dst.tokens.iter().any(|d| d == key)
+            || (key.chars().count() >= 2 && dst.spaceless.contains(key));
+    }
+    dst.tokens.iter().any(|d| d == key)
+        || dst.tokens.iter().any(|d| token_close(key, d))
+        || (key.chars().count() >= 5 && dst.spaceless.contains(key))
+}
+
+/// Weighted share of the words `(plain[i], keys[i])` found in `dst`, and which were found.
+/// `weights[i]` is the weight (rarity) of word `i`.
+pub fn weighted_coverage(
+    plain: &[String],
+    keys: &[String],
+    weights: &[f32],
+    dst: &TextKeys,
+) -> (f32, Vec<bool>) {
+    let total: f32 = weights.iter().sum();
+    if plain.is_empty() || total <= 0.0 {
+        return (0.0, vec![false; plain.len()]);
+    }
+    let mut matched = vec![false; plain.len()];
     let mut got = 0.0;
-    for (i, s) in src.iter().enumerate() {
-        if dst.iter().any(|d| d == s) || dst.iter().any(|d| token_close(s, d)) {
+    for i in 0..plain.len() {
+        if covers(&plain[i], &keys[i], dst) {
             matched[i] = true;
             got += weights[i];
         }
@@ -61,10 +87,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn toks(s: &str) -> Vec<String> {
-        s.split(' ').map(str::to_string).collect()
-    }
-
     #[test]
     fn typos_match_but_numbers_do_not() {
         assert!(token_close("heater", "haeter"));
@@ -73,12 +95,25 @@ mod tests {
         assert!(!token_close("hb2210", "hb2220"));
     }
 
+    fn words(s: &str) -> (Vec<String>, Vec<String>) {
+        let k = TextKeys::new(s);
+        (k.plain, k.tokens)
+    }
+
     #[test]
     fn rare_words_weigh_more() {
-        let src = toks("voltmax power bank");
-        let (c, m) = weighted_coverage(&src, &[5.0, 1.0, 1.0], &toks("voltmax charger"));
+        let (p, k) = words("voltmax power bank");
+        let (c, m) = weighted_coverage(&p, &k, &[5.0, 1.0, 1.0], &TextKeys::new("V0LTMAX charger"));
         assert!((c - 5.0 / 7.0).abs() < 1e-6);
         assert_eq!(m, vec![true, false, false]);
+    }
+
+    #[test]
+    fn numbers_must_agree_and_cjk_may_be_glued() {
+        let (p, k) = words("20000mah kdl40v4100 아기 욕조");
+        let dst = TextKeys::new("10000mAh KDL 40V4100 아기욕조");
+        let (_, m) = weighted_coverage(&p, &k, &[1.0; 4], &dst);
+        assert_eq!(m, vec![false, true, true, true]);
     }
 
     proptest! {
@@ -90,9 +125,9 @@ mod tests {
             a.sort_unstable(); a.dedup(); b.sort_unstable(); b.dedup();
             let g = gram_containment(&a, &b);
             prop_assert!((0.0..=1.0).contains(&g));
-            let src: Vec<String> = a.iter().take(5).map(|x| x.to_string()).collect();
-            let dst: Vec<String> = b.iter().map(|x| x.to_string()).collect();
-            let (c, _) = weighted_coverage(&src, &w[..src.len()], &dst);
+            let src: Vec<String> = a.iter().take(5).map(|x| format!("w{x}")).collect();
+            let dst = TextKeys::new(&b.iter().map(|x| format!("w{x}")).collect::<Vec<_>>().join(" "));
+            let (c, _) = weighted_coverage(&src, &src, &w[..src.len()], &dst);
             prop_assert!((0.0..=1.0).contains(&c));
         }
     }

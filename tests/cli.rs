@@ -1,0 +1,391 @@
+//! The command line, end to end: the real binary in a temporary directory.
+
+mod common;
+
+use common::{Env, fixture, s};
+use serde_json::Value;
+
+const BANNED: &str = r#"{"id":"B-1","title":"VoltMax HB-2210X 20000mAh Portable Power Bank","brand":"VoltMax","models":["HB-2210X"],"gtins":["036000291452"],"source":"CPSC","hazard":"fire"}
+{"id":"B-2","title":"Sony Bravia KDL-40V4100 40-inch LCD HDTV","brand":"Sony","models":["KDL-40V4100"],"source":"CPSC"}
+{"id":"T-1","kind":"term","title":"Melatonin (prescription-only in KR)","terms":["melatonin","멜라토닌","褪黑素"],"jurisdictions":["KR"],"source":"KFTC"}
+"#;
+
+fn setup() -> Env {
+    let env = Env::new();
+    let f = env.write("banned.jsonl", BANNED);
+    let r = env.run(&["ingest", s(&f)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("3 added, 0 replaced, 0 rejected"),
+        "{}",
+        r.stderr
+    );
+    env
+}
+
+fn check(env: &Env, listing: &str) -> (i32, Value) {
+    let r = env.run_with(&["check"], Some(listing), &[]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    (r.code, r.json_lines().remove(0))
+}
+
+#[test]
+fn homoglyph_brand_and_reformatted_model_block_naming_the_model() {
+    let env = setup();
+    let (code, res) = check(
+        &env,
+        r#"{"id":"L-1","title":"Vоltmаx hb 2210x portable charger"}"#,
+    );
+    assert_eq!(code, 1);
+    assert_eq!(res["decision"], "block");
+    assert_eq!(res["matches"][0]["banned_id"], "B-1");
+    let reasons = res["matches"][0]["reasons"].to_string();
+    assert!(reasons.contains("HB-2210X"), "{reasons}");
+}
+
+#[test]
+fn same_brand_other_model_is_not_blocked() {
+    let env = setup();
+    let (code, res) = check(
+        &env,
+        r#"{"id":"L-2","title":"Sony Bravia KDL-46V4100 46-inch LCD HDTV"}"#,
+    );
+    assert_eq!(code, 0);
+    assert_ne!(res["decision"], "block");
+}
+
+#[test]
+fn gtin_in_a_description_blocks() {
+    let env = setup();
+    let (code, res) = check(
+        &env,
+        r#"{"id":"L-3","title":"portable battery","description":"UPC 0-36000-29145-2"}"#,
+    );
+    assert_eq!(code, 1, "{res}");
+    assert!(
+        res["matches"][0]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("GTIN")
+    );
+}
+
+#[test]
+fn term_rules_apply_only_in_their_markets() {
+    let env = setup();
+    let kr = r#"{"id":"L-4","title":"수면 젤리 멜라토닌 5mg","market":"KR"}"#;
+    let (code, res) = check(&env, kr);
+    assert_eq!(
+        (code, res["matches"][0]["banned_id"].as_str()),
+        (1, Some("T-1"))
+    );
+    let us = r#"{"id":"L-5","title":"Sleep gummies m e l a t o n i n 5mg","market":"US"}"#;
+    assert_eq!(check(&env, us).1["decision"], "allow");
+    let none = r#"{"id":"L-6","title":"Sleep gummies m e l a t o n i n 5mg"}"#;
+    assert_eq!(check(&env, none).1["decision"], "block");
+}
+
+#[test]
+fn check_reads_json_lines_and_pretty_objects() {
+    let env = setup();
+    let lines =
+        "{\"id\":\"a\",\"title\":\"garden hose\"}\n{\"id\":\"b\",\"title\":\"VoltMax HB-2210X\"}\n";
+    let r = env.run_with(&["check"], Some(lines), &[]);
+    assert_eq!(r.code, 1);
+    let out = r.json_lines();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0]["listing_id"], "a");
+    assert_eq!(out[0]["decision"], "allow");
+    let pretty = "{\n  \"id\": \"c\",\n  \"title\": \"garden hose\"\n}\n";
+    let r = env.run_with(&["check", "-"], Some(pretty), &[]);
+    assert_eq!((r.code, r.json_lines().len()), (0, 1));
+}
+
+#[test]
+fn bad_lines_are_reported_and_the_rest_ingested() {
+    let env = Env::new();
+    let f = env.write(
+        "mixed.jsonl",
+        "{\"id\":\"G-1\",\"title\":\"Good record one\"}\n\
+         {\"id\": \"broken\"\n\
+         {\"id\":\"M-1\"}\n\
+         {\"id\":\"W-1\",\"title\":\"wrong type\",\"models\":{\"a\":1}}\n\
+         [1,2]\n\
+         {\"id\":\"G-2\",\"title\":\"Good record two\",\"gtins\":[\"036000291453\"]}\n",
+    );
+    let r = env.run(&["ingest", s(&f)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let name = s(&f);
+    assert!(
+        r.stderr.contains(&format!("{name}:2: invalid JSON")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains(&format!("{name}:3: field `title` is missing")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("{name}:4: field `models`")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains(&format!("{name}:5: expected a JSON object")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains(&format!("{name}:6: warning: field `gtins`")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("2 added, 0 replaced, 4 rejected"),
+        "{}",
+        r.stderr
+    );
+    let stats = env.run(&["stats", "--json"]);
+    let v: Value = serde_json::from_str(&stats.stdout).unwrap();
+    assert_eq!(v["records"], 2);
+    // Every message is one line.
+    for line in r.stderr.lines() {
+        assert!(!line.is_empty());
+    }
+}
+
+#[test]
+fn strict_aborts_without_writing() {
+    let env = Env::new();
+    let f = env.write("m.jsonl", "{\"id\":\"G-1\",\"title\":\"ok\"}\nnot json\n");
+    let r = env.run(&["ingest", "--strict", s(&f)]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains(&format!("{}:2:", s(&f))), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    let stats = env.run(&["stats", "--json"]);
+    let v: Value = serde_json::from_str(&stats.stdout).unwrap();
+    assert_eq!(v["records"], 0);
+}
+
+#[test]
+fn empty_and_binary_files_fail_with_their_names() {
+    let env = Env::new();
+    let empty = env.write("empty.jsonl", "");
+    let r = env.run(&["ingest", s(&empty)]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(&format!("{}: no records", s(&empty))),
+        "{}",
+        r.stderr
+    );
+    let bin = env.write(
+        "photo.jsonl",
+        [0xffu8, 0xd8, 0xff, 0xe0, 0, 1, 2, 10, 0x89, 0x50, 10],
+    );
+    let r = env.run(&["ingest", s(&bin)]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(&format!("{}:1: not UTF-8 text", s(&bin))),
+        "{}",
+        r.stderr
+    );
+    let missing = env.run(&["ingest", "nope.jsonl"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("nope.jsonl"), "{}", missing.stderr);
+    assert_eq!(missing.stderr.lines().count(), 1);
+}
+
+#[test]
+fn reingest_replaces_and_remove_removes() {
+    let env = setup();
+    let f = env.write(
+        "update.jsonl",
+        r#"{"id":"B-1","title":"Zephyr ZX-9000 desk fan","models":["ZX-9000"]}"#,
+    );
+    let r = env.run(&["ingest", s(&f)]);
+    assert!(r.stderr.contains("0 added, 1 replaced"), "{}", r.stderr);
+    assert_eq!(
+        check(&env, r#"{"id":"a","title":"VoltMax HB-2210X"}"#).1["decision"],
+        "allow"
+    );
+    assert_eq!(
+        check(&env, r#"{"id":"b","title":"zephyr zx9000 fan"}"#).1["decision"],
+        "block"
+    );
+    let r = env.run(&["remove", "B-1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        check(&env, r#"{"id":"b","title":"zephyr zx9000 fan"}"#).1["decision"],
+        "allow"
+    );
+    let r = env.run(&["remove", "NOPE"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("NOPE"));
+}
+
+#[test]
+fn sweep_writes_hits_or_everything() {
+    let env = setup();
+    let mut catalog = String::new();
+    for i in 0..600 {
+        let title = match i % 3 {
+            0 => format!("VoltMax HB-2210X power bank lot {i}"),
+            1 => format!("garden hose {i} meters"),
+            _ => "bad line".to_string(),
+        };
+        if i % 3 == 2 {
+            catalog.push_str("{not json}\n");
+        } else {
+            catalog.push_str(&format!("{{\"id\":\"L{i}\",\"title\":\"{title}\"}}\n"));
+        }
+    }
+    let cat = env.write("catalog.jsonl", &catalog);
+    let r = env.run(&["sweep", s(&cat), "--threads", "2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hits = r.json_lines();
+    assert_eq!(hits.len(), 200);
+    assert!(hits.iter().all(|h| h["decision"] == "block"));
+    // Input order is kept.
+    assert_eq!(hits[0]["listing_id"], "L0");
+    assert_eq!(hits[1]["listing_id"], "L3");
+    assert!(r.stderr.contains("200 bad lines"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{}:3: invalid JSON", s(&cat))),
+        "{}",
+        r.stderr
+    );
+    let out = env.path("all.jsonl");
+    let r = env.run(&["sweep", s(&cat), "--all", "--out", s(&out), "--top", "1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let all = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(all.lines().count(), 400);
+}
+
+#[test]
+fn query_by_model_text_and_source() {
+    let env = setup();
+    let r = env.run(&["query", "--model", "kdl40v4100", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json_lines()[0]["banned_id"], "B-2");
+    let r = env.run(&["query", "power bank", "--source", "cpsc", "--format", "csv"]);
+    assert!(r.stdout.starts_with("banned_id,score"), "{}", r.stdout);
+    assert!(r.stdout.contains("B-1"), "{}", r.stdout);
+    let r = env.run(&["query", "power bank", "--source", "EU"]);
+    assert!(!r.stdout.contains("B-1"), "{}", r.stdout);
+    let r = env.run(&["query", "--gtin", "036000291452"]);
+    assert!(r.stdout.contains("B-1"), "{}", r.stdout);
+}
+
+#[test]
+fn settings_flags_over_environment_over_file() {
+    let env = setup();
+    let listing = r#"{"id":"L","title":"VoltMax 20000mAh Portable Power Bank charger"}"#;
+    let base = check(&env, listing).1;
+    let score = base["score"].as_f64().unwrap();
+    assert!(score > 0.1 && score < 0.99, "{base}");
+    let cfg = env.write(
+        "strict.toml",
+        format!("[thresholds]\nreview = {}\nblock = 0.999\n", score + 0.001),
+    );
+    let r = env.run_with(&["check", "--config", s(&cfg)], Some(listing), &[]);
+    assert_eq!(r.json_lines()[0]["decision"], "allow");
+    let low = format!("{}", score - 0.001);
+    let r = env.run_with(
+        &["check", "--config", s(&cfg)],
+        Some(listing),
+        &[("RELIST_REVIEW_THRESHOLD", &low)],
+    );
+    assert_eq!(r.json_lines()[0]["decision"], "review");
+    let r = env.run_with(
+        &["check", "--config", s(&cfg), "--review-threshold", "0.998"],
+        Some(listing),
+        &[("RELIST_REVIEW_THRESHOLD", &low)],
+    );
+    assert_eq!(r.json_lines()[0]["decision"], "allow");
+    let bad = env.write("bad.toml", "[thresholds]\nblok = 1\n");
+    let r = env.run_with(&["check", "--config", s(&bad)], Some(listing), &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("bad.toml") && r.stderr.contains("blok"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn missing_or_foreign_index_is_refused_clearly() {
+    let env = Env::new();
+    let r = env.run_with(&["check"], Some(r#"{"id":"a","title":"x"}"#), &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("relist ingest"), "{}", r.stderr);
+    let env = setup();
+    let manifest = env.index().join("manifest.json");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("\"version\": 1", "\"version\": 99");
+    std::fs::write(&manifest, text).unwrap();
+    let r = env.run(&["stats"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("version 99"), "{}", r.stderr);
+}
+
+#[test]
+fn malformed_listings_name_their_field() {
+    let env = setup();
+    let r = env.run_with(&["check"], Some(r#"{"id":"a"}"#), &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("`title`"), "{}", r.stderr);
+    let r = env.run_with(
+        &["check"],
+        Some(r#"{"id":"a","title":"x","price":"cheap"}"#),
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("`price`"), "{}", r.stderr);
+}
+
+#[test]
+fn csv_ingest_uses_the_same_fields() {
+    let env = Env::new();
+    let f = env.write(
+        "b.csv",
+        "id,kind,title,brand,models,gtins,terms,jurisdictions\n\
+         C-1,product,Kidoozie KZ-100 rattle,Kidoozie,KZ-100;KZ-100B,036000291452,,\n\
+         C-2,term,DMAA,,,,dmaa;1;3-dimethylamylamine,KR;JP\n\
+         C-3,product,,,,,,\n",
+    );
+    let r = env.run(&["ingest", s(&f)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{}:4: field `title`", s(&f))),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("2 added"), "{}", r.stderr);
+    assert_eq!(
+        check(&env, r#"{"id":"a","title":"rattle kz100b"}"#).1["decision"],
+        "block"
+    );
+}
+
+#[test]
+fn the_shipped_sample_listing_blocks_and_its_near_miss_does_not() {
+    let env = Env::new();
+    env.ingest_fixtures();
+    let r = env.run(&["check", fixture("listing.json").to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let res = &r.json_lines()[0];
+    assert!(
+        res["matches"][0]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("model"),
+        "{res}"
+    );
+    let r = env.run(&["check", fixture("listing_near_miss.json").to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
