@@ -5,7 +5,7 @@
 
 use crate::ident::{self, ModelEvidence, ModelToken};
 use crate::model::{BannedRecord, Listing};
-use crate::normalize::TextKeys;
+use crate::normalize::{TextKeys, leet_key};
 use crate::text::{gram_containment, token_close, weighted_coverage};
 
 /// Rarity of a word among the banned records (inverse document frequency).
@@ -254,13 +254,26 @@ impl Features {
             .filter(|(_, m)| **m)
             .map(|(w, _)| w.clone())
             .collect();
+        let brand = brand_evidence(l, b);
+        let same_brand = matches!(brand, BrandEvidence::Match(_));
+        // "V0ltM4x" or "P0w3r" look like model numbers but are leetspeak for words of the
+        // banned record: they must not count as another model.
+        let models: Vec<ModelToken> = l
+            .models
+            .iter()
+            .filter(|m| {
+                let k = leet_key(&m.raw);
+                b.brand_key.as_ref() != Some(&k) && !b.side.tokens.contains(&k)
+            })
+            .cloned()
+            .collect();
         Features {
             coverage,
             grams,
             precision,
-            model: ident::compare_models(&l.models, &b.models),
+            model: ident::compare_models(&models, &b.models, same_brand),
             gtin,
-            brand: brand_evidence(l, b),
+            brand,
             shared_words,
         }
     }

@@ -36,7 +36,10 @@ const UNITS: &[&str] = &[
     "oz", "floz", "lb", "lbs", "w", "kw", "v", "mah", "ah", "wh", "pcs", "pc", "pack", "packs",
     "ct", "count", "x", "gb", "tb", "mb", "hz", "ghz", "mhz", "p", "k", "yrs", "yr", "months",
     "m+", "pk", "set", "sets", "pairs", "st", "nd", "rd", "th", "cc", "db", "a", "ma", "mw", "iu",
-    "s",
+    "s", "piece", "pieces", "ply", "layer", "layers", "tier", "speed", "speeds", "port", "ports",
+    "cup", "cups", "qt", "quart", "gal", "gallon", "lm", "pa", "psi", "rpm", "mp", "fps", "d",
+    "seater", "drawer", "drawers", "shelf", "mos", "month", "year", "years", "day", "days", "hr",
+    "hrs", "h", "min", "caps", "tabs", "tablets", "capsules", "softgels", "gummies", "ea",
 ];
 
 fn is_measure(key: &str) -> bool {
@@ -46,7 +49,11 @@ fn is_measure(key: &str) -> bool {
         return key.len() <= 3;
     }
     let unit = &key[digits_end..];
-    unit.is_empty() || UNITS.contains(&unit)
+    // "3in1", "2in1": a feature count, not a model.
+    let in_one = unit
+        .strip_prefix("in")
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()));
+    unit.is_empty() || UNITS.contains(&unit) || in_one
 }
 
 /// Decided on the plain form: the swap classes would turn "40inch" into "401nch".
@@ -210,8 +217,26 @@ fn common_prefix(a: &str, b: &str) -> usize {
     a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
 
+/// Character classes of a key with repeats collapsed: "gs7538a" → "a9a".
+fn shape(key: &str) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::new();
+    for b in key.bytes() {
+        let c = if b.is_ascii_digit() { b'9' } else { b'a' };
+        if out.last() != Some(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Compares listing model tokens with a banned record's model numbers (`(raw, key)` pairs).
-pub fn compare_models(listing: &[ModelToken], banned: &[(String, String)]) -> ModelEvidence {
+/// `same_brand`: the listing names the banned brand, so a different model number of the same
+/// shape ("GS-1637S" against "GS-7538A") is another product of that brand, a conflict.
+pub fn compare_models(
+    listing: &[ModelToken],
+    banned: &[(String, String)],
+    same_brand: bool,
+) -> ModelEvidence {
     if listing.is_empty() || banned.is_empty() {
         return ModelEvidence::None;
     }
@@ -250,13 +275,14 @@ pub fn compare_models(listing: &[ModelToken], banned: &[(String, String)]) -> Mo
     }
     for l in listing.iter().filter(|l| l.primary) {
         for (raw, k) in banned {
-            // Same family: a shared prefix that holds the family letters, and a similar shape.
+            // Same family: a shared prefix that holds the family letters, and a similar shape;
+            // or, under the same brand, the same shape of model number.
             let prefix = common_prefix(&l.key, k);
-            let similar = strsim::normalized_levenshtein(&l.key, k);
-            if prefix >= 2
-                && similar >= 0.5
+            let family = prefix >= 2
                 && l.key.bytes().take(prefix).any(|b| b.is_ascii_alphabetic())
-            {
+                && strsim::normalized_levenshtein(&l.key, k) >= 0.5;
+            let sibling = same_brand && shape(&l.key) == shape(k);
+            if family || sibling {
                 return ModelEvidence::Conflict {
                     listing: l.raw.clone(),
                     banned: raw.clone(),
@@ -288,6 +314,7 @@ mod tests {
             let ev = compare_models(
                 &extract_models(&format!("Sony TV {l} 40 inch")),
                 &keys(&["KDL-40V4100"]),
+                false,
             );
             assert!(matches!(ev, ModelEvidence::Equal { .. }), "{l}: {ev:?}");
         }
@@ -298,17 +325,33 @@ mod tests {
         let ev = compare_models(
             &extract_models("Sony KDL-46V4100 46-inch"),
             &keys(&["KDL-40V4100"]),
+            false,
         );
         assert!(matches!(ev, ModelEvidence::Conflict { .. }), "{ev:?}");
-        let ev = compare_models(&extract_models("VoltMax HB-2220X"), &keys(&["HB-2210X"]));
+        let ev = compare_models(
+            &extract_models("VoltMax HB-2220X"),
+            &keys(&["HB-2210X"]),
+            false,
+        );
         assert!(matches!(ev, ModelEvidence::Conflict { .. }), "{ev:?}");
-        let ev = compare_models(&extract_models("V0ltM4x sale2026"), &keys(&["HB-2210X"]));
+        let ev = compare_models(
+            &extract_models("V0ltM4x sale2026"),
+            &keys(&["HB-2210X"]),
+            true,
+        );
         assert_eq!(ev, ModelEvidence::None);
+        let other = extract_models("Glamstyle Flat Iron GS-1637S");
+        let banned = keys(&["GS-7538A"]);
+        assert_eq!(compare_models(&other, &banned, false), ModelEvidence::None);
+        assert!(matches!(
+            compare_models(&other, &banned, true),
+            ModelEvidence::Conflict { .. }
+        ));
     }
 
     #[test]
     fn measurements_are_not_models() {
-        let m = extract_models("40-inch 1200W 500ml 3pack 2026 5mg 1080p");
+        let m = extract_models("40-inch 1200W 500ml 3pack 2026 5mg 1080p 100-Piece 3-in-1");
         assert!(m.iter().all(|t| !t.primary), "{m:?}");
     }
 

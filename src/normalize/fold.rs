@@ -40,19 +40,30 @@ fn push_latin_lookalike(c: char, out: &mut String) {
         (!s.is_empty() && s.chars().all(|ch| ch.is_ascii_alphanumeric()))
             .then(|| s.to_ascii_lowercase())
     };
+    // The character as written first: Greek capital Ν looks like N, its lower case ν like v.
     if let Some(s) = try_map(c) {
-        out.push_str(&s);
+        // The skeleton of every vertical bar (I, l, 1, Ι, І) is `l`; a capital one is an I.
+        out.push_str(if c.is_uppercase() && s == "l" {
+            "i"
+        } else {
+            &s
+        });
         return;
     }
-    // Some lower-case letters have no entry while their capital does (Cyrillic к → К → K).
-    let mut upper = c.to_uppercase();
-    if let (Some(u), None) = (upper.next(), upper.next()) {
-        if let Some(s) = try_map(u) {
+    for lc in c.to_lowercase() {
+        if let Some(s) = try_map(lc) {
             out.push_str(&s);
-            return;
+            continue;
+        }
+        // Some lower-case letters have no entry while their capital does (Cyrillic к → К).
+        let mut upper = lc.to_uppercase();
+        match (upper.next(), upper.next()) {
+            (Some(u), None) if try_map(u).is_some() => {
+                out.push_str(&try_map(u).unwrap_or_default())
+            }
+            _ => out.push(lc),
         }
     }
-    out.push(c);
 }
 
 /// Separators that sellers put between the letters of a spelled-out word.
@@ -81,9 +92,7 @@ pub fn fold(s: &str) -> String {
         } else if is_cjk(c) {
             out.push(c);
         } else {
-            for lc in c.to_lowercase() {
-                push_latin_lookalike(lc, &mut out);
-            }
+            push_latin_lookalike(c, &mut out);
         }
     }
     if out.ends_with(' ') {
@@ -139,6 +148,7 @@ mod tests {
         assert_eq!(fold("m e l a t o n i n gummies"), "melatonin gummies");
         assert_eq!(fold("N.i.k.e shoes"), "nike shoes");
         assert_eq!(fold("ΚΙDΟΟΖΙΕ"), "kidoozie"); // Greek capitals
+        assert_eq!(fold("ΝVK Nordνik"), "nvk nordvik"); // capital nu is N, small nu is v
         assert_eq!(fold("Crème  Brûlée\t"), "creme brulee");
         assert_eq!(fold("Crème\u{0}x"), "creme x");
     }
