@@ -94,12 +94,14 @@ pub fn extract_models(text: &str) -> Vec<ModelToken> {
     let push = |raw: String, plain: &str, primary: bool, out: &mut Vec<ModelToken>| {
         if looks_like_model(plain) {
             let key = swap_class(plain);
-            if !out.iter().any(|m| m.key == key) {
-                out.push(ModelToken { raw, key, primary });
+            match out.iter_mut().find(|m| m.key == key) {
+                // A token as written beats the same key made by a join.
+                Some(m) if primary && !m.primary => *m = ModelToken { raw, key, primary },
+                Some(_) => {}
+                None => out.push(ModelToken { raw, key, primary }),
             }
         }
     };
-    // The pieces are folded already: keep only letters and digits.
     let plains: Vec<String> = pieces
         .iter()
         .map(|p| p.chars().filter(|c| c.is_ascii_alphanumeric()).collect())
@@ -108,8 +110,11 @@ pub fn extract_models(text: &str) -> Vec<ModelToken> {
         push(p.to_string(), &plains[i], true, &mut out);
         let mut raw = p.to_string();
         let mut joined = plains[i].clone();
+        if !p.is_ascii() {
+            continue;
+        }
         for (q, qp) in pieces.iter().zip(&plains).skip(i + 1).take(2) {
-            if qp.is_empty() || qp.len() > 12 || joined.len() > 12 {
+            if !q.is_ascii() || qp.is_empty() || qp.len() > 12 || joined.len() > 12 {
                 break;
             }
             raw.push(' ');

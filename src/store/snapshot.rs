@@ -17,9 +17,12 @@ use crate::terms::TermMatcher;
 /// very large indexes while keeping the records a sweep meets again and again.
 const CACHE_LIMIT: usize = 200_000;
 
-/// Query terms per field: enough for long titles, bounded for latency.
-const MAX_WORDS: usize = 32;
-const MAX_GRAMS: usize = 48;
+/// Query terms per field: the rarest of a listing's words and n-grams. Enough to find a
+/// relisting (one shared rare word or model number suffices), bounded for latency.
+const MAX_WORDS: usize = 12;
+const MAX_GRAMS: usize = 10;
+/// Terms in more than this share of the records are left out of retrieval.
+const MAX_DF_SHARE: f64 = 0.05;
 
 pub struct Snapshot {
     searcher: Searcher,
@@ -123,14 +126,16 @@ impl Snapshot {
             );
             clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
         };
+        // The rarest terms only: common ones cost long posting lists and say little. Ties keep
+        // the text order, so results do not depend on hash order.
         let mut words = l.head.index_words();
         words.sort_unstable();
         words.dedup();
-        for w in words.iter().take(MAX_WORDS) {
-            add(f.words, w, 1.0, &mut clauses);
+        for w in self.rarest(f.words, words, MAX_WORDS) {
+            add(f.words, &w, 1.0, &mut clauses);
         }
-        for g in l.head.gram_strings().iter().take(MAX_GRAMS) {
-            add(f.grams, g, 0.3, &mut clauses);
+        for g in self.rarest(f.grams, l.head.gram_strings(), MAX_GRAMS) {
+            add(f.grams, &g, 0.3, &mut clauses);
         }
         for m in &l.models {
             add(f.ids, &m.key, 3.0, &mut clauses);
@@ -146,6 +151,25 @@ impl Snapshot {
             .searcher
             .search(&q, &TopDocs::with_limit(k).order_by_score())?;
         Ok(top.into_iter().map(|(_, a)| a).collect())
+    }
+}
+
+impl Snapshot {
+    /// Up to `k` of `terms` that occur in the index, rarest first; terms in more than
+    /// `MAX_DF_SHARE` of the records only if nothing rarer is left.
+    fn rarest(&self, field: tantivy::schema::Field, terms: Vec<String>, k: usize) -> Vec<String> {
+        let cap = ((self.num_docs as f64 * MAX_DF_SHARE) as u64).max(50);
+        let mut with_df: Vec<(u64, String)> = terms
+            .into_iter()
+            .filter_map(|t| {
+                let df = self.searcher.doc_freq(&Term::from_field_text(field, &t)).ok()?;
+                (df > 0).then_some((df, t))
+            })
+            .collect();
+        with_df.sort_by_key(|(df, _)| *df);
+        let rare = with_df.iter().filter(|(df, _)| *df <= cap).count();
+        let keep = if rare > 0 { rare.min(k) } else { k.min(2) };
+        with_df.into_iter().take(keep).map(|(_, t)| t).collect()
     }
 }
 

@@ -1,0 +1,127 @@
+//! Deterministic synthetic banned records and listings (with planted relistings) for benchmarks.
+//!
+//! Not a model of any real catalog: a vocabulary of made-up words drawn with a Zipf-like skew,
+//! brands shared by several products, model numbers of a few shapes. Enough to load the index
+//! the way real product titles do (a few very common words, many rare ones).
+#![allow(dead_code)]
+
+/// splitmix64: tiny, fast, and the same on every machine.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    /// Skewed towards small indexes: a few words are very common.
+    pub fn zipf(&mut self, n: usize) -> usize {
+        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        ((n as f64).powf(u) as usize).saturating_sub(1).min(n - 1)
+    }
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / ((1u64 << 53) as f64) < p
+    }
+}
+
+const ONSETS: &[&str] = &["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "cl", "dr", "gr", "pl", "st", "tr"];
+const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai", "ou", "ea"];
+
+fn word(rng: &mut Rng, syllables: usize) -> String {
+    let mut w = String::new();
+    for _ in 0..syllables {
+        w.push_str(ONSETS[rng.below(ONSETS.len())]);
+        w.push_str(VOWELS[rng.below(VOWELS.len())]);
+    }
+    if rng.chance(0.5) {
+        w.push_str(ONSETS[rng.below(16)]);
+    }
+    w
+}
+
+pub struct Vocab {
+    pub words: Vec<String>,
+    pub brands: Vec<String>,
+}
+
+impl Vocab {
+    pub fn new(seed: u64) -> Vocab {
+        let mut rng = Rng::new(seed);
+        let words = (0..20_000).map(|i| word(&mut rng, 2 + i % 2)).collect();
+        let brands = (0..20_000)
+            .map(|_| {
+                let syllables = 2 + rng.below(2);
+                let mut b = word(&mut rng, syllables);
+                b[..1].make_ascii_uppercase();
+                b
+            })
+            .collect();
+        Vocab { words, brands }
+    }
+}
+
+pub fn model(rng: &mut Rng) -> String {
+    let letters = b"ABCDEFGHJKMNPRSTUVWXYZ";
+    let mut m = String::new();
+    for _ in 0..2 + rng.below(2) {
+        m.push(letters[rng.below(letters.len())] as char);
+    }
+    m.push('-');
+    m.push_str(&format!("{}", 100 + rng.below(99_900)));
+    if rng.chance(0.5) {
+        m.push(letters[rng.below(letters.len())] as char);
+    }
+    m
+}
+
+/// Banned record `i` as a JSON line. The same `(seed, i)` always gives the same record.
+pub fn banned(v: &Vocab, seed: u64, i: usize) -> (String, String, String, String) {
+    let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x2545F4914F6CDD1D));
+    let brand = v.brands[rng.zipf(v.brands.len())].clone();
+    let n = 3 + rng.below(5);
+    let words: Vec<&str> = (0..n).map(|_| v.words[rng.zipf(v.words.len())].as_str()).collect();
+    let model = model(&mut rng);
+    let title = format!("{brand} {} {model}", words.join(" "));
+    let line = serde_json::json!({
+        "id": format!("SYN-{i}"), "title": title, "brand": brand, "models": [model],
+        "source": "SYN",
+    })
+    .to_string();
+    (line, title, brand, model)
+}
+
+/// Listing `j`: every other one a relisting of a random banned record (with an evasion), the
+/// rest made of the same vocabulary. Returns the JSON line and the planted banned id.
+pub fn listing(v: &Vocab, seed: u64, banned_count: usize, j: usize) -> (String, Option<String>) {
+    let mut rng = Rng::new(seed.rotate_left(17) ^ (j as u64).wrapping_mul(0x9E3779B97F4A7C15));
+    if j % 2 == 0 {
+        let i = rng.below(banned_count);
+        let (_, title, brand, model) = banned(v, seed, i);
+        let mut words: Vec<String> = title.split(' ').map(str::to_string).collect();
+        match rng.below(4) {
+            0 => words.reverse(),
+            1 => {
+                let k = words.len() - 1;
+                words[k] = model.replace('-', " ").to_lowercase();
+            }
+            2 => words.retain(|w| *w != brand),
+            _ => words.push("free shipping".into()),
+        }
+        let line = serde_json::json!({"id": format!("L-{j}"), "title": words.join(" ")}).to_string();
+        (line, Some(format!("SYN-{i}")))
+    } else {
+        let brand = &v.brands[rng.zipf(v.brands.len())];
+        let n = 3 + rng.below(6);
+        let words: Vec<&str> = (0..n).map(|_| v.words[rng.zipf(v.words.len())].as_str()).collect();
+        let title = format!("{brand} {} {}", words.join(" "), model(&mut rng));
+        (serde_json::json!({"id": format!("L-{j}"), "title": title}).to_string(), None)
+    }
+}
