@@ -9,15 +9,41 @@ pub fn token_close(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    let (la, lb) = (a.chars().count(), b.chars().count());
-    if la < 5 || lb < 5 || la.abs_diff(lb) > 1 {
+    if a.len().abs_diff(b.len()) > 4 {
         return false;
     }
     // Numbers must agree exactly: "2210" against "2220" is another product.
     if a.bytes().any(|c| c.is_ascii_digit()) || b.bytes().any(|c| c.is_ascii_digit()) {
         return false;
     }
-    strsim::osa_distance(a, b) <= 1
+    if a.is_ascii() && b.is_ascii() {
+        a.len() >= 5 && b.len() >= 5 && within_one_edit(a.as_bytes(), b.as_bytes())
+    } else {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        a.len() >= 5 && b.len() >= 5 && within_one_edit(&a, &b)
+    }
+}
+
+/// Optimal-string-alignment distance ≤ 1 (one substitution, insertion, deletion or swap of
+/// neighbours), in one pass. strsim computes the full distance with a quadratic table and an
+/// allocation; this runs for every word pair of every candidate, so it is worth its ten lines.
+fn within_one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    let (a, b) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if b.len() - a.len() > 1 {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if a.len() == b.len() {
+        if p == a.len() {
+            return true;
+        }
+        // Substitution at p, or a swap of p and p + 1.
+        a[p + 1..] == b[p + 1..]
+            || (p + 1 < a.len() && a[p] == b[p + 1] && a[p + 1] == b[p] && a[p + 2..] == b[p + 2..])
+    } else {
+        // Insertion into the shorter at p.
+        a[p..] == b[p + 1..]
+    }
 }
 
 /// Whether a word (as written, and its leet key) occurs in `dst`.
@@ -93,6 +119,9 @@ mod tests {
         assert!(token_close("heater", "heatr"));
         assert!(!token_close("bag", "bat"));
         assert!(!token_close("hb2210", "hb2220"));
+        assert!(token_close("charger", "chagrer"));
+        assert!(!token_close("charger", "chrgre"));
+        assert!(token_close("아기욕조의자", "아기욕조의"));
     }
 
     fn words(s: &str) -> (Vec<String>, Vec<String>) {
@@ -117,6 +146,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn one_edit_agrees_with_strsim(a in "[abc]{0,8}", b in "[abc]{0,8}") {
+            let fast = within_one_edit(a.as_bytes(), b.as_bytes());
+            prop_assert_eq!(fast, strsim::osa_distance(&a, &b) <= 1);
+        }
+
         #[test]
         fn similarities_stay_in_unit_range(a in proptest::collection::vec(0u64..50, 0..30),
                                            b in proptest::collection::vec(0u64..50, 0..30),
