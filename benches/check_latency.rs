@@ -40,7 +40,9 @@ fn build(dir: &PathBuf, vocab: &synth::Vocab, n: usize) -> Store {
         let recs: Vec<BannedRecord> = (start..(start + chunk).min(n))
             .map(|i| {
                 let (line, ..) = synth::banned(vocab, SEED, i);
-                BannedRecord::from_value(serde_json::from_str(&line).unwrap()).unwrap().record
+                BannedRecord::from_value(serde_json::from_str(&line).unwrap())
+                    .unwrap()
+                    .record
             })
             .collect();
         store.ingest(recs).expect("ingest");
@@ -60,7 +62,15 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-index");
     println!(
         "{:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>12} {:>10} {:>8}",
-        "banned", "p50 ms", "p90 ms", "p99 ms", "mean ms", "scan p50 ms", "scan/relist", "sweep/s", "caught"
+        "banned",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "mean ms",
+        "scan p50 ms",
+        "scan/relist",
+        "sweep/s",
+        "caught"
     );
     for &n in &sizes {
         let store = build(&root.join(format!("syn-{n}")), &vocab, n);
@@ -68,7 +78,10 @@ fn main() {
         let listings: Vec<(Listing, Option<String>)> = (0..3000)
             .map(|j| {
                 let (line, planted) = synth::listing(&vocab, SEED, n, j);
-                (Listing::from_value(serde_json::from_str(&line).unwrap()).unwrap(), planted)
+                (
+                    Listing::from_value(serde_json::from_str(&line).unwrap()).unwrap(),
+                    planted,
+                )
             })
             .collect();
         // Warm the page cache and the record cache.
@@ -85,7 +98,9 @@ fn main() {
             if let Some(id) = p {
                 planted += 1;
                 caught += usize::from(
-                    r.matches.iter().any(|m| &m.banned_id == id && m.decision >= Decision::Review),
+                    r.matches
+                        .iter()
+                        .any(|m| &m.banned_id == id && m.decision >= Decision::Review),
                 );
             }
         }
@@ -93,7 +108,9 @@ fn main() {
         let mean = times.iter().sum::<f64>() / times.len() as f64;
 
         // Baseline: score every banned title with strsim, keep the best (what a script does).
-        let titles: Vec<String> = (0..n).map(|i| synth::banned(&vocab, SEED, i).1.to_lowercase()).collect();
+        let titles: Vec<String> = (0..n)
+            .map(|i| synth::banned(&vocab, SEED, i).1.to_lowercase())
+            .collect();
         let scan_n = (2_000_000 / n).clamp(5, 200);
         let mut scan = Vec::new();
         for (l, _) in listings.iter().take(scan_n) {

@@ -42,6 +42,7 @@ pub struct Weights {
     pub model_equal: f32,
     pub model_partial: f32,
     pub model_conflict: f32,
+    pub model_other: f32,
     pub gtin_equal: f32,
     pub brand_match: f32,
     pub brand_mismatch: f32,

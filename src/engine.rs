@@ -5,8 +5,9 @@ use std::sync::{Arc, RwLock};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::features::{Features, PreparedListing};
+use crate::features::{BrandEvidence, Features, PreparedListing};
 use crate::model::{CheckResult, Decision, Listing, Match, Signals};
+use crate::normalize::TextKeys;
 use crate::score;
 use crate::store::{Snapshot, Store};
 
@@ -173,6 +174,23 @@ impl Engine {
                 .map_err(|e| Error::index(self.store.dir(), e))?;
             if banned.record.applies_to(market) {
                 out.push((Features::compute(l, &banned), banned));
+            }
+        }
+        // Brands inside titles: a listing that names one candidate's brand exactly names
+        // another brand than the rest's.
+        let named: Option<String> = out
+            .iter()
+            .find(|(f, _)| f.brand == BrandEvidence::Match(1.0))
+            .and_then(|(_, b)| b.record.brand.clone());
+        if let Some(name) = named {
+            let key = TextKeys::new(&name).spaceless;
+            for (f, b) in out.iter_mut() {
+                if b.brand_key
+                    .as_ref()
+                    .is_some_and(|k| *k != key && !key.contains(k.as_str()))
+                {
+                    f.other_brand(&name);
+                }
             }
         }
         Ok(out)

@@ -59,8 +59,6 @@ pub struct PreparedBanned {
 impl PreparedBanned {
     pub fn new(record: BannedRecord, rarity: &dyn Rarity) -> PreparedBanned {
         let title = TextKeys::new(&record.title);
-        let (words, keys) = distinct_words(&title);
-        let weights = keys.iter().map(|k| rarity.idf(k)).collect();
         let side = TextKeys::new(&format!(
             "{} {} {}",
             record.title,
@@ -74,11 +72,32 @@ impl PreparedBanned {
                 models.push((m.clone(), key));
             }
         }
-        for m in ident::extract_models(&record.title) {
+        // Regulators often name the model only in the description ("model FQ8-ULTRA-690").
+        let text = match &record.description {
+            Some(d) => format!("{}\n{d}", record.title),
+            None => record.title.clone(),
+        };
+        for m in ident::extract_models(&text) {
             if m.primary && !models.iter().any(|(_, k)| *k == m.key) {
                 models.push((m.raw, m.key));
             }
         }
+        // The title's words without the pieces of its model numbers: identifiers are weighed
+        // by their own evidence, so a listing that leaves out the model is not also short of
+        // words.
+        let model_words: Vec<String> = models
+            .iter()
+            .flat_map(|(raw, _)| TextKeys::new(raw).plain)
+            .collect();
+        let (mut words, mut keys) = distinct_words(&title);
+        if words.iter().any(|w| !model_words.contains(w)) {
+            let kept: Vec<bool> = words.iter().map(|w| !model_words.contains(w)).collect();
+            let mut it = kept.iter();
+            words.retain(|_| *it.next().unwrap_or(&true));
+            let mut it = kept.iter();
+            keys.retain(|_| *it.next().unwrap_or(&true));
+        }
+        let weights = keys.iter().map(|k| rarity.idf(k)).collect();
         PreparedBanned {
             brand_key: brand_key(record.brand.as_deref()),
             gtins: record.gtins.clone(),
@@ -239,6 +258,8 @@ pub struct Features {
     pub brand: BrandEvidence,
     /// Banned title words found in the listing, as written in the banned title.
     pub shared_words: Vec<String>,
+    /// Another banned record's brand that the listing names (see `other_brand`).
+    pub other_brand: Option<String>,
 }
 
 impl Features {
@@ -263,7 +284,8 @@ impl Features {
             .iter()
             .filter(|m| {
                 let k = leet_key(&m.raw);
-                b.brand_key.as_ref() != Some(&k) && !b.side.tokens.contains(&k)
+                b.brand_key.as_ref() != Some(&k)
+                    && !b.side.tokens.iter().any(|t| token_close(t, &k))
             })
             .cloned()
             .collect();
@@ -275,6 +297,16 @@ impl Features {
             gtin,
             brand,
             shared_words,
+            other_brand: None,
+        }
+    }
+
+    /// The listing names `brand`, the brand of another candidate, and not this record's: a
+    /// brand written inside the title, with no brand field to compare.
+    pub fn other_brand(&mut self, brand: &str) {
+        if self.brand == BrandEvidence::Unknown {
+            self.brand = BrandEvidence::Mismatch;
+            self.other_brand = Some(brand.to_string());
         }
     }
 
@@ -296,12 +328,13 @@ impl Features {
     }
 
     /// The feature vector fused by `score` (order of `config::Weights`, bias excluded).
-    pub fn vector(&self) -> [f32; 9] {
-        let (eq, partial, conflict) = match &self.model {
-            ModelEvidence::Equal { .. } => (1.0, 0.0, 0.0),
-            ModelEvidence::Partial { coverage, .. } => (0.0, *coverage, 0.0),
-            ModelEvidence::Conflict { .. } => (0.0, 0.0, 1.0),
-            ModelEvidence::None => (0.0, 0.0, 0.0),
+    pub fn vector(&self) -> [f32; 10] {
+        let (eq, partial, conflict, other) = match &self.model {
+            ModelEvidence::Equal { .. } => (1.0, 0.0, 0.0, 0.0),
+            ModelEvidence::Partial { coverage, .. } => (0.0, *coverage, 0.0, 0.0),
+            ModelEvidence::Conflict { .. } => (0.0, 0.0, 1.0, 0.0),
+            ModelEvidence::Unrelated { .. } => (0.0, 0.0, 0.0, 1.0),
+            ModelEvidence::None => (0.0, 0.0, 0.0, 0.0),
         };
         let (bm, bx) = match self.brand {
             BrandEvidence::Match(s) => (s, 0.0),
@@ -315,6 +348,7 @@ impl Features {
             eq,
             partial,
             conflict,
+            other,
             if self.gtin.is_some() { 1.0 } else { 0.0 },
             bm,
             bx,

@@ -75,10 +75,27 @@ pub struct ModelToken {
     pub primary: bool,
 }
 
+/// Puts a space between CJK and other characters.
+fn split_scripts(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut prev: Option<bool> = None;
+    for c in s.chars() {
+        let cjk = crate::normalize::is_cjk(c);
+        if prev.is_some_and(|p| p != cjk) {
+            out.push(' ');
+        }
+        prev = Some(cjk);
+        out.push(c);
+    }
+    out
+}
+
 /// Model-number-like tokens of free text, and joins of up to three neighbouring pieces so
 /// that a model number split by spaces is still found.
 pub fn extract_models(text: &str) -> Vec<ModelToken> {
     let folded = fold(text);
+    // Scripts glued together ("飞骑电动自行车FQ3-AIR-694") are split apart first.
+    let folded = split_scripts(&folded);
     let pieces: Vec<&str> = folded
         .split(|c: char| {
             c.is_whitespace()
@@ -215,6 +232,11 @@ pub enum ModelEvidence {
         listing: String,
         banned: String,
     },
+    /// Both name model numbers, and they have nothing in common: likely another product.
+    Unrelated {
+        listing: String,
+        banned: String,
+    },
     None,
 }
 
@@ -295,7 +317,13 @@ pub fn compare_models(
             }
         }
     }
-    ModelEvidence::None
+    match listing.iter().find(|l| l.primary) {
+        Some(l) => ModelEvidence::Unrelated {
+            listing: l.raw.clone(),
+            banned: banned[0].0.clone(),
+        },
+        None => ModelEvidence::None,
+    }
 }
 
 #[cfg(test)]
@@ -347,11 +375,24 @@ mod tests {
         assert_eq!(ev, ModelEvidence::None);
         let other = extract_models("Glamstyle Flat Iron GS-1637S");
         let banned = keys(&["GS-7538A"]);
-        assert_eq!(compare_models(&other, &banned, false), ModelEvidence::None);
+        assert!(matches!(
+            compare_models(&other, &banned, false),
+            ModelEvidence::Unrelated { .. }
+        ));
         assert!(matches!(
             compare_models(&other, &banned, true),
             ModelEvidence::Conflict { .. }
         ));
+    }
+
+    #[test]
+    fn models_glued_to_cjk_are_found() {
+        let m = extract_models("온누리전자Onnuri고속충전ONP-7783K 무료배송");
+        assert!(
+            m.iter()
+                .any(|t| t.key == model_key("ONP-7783K") && t.primary),
+            "{m:?}"
+        );
     }
 
     #[test]

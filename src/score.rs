@@ -11,7 +11,7 @@ use crate::ident::ModelEvidence;
 use crate::model::Decision;
 
 /// The weights in feature-vector order.
-pub fn weight_vector(w: &Weights) -> [f32; 9] {
+pub fn weight_vector(w: &Weights) -> [f32; 10] {
     [
         w.coverage,
         w.grams,
@@ -19,6 +19,7 @@ pub fn weight_vector(w: &Weights) -> [f32; 9] {
         w.model_equal,
         w.model_partial,
         w.model_conflict,
+        w.model_other,
         w.gtin_equal,
         w.brand_match,
         w.brand_mismatch,
@@ -26,7 +27,7 @@ pub fn weight_vector(w: &Weights) -> [f32; 9] {
 }
 
 /// Logistic fusion: a score in [0, 1].
-pub fn fuse(x: &[f32; 9], w: &Weights) -> f32 {
+pub fn fuse(x: &[f32; 10], w: &Weights) -> f32 {
     let z: f32 = w.bias
         + x.iter()
             .zip(weight_vector(w))
@@ -47,7 +48,7 @@ fn decisive(f: &Features, title_words: usize) -> bool {
     }
     match f.model {
         ModelEvidence::Equal { .. } => true,
-        ModelEvidence::Conflict { .. } => false,
+        ModelEvidence::Conflict { .. } | ModelEvidence::Unrelated { .. } => false,
         _ => {
             title_words >= 3
                 && f.coverage >= 0.85
@@ -87,6 +88,9 @@ pub fn reasons(f: &Features, banned_brand: Option<&str>) -> Vec<String> {
         )),
         ModelEvidence::Conflict { listing, banned } => out.push(format!(
             "model '{listing}' differs from banned model '{banned}' (another model of the family)"
+        )),
+        ModelEvidence::Unrelated { listing, banned } => out.push(format!(
+            "listing's model '{listing}' is unlike banned model '{banned}'"
         )),
         ModelEvidence::None => {}
     }
@@ -129,6 +133,7 @@ mod tests {
             gtin: None,
             brand,
             shared_words: vec![],
+            other_brand: None,
         }
     }
 
@@ -163,7 +168,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn scores_stay_in_unit_range(x in proptest::array::uniform9(-1e6f32..1e6),
+        fn scores_stay_in_unit_range(x in proptest::array::uniform10(-1e6f32..1e6),
                                      bias in -1e6f32..1e6) {
             let mut w = Config::default().weights;
             w.bias = bias;

@@ -32,7 +32,10 @@ impl Rng {
     }
 }
 
-const ONSETS: &[&str] = &["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "cl", "dr", "gr", "pl", "st", "tr"];
+const ONSETS: &[&str] = &[
+    "b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "cl",
+    "dr", "gr", "pl", "st", "tr",
+];
 const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai", "ou", "ea"];
 
 fn word(rng: &mut Rng, syllables: usize) -> String {
@@ -87,7 +90,9 @@ pub fn banned(v: &Vocab, seed: u64, i: usize) -> (String, String, String, String
     let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x2545F4914F6CDD1D));
     let brand = v.brands[rng.zipf(v.brands.len())].clone();
     let n = 3 + rng.below(5);
-    let words: Vec<&str> = (0..n).map(|_| v.words[rng.zipf(v.words.len())].as_str()).collect();
+    let words: Vec<&str> = (0..n)
+        .map(|_| v.words[rng.zipf(v.words.len())].as_str())
+        .collect();
     let model = model(&mut rng);
     let title = format!("{brand} {} {model}", words.join(" "));
     let line = serde_json::json!({
@@ -115,13 +120,19 @@ pub fn listing(v: &Vocab, seed: u64, banned_count: usize, j: usize) -> (String, 
             2 => words.retain(|w| *w != brand),
             _ => words.push("free shipping".into()),
         }
-        let line = serde_json::json!({"id": format!("L-{j}"), "title": words.join(" ")}).to_string();
+        let line =
+            serde_json::json!({"id": format!("L-{j}"), "title": words.join(" ")}).to_string();
         (line, Some(format!("SYN-{i}")))
     } else {
         let brand = &v.brands[rng.zipf(v.brands.len())];
         let n = 3 + rng.below(6);
-        let words: Vec<&str> = (0..n).map(|_| v.words[rng.zipf(v.words.len())].as_str()).collect();
+        let words: Vec<&str> = (0..n)
+            .map(|_| v.words[rng.zipf(v.words.len())].as_str())
+            .collect();
         let title = format!("{brand} {} {}", words.join(" "), model(&mut rng));
-        (serde_json::json!({"id": format!("L-{j}"), "title": title}).to_string(), None)
+        (
+            serde_json::json!({"id": format!("L-{j}"), "title": title}).to_string(),
+            None,
+        )
     }
 }

@@ -162,7 +162,10 @@ impl Snapshot {
         let mut with_df: Vec<(u64, String)> = terms
             .into_iter()
             .filter_map(|t| {
-                let df = self.searcher.doc_freq(&Term::from_field_text(field, &t)).ok()?;
+                let df = self
+                    .searcher
+                    .doc_freq(&Term::from_field_text(field, &t))
+                    .ok()?;
                 (df > 0).then_some((df, t))
             })
             .collect();
