@@ -22,7 +22,7 @@ const CACHE_LIMIT: usize = 200_000;
 const MAX_WORDS: usize = 12;
 const MAX_GRAMS: usize = 10;
 /// Terms in more than this share of the records are left out of retrieval.
-const MAX_DF_SHARE: f64 = 0.05;
+const MAX_DF_SHARE: f64 = 0.01;
 
 pub struct Snapshot {
     searcher: Searcher,
@@ -30,6 +30,8 @@ pub struct Snapshot {
     num_docs: u64,
     terms: TermMatcher,
     cache: RwLock<HashMap<DocAddress, Arc<PreparedBanned>>>,
+    /// Word rarity, memoised: the same words come back in listing after listing.
+    idf: RwLock<HashMap<String, f32>>,
 }
 
 impl Snapshot {
@@ -41,6 +43,7 @@ impl Snapshot {
             num_docs,
             terms: TermMatcher::default(),
             cache: RwLock::new(HashMap::new()),
+            idf: RwLock::new(HashMap::new()),
         };
         let q = TermQuery::new(
             Term::from_field_text(fields.kind, "term"),
@@ -180,9 +183,18 @@ impl Rarity for Snapshot {
     /// BM25's inverse document frequency of a word among the banned records. Words the index
     /// has never seen count as seen once, so a typo is not the rarest word of all.
     fn idf(&self, token: &str) -> f32 {
+        if let Some(v) = self.idf.read().expect("idf lock").get(token) {
+            return *v;
+        }
         let t = Term::from_field_text(self.fields.words, token);
         let df = self.searcher.doc_freq(&t).unwrap_or(0).max(1) as f32;
         let n = self.num_docs.max(1) as f32;
-        (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05)
+        let v = (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05);
+        let mut map = self.idf.write().expect("idf lock");
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(token.to_string(), v);
+        v
     }
 }
