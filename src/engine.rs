@@ -196,6 +196,18 @@ impl Engine {
         Ok(out)
     }
 
+    /// The evidence for each candidate of a listing: `(banned id, features, title words)`.
+    /// What calibration fits the fusion weights on.
+    pub fn evidence(&self, listing: &Listing) -> Result<Vec<(String, Features, usize)>> {
+        let snap = self.snapshot();
+        let l = PreparedListing::new(listing, snap.as_ref());
+        Ok(self
+            .scored_candidates(&snap, &l)?
+            .into_iter()
+            .map(|(f, b)| (b.record.id.clone(), f, b.words.len()))
+            .collect())
+    }
+
     /// Ids of the candidates retrieved before rescoring (for measuring candidate recall).
     pub fn candidate_ids(&self, listing: &Listing, k: usize) -> Result<Vec<String>> {
         let snap = self.snapshot();

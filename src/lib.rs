@@ -30,9 +30,11 @@
 //! decides; [`store`] is the index directory; [`engine`] ties them together for [`sweep`],
 //! [`eval`] and the command line.
 
+pub mod calibrate;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod em;
 pub mod eval;
 pub mod features;
 pub mod ident;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use relist::em::{self, Dataset, Scratch};
 use relist::engine::Engine;
 use relist::eval::{Labelled, evaluate};
 use relist::ingest::{self, Format};
@@ -13,8 +14,15 @@ use super::{ErrorReporter, Global, Outcome};
 #[derive(Args)]
 pub struct EvalArgs {
     /// Labelled listings: listing records with `"expected": "BANNED-ID"` or null.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "em")]
     labels: Vec<PathBuf>,
+    /// Instead: public product-matching benchmarks (DeepMatcher folders with tableA, tableB and
+    /// train/valid/test pairs). tableA is ingested into a scratch index; the index is not used.
+    #[arg(long, num_args = 1..)]
+    em: Vec<PathBuf>,
+    /// The pairs to score with --em.
+    #[arg(long, default_value = "test")]
+    split: String,
     /// Print this many misclassified listings.
     #[arg(long, default_value_t = 0)]
     errors: usize,
@@ -24,6 +32,9 @@ pub struct EvalArgs {
 }
 
 pub fn run(g: &Global, a: EvalArgs) -> Result<Outcome> {
+    if !a.em.is_empty() {
+        return run_em(g, &a);
+    }
     let engine = Engine::open(&g.index, g.config()?)?;
     let mut items = Vec::new();
     let mut reporter = ErrorReporter::new(g.quiet);
@@ -109,6 +120,43 @@ pub fn run(g: &Global, a: EvalArgs) -> Result<Outcome> {
                 expected.as_deref().unwrap_or("nothing"),
                 flagged.join(", ")
             );
+        }
+    }
+    Ok(Outcome::Clean)
+}
+
+/// `--em`: pairwise precision, recall and F1 per dataset, candidate recall, speed.
+fn run_em(g: &Global, a: &EvalArgs) -> Result<Outcome> {
+    let config = g.config()?;
+    println!(
+        "{:<16} {:>5} {:>8} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>10}",
+        "dataset", "split", "listings", "precision", "recall", "F1", "cand@10", "cand@20", "cand@50", "listings/s"
+    );
+    for dir in &a.em {
+        let ds = Dataset::load(dir)?;
+        let pairs = Dataset::pairs(dir, &a.split)?;
+        let scratch = Scratch::new(&ds, config.clone())?;
+        let r = em::evaluate(&scratch.engine, &ds, &pairs)?;
+        println!(
+            "{:<16} {:>5} {:>8} {:>9.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>10.0}",
+            ds.name,
+            a.split,
+            r.listings,
+            r.precision(),
+            r.recall(),
+            r.f1(),
+            r.candidate_recall[0].1,
+            r.candidate_recall[1].1,
+            r.candidate_recall[2].1,
+            r.per_second
+        );
+        if a.json {
+            let v = serde_json::json!({
+                "dataset": ds.name, "split": a.split, "precision": r.precision(),
+                "recall": r.recall(), "f1": r.f1(), "tp": r.tp, "fp": r.fp, "fn": r.fn_,
+                "candidate_recall": r.candidate_recall, "listings_per_second": r.per_second,
+            });
+            eprintln!("{v}");
         }
     }
     Ok(Outcome::Clean)

@@ -1,5 +1,6 @@
 //! Command-line definitions (clap derive) and the plain config they turn into.
 
+mod calibrate;
 mod check;
 mod eval;
 mod ingest;
@@ -93,6 +94,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// What the index holds.
     Stats(stats::StatsArgs),
+    /// Fit fusion weights and thresholds on labelled data; prints a config file.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
@@ -105,6 +108,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Query(a) => query::run(g, a),
         Command::Eval(a) => eval::run(g, a),
         Command::Stats(a) => stats::run(g, a),
+        Command::Calibrate(a) => calibrate::run(g, a),
     }
 }
 

@@ -1,0 +1,168 @@
+//! Fitting the fusion weights and thresholds on labelled pairs (logistic regression).
+//!
+//! Each sample is the feature vector of one listing–candidate pair and whether the candidate
+//! is the listing's banned product. The fit is plain L2-regularised logistic regression by
+//! Newton's method: eleven unknowns, so a hand-written solve is a few lines and needs no linear
+//! algebra crate.
+
+use crate::config::{Thresholds, Weights};
+
+pub const FEATURES: usize = 10;
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub x: [f32; FEATURES],
+    pub y: bool,
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Solves `a x = b` for a small dense system (Gaussian elimination, partial pivoting).
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for c in 0..n {
+        let p = (c..n).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))?;
+        if a[p][c].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(c, p);
+        b.swap(c, p);
+        for r in c + 1..n {
+            let f = a[r][c] / a[c][c];
+            for k in c..n {
+                a[r][k] -= f * a[c][k];
+            }
+            b[r] -= f * b[c];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for r in (0..n).rev() {
+        let s: f64 = (r + 1..n).map(|k| a[r][k] * x[k]).sum();
+        x[r] = (b[r] - s) / a[r][r];
+    }
+    Some(x)
+}
+
+/// Fits `[bias, w1..w10]`. `l2` regularises the weights (not the bias).
+pub fn fit(samples: &[Sample], l2: f64) -> Vec<f64> {
+    let d = FEATURES + 1;
+    let mut w = vec![0.0; d];
+    let row = |s: &Sample| -> Vec<f64> {
+        std::iter::once(1.0).chain(s.x.iter().map(|v| *v as f64)).collect()
+    };
+    for _ in 0..50 {
+        let mut grad = vec![0.0; d];
+        let mut hess = vec![vec![0.0; d]; d];
+        for s in samples {
+            let x = row(s);
+            let z: f64 = x.iter().zip(&w).map(|(a, b)| a * b).sum();
+            let p = sigmoid(z);
+            let y = if s.y { 1.0 } else { 0.0 };
+            for i in 0..d {
+                grad[i] += (p - y) * x[i];
+                for j in 0..d {
+                    hess[i][j] += p * (1.0 - p) * x[i] * x[j];
+                }
+            }
+        }
+        for i in 1..d {
+            grad[i] += l2 * w[i];
+            hess[i][i] += l2;
+        }
+        for (i, row) in hess.iter_mut().enumerate() {
+            row[i] += 1e-9;
+        }
+        let Some(step) = solve(hess, grad) else { break };
+        let mut change = 0.0f64;
+        for i in 0..d {
+            w[i] -= step[i];
+            change = change.max(step[i].abs());
+        }
+        if change < 1e-6 {
+            break;
+        }
+    }
+    w
+}
+
+/// The fitted vector as config weights.
+pub fn to_weights(w: &[f64]) -> Weights {
+    let f = |i: usize| (w[i] * 1000.0).round() as f32 / 1000.0;
+    Weights {
+        bias: f(0),
+        coverage: f(1),
+        grams: f(2),
+        precision: f(3),
+        model_equal: f(4),
+        model_partial: f(5),
+        model_conflict: f(6),
+        model_other: f(7),
+        gtin_equal: f(8),
+        brand_match: f(9),
+        brand_mismatch: f(10),
+    }
+}
+
+/// Thresholds from scored pairs: review where F1 is best, block where precision first
+/// reaches `block_precision` (at or above review). `missed` counts true pairs no candidate
+/// list held: they are false negatives at every threshold.
+pub fn thresholds(scored: &[(f32, bool)], missed: usize, block_precision: f64) -> Thresholds {
+    let mut v: Vec<(f32, bool)> = scored.to_vec();
+    v.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let positives = v.iter().filter(|(_, y)| *y).count() + missed;
+    let (mut tp, mut fp) = (0usize, 0usize);
+    let (mut best_f1, mut review) = (0.0, 0.5f32);
+    let mut block = 1.0f32;
+    let mut block_found = false;
+    for (i, (s, y)) in v.iter().enumerate() {
+        if *y { tp += 1 } else { fp += 1 }
+        // Only at the last of equal scores: a threshold cannot split ties.
+        if i + 1 < v.len() && v[i + 1].0 == *s {
+            continue;
+        }
+        let p = tp as f64 / (tp + fp) as f64;
+        let r = tp as f64 / positives.max(1) as f64;
+        let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        if f1 > best_f1 {
+            best_f1 = f1;
+            review = *s;
+        }
+        if p >= block_precision {
+            block = *s;
+            block_found = true;
+        }
+    }
+    let review = (review * 1000.0).floor() / 1000.0;
+    let block = if block_found { ((block * 1000.0).ceil() / 1000.0).max(review) } else { 1.0 };
+    Thresholds { block, review }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovers_a_separating_direction() {
+        let mut samples = Vec::new();
+        for i in 0..400 {
+            let a = (i % 20) as f32 / 20.0;
+            let mut x = [0.0; FEATURES];
+            x[0] = a;
+            x[3] = if i % 7 == 0 { 1.0 } else { 0.0 };
+            samples.push(Sample { x, y: a > 0.6 || (i % 7 == 0 && a > 0.2) });
+        }
+        let w = fit(&samples, 0.1);
+        assert!(w[1] > 1.0, "{w:?}");
+        assert!(w[4] > 0.5, "{w:?}");
+    }
+
+    #[test]
+    fn thresholds_follow_the_scores() {
+        let scored = vec![(0.9, true), (0.8, true), (0.7, false), (0.6, true), (0.2, false)];
+        let t = thresholds(&scored, 0, 0.99);
+        assert!(t.review <= 0.6 && t.review > 0.2, "{t:?}");
+        assert!((t.block - 0.8).abs() < 1e-6, "{t:?}");
+    }
+}

@@ -1,0 +1,97 @@
+//! `relist calibrate`: fit the fusion weights and thresholds on labelled data, print a config.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use relist::calibrate::{self, Sample};
+use relist::config::Config;
+use relist::em::{self, Dataset, Scratch};
+use relist::engine::Engine;
+use relist::eval::Labelled;
+use relist::ingest::{self, Format};
+use relist::score;
+use relist::{Error, Result};
+
+use super::{ErrorReporter, Global, Outcome};
+
+#[derive(Args)]
+pub struct CalibrateArgs {
+    /// Labelled listings (the `eval` format), checked against --index.
+    labels: Vec<PathBuf>,
+    /// Public product-matching benchmarks: fit on their train and valid pairs (never test).
+    #[arg(long, num_args = 1..)]
+    em: Vec<PathBuf>,
+    /// Precision the block threshold must reach on the fitting data.
+    #[arg(long, default_value_t = 0.98)]
+    block_precision: f64,
+    /// L2 regularisation of the weights.
+    #[arg(long, default_value_t = 1.0)]
+    l2: f64,
+    /// Write the config here (default: stdout).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
+    let config = g.config()?;
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut missed = 0usize;
+    for dir in &a.em {
+        let ds = Dataset::load(dir)?;
+        let mut pairs = Dataset::pairs(dir, "train")?;
+        pairs.extend(Dataset::pairs(dir, "valid")?);
+        let scratch = Scratch::new(&ds, config.clone())?;
+        let (s, m) = em::samples(&scratch.engine, &ds, &pairs)?;
+        if !g.quiet {
+            eprintln!("{}: {} labelled candidate pairs, {m} true pairs not retrieved", ds.name, s.len());
+        }
+        samples.extend(s);
+        missed += m;
+    }
+    if !a.labels.is_empty() {
+        let engine = Engine::open(&g.index, config.clone())?;
+        let mut reporter = ErrorReporter::new(g.quiet);
+        for path in &a.labels {
+            let input = ingest::open(path)?;
+            let mut items = Vec::new();
+            ingest::read_records(path, input, Format::Auto, Labelled::from_value, |item| match item {
+                Ok((_, l)) => items.push(l),
+                Err(e) => reporter.report(&e),
+            })?;
+            reporter.finish(path);
+            for it in items {
+                let ev = engine.evidence(&it.listing)?;
+                if let Some(e) = &it.expected {
+                    missed += usize::from(!ev.iter().any(|(id, ..)| id == e));
+                }
+                for (id, f, _) in ev {
+                    samples.push(Sample { x: f.vector(), y: it.expected.as_deref() == Some(id.as_str()) });
+                }
+            }
+        }
+    }
+    if samples.iter().all(|s| s.y) || samples.iter().all(|s| !s.y) {
+        return Err(Error::Invalid(
+            "calibrate: need labelled pairs of both kinds (give LABELS or --em DIR)".into(),
+        ));
+    }
+    let w = calibrate::to_weights(&calibrate::fit(&samples, a.l2));
+    let scored: Vec<(f32, bool)> = samples.iter().map(|s| (score::fuse(&s.x, &w), s.y)).collect();
+    let thresholds = calibrate::thresholds(&scored, missed, a.block_precision);
+    let fitted = Config { weights: w, thresholds, ..config };
+    fitted.validate().map_err(Error::Config)?;
+    let text = format!(
+        "# Fitted by `relist calibrate` on {} labelled pairs ({} positive, {missed} missed by retrieval).\n{}",
+        samples.len(),
+        samples.iter().filter(|s| s.y).count(),
+        toml::to_string(&fitted).map_err(|e| Error::Config(e.to_string()))?
+    );
+    match &a.out {
+        Some(p) => std::fs::write(p, text).map_err(|e| Error::io(p, e))?,
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::io("<stdout>", e))?,
+    }
+    Ok(Outcome::Clean)
+}
