@@ -2,12 +2,15 @@
 //!
 //! Each sample is the feature vector of one listing–candidate pair and whether the candidate
 //! is the listing's banned product. The fit is plain L2-regularised logistic regression by
-//! Newton's method: eleven unknowns, so a hand-written solve is a few lines and needs no linear
+//! Newton's method: thirteen unknowns, so a hand-written solve is a few lines and needs no linear
 //! algebra crate.
 
 use crate::config::{Thresholds, Weights};
 
-pub const FEATURES: usize = 10;
+pub const FEATURES: usize = 12;
+
+/// Lowest block threshold `thresholds` proposes.
+pub const BLOCK_FLOOR: f32 = 0.9;
 
 #[derive(Debug, Clone)]
 pub struct Sample {
@@ -45,12 +48,17 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     Some(x)
 }
 
-/// Fits `[bias, w1..w10]`. `l2` regularises the weights (not the bias).
-pub fn fit(samples: &[Sample], l2: f64) -> Vec<f64> {
+/// Fits `[bias, w1..]`, shrinking each weight towards `prior` with strength `l2` (the bias is
+/// free). The prior keeps weights the data cannot tell apart where a person put them: a
+/// calibration set without GTIN-only relistings says nothing about the GTIN weight.
+pub fn fit(samples: &[Sample], l2: f64, prior: &[f64]) -> Vec<f64> {
     let d = FEATURES + 1;
-    let mut w = vec![0.0; d];
+    let mut w = prior.to_vec();
+    w.resize(d, 0.0);
     let row = |s: &Sample| -> Vec<f64> {
-        std::iter::once(1.0).chain(s.x.iter().map(|v| *v as f64)).collect()
+        std::iter::once(1.0)
+            .chain(s.x.iter().map(|v| *v as f64))
+            .collect()
     };
     for _ in 0..50 {
         let mut grad = vec![0.0; d];
@@ -68,7 +76,7 @@ pub fn fit(samples: &[Sample], l2: f64) -> Vec<f64> {
             }
         }
         for i in 1..d {
-            grad[i] += l2 * w[i];
+            grad[i] += l2 * (w[i] - prior.get(i).copied().unwrap_or(0.0));
             hess[i][i] += l2;
         }
         for (i, row) in hess.iter_mut().enumerate() {
@@ -87,6 +95,14 @@ pub fn fit(samples: &[Sample], l2: f64) -> Vec<f64> {
     w
 }
 
+/// Config weights as a vector `[bias, w1..]` (the order of `Features::vector`).
+pub fn from_weights(w: &Weights) -> Vec<f64> {
+    std::iter::once(w.bias)
+        .chain(crate::score::weight_vector(w))
+        .map(f64::from)
+        .collect()
+}
+
 /// The fitted vector as config weights.
 pub fn to_weights(w: &[f64]) -> Weights {
     let f = |i: usize| (w[i] * 1000.0).round() as f32 / 1000.0;
@@ -102,6 +118,8 @@ pub fn to_weights(w: &[f64]) -> Weights {
         gtin_equal: f(8),
         brand_match: f(9),
         brand_mismatch: f(10),
+        margin: f(11),
+        top: f(12),
     }
 }
 
@@ -117,14 +135,22 @@ pub fn thresholds(scored: &[(f32, bool)], missed: usize, block_precision: f64) -
     let mut block = 1.0f32;
     let mut block_found = false;
     for (i, (s, y)) in v.iter().enumerate() {
-        if *y { tp += 1 } else { fp += 1 }
+        if *y {
+            tp += 1
+        } else {
+            fp += 1
+        }
         // Only at the last of equal scores: a threshold cannot split ties.
         if i + 1 < v.len() && v[i + 1].0 == *s {
             continue;
         }
         let p = tp as f64 / (tp + fp) as f64;
         let r = tp as f64 / positives.max(1) as f64;
-        let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        let f1 = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
         if f1 > best_f1 {
             best_f1 = f1;
             review = *s;
@@ -135,8 +161,17 @@ pub fn thresholds(scored: &[(f32, bool)], missed: usize, block_precision: f64) -
         }
     }
     let review = (review * 1000.0).floor() / 1000.0;
-    let block = if block_found { ((block * 1000.0).ceil() / 1000.0).max(review) } else { 1.0 };
-    Thresholds { block, review }
+    // Blocking without a person is policy: even where the fitting data is separable, a
+    // probability under BLOCK_FLOOR does not block by default.
+    let block = if block_found {
+        ((block * 1000.0).ceil() / 1000.0).max(review)
+    } else {
+        1.0
+    };
+    Thresholds {
+        block: block.max(BLOCK_FLOOR).max(review),
+        review,
+    }
 }
 
 #[cfg(test)]
@@ -151,18 +186,35 @@ mod tests {
             let mut x = [0.0; FEATURES];
             x[0] = a;
             x[3] = if i % 7 == 0 { 1.0 } else { 0.0 };
-            samples.push(Sample { x, y: a > 0.6 || (i % 7 == 0 && a > 0.2) });
+            samples.push(Sample {
+                x,
+                y: a > 0.6 || (i % 7 == 0 && a > 0.2),
+            });
         }
-        let w = fit(&samples, 0.1);
+        let w = fit(&samples, 0.1, &[0.0; FEATURES + 1]);
         assert!(w[1] > 1.0, "{w:?}");
         assert!(w[4] > 0.5, "{w:?}");
     }
 
     #[test]
     fn thresholds_follow_the_scores() {
-        let scored = vec![(0.9, true), (0.8, true), (0.7, false), (0.6, true), (0.2, false)];
+        let scored = vec![
+            (0.9, true),
+            (0.8, true),
+            (0.7, false),
+            (0.6, true),
+            (0.2, false),
+        ];
         let t = thresholds(&scored, 0, 0.99);
         assert!(t.review <= 0.6 && t.review > 0.2, "{t:?}");
-        assert!((t.block - 0.8).abs() < 1e-6, "{t:?}");
+        assert!((t.block - BLOCK_FLOOR).abs() < 1e-6, "{t:?}");
+        let scored = vec![
+            (0.99, true),
+            (0.95, true),
+            (0.93, false),
+            (0.6, true),
+            (0.2, false),
+        ];
+        assert!((thresholds(&scored, 0, 0.99).block - 0.95).abs() < 1e-6);
     }
 }

@@ -46,6 +46,8 @@ pub struct Weights {
     pub gtin_equal: f32,
     pub brand_match: f32,
     pub brand_mismatch: f32,
+    pub margin: f32,
+    pub top: f32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

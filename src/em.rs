@@ -22,7 +22,8 @@ pub struct Dataset {
 }
 
 fn rows(path: &Path) -> Result<Vec<HashMap<String, String>>> {
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    let mut rdr = csv::Reader::from_path(path)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
     let headers = rdr
         .headers()
         .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?
@@ -49,8 +50,17 @@ fn rows(path: &Path) -> Result<Vec<HashMap<String, String>>> {
 fn convert(row: &HashMap<String, String>, prefix: &str) -> Value {
     let get = |k: &str| row.get(k).filter(|v| !v.is_empty()).cloned();
     let mut o = Map::new();
-    o.insert("id".into(), format!("{prefix}-{}", row.get("id").cloned().unwrap_or_default()).into());
-    o.insert("title".into(), get("name").or_else(|| get("title")).unwrap_or_default().into());
+    o.insert(
+        "id".into(),
+        format!("{prefix}-{}", row.get("id").cloned().unwrap_or_default()).into(),
+    );
+    o.insert(
+        "title".into(),
+        get("name")
+            .or_else(|| get("title"))
+            .unwrap_or_default()
+            .into(),
+    );
     if let Some(b) = get("brand").or_else(|| get("manufacturer")) {
         o.insert("brand".into(), b.into());
     }
@@ -74,7 +84,11 @@ impl Dataset {
     pub fn load(dir: &Path) -> Result<Dataset> {
         let banned = rows(&dir.join("tableA.csv"))?
             .iter()
-            .filter_map(|r| BannedRecord::from_value(convert(r, "A")).ok().map(|p| p.record))
+            .filter_map(|r| {
+                BannedRecord::from_value(convert(r, "A"))
+                    .ok()
+                    .map(|p| p.record)
+            })
             .collect();
         let listings = rows(&dir.join("tableB.csv"))?
             .iter()
@@ -98,7 +112,11 @@ impl Dataset {
             .map(|r| {
                 let l = r.get("ltable_id").cloned().unwrap_or_default();
                 let rr = r.get("rtable_id").cloned().unwrap_or_default();
-                Ok((format!("A-{l}"), format!("B-{rr}"), r.get("label").map(String::as_str) == Some("1")))
+                Ok((
+                    format!("A-{l}"),
+                    format!("B-{rr}"),
+                    r.get("label").map(String::as_str) == Some("1"),
+                ))
             })
             .collect()
     }
@@ -166,7 +184,11 @@ impl Report {
     }
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 }
+        if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        }
     }
 }
 
@@ -211,7 +233,9 @@ pub fn evaluate(engine: &crate::engine::Engine, ds: &Dataset, pairs: &[Pair]) ->
         }
         if *y {
             positives += 1;
-            let pos = candidates.get(b).and_then(|c| c.iter().position(|x| x == a));
+            let pos = candidates
+                .get(b)
+                .and_then(|c| c.iter().position(|x| x == a));
             for (i, k) in ks.iter().enumerate() {
                 found[i] += u64::from(pos.is_some_and(|p| p < *k));
             }
@@ -239,8 +263,10 @@ pub fn samples(
     pairs: &[Pair],
 ) -> Result<(Vec<crate::calibrate::Sample>, usize)> {
     use rayon::prelude::*;
-    let labels: HashMap<(&str, &str), bool> =
-        pairs.iter().map(|(a, b, y)| ((a.as_str(), b.as_str()), *y)).collect();
+    let labels: HashMap<(&str, &str), bool> = pairs
+        .iter()
+        .map(|(a, b, y)| ((a.as_str(), b.as_str()), *y))
+        .collect();
     let ids = Dataset::listings_of(pairs);
     let per_listing: Vec<(Vec<crate::calibrate::Sample>, usize)> = ids
         .par_iter()
@@ -250,7 +276,10 @@ pub fn samples(
             let mut out = Vec::new();
             for (id, f, _) in &ev {
                 if let Some(y) = labels.get(&(id.as_str(), l.id.as_str())) {
-                    out.push(crate::calibrate::Sample { x: f.vector(), y: *y });
+                    out.push(crate::calibrate::Sample {
+                        x: f.vector(),
+                        y: *y,
+                    });
                 }
             }
             let missed = pairs

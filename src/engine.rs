@@ -176,6 +176,17 @@ impl Engine {
                 out.push((Features::compute(l, &banned), banned));
             }
         }
+        // How each candidate stands against the best of the others.
+        let texts: Vec<f32> = out.iter().map(|(f, _)| f.text()).collect();
+        for (i, (f, _)) in out.iter_mut().enumerate() {
+            let best_other = texts
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, t)| *t)
+                .fold(0.0f32, f32::max);
+            f.margin = (texts[i] - best_other).clamp(-1.0, 1.0);
+        }
         // Brands inside titles: a listing that names one candidate's brand exactly names
         // another brand than the rest's.
         let named: Option<String> = out

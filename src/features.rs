@@ -260,6 +260,9 @@ pub struct Features {
     pub shared_words: Vec<String>,
     /// Another banned record's brand that the listing names (see `other_brand`).
     pub other_brand: Option<String>,
+    /// This candidate's text signal minus the best other candidate's, in [-1, 1]: a listing
+    /// is one product, so the candidate that stands out is the likelier one.
+    pub margin: f32,
 }
 
 impl Features {
@@ -298,6 +301,7 @@ impl Features {
             brand,
             shared_words,
             other_brand: None,
+            margin: 0.0,
         }
     }
 
@@ -328,7 +332,7 @@ impl Features {
     }
 
     /// The feature vector fused by `score` (order of `config::Weights`, bias excluded).
-    pub fn vector(&self) -> [f32; 10] {
+    pub fn vector(&self) -> [f32; 12] {
         let (eq, partial, conflict, other) = match &self.model {
             ModelEvidence::Equal { .. } => (1.0, 0.0, 0.0, 0.0),
             ModelEvidence::Partial { coverage, .. } => (0.0, *coverage, 0.0, 0.0),
@@ -352,6 +356,8 @@ impl Features {
             if self.gtin.is_some() { 1.0 } else { 0.0 },
             bm,
             bx,
+            self.margin,
+            if self.margin > 0.0 { 1.0 } else { 0.0 },
         ]
     }
 }

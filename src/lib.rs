@@ -32,9 +32,9 @@
 
 pub mod calibrate;
 pub mod config;
+pub mod em;
 pub mod engine;
 pub mod error;
-pub mod em;
 pub mod eval;
 pub mod features;
 pub mod ident;

@@ -11,7 +11,7 @@ use crate::ident::ModelEvidence;
 use crate::model::Decision;
 
 /// The weights in feature-vector order.
-pub fn weight_vector(w: &Weights) -> [f32; 10] {
+pub fn weight_vector(w: &Weights) -> [f32; 12] {
     [
         w.coverage,
         w.grams,
@@ -23,11 +23,13 @@ pub fn weight_vector(w: &Weights) -> [f32; 10] {
         w.gtin_equal,
         w.brand_match,
         w.brand_mismatch,
+        w.margin,
+        w.top,
     ]
 }
 
 /// Logistic fusion: a score in [0, 1].
-pub fn fuse(x: &[f32; 10], w: &Weights) -> f32 {
+pub fn fuse(x: &[f32; 12], w: &Weights) -> f32 {
     let z: f32 = w.bias
         + x.iter()
             .zip(weight_vector(w))
@@ -134,6 +136,7 @@ mod tests {
             brand,
             shared_words: vec![],
             other_brand: None,
+            margin: 0.0,
         }
     }
 
@@ -168,7 +171,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn scores_stay_in_unit_range(x in proptest::array::uniform10(-1e6f32..1e6),
+        fn scores_stay_in_unit_range(x in proptest::array::uniform12(-1e6f32..1e6),
                                      bias in -1e6f32..1e6) {
             let mut w = Config::default().weights;
             w.bias = bias;

@@ -25,7 +25,7 @@ pub struct CalibrateArgs {
     /// Precision the block threshold must reach on the fitting data.
     #[arg(long, default_value_t = 0.98)]
     block_precision: f64,
-    /// L2 regularisation of the weights.
+    /// Strength of the pull towards the prior weights (those of the config in force).
     #[arg(long, default_value_t = 1.0)]
     l2: f64,
     /// Write the config here (default: stdout).
@@ -44,7 +44,11 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
         let scratch = Scratch::new(&ds, config.clone())?;
         let (s, m) = em::samples(&scratch.engine, &ds, &pairs)?;
         if !g.quiet {
-            eprintln!("{}: {} labelled candidate pairs, {m} true pairs not retrieved", ds.name, s.len());
+            eprintln!(
+                "{}: {} labelled candidate pairs, {m} true pairs not retrieved",
+                ds.name,
+                s.len()
+            );
         }
         samples.extend(s);
         missed += m;
@@ -55,10 +59,16 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
         for path in &a.labels {
             let input = ingest::open(path)?;
             let mut items = Vec::new();
-            ingest::read_records(path, input, Format::Auto, Labelled::from_value, |item| match item {
-                Ok((_, l)) => items.push(l),
-                Err(e) => reporter.report(&e),
-            })?;
+            ingest::read_records(
+                path,
+                input,
+                Format::Auto,
+                Labelled::from_value,
+                |item| match item {
+                    Ok((_, l)) => items.push(l),
+                    Err(e) => reporter.report(&e),
+                },
+            )?;
             reporter.finish(path);
             for it in items {
                 let ev = engine.evidence(&it.listing)?;
@@ -66,7 +76,10 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
                     missed += usize::from(!ev.iter().any(|(id, ..)| id == e));
                 }
                 for (id, f, _) in ev {
-                    samples.push(Sample { x: f.vector(), y: it.expected.as_deref() == Some(id.as_str()) });
+                    samples.push(Sample {
+                        x: f.vector(),
+                        y: it.expected.as_deref() == Some(id.as_str()),
+                    });
                 }
             }
         }
@@ -76,13 +89,24 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
             "calibrate: need labelled pairs of both kinds (give LABELS or --em DIR)".into(),
         ));
     }
-    let w = calibrate::to_weights(&calibrate::fit(&samples, a.l2));
-    let scored: Vec<(f32, bool)> = samples.iter().map(|s| (score::fuse(&s.x, &w), s.y)).collect();
+    // The weights of the config in force are the prior (--config: pass the priors to start from).
+    let prior = calibrate::from_weights(&config.weights);
+    let w = calibrate::to_weights(&calibrate::fit(&samples, a.l2, &prior));
+    let scored: Vec<(f32, bool)> = samples
+        .iter()
+        .map(|s| (score::fuse(&s.x, &w), s.y))
+        .collect();
     let thresholds = calibrate::thresholds(&scored, missed, a.block_precision);
-    let fitted = Config { weights: w, thresholds, ..config };
+    let fitted = Config {
+        weights: w,
+        thresholds,
+        ..config
+    };
     fitted.validate().map_err(Error::Config)?;
     let text = format!(
-        "# Fitted by `relist calibrate` on {} labelled pairs ({} positive, {missed} missed by retrieval).\n{}",
+        "# Fitted by `relist calibrate` on {} labelled pairs ({} positive, {missed} missed by \
+         retrieval).\n# Score = sigmoid(bias + sum(weight * feature)); see src/score.rs and \
+         src/features.rs.\n\n{}",
         samples.len(),
         samples.iter().filter(|s| s.y).count(),
         toml::to_string(&fitted).map_err(|e| Error::Config(e.to_string()))?

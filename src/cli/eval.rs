@@ -130,7 +130,16 @@ fn run_em(g: &Global, a: &EvalArgs) -> Result<Outcome> {
     let config = g.config()?;
     println!(
         "{:<16} {:>5} {:>8} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>10}",
-        "dataset", "split", "listings", "precision", "recall", "F1", "cand@10", "cand@20", "cand@50", "listings/s"
+        "dataset",
+        "split",
+        "listings",
+        "precision",
+        "recall",
+        "F1",
+        "cand@10",
+        "cand@20",
+        "cand@50",
+        "listings/s"
     );
     for dir in &a.em {
         let ds = Dataset::load(dir)?;
