@@ -53,21 +53,36 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
 /// calibration set without GTIN-only relistings says nothing about the GTIN weight.
 pub fn fit(samples: &[Sample], l2: f64, prior: &[f64]) -> Vec<f64> {
     let d = FEATURES + 1;
-    let mut w = prior.to_vec();
-    w.resize(d, 0.0);
-    let row = |s: &Sample| -> Vec<f64> {
-        std::iter::once(1.0)
-            .chain(s.x.iter().map(|v| *v as f64))
-            .collect()
+    let prior: Vec<f64> = (0..d)
+        .map(|i| prior.get(i).copied().unwrap_or(0.0))
+        .collect();
+    let rows: Vec<(Vec<f64>, f64)> = samples
+        .iter()
+        .map(|s| {
+            let x = std::iter::once(1.0)
+                .chain(s.x.iter().map(|v| *v as f64))
+                .collect();
+            (x, if s.y { 1.0 } else { 0.0 })
+        })
+        .collect();
+    // Penalised negative log-likelihood, for the step-halving line search.
+    let loss = |w: &[f64]| -> f64 {
+        let mut l = 0.0;
+        for (x, y) in &rows {
+            let z: f64 = x.iter().zip(w).map(|(a, b)| a * b).sum();
+            // log(1 + e^z) - y z, computed without overflow.
+            l += z.max(0.0) + (-z.abs()).exp().ln_1p() - y * z;
+        }
+        l + 0.5 * l2 * (1..d).map(|i| (w[i] - prior[i]).powi(2)).sum::<f64>()
     };
-    for _ in 0..50 {
+    let mut w = vec![0.0; d];
+    let mut current = loss(&w);
+    for _ in 0..100 {
         let mut grad = vec![0.0; d];
         let mut hess = vec![vec![0.0; d]; d];
-        for s in samples {
-            let x = row(s);
+        for (x, y) in &rows {
             let z: f64 = x.iter().zip(&w).map(|(a, b)| a * b).sum();
             let p = sigmoid(z);
-            let y = if s.y { 1.0 } else { 0.0 };
             for i in 0..d {
                 grad[i] += (p - y) * x[i];
                 for j in 0..d {
@@ -76,19 +91,37 @@ pub fn fit(samples: &[Sample], l2: f64, prior: &[f64]) -> Vec<f64> {
             }
         }
         for i in 1..d {
-            grad[i] += l2 * (w[i] - prior.get(i).copied().unwrap_or(0.0));
+            grad[i] += l2 * (w[i] - prior[i]);
             hess[i][i] += l2;
         }
         for (i, row) in hess.iter_mut().enumerate() {
             row[i] += 1e-9;
         }
         let Some(step) = solve(hess, grad) else { break };
-        let mut change = 0.0f64;
-        for i in 0..d {
-            w[i] -= step[i];
-            change = change.max(step[i].abs());
+        // Damped Newton: halve the step until the loss goes down.
+        let mut t = 1.0;
+        let mut next = w.clone();
+        let mut improved = false;
+        for _ in 0..30 {
+            next = w.iter().zip(&step).map(|(a, s)| a - t * s).collect();
+            let l = loss(&next);
+            if l.is_finite() && l <= current {
+                current = l;
+                improved = true;
+                break;
+            }
+            t /= 2.0;
         }
-        if change < 1e-6 {
+        if !improved {
+            break;
+        }
+        let change = w
+            .iter()
+            .zip(&next)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        w = next;
+        if change < 1e-7 {
             break;
         }
     }

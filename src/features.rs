@@ -292,11 +292,16 @@ impl Features {
             })
             .cloned()
             .collect();
+        // Equality first on every token; the leetspeak filter only guards against conflicts.
+        let model = match ident::compare_models(&l.models, &b.models, same_brand) {
+            e @ (ModelEvidence::Equal { .. } | ModelEvidence::Partial { .. }) => e,
+            _ => ident::compare_models(&models, &b.models, same_brand),
+        };
         Features {
             coverage,
             grams,
             precision,
-            model: ident::compare_models(&models, &b.models, same_brand),
+            model,
             gtin,
             brand,
             shared_words,

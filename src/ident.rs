@@ -39,10 +39,21 @@ const UNITS: &[&str] = &[
     "s", "piece", "pieces", "ply", "layer", "layers", "tier", "speed", "speeds", "port", "ports",
     "cup", "cups", "qt", "quart", "gal", "gallon", "lm", "pa", "psi", "rpm", "mp", "fps", "d",
     "seater", "drawer", "drawers", "shelf", "mos", "month", "year", "years", "day", "days", "hr",
-    "hrs", "h", "min", "caps", "tabs", "tablets", "capsules", "softgels", "gummies", "ea",
+    "hrs", "h", "min", "caps", "tabs", "tablets", "capsules", "softgels", "gummies", "ea", "pin",
+    "pins", "bit", "core", "way", "watt", "watts", "volt", "amp", "cell", "mp3",
+];
+
+/// Names of standards and formats that look like model numbers but name no product.
+const STANDARDS: &[&str] = &[
+    "mpeg2", "mpeg4", "mp3", "mp4", "h264", "h265", "ddr2", "ddr3", "ddr4", "ddr5", "usb2", "usb3",
+    "usb30", "usb20", "hdmi2", "wifi6", "ps2", "ps3", "ps4", "ps5", "win7", "win8", "win10",
+    "win11", "ipv4", "ipv6", "dvdr", "cdr", "3g", "4g", "5g", "lte4g", "a4", "a3",
 ];
 
 fn is_measure(key: &str) -> bool {
+    if STANDARDS.contains(&key) {
+        return true;
+    }
     let digits_end = key.find(|c: char| !c.is_ascii_digit()).unwrap_or(key.len());
     if digits_end == 0 {
         // "x2", "v12": a letter prefix then digits, short.
@@ -50,10 +61,17 @@ fn is_measure(key: &str) -> bool {
     }
     let unit = &key[digits_end..];
     // "3in1", "2in1": a feature count, not a model.
-    let in_one = unit
-        .strip_prefix("in")
-        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()));
-    unit.is_empty() || UNITS.contains(&unit) || in_one
+    let in_one = unit.strip_prefix("in").is_some_and(|rest| {
+        rest == "one" || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+    });
+    // "23x37", "60x36in": dimensions.
+    let dims = unit.strip_prefix('x').is_some_and(|rest| {
+        let d = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        d > 0 && (rest[d..].is_empty() || UNITS.contains(&&rest[d..]))
+    });
+    unit.is_empty() || UNITS.contains(&unit) || in_one || dims
 }
 
 /// Decided on the plain form: the swap classes would turn "40inch" into "401nch".
@@ -125,6 +143,18 @@ pub fn extract_models(text: &str) -> Vec<ModelToken> {
         .collect();
     for (i, p) in pieces.iter().enumerate() {
         push(p.to_string(), &plains[i], true, &mut out);
+        // Catalogue numbers of digits only ("5029", "360053") may confirm a banned model of
+        // digits, never make a conflict: too many numbers are prices, years or counts.
+        let digits_only = plains[i].len() >= 4
+            && plains[i].len() <= 12
+            && plains[i].bytes().all(|b| b.is_ascii_digit());
+        if digits_only && !out.iter().any(|m| m.key == plains[i]) {
+            out.push(ModelToken {
+                raw: p.to_string(),
+                key: plains[i].clone(),
+                primary: false,
+            });
+        }
         let mut raw = p.to_string();
         let mut joined = plains[i].clone();
         if !p.is_ascii() {
@@ -398,7 +428,9 @@ mod tests {
 
     #[test]
     fn measurements_are_not_models() {
-        let m = extract_models("40-inch 1200W 500ml 3pack 2026 5mg 1080p 100-Piece 3-in-1");
+        let m = extract_models(
+            "40-inch 1200W 500ml 3pack 2026 5mg 1080p 100-Piece 3-in-1 3-in-one 23x37 240-pin mpeg-4",
+        );
         assert!(m.iter().all(|t| !t.primary), "{m:?}");
     }
 
