@@ -2,12 +2,12 @@
 //!
 //! Each sample is the feature vector of one listing–candidate pair and whether the candidate
 //! is the listing's banned product. The fit is plain L2-regularised logistic regression by
-//! Newton's method: thirteen unknowns, so a hand-written solve is a few lines and needs no linear
+//! Newton's method: sixteen unknowns, so a hand-written solve is a few lines and needs no linear
 //! algebra crate.
 
 use crate::config::{Thresholds, Weights};
 
-pub const FEATURES: usize = 12;
+pub const FEATURES: usize = 15;
 
 /// Lowest block threshold `thresholds` proposes.
 pub const BLOCK_FLOOR: f32 = 0.9;
@@ -153,6 +153,9 @@ pub fn to_weights(w: &[f64]) -> Weights {
         brand_mismatch: f(10),
         margin: f(11),
         top: f(12),
+        attr_agree: f(13),
+        attr_conflict: f(14),
+        price_gap: f(15),
     }
 }
 

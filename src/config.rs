@@ -48,6 +48,9 @@ pub struct Weights {
     pub brand_mismatch: f32,
     pub margin: f32,
     pub top: f32,
+    pub attr_agree: f32,
+    pub attr_conflict: f32,
+    pub price_gap: f32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 //! Both sides are prepared once (normal forms, tokens, n-grams, identifiers, word rarity), so
 //! comparing a listing with each of its candidates is cheap.
 
+use crate::attrs;
 use crate::ident::{self, ModelEvidence, ModelToken};
 use crate::model::{BannedRecord, Listing};
 use crate::normalize::{TextKeys, leet_key};
@@ -54,6 +55,10 @@ pub struct PreparedBanned {
     /// `(as written, key)` of every model number: the `models` field and those in the title.
     pub models: Vec<(String, String)>,
     pub gtins: Vec<String>,
+    /// Numbers with units in the title.
+    pub attrs: Vec<(&'static str, f64)>,
+    /// A price, when the record carries one (`price`, kept as an extra field).
+    pub price: Option<f64>,
 }
 
 impl PreparedBanned {
@@ -99,6 +104,12 @@ impl PreparedBanned {
         }
         let weights = keys.iter().map(|k| rarity.idf(k)).collect();
         PreparedBanned {
+            attrs: attrs::extract(&record.title),
+            price: record
+                .extra
+                .get("price")
+                .and_then(|v| v.as_f64())
+                .filter(|p| *p > 0.0),
             brand_key: brand_key(record.brand.as_deref()),
             gtins: record.gtins.clone(),
             title,
@@ -148,6 +159,7 @@ pub struct PreparedListing<'a> {
     pub brand_key: Option<String>,
     pub models: Vec<ModelToken>,
     pub gtins: Vec<String>,
+    pub attrs: Vec<(&'static str, f64)>,
 }
 
 impl<'a> PreparedListing<'a> {
@@ -193,6 +205,7 @@ impl<'a> PreparedListing<'a> {
             }
         }
         PreparedListing {
+            attrs: attrs::extract(&listing.title),
             listing,
             brand_key: brand_key(listing.brand.as_deref()),
             head,
@@ -263,6 +276,13 @@ pub struct Features {
     /// This candidate's text signal minus the best other candidate's, in [-1, 1]: a listing
     /// is one product, so the candidate that stands out is the likelier one.
     pub margin: f32,
+    /// A number with a unit both name with the same value.
+    pub attr_agree: bool,
+    /// A measure both name with different values ("40-inch" against "46-inch").
+    pub attr_conflict: Option<&'static str>,
+    /// |ln(listing price / banned price)|, capped at 2 and scaled to [0, 1]; 0 when either
+    /// price is unknown. Weak evidence: resellers discount.
+    pub price_gap: f32,
 }
 
 impl Features {
@@ -297,7 +317,17 @@ impl Features {
             e @ (ModelEvidence::Equal { .. } | ModelEvidence::Partial { .. }) => e,
             _ => ident::compare_models(&models, &b.models, same_brand),
         };
+        let (attr_agree, attr_conflict) = attrs::compare(&l.attrs, &b.attrs);
+        let price_gap = match (l.listing.price, b.price) {
+            (Some(lp), Some(bp)) if lp > 0.0 && bp > 0.0 => {
+                ((lp / bp).ln().abs().min(2.0) / 2.0) as f32
+            }
+            _ => 0.0,
+        };
         Features {
+            attr_agree,
+            attr_conflict,
+            price_gap,
             coverage,
             grams,
             precision,
@@ -337,7 +367,7 @@ impl Features {
     }
 
     /// The feature vector fused by `score` (order of `config::Weights`, bias excluded).
-    pub fn vector(&self) -> [f32; 12] {
+    pub fn vector(&self) -> [f32; 15] {
         let (eq, partial, conflict, other) = match &self.model {
             ModelEvidence::Equal { .. } => (1.0, 0.0, 0.0, 0.0),
             ModelEvidence::Partial { coverage, .. } => (0.0, *coverage, 0.0, 0.0),
@@ -363,6 +393,13 @@ impl Features {
             bx,
             self.margin,
             if self.margin > 0.0 { 1.0 } else { 0.0 },
+            if self.attr_agree { 1.0 } else { 0.0 },
+            if self.attr_conflict.is_some() {
+                1.0
+            } else {
+                0.0
+            },
+            self.price_gap,
         ]
     }
 }

@@ -30,6 +30,7 @@
 //! decides; [`store`] is the index directory; [`engine`] ties them together for [`sweep`],
 //! [`eval`] and the command line.
 
+pub mod attrs;
 pub mod calibrate;
 pub mod config;
 pub mod em;

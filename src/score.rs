@@ -11,7 +11,7 @@ use crate::ident::ModelEvidence;
 use crate::model::Decision;
 
 /// The weights in feature-vector order.
-pub fn weight_vector(w: &Weights) -> [f32; 12] {
+pub fn weight_vector(w: &Weights) -> [f32; 15] {
     [
         w.coverage,
         w.grams,
@@ -25,11 +25,14 @@ pub fn weight_vector(w: &Weights) -> [f32; 12] {
         w.brand_mismatch,
         w.margin,
         w.top,
+        w.attr_agree,
+        w.attr_conflict,
+        w.price_gap,
     ]
 }
 
 /// Logistic fusion: a score in [0, 1].
-pub fn fuse(x: &[f32; 12], w: &Weights) -> f32 {
+pub fn fuse(x: &[f32; 15], w: &Weights) -> f32 {
     let z: f32 = w.bias
         + x.iter()
             .zip(weight_vector(w))
@@ -47,6 +50,10 @@ pub fn fuse(x: &[f32; 12], w: &Weights) -> f32 {
 fn decisive(f: &Features, title_words: usize) -> bool {
     if f.gtin.is_some() {
         return true;
+    }
+    // "40-inch" against "46-inch": another size of the product is not blocked unseen.
+    if f.attr_conflict.is_some() {
+        return false;
     }
     match f.model {
         ModelEvidence::Equal { .. } => true,
@@ -104,6 +111,12 @@ pub fn reasons(f: &Features, banned_brand: Option<&str>) -> Vec<String> {
         }
         _ => {}
     }
+    if let Some(class) = f.attr_conflict {
+        out.push(format!(
+            "a {} differs between listing and banned title",
+            class_name(class)
+        ));
+    }
     if !f.shared_words.is_empty() {
         let shown: Vec<&str> = f.shared_words.iter().take(8).map(String::as_str).collect();
         out.push(format!(
@@ -137,6 +150,9 @@ mod tests {
             shared_words: vec![],
             other_brand: None,
             margin: 0.0,
+            attr_agree: false,
+            attr_conflict: None,
+            price_gap: 0.0,
         }
     }
 
@@ -171,12 +187,25 @@ mod tests {
 
     proptest! {
         #[test]
-        fn scores_stay_in_unit_range(x in proptest::array::uniform12(-1e6f32..1e6),
+        fn scores_stay_in_unit_range(x in proptest::array::uniform15(-1e6f32..1e6),
                                      bias in -1e6f32..1e6) {
             let mut w = Config::default().weights;
             w.bias = bias;
             let s = fuse(&x, &w);
             prop_assert!((0.0..=1.0).contains(&s));
         }
+    }
+}
+
+fn class_name(class: &str) -> &str {
+    match class {
+        "length-in" | "length" | "length-ft" => "size",
+        "bytes" => "storage capacity",
+        "power" => "wattage",
+        "charge" => "battery capacity",
+        "mass" | "mass-oz" | "mass-lb" => "weight",
+        "volume" | "volume-qt" => "volume",
+        "count" => "pack count",
+        other => other,
     }
 }
