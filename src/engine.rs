@@ -173,7 +173,7 @@ impl Engine {
                 .prepared(a)
                 .map_err(|e| Error::index(self.store.dir(), e))?;
             if banned.record.applies_to(market) {
-                out.push((Features::compute(l, &banned), banned));
+                out.push((Features::compute(l, &banned, snap), banned));
             }
         }
         // How each candidate stands against the best of the others.

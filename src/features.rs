@@ -12,7 +12,14 @@ use crate::text::{gram_containment, token_close, weighted_coverage};
 /// Rarity of a word among the banned records (inverse document frequency).
 pub trait Rarity {
     fn idf(&self, token: &str) -> f32;
+    /// How many banned records carry this identifier key.
+    fn id_count(&self, _key: &str) -> u64 {
+        1
+    }
 }
+
+/// Identifier keys carried by this many banned records are generic (see `Features::compute`).
+const COMMON_ID: u64 = 3;
 
 /// Every word equally rare: for tests and for comparisons without an index.
 pub struct Uniform;
@@ -286,7 +293,7 @@ pub struct Features {
 }
 
 impl Features {
-    pub fn compute(l: &PreparedListing, b: &PreparedBanned) -> Features {
+    pub fn compute(l: &PreparedListing, b: &PreparedBanned, rarity: &dyn Rarity) -> Features {
         let (coverage, matched) = weighted_coverage(&b.words, &b.keys, &b.weights, &l.head);
         let (precision, _) = weighted_coverage(&l.words, &l.keys, &l.weights, &b.side);
         let grams = gram_containment(&b.title.grams, &l.head.grams);
@@ -314,6 +321,17 @@ impl Features {
             .collect();
         // Equality first on every token; the leetspeak filter only guards against conflicts.
         let model = match ident::compare_models(&l.models, &b.models, same_brand) {
+            // A key that several banned records share ("pc3200", "cat5e") names a kind of
+            // product, not one product.
+            ModelEvidence::Equal { listing, banned }
+                if rarity.id_count(&ident::model_key(&banned)) >= COMMON_ID =>
+            {
+                ModelEvidence::Partial {
+                    listing,
+                    banned,
+                    coverage: 0.5,
+                }
+            }
             e @ (ModelEvidence::Equal { .. } | ModelEvidence::Partial { .. }) => e,
             _ => ident::compare_models(&models, &b.models, same_brand),
         };

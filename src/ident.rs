@@ -40,7 +40,8 @@ const UNITS: &[&str] = &[
     "cup", "cups", "qt", "quart", "gal", "gallon", "lm", "pa", "psi", "rpm", "mp", "fps", "d",
     "seater", "drawer", "drawers", "shelf", "mos", "month", "year", "years", "day", "days", "hr",
     "hrs", "h", "min", "caps", "tabs", "tablets", "capsules", "softgels", "gummies", "ea", "pin",
-    "pins", "bit", "core", "way", "watt", "watts", "volt", "amp", "cell", "mp3",
+    "pins", "bit", "core", "way", "watt", "watts", "volt", "amp", "cell", "mp3", "channel",
+    "channels", "ch", "mile", "miles", "mp", "diag", "diagonal", "gen", "va", "kva", "ers", "x",
 ];
 
 /// Names of standards and formats that look like model numbers but name no product.
@@ -274,6 +275,10 @@ fn common_prefix(a: &str, b: &str) -> usize {
     a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
 
+/// Model keys shorter than this ("m552", "25d2") are often series names shared by several
+/// products: equal, they count as partial evidence.
+const SHORT_MODEL: usize = 5;
+
 /// Character classes of a key with repeats collapsed: "gs7538a" → "a9a".
 fn shape(key: &str) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::new();
@@ -297,13 +302,25 @@ pub fn compare_models(
     if listing.is_empty() || banned.is_empty() {
         return ModelEvidence::None;
     }
+    // Long keys first: "25d2" may be a series name shared by many models, "ts500gsj25d2" not.
+    let mut weak: Option<ModelEvidence> = None;
     for l in listing {
         if let Some((raw, _)) = banned.iter().find(|(_, k)| *k == l.key) {
-            return ModelEvidence::Equal {
+            if l.key.len() >= SHORT_MODEL {
+                return ModelEvidence::Equal {
+                    listing: l.raw.clone(),
+                    banned: raw.clone(),
+                };
+            }
+            weak.get_or_insert(ModelEvidence::Partial {
                 listing: l.raw.clone(),
                 banned: raw.clone(),
-            };
+                coverage: 0.5,
+            });
         }
+    }
+    if let Some(w) = weak {
+        return w;
     }
     let mut best: Option<(f32, &ModelToken, &String)> = None;
     for l in listing {

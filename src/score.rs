@@ -111,6 +111,12 @@ pub fn reasons(f: &Features, banned_brand: Option<&str>) -> Vec<String> {
         }
         _ => {}
     }
+    if f.price_gap >= 0.35 {
+        out.push(format!(
+            "price differs by a factor of {:.1}",
+            (f.price_gap as f64 * 2.0).exp()
+        ));
+    }
     if let Some(class) = f.attr_conflict {
         out.push(format!(
             "a {} differs between listing and banned title",

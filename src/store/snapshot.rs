@@ -180,6 +180,11 @@ impl Snapshot {
 }
 
 impl Rarity for Snapshot {
+    fn id_count(&self, key: &str) -> u64 {
+        let t = Term::from_field_text(self.fields.ids, key);
+        self.searcher.doc_freq(&t).unwrap_or(0)
+    }
+
     /// BM25's inverse document frequency of a word among the banned records. Words the index
     /// has never seen count as seen once, so a typo is not the rarest word of all.
     fn idf(&self, token: &str) -> f32 {
