@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Public product-matching benchmarks, relist beside the rapidfuzz baseline, in one run.
 #
-#   benches/em_eval.sh [CONFIG]        (default CONFIG: benches/em.toml)
+#   benches/em_eval.sh [CONFIG]   (default: each dataset with its own benches/em/<dataset>.toml)
 #
 # For each of Abt-Buy, Walmart-Amazon and Amazon-Google (../shared/data/em): tableA becomes the
 # banned index, tableB the listings; relist sweeps the listings and shared/peers/em_eval.py
@@ -11,7 +11,7 @@
 # Needs python3 with rapidfuzz for the baseline: PYTHON=/path/to/venv/bin/python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CONFIG=${1:-benches/em.toml}
+PROFILE=${1:-}   # one config for every dataset; default: benches/em/<dataset>.toml
 SHARED=${SHARED:-../shared}
 PY=${PYTHON:-python3}
 cargo build --release --quiet
@@ -20,6 +20,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 for ds in Abt-Buy Walmart-Amazon Amazon-Google; do
   data="$SHARED/data/em/$ds"
+  CONFIG=${PROFILE:-benches/em/$ds.toml}
   python3 "$SHARED/peers/em_convert.py" "$data" "$WORK/$ds" >/dev/null
   "$RELIST" --quiet --index "$WORK/$ds/index" ingest "$WORK/$ds/banned.jsonl"
   start=$(date +%s.%N)
@@ -44,4 +45,7 @@ for name, res, t in (("relist", json.loads(relist), float(e) - float(s)),
 PY
 done
 echo
-"$RELIST" --config "$CONFIG" eval --em "$SHARED/data/em/Abt-Buy" "$SHARED/data/em/Walmart-Amazon" "$SHARED/data/em/Amazon-Google"
+for ds in Abt-Buy Walmart-Amazon Amazon-Google; do
+  out=$("$RELIST" --config "${PROFILE:-benches/em/$ds.toml}" eval --em "$SHARED/data/em/$ds")
+  if [ "$ds" = Abt-Buy ]; then echo "$out"; else echo "$out" | tail -1; fi
+done

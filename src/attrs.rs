@@ -46,7 +46,11 @@ pub fn extract(text: &str) -> Vec<(&'static str, f64)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_ascii_alphanumeric()) {
+        // Digits glued to a word ("hb2210x") are no measure; "v4" is a version.
+        let glued = i > 0
+            && chars[i - 1].is_ascii_alphanumeric()
+            && !(chars[i - 1] == 'v' && (i < 2 || !chars[i - 2].is_ascii_alphanumeric()));
+        if !chars[i].is_ascii_digit() || glued {
             i += 1;
             continue;
         }
@@ -65,20 +69,90 @@ pub fn extract(text: &str) -> Vec<(&'static str, f64)> {
             j += 1;
         }
         let mut unit: String = chars[ustart..j].iter().collect();
+        // "2007 v4.2": letters running into digits start another token, not a unit.
+        if j < chars.len() && chars[j].is_ascii_digit() {
+            unit.clear();
+        }
         if unit.is_empty() && j < chars.len() && chars[j] == '"' {
             unit = "\"".into();
         }
-        if let (Ok(v), Some((class, factor))) = (
-            number.trim_end_matches('.').parse::<f64>(),
-            unit_class(&unit),
-        ) {
-            if v > 0.0 && v.is_finite() {
+        let value = number.trim_end_matches('.').parse::<f64>();
+        if let (Ok(v), Some((class, factor))) = (&value, unit_class(&unit)) {
+            if *v > 0.0 && v.is_finite() {
                 out.push((class, v * factor));
+            }
+        } else if let Ok(v) = value {
+            // A bare number: a year ("2007"), or a version ("v6", "4.2"), when nothing glues
+            // it to a word. Editions and releases differ by exactly these.
+            let after_v = start > 0 && chars[start - 1] == 'v';
+            let bare = unit.is_empty();
+            if bare && v.is_finite() {
+                let class = if (1990.0..2040.0).contains(&v) && v.fract() == 0.0 && !after_v {
+                    "year"
+                } else if v < 100.0 && (after_v || number.contains('.')) {
+                    "version"
+                } else {
+                    ""
+                };
+                if !class.is_empty() {
+                    out.push((class, v));
+                }
             }
         }
         i = i.max(start + 1);
     }
     out
+}
+
+/// Colour words (after folding) and the colour they name; sellers and catalogues write the
+/// same colour several ways.
+const COLOURS: &[(&str, &str)] = &[
+    ("black", "black"),
+    ("blk", "black"),
+    ("bk", "black"),
+    ("white", "white"),
+    ("wht", "white"),
+    ("silver", "silver"),
+    ("red", "red"),
+    ("blue", "blue"),
+    ("navy", "blue"),
+    ("green", "green"),
+    ("pink", "pink"),
+    ("gray", "gray"),
+    ("grey", "gray"),
+    ("tan", "tan"),
+    ("beige", "beige"),
+    ("brown", "brown"),
+    ("purple", "purple"),
+    ("violet", "purple"),
+    ("yellow", "yellow"),
+    ("orange", "orange"),
+    ("gold", "gold"),
+    ("clear", "clear"),
+    ("mint", "mint"),
+    ("ivory", "ivory"),
+    ("teal", "teal"),
+    ("magenta", "magenta"),
+    ("cyan", "cyan"),
+];
+
+/// The colours a text names.
+pub fn colours(text: &str) -> Vec<&'static str> {
+    let folded = fold(text);
+    let mut out: Vec<&'static str> = Vec::new();
+    for w in folded.split(|c: char| !c.is_ascii_alphanumeric()) {
+        if let Some((_, c)) = COLOURS.iter().find(|(k, _)| *k == w) {
+            if !out.contains(c) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// Both name colours and share none.
+pub fn colour_conflict(a: &[&str], b: &[&str]) -> bool {
+    !a.is_empty() && !b.is_empty() && !a.iter().any(|c| b.contains(c))
 }
 
 /// How two sets of attributes relate: `(agree, conflict)`. A conflict is a class both name
@@ -128,7 +202,24 @@ mod tests {
         assert!(a.contains(&("charge", 20000.0)));
         assert!(a.contains(&("count", 12.0)));
         assert!(a.contains(&("bytes", 500.0)));
-        assert!(extract("model hb2210x v2").is_empty());
+        assert!(extract("model hb2210x").is_empty());
+        assert_eq!(
+            extract("quickbooks pro 2007 v4.2"),
+            vec![("year", 2007.0), ("version", 4.2)]
+        );
+    }
+
+    #[test]
+    fn colours_conflict_only_when_both_name_one() {
+        assert!(colour_conflict(
+            &colours("Crosley turntable tan"),
+            &colours("crosley cr249 bk")
+        ));
+        assert!(!colour_conflict(
+            &colours("grey case"),
+            &colours("Gray phone case")
+        ));
+        assert!(!colour_conflict(&colours("case"), &colours("black case")));
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub struct Weights {
     pub attr_agree: f32,
     pub attr_conflict: f32,
     pub price_gap: f32,
+    pub colour_conflict: f32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

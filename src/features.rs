@@ -64,6 +64,7 @@ pub struct PreparedBanned {
     pub gtins: Vec<String>,
     /// Numbers with units in the title.
     pub attrs: Vec<(&'static str, f64)>,
+    pub colours: Vec<&'static str>,
     /// A price, when the record carries one (`price`, kept as an extra field).
     pub price: Option<f64>,
 }
@@ -112,6 +113,7 @@ impl PreparedBanned {
         let weights = keys.iter().map(|k| rarity.idf(k)).collect();
         PreparedBanned {
             attrs: attrs::extract(&record.title),
+            colours: attrs::colours(&record.title),
             price: record
                 .extra
                 .get("price")
@@ -167,6 +169,7 @@ pub struct PreparedListing<'a> {
     pub models: Vec<ModelToken>,
     pub gtins: Vec<String>,
     pub attrs: Vec<(&'static str, f64)>,
+    pub colours: Vec<&'static str>,
 }
 
 impl<'a> PreparedListing<'a> {
@@ -213,6 +216,7 @@ impl<'a> PreparedListing<'a> {
         }
         PreparedListing {
             attrs: attrs::extract(&listing.title),
+            colours: attrs::colours(&listing.title),
             listing,
             brand_key: brand_key(listing.brand.as_deref()),
             head,
@@ -287,6 +291,8 @@ pub struct Features {
     pub attr_agree: bool,
     /// A measure both name with different values ("40-inch" against "46-inch").
     pub attr_conflict: Option<&'static str>,
+    /// Both titles name colours and share none.
+    pub colour_conflict: bool,
     /// |ln(listing price / banned price)|, capped at 2 and scaled to [0, 1]; 0 when either
     /// price is unknown. Weak evidence: resellers discount.
     pub price_gap: f32,
@@ -343,6 +349,7 @@ impl Features {
             _ => 0.0,
         };
         Features {
+            colour_conflict: attrs::colour_conflict(&l.colours, &b.colours),
             attr_agree,
             attr_conflict,
             price_gap,
@@ -385,7 +392,7 @@ impl Features {
     }
 
     /// The feature vector fused by `score` (order of `config::Weights`, bias excluded).
-    pub fn vector(&self) -> [f32; 15] {
+    pub fn vector(&self) -> [f32; 16] {
         let (eq, partial, conflict, other) = match &self.model {
             ModelEvidence::Equal { .. } => (1.0, 0.0, 0.0, 0.0),
             ModelEvidence::Partial { coverage, .. } => (0.0, *coverage, 0.0, 0.0),
@@ -418,6 +425,7 @@ impl Features {
                 0.0
             },
             self.price_gap,
+            if self.colour_conflict { 1.0 } else { 0.0 },
         ]
     }
 }

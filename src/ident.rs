@@ -42,6 +42,7 @@ const UNITS: &[&str] = &[
     "hrs", "h", "min", "caps", "tabs", "tablets", "capsules", "softgels", "gummies", "ea", "pin",
     "pins", "bit", "core", "way", "watt", "watts", "volt", "amp", "cell", "mp3", "channel",
     "channels", "ch", "mile", "miles", "mp", "diag", "diagonal", "gen", "va", "kva", "ers", "x",
+    "mbps", "gbps", "kbps", "mbs", "dpi", "ppm", "lux", "nits", "awg", "sq", "sqft",
 ];
 
 /// Names of standards and formats that look like model numbers but name no product.
@@ -54,6 +55,12 @@ const STANDARDS: &[&str] = &[
 fn is_measure(key: &str) -> bool {
     if STANDARDS.contains(&key) {
         return true;
+    }
+    // Memory speed ratings: "pc3200", "pc2-4200", "pc3-10600".
+    if let Some(rest) = key.strip_prefix("pc") {
+        if rest.len() >= 4 && rest.bytes().all(|b| b.is_ascii_digit()) {
+            return true;
+        }
     }
     let digits_end = key.find(|c: char| !c.is_ascii_digit()).unwrap_or(key.len());
     if digits_end == 0 {

@@ -11,7 +11,7 @@ use crate::ident::ModelEvidence;
 use crate::model::Decision;
 
 /// The weights in feature-vector order.
-pub fn weight_vector(w: &Weights) -> [f32; 15] {
+pub fn weight_vector(w: &Weights) -> [f32; 16] {
     [
         w.coverage,
         w.grams,
@@ -28,11 +28,12 @@ pub fn weight_vector(w: &Weights) -> [f32; 15] {
         w.attr_agree,
         w.attr_conflict,
         w.price_gap,
+        w.colour_conflict,
     ]
 }
 
 /// Logistic fusion: a score in [0, 1].
-pub fn fuse(x: &[f32; 15], w: &Weights) -> f32 {
+pub fn fuse(x: &[f32; 16], w: &Weights) -> f32 {
     let z: f32 = w.bias
         + x.iter()
             .zip(weight_vector(w))
@@ -117,6 +118,9 @@ pub fn reasons(f: &Features, banned_brand: Option<&str>) -> Vec<String> {
             (f.price_gap as f64 * 2.0).exp()
         ));
     }
+    if f.colour_conflict {
+        out.push("listing and banned title name different colours".to_string());
+    }
     if let Some(class) = f.attr_conflict {
         out.push(format!(
             "a {} differs between listing and banned title",
@@ -159,6 +163,7 @@ mod tests {
             attr_agree: false,
             attr_conflict: None,
             price_gap: 0.0,
+            colour_conflict: false,
         }
     }
 
@@ -193,7 +198,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn scores_stay_in_unit_range(x in proptest::array::uniform15(-1e6f32..1e6),
+        fn scores_stay_in_unit_range(x in proptest::array::uniform16(-1e6f32..1e6),
                                      bias in -1e6f32..1e6) {
             let mut w = Config::default().weights;
             w.bias = bias;
