@@ -22,6 +22,9 @@ pub struct CalibrateArgs {
     /// Public product-matching benchmarks: fit on their train and valid pairs (never test).
     #[arg(long, num_args = 1..)]
     em: Vec<PathBuf>,
+    /// The benchmark splits to fit on (never test).
+    #[arg(long, value_delimiter = ',', default_value = "train,valid")]
+    splits: Vec<String>,
     /// Precision the block threshold must reach on the fitting data.
     #[arg(long, default_value_t = 0.98)]
     block_precision: f64,
@@ -39,8 +42,15 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
     let mut missed = 0usize;
     for dir in &a.em {
         let ds = Dataset::load(dir)?;
-        let mut pairs = Dataset::pairs(dir, "train")?;
-        pairs.extend(Dataset::pairs(dir, "valid")?);
+        let mut pairs = Vec::new();
+        for split in &a.splits {
+            if split == "test" {
+                return Err(Error::Invalid(
+                    "calibrate: fitting on the test split would make its scores meaningless".into(),
+                ));
+            }
+            pairs.extend(Dataset::pairs(dir, split)?);
+        }
         let scratch = Scratch::new(&ds, config.clone())?;
         let (s, m) = em::samples(&scratch.engine, &ds, &pairs)?;
         if !g.quiet {
