@@ -160,15 +160,23 @@ pub fn to_weights(w: &[f64]) -> Weights {
     }
 }
 
-/// Thresholds from scored pairs: review where F1 is best, block where precision first
-/// reaches `block_precision` (at or above review). `missed` counts true pairs no candidate
-/// list held: they are false negatives at every threshold.
-pub fn thresholds(scored: &[(f32, bool)], missed: usize, block_precision: f64) -> Thresholds {
+/// Thresholds from scored pairs. Review: the middle of the range of thresholds where F-beta is
+/// best
+/// (where the fitting data is separable that range is wide, and its middle leaves the most room
+/// on both sides). Block: where precision first reaches `block_precision`, at or above review.
+/// `missed` counts true pairs no candidate list held: false negatives at every threshold.
+pub fn thresholds(
+    scored: &[(f32, bool)],
+    missed: usize,
+    block_precision: f64,
+    beta: f64,
+) -> Thresholds {
     let mut v: Vec<(f32, bool)> = scored.to_vec();
     v.sort_by(|a, b| b.0.total_cmp(&a.0));
     let positives = v.iter().filter(|(_, y)| *y).count() + missed;
     let (mut tp, mut fp) = (0usize, 0usize);
-    let (mut best_f1, mut review) = (0.0, 0.5f32);
+    // (index of the last item above the cut, F1) at every cut between distinct scores.
+    let mut cuts: Vec<(usize, f64)> = Vec::new();
     let mut block = 1.0f32;
     let mut block_found = false;
     for (i, (s, y)) in v.iter().enumerate() {
@@ -183,21 +191,35 @@ pub fn thresholds(scored: &[(f32, bool)], missed: usize, block_precision: f64) -
         }
         let p = tp as f64 / (tp + fp) as f64;
         let r = tp as f64 / positives.max(1) as f64;
-        let f1 = if p + r > 0.0 {
-            2.0 * p * r / (p + r)
+        // F-beta: beta > 1 weighs recall more (a review costs a person a look; a miss puts a
+        // banned product back on sale).
+        let b2 = beta * beta;
+        let f = if p + r > 0.0 {
+            (1.0 + b2) * p * r / (b2 * p + r)
         } else {
             0.0
         };
-        if f1 > best_f1 {
-            best_f1 = f1;
-            review = *s;
-        }
+        cuts.push((i, f));
         if p >= block_precision {
             block = *s;
             block_found = true;
         }
     }
-    let review = (review * 1000.0).floor() / 1000.0;
+    let best = cuts.iter().map(|c| c.1).fold(-1.0, f64::max);
+    let review = match cuts.iter().position(|c| c.1 >= best - 1e-12) {
+        None => 0.5,
+        Some(k) => {
+            let mut end = k;
+            while end + 1 < cuts.len() && cuts[end + 1].1 >= best - 1e-12 {
+                end += 1;
+            }
+            // Every threshold in (score after the plateau, score at its start] is as good.
+            let hi = v[cuts[k].0].0;
+            let lo = v.get(cuts[end].0 + 1).map_or(0.0, |x| x.0);
+            (hi + lo) / 2.0
+        }
+    };
+    let review = ((review * 1000.0).floor() / 1000.0).max(0.001);
     // Blocking without a person is policy: even where the fitting data is separable, a
     // probability under BLOCK_FLOOR does not block by default.
     let block = if block_found {
@@ -242,7 +264,7 @@ mod tests {
             (0.6, true),
             (0.2, false),
         ];
-        let t = thresholds(&scored, 0, 0.99);
+        let t = thresholds(&scored, 0, 0.99, 1.0);
         assert!(t.review <= 0.6 && t.review > 0.2, "{t:?}");
         assert!((t.block - BLOCK_FLOOR).abs() < 1e-6, "{t:?}");
         let scored = vec![
@@ -252,6 +274,6 @@ mod tests {
             (0.6, true),
             (0.2, false),
         ];
-        assert!((thresholds(&scored, 0, 0.99).block - 0.95).abs() < 1e-6);
+        assert!((thresholds(&scored, 0, 0.99, 1.0).block - 0.95).abs() < 1e-6);
     }
 }

@@ -82,6 +82,22 @@ fn is_measure(key: &str) -> bool {
     unit.is_empty() || UNITS.contains(&unit) || in_one || dims
 }
 
+/// The part after a leading measure ("26800mah" + "sc5608"), if any.
+fn strip_measure_prefix(plain: &str) -> Option<&str> {
+    let d = plain.find(|c: char| !c.is_ascii_digit())?;
+    if d == 0 {
+        return None;
+    }
+    UNITS
+        .iter()
+        .filter(|u| !u.is_empty() && plain[d..].starts_with(**u))
+        .map(|u| &plain[d + u.len()..])
+        .filter(|rest| {
+            rest.starts_with(|c: char| c.is_ascii_alphabetic()) && looks_like_model(rest)
+        })
+        .max_by_key(|rest| std::cmp::Reverse(rest.len()))
+}
+
 /// Decided on the plain form: the swap classes would turn "40inch" into "401nch".
 fn looks_like_model(plain: &str) -> bool {
     (4..=24).contains(&plain.len())
@@ -151,6 +167,11 @@ pub fn extract_models(text: &str) -> Vec<ModelToken> {
         .collect();
     for (i, p) in pieces.iter().enumerate() {
         push(p.to_string(), &plains[i], true, &mut out);
+        // A measure glued to a model number ("26800mAhSC-5608", "48VFQ3-AIR-694"): the rest
+        // may confirm a banned model.
+        if let Some(rest) = strip_measure_prefix(&plains[i]) {
+            push(rest.to_string(), rest, false, &mut out);
+        }
         // Catalogue numbers of digits only ("5029", "360053") may confirm a banned model of
         // digits, never make a conflict: too many numbers are prices, years or counts.
         let digits_only = plains[i].len() >= 4
@@ -438,6 +459,12 @@ mod tests {
             compare_models(&other, &banned, true),
             ModelEvidence::Conflict { .. }
         ));
+    }
+
+    #[test]
+    fn models_glued_to_a_measure_are_found() {
+        let m = extract_models("【包邮】快充充电宝26800mAhSC-5608");
+        assert!(m.iter().any(|t| t.key == model_key("SC-5608")), "{m:?}");
     }
 
     #[test]

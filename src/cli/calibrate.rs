@@ -25,6 +25,10 @@ pub struct CalibrateArgs {
     /// The benchmark splits to fit on (never test).
     #[arg(long, value_delimiter = ',', default_value = "train,valid")]
     splits: Vec<String>,
+    /// The review threshold maximises F-beta on the fitting data: 1 balances precision and
+    /// recall, 2 weighs recall more (a missed relisting stays on sale).
+    #[arg(long, default_value_t = 2.0)]
+    review_beta: f64,
     /// Precision the block threshold must reach on the fitting data.
     #[arg(long, default_value_t = 0.98)]
     block_precision: f64,
@@ -106,7 +110,7 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
         .iter()
         .map(|s| (score::fuse(&s.x, &w), s.y))
         .collect();
-    let thresholds = calibrate::thresholds(&scored, missed, a.block_precision);
+    let thresholds = calibrate::thresholds(&scored, missed, a.block_precision, a.review_beta);
     let fitted = Config {
         weights: w,
         thresholds,
