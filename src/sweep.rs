@@ -27,6 +27,44 @@ pub struct SweepOptions {
     /// Worker threads; 0 means one per core.
     pub threads: usize,
     pub format: Format,
+    /// Only this shard of the catalog: `(index, count)`, by a stable hash of the listing id.
+    pub shard: Option<Shard>,
+}
+
+/// One of `count` disjoint parts of a catalog (`--shard I/N`, I from 0): a listing belongs to
+/// the shard `fnv1a64(id) % count`. The hash is fixed so that every machine, release and run
+/// agrees on which listing goes where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn holds(&self, listing_id: &str) -> bool {
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in listing_id.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        h % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard: '{s}' is not I/N with 0 <= I < N (e.g. 0/4)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
 }
 
 impl Default for SweepOptions {
@@ -36,6 +74,7 @@ impl Default for SweepOptions {
             top: 5,
             threads: 0,
             format: Format::Auto,
+            shard: None,
         }
     }
 }
@@ -82,10 +121,20 @@ pub fn sweep(
     let mut summary = SweepSummary::default();
     let check_opts = CheckOptions::top(opts.top);
     let format = opts.format;
+    let shard = opts.shard;
     let written: Result<()> = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
             let r = ingest::read_records(path, input, format, Listing::from_value, |item| {
+                // Bad lines have no trustworthy id: shard 0 reports them, once.
+                let mine = match (&item, shard) {
+                    (_, None) => true,
+                    (Ok((_, l)), Some(s)) => s.holds(&l.id),
+                    (Err(_), Some(s)) => s.index == 0,
+                };
+                if !mine {
+                    return;
+                }
                 batch.push(item);
                 if batch.len() == BATCH {
                     // A closed channel means the writer failed; its error is reported.
@@ -148,4 +197,21 @@ pub fn write_result(out: &mut dyn Write, res: &CheckResult) -> Result<()> {
     let mut line = serde_json::to_vec(res).expect("results serialise");
     line.push(b'\n');
     out.write_all(&line).map_err(|e| Error::io("<output>", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_ids() {
+        let shards: Vec<Shard> = (0..4).map(|i| Shard { index: i, count: 4 }).collect();
+        for id in ["L-1", "L-2", "x", "", "가나다"] {
+            assert_eq!(shards.iter().filter(|s| s.holds(id)).count(), 1, "{id}");
+        }
+        assert_eq!("1/4".parse::<Shard>(), Ok(Shard { index: 1, count: 4 }));
+        assert!("4/4".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+        assert!("a".parse::<Shard>().is_err());
+    }
 }

@@ -389,3 +389,32 @@ fn the_shipped_sample_listing_blocks_and_its_near_miss_does_not() {
     let r = env.run(&["check", fixture("listing_near_miss.json").to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn shards_together_equal_the_whole_sweep() {
+    let env = Env::new();
+    env.ingest_fixtures();
+    let catalog = fixture("catalog.jsonl");
+    let whole = env.run(&["sweep", s(&catalog), "--all"]);
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let mut expected: Vec<String> = whole.stdout.lines().map(str::to_string).collect();
+    let mut union: Vec<String> = Vec::new();
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let r = env.run(&["sweep", s(&catalog), "--all", "--shard", &shard]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let lines: Vec<String> = r.stdout.lines().map(str::to_string).collect();
+        assert!(
+            !lines.is_empty() && lines.len() < expected.len(),
+            "shard {shard}: {}",
+            lines.len()
+        );
+        union.extend(lines);
+    }
+    expected.sort();
+    union.sort();
+    assert_eq!(union, expected);
+    let bad = env.run(&["sweep", s(&catalog), "--shard", "3/3"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("--shard"), "{}", bad.stderr);
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use relist::engine::Engine;
 use relist::ingest::{self, Format};
-use relist::sweep::{SweepOptions, sweep};
+use relist::sweep::{Shard, SweepOptions, sweep};
 use relist::{Error, Result};
 
 use super::{ErrorReporter, Global, Outcome};
@@ -30,6 +30,10 @@ pub struct SweepArgs {
     /// Catalog format: auto (by extension), jsonl, csv.
     #[arg(long, default_value = "auto")]
     format: Format,
+    /// Only shard I of N (I from 0), split by a stable hash of the listing id; the union of
+    /// the N shards' outputs is the whole sweep's.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
 }
 
 pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
@@ -50,6 +54,7 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
         top: a.top,
         threads: a.threads,
         format: a.format,
+        shard: a.shard,
     };
     let mut reporter = ErrorReporter::new(g.quiet);
     let s = sweep(&engine, &a.catalog, input, &mut out, &opts, |e| {
