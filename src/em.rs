@@ -183,12 +183,7 @@ impl Report {
         self.tp as f64 / (self.tp + self.fn_).max(1) as f64
     }
     pub fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        }
+        crate::eval::f1(self.precision(), self.recall())
     }
 }
 

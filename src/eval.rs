@@ -82,12 +82,7 @@ impl Counts {
         ratio(self.tp, self.tp + self.fn_)
     }
     pub fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        }
+        f1(self.precision(), self.recall())
     }
     /// Share of relistings caught (review or block).
     pub fn catch_rate(&self) -> f64 {
@@ -109,6 +104,15 @@ impl Counts {
         self.tp += o.tp;
         self.fp += o.fp;
         self.fn_ += o.fn_;
+    }
+}
+
+/// The harmonic mean of precision and recall (0 when both are 0).
+pub fn f1(p: f64, r: f64) -> f64 {
+    if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
     }
 }
 

@@ -8,12 +8,10 @@ use relist::calibrate::{self, Sample};
 use relist::config::Config;
 use relist::em::{self, Dataset, Scratch};
 use relist::engine::Engine;
-use relist::eval::Labelled;
-use relist::ingest::{self, Format};
 use relist::score;
 use relist::{Error, Result};
 
-use super::{ErrorReporter, Global, Outcome};
+use super::{Global, Outcome};
 
 #[derive(Args)]
 pub struct CalibrateArgs {
@@ -69,32 +67,16 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
     }
     if !a.labels.is_empty() {
         let engine = Engine::open(&g.index, config.clone())?;
-        let mut reporter = ErrorReporter::new(g.quiet);
-        for path in &a.labels {
-            let input = ingest::open(path)?;
-            let mut items = Vec::new();
-            ingest::read_records(
-                path,
-                input,
-                Format::Auto,
-                Labelled::from_value,
-                |item| match item {
-                    Ok((_, l)) => items.push(l),
-                    Err(e) => reporter.report(&e),
-                },
-            )?;
-            reporter.finish(path);
-            for it in items {
-                let ev = engine.evidence(&it.listing)?;
-                if let Some(e) = &it.expected {
-                    missed += usize::from(!ev.iter().any(|(id, ..)| id == e));
-                }
-                for (id, f, _) in ev {
-                    samples.push(Sample {
-                        x: f.vector(),
-                        y: it.expected.as_deref() == Some(id.as_str()),
-                    });
-                }
+        for it in super::read_labelled(&a.labels, g.quiet)? {
+            let ev = engine.evidence(&it.listing)?;
+            if let Some(e) = &it.expected {
+                missed += usize::from(!ev.iter().any(|(id, ..)| id == e));
+            }
+            for (id, f, _) in ev {
+                samples.push(Sample {
+                    x: f.vector(),
+                    y: it.expected.as_deref() == Some(id.as_str()),
+                });
             }
         }
     }

@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 use relist::em::{self, Dataset, Scratch};
 use relist::engine::Engine;
-use relist::eval::{Labelled, evaluate};
-use relist::ingest::{self, Format};
+use relist::eval::evaluate;
 use relist::{Error, Result};
 
-use super::{ErrorReporter, Global, Outcome};
+use super::{Global, Outcome};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -36,22 +35,7 @@ pub fn run(g: &Global, a: EvalArgs) -> Result<Outcome> {
         return run_em(g, &a);
     }
     let engine = Engine::open(&g.index, g.config()?)?;
-    let mut items = Vec::new();
-    let mut reporter = ErrorReporter::new(g.quiet);
-    for path in &a.labels {
-        let input = ingest::open(path)?;
-        ingest::read_records(
-            path,
-            input,
-            Format::Auto,
-            Labelled::from_value,
-            |item| match item {
-                Ok((_, l)) => items.push(l),
-                Err(e) => reporter.report(&e),
-            },
-        )?;
-        reporter.finish(path);
-    }
+    let items = super::read_labelled(&a.labels, g.quiet)?;
     if items.is_empty() {
         return Err(Error::Invalid("eval: no labelled listings".into()));
     }

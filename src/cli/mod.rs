@@ -168,3 +168,24 @@ impl ErrorReporter {
         self.hidden = 0;
     }
 }
+
+/// Reads labelled listings (the `eval` format) from files; bad lines are reported and skipped.
+pub fn read_labelled(paths: &[PathBuf], quiet: bool) -> Result<Vec<relist::eval::Labelled>> {
+    let mut items = Vec::new();
+    let mut reporter = ErrorReporter::new(quiet);
+    for path in paths {
+        let input = relist::ingest::open(path)?;
+        relist::ingest::read_records(
+            path,
+            input,
+            relist::ingest::Format::Auto,
+            relist::eval::Labelled::from_value,
+            |item| match item {
+                Ok((_, l)) => items.push(l),
+                Err(e) => reporter.report(&e),
+            },
+        )?;
+        reporter.finish(path);
+    }
+    Ok(items)
+}
