@@ -110,7 +110,20 @@ pub fn sweep(
     input: Box<dyn BufRead + Send>,
     out: &mut dyn Write,
     opts: &SweepOptions,
+    on_error: impl FnMut(&Error),
+) -> Result<SweepSummary> {
+    sweep_with_progress(engine, path, input, out, opts, on_error, |_| {})
+}
+
+/// `sweep`, calling `on_progress` with the running counts after every batch.
+pub fn sweep_with_progress(
+    engine: &Engine,
+    path: &Path,
+    input: Box<dyn BufRead + Send>,
+    out: &mut dyn Write,
+    opts: &SweepOptions,
     mut on_error: impl FnMut(&Error),
+    mut on_progress: impl FnMut(&SweepSummary),
 ) -> Result<SweepSummary> {
     let start = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -183,6 +196,8 @@ pub fn sweep(
                     }
                 }
             }
+            summary.seconds = start.elapsed().as_secs_f64();
+            on_progress(&summary);
         }
         reader.join().expect("reader thread")
     });

@@ -253,6 +253,8 @@ fn sweep_writes_hits_or_everything() {
     assert_eq!(hits[0]["listing_id"], "L0");
     assert_eq!(hits[1]["listing_id"], "L3");
     assert!(r.stderr.contains("200 bad lines"), "{}", r.stderr);
+    // Not a terminal: no progress bar, no escape codes.
+    assert!(!r.stderr.contains('\u{1b}'), "{}", r.stderr);
     assert!(
         r.stderr.contains(&format!("{}:3: invalid JSON", s(&cat))),
         "{}",
