@@ -12,6 +12,9 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::model::{BannedRecord, Listing};
 
+/// An index of a dataset's banned side (tableA) in a scratch directory.
+pub type Scratch = crate::engine::Scratch;
+
 /// A labelled pair: (banned id, listing id, is a match).
 pub type Pair = (String, String, bool);
 
@@ -127,38 +130,6 @@ impl Dataset {
         let mut v: Vec<String> = set.into_iter().cloned().collect();
         v.sort();
         v
-    }
-}
-
-/// An index of a dataset's banned side in a scratch directory, removed on drop.
-pub struct Scratch {
-    pub engine: crate::engine::Engine,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Scratch {
-    pub fn new(ds: &Dataset, config: crate::config::Config) -> Result<Scratch> {
-        let dir = std::env::temp_dir().join(format!(
-            "relist-em-{}-{}-{}",
-            std::process::id(),
-            ds.name,
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        let store = crate::store::Store::open_or_create(&dir)?;
-        store.ingest(ds.banned.clone())?;
-        Ok(Scratch {
-            engine: crate::engine::Engine::new(store, config)?,
-            dir,
-        })
     }
 }
 

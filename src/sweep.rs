@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::engine::{CheckOptions, Engine};
+use std::collections::HashSet;
+
+use crate::engine::{CheckOptions, Engine, Scratch};
 use crate::error::{Error, Result};
 use crate::ingest::{self, Format};
 use crate::model::{CheckResult, Decision, Listing};
@@ -29,6 +31,9 @@ pub struct SweepOptions {
     pub format: Format,
     /// Only this shard of the catalog: `(index, count)`, by a stable hash of the listing id.
     pub shard: Option<Shard>,
+    /// Incremental: match only against banned records ingested at or after this time (Unix
+    /// seconds). Results are those of a full sweep, restricted to those records.
+    pub banned_since: Option<u64>,
 }
 
 /// One of `count` disjoint parts of a catalog (`--shard I/N`, I from 0): a listing belongs to
@@ -75,6 +80,7 @@ impl Default for SweepOptions {
             threads: 0,
             format: Format::Auto,
             shard: None,
+            banned_since: None,
         }
     }
 }
@@ -133,6 +139,23 @@ pub fn sweep_with_progress(
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Item>>(QUEUE);
     let mut summary = SweepSummary::default();
     let check_opts = CheckOptions::top(opts.top);
+    let incremental = match opts.banned_since {
+        None => None,
+        Some(t) => {
+            let records = engine
+                .snapshot()
+                .added_since(t)
+                .map_err(|e| Error::index(engine.store().dir(), e))?;
+            let ids: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
+            Some((Scratch::new(records, engine.config().clone())?, ids))
+        }
+    };
+    let check = |listing: &Listing| -> Result<CheckResult> {
+        match &incremental {
+            None => engine.check(listing, check_opts),
+            Some((scratch, ids)) => check_new(engine, scratch, ids, listing, opts.top),
+        }
+    };
     let format = opts.format;
     let shard = opts.shard;
     let written: Result<()> = std::thread::scope(|scope| {
@@ -164,15 +187,11 @@ pub fn sweep_with_progress(
                 batch
                     .par_iter()
                     .map(|item| match item {
-                        Ok((line, listing)) => {
-                            engine
-                                .check(listing, check_opts)
-                                .map_err(|e| Error::Record {
-                                    path: path.to_path_buf(),
-                                    line: *line,
-                                    reason: e.to_string(),
-                                })
-                        }
+                        Ok((line, listing)) => check(listing).map_err(|e| Error::Record {
+                            path: path.to_path_buf(),
+                            line: *line,
+                            reason: e.to_string(),
+                        }),
                         Err(e) => Err(Error::Invalid(e.to_string())),
                     })
                     .collect()
@@ -205,6 +224,42 @@ pub fn sweep_with_progress(
     out.flush().map_err(|e| Error::io("<output>", e))?;
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// A listing checked only for its matches with `ids`, the records an incremental sweep looks
+/// for. A cheap pass against a scratch index of those records decides whether the listing could
+/// match any of them at all; only then is it checked against the whole index (so scores and
+/// decisions are those of a full sweep), and the result keeps the matches with `ids`.
+fn check_new(
+    engine: &Engine,
+    scratch: &Scratch,
+    ids: &HashSet<String>,
+    listing: &Listing,
+    top: usize,
+) -> Result<CheckResult> {
+    let probe = scratch.engine.check(
+        listing,
+        CheckOptions {
+            top: 1,
+            min_score: 0.0,
+        },
+    )?;
+    let mut res = if probe.matches.is_empty() {
+        CheckResult {
+            listing_id: listing.id.clone(),
+            decision: Decision::Allow,
+            score: 0.0,
+            matches: Vec::new(),
+            error: None,
+        }
+    } else {
+        engine.check(listing, CheckOptions::top(1000))?
+    };
+    res.matches.retain(|m| ids.contains(&m.banned_id));
+    res.matches.truncate(top.max(1));
+    res.decision = res.matches.first().map_or(Decision::Allow, |m| m.decision);
+    res.score = res.matches.iter().map(|m| m.score).fold(0.0, f32::max);
+    Ok(res)
 }
 
 /// One result as a JSON line.

@@ -420,3 +420,75 @@ fn shards_together_equal_the_whole_sweep() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("--shard"), "{}", bad.stderr);
 }
+
+#[test]
+fn incremental_sweep_finds_what_a_full_sweep_finds_for_new_records() {
+    let env = Env::new();
+    env.ingest_fixtures();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.index().join("manifest.json")).unwrap())
+            .unwrap();
+    let t0 = manifest["updated_at"].as_u64().unwrap();
+    // The next ingest must land in a later second.
+    while std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        <= t0
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let banned = std::fs::read_to_string(fixture("banned.jsonl")).unwrap();
+    let mut new = String::new();
+    for (old, id) in [("CPSC-26-0412", "NEW-1"), ("KFTC-2026-0173", "NEW-2")] {
+        let line = banned
+            .lines()
+            .find(|l| l.contains(&format!("\"{old}\"")))
+            .unwrap();
+        new.push_str(&line.replace(old, id));
+        new.push('\n');
+    }
+    let f = env.write("new.jsonl", new);
+    assert_eq!(env.run(&["ingest", s(&f)]).code, 0);
+    let catalog = fixture("catalog.jsonl");
+    let hits = |out: &str| -> Vec<(String, String, String)> {
+        let mut v = Vec::new();
+        for line in out.lines() {
+            let r: Value = serde_json::from_str(line).unwrap();
+            for m in r["matches"].as_array().unwrap() {
+                let id = m["banned_id"].as_str().unwrap();
+                if id.starts_with("NEW-") {
+                    v.push((
+                        r["listing_id"].as_str().unwrap().to_string(),
+                        id.to_string(),
+                        format!("{} {}", m["decision"], m["score"]),
+                    ));
+                }
+            }
+        }
+        v.sort();
+        v
+    };
+    let full = env.run(&["sweep", s(&catalog), "--all", "--top", "50"]);
+    let since = (t0 + 1).to_string();
+    let inc = env.run(&[
+        "sweep",
+        s(&catalog),
+        "--all",
+        "--top",
+        "50",
+        "--banned-since",
+        &since,
+    ]);
+    assert_eq!(inc.code, 0, "{}", inc.stderr);
+    let (full_hits, inc_hits) = (hits(&full.stdout), hits(&inc.stdout));
+    assert!(full_hits.len() >= 5, "{full_hits:?}");
+    assert_eq!(inc_hits, full_hits);
+    // Nothing else is reported by the incremental sweep.
+    for line in inc.stdout.lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        for m in r["matches"].as_array().unwrap() {
+            assert!(m["banned_id"].as_str().unwrap().starts_with("NEW-"), "{m}");
+        }
+    }
+}

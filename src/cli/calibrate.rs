@@ -53,7 +53,7 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
             }
             pairs.extend(Dataset::pairs(dir, split)?);
         }
-        let scratch = Scratch::new(&ds, config.clone())?;
+        let scratch = Scratch::new(ds.banned.clone(), config.clone())?;
         let (s, m) = em::samples(&scratch.engine, &ds, &pairs)?;
         if !g.quiet {
             eprintln!(

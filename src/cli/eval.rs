@@ -128,7 +128,7 @@ fn run_em(g: &Global, a: &EvalArgs) -> Result<Outcome> {
     for dir in &a.em {
         let ds = Dataset::load(dir)?;
         let pairs = Dataset::pairs(dir, &a.split)?;
-        let scratch = Scratch::new(&ds, config.clone())?;
+        let scratch = Scratch::new(ds.banned.clone(), config.clone())?;
         let r = em::evaluate(&scratch.engine, &ds, &pairs)?;
         println!(
             "{:<16} {:>5} {:>8} {:>9.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>10.0}",

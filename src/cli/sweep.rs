@@ -38,6 +38,60 @@ pub struct SweepArgs {
     /// the N shards' outputs is the whole sweep's.
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
+    /// Incremental sweep: match only against banned records ingested at or after this time
+    /// (Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC). Far faster than a full sweep,
+    /// with the same results for those records.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    banned_since: Option<u64>,
+}
+
+/// Unix seconds from `1732000000`, `2026-11-25` or `2026-11-25T12:00:00Z` (UTC).
+fn parse_time(s: &str) -> Result<u64, String> {
+    let bad = || format!("'{s}' is not a time (Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(n);
+    }
+    let (date, time) = match s.split_once('T') {
+        Some((d, t)) => (d, t.trim_end_matches('Z')),
+        None => (s, "00:00:00"),
+    };
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let t: Vec<i64> = time
+        .split(':')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    if d.len() != 3 || t.len() != 3 || !(1..=12).contains(&d[1]) || !(1..=31).contains(&d[2]) {
+        return Err(bad());
+    }
+    // Days from the civil date (Howard Hinnant's algorithm): a dependency for one line of
+    // calendar arithmetic is not worth it.
+    let (y, m) = if d[1] <= 2 {
+        (d[0] - 1, d[1] + 9)
+    } else {
+        (d[0], d[1] - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d[2] - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2];
+    u64::try_from(secs).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_parse() {
+        assert_eq!(super::parse_time("1700000000"), Ok(1_700_000_000));
+        assert_eq!(super::parse_time("1970-01-02"), Ok(86_400));
+        assert_eq!(super::parse_time("2026-11-25T12:00:00Z"), Ok(1_795_608_000));
+        assert!(super::parse_time("2026-13-01").is_err());
+        assert!(super::parse_time("yesterday").is_err());
+    }
 }
 
 /// Counts the bytes read, for the progress bar.
@@ -113,6 +167,7 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
         threads: a.threads,
         format: a.format,
         shard: a.shard,
+        banned_since: a.banned_since,
     };
     let mut reporter = ErrorReporter::new(g.quiet);
     let s = sweep_with_progress(

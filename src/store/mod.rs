@@ -8,4 +8,4 @@ mod writer;
 pub use manifest::{FORMAT_VERSION, Manifest};
 pub use schema::Fields;
 pub use snapshot::Snapshot;
-pub use writer::{IngestCounts, Store};
+pub use writer::{IngestCounts, Store, unix_now};

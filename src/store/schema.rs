@@ -1,6 +1,6 @@
 //! The tantivy schema: retrieval fields built from the prepared record, plus the record itself.
 
-use tantivy::schema::Field;
+use tantivy::schema::{FAST, Field, INDEXED};
 use tantivy::schema::{IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
 
 /// Handles to the schema's fields.
@@ -18,6 +18,8 @@ pub struct Fields {
     pub ids: Field,
     /// The banned record as JSON.
     pub record: Field,
+    /// Unix seconds of the ingest that wrote the record (incremental sweeps).
+    pub added: Field,
 }
 
 impl Fields {
@@ -40,6 +42,7 @@ impl Fields {
             grams: b.add_text_field("grams", tokens(IndexRecordOption::WithFreqs)),
             ids: b.add_text_field("ids", tokens(IndexRecordOption::Basic)),
             record: b.add_text_field("record", STORED),
+            added: b.add_u64_field("added", INDEXED | FAST),
         };
         (b.build(), fields)
     }
@@ -55,6 +58,7 @@ impl Fields {
             grams: f("grams")?,
             ids: f("ids")?,
             record: f("record")?,
+            added: f("added")?,
         })
     }
 }

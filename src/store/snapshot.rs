@@ -114,6 +114,21 @@ impl Snapshot {
         out
     }
 
+    /// Records written by an ingest at or after `since` (Unix seconds).
+    pub fn added_since(&self, since: u64) -> tantivy::Result<Vec<BannedRecord>> {
+        let q = tantivy::query::RangeQuery::new(
+            std::ops::Bound::Included(Term::from_field_u64(self.fields.added, since)),
+            std::ops::Bound::Unbounded,
+        );
+        let mut addrs: Vec<DocAddress> = self
+            .searcher
+            .search(&q, &DocSetCollector)?
+            .into_iter()
+            .collect();
+        addrs.sort();
+        addrs.into_iter().map(|a| self.load(a)).collect()
+    }
+
     pub fn record(&self, addr: DocAddress) -> tantivy::Result<BannedRecord> {
         self.load(addr)
     }

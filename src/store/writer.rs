@@ -112,11 +112,12 @@ impl Store {
             .unwrap_or(0) as u64
     }
 
-    fn document(&self, p: &PreparedBanned) -> TantivyDocument {
+    fn document(&self, p: &PreparedBanned, added: u64) -> TantivyDocument {
         let f = &self.fields;
         let r = &p.record;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, &r.id);
+        doc.add_u64(f.added, added);
         doc.add_text(
             f.kind,
             match r.kind {
@@ -163,6 +164,7 @@ impl Store {
         let writer = self.writer()?;
         let mut counts = IngestCounts::default();
         let mut seen: HashSet<String> = HashSet::new();
+        let added = unix_now();
         for r in records {
             let id_term = Term::from_field_text(self.fields.id, &r.id);
             if seen.contains(&r.id) || self.count(&searcher, id_term.clone()) > 0 {
@@ -172,7 +174,7 @@ impl Store {
                 counts.added += 1;
             }
             seen.insert(r.id.clone());
-            let doc = self.document(&PreparedBanned::new(r, &Uniform));
+            let doc = self.document(&PreparedBanned::new(r, &Uniform), added);
             writer
                 .add_document(doc)
                 .map_err(|e| Error::index(&self.dir, e))?;
@@ -231,4 +233,12 @@ impl Store {
     pub fn segments(&self) -> usize {
         self.reader.searcher().segment_readers().len()
     }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
