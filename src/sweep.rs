@@ -10,7 +10,13 @@ use rayon::prelude::*;
 
 use std::collections::HashSet;
 
-use crate::engine::{CheckOptions, Engine, Scratch};
+use tantivy::schema::Field;
+
+use crate::engine::{CheckOptions, Engine};
+use crate::features::{PreparedBanned, PreparedListing, Uniform};
+use crate::model::{BannedRecord, RecordKind};
+use crate::store::Fields;
+use crate::terms::TermMatcher;
 use crate::error::{Error, Result};
 use crate::ingest::{self, Format};
 use crate::model::{CheckResult, Decision, Listing};
@@ -146,14 +152,13 @@ pub fn sweep_with_progress(
                 .snapshot()
                 .added_since(t)
                 .map_err(|e| Error::index(engine.store().dir(), e))?;
-            let ids: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
-            Some((Scratch::new(records, engine.config().clone())?, ids))
+            Some(NewRecords::new(records, engine.snapshot().fields()))
         }
     };
     let check = |listing: &Listing| -> Result<CheckResult> {
         match &incremental {
             None => engine.check(listing, check_opts),
-            Some((scratch, ids)) => check_new(engine, scratch, ids, listing, opts.top),
+            Some(new) => check_new(engine, new, listing, opts.top),
         }
     };
     let format = opts.format;
@@ -226,25 +231,52 @@ pub fn sweep_with_progress(
     Ok(summary)
 }
 
-/// A listing checked only for its matches with `ids`, the records an incremental sweep looks
-/// for. A cheap pass against a scratch index of those records decides whether the listing could
-/// match any of them at all; only then is it checked against the whole index (so scores and
-/// decisions are those of a full sweep), and the result keeps the matches with `ids`.
-fn check_new(
-    engine: &Engine,
-    scratch: &Scratch,
-    ids: &HashSet<String>,
-    listing: &Listing,
-    top: usize,
-) -> Result<CheckResult> {
-    let probe = scratch.engine.check(
-        listing,
-        CheckOptions {
-            top: 1,
-            min_score: 0.0,
-        },
-    )?;
-    let mut res = if probe.matches.is_empty() {
+/// The records an incremental sweep looks for, and every term retrieval could find them by.
+struct NewRecords {
+    ids: HashSet<String>,
+    terms: HashSet<(Field, String)>,
+    rules: TermMatcher,
+}
+
+impl NewRecords {
+    fn new(records: Vec<BannedRecord>, f: Fields) -> NewRecords {
+        let mut terms = HashSet::new();
+        let mut rules = Vec::new();
+        let ids = records.iter().map(|r| r.id.clone()).collect();
+        for r in records {
+            if r.kind == RecordKind::Term {
+                rules.push(r);
+                continue;
+            }
+            let p = PreparedBanned::new(r, &Uniform);
+            terms.extend(p.index_words().into_iter().map(|w| (f.words, w)));
+            terms.extend(p.index_grams().into_iter().map(|g| (f.grams, g)));
+            terms.extend(p.index_ids().into_iter().map(|i| (f.ids, i)));
+        }
+        NewRecords {
+            ids,
+            terms,
+            rules: TermMatcher::new(rules),
+        }
+    }
+}
+
+/// A listing checked only for its matches with the new records. Retrieval finds a record only
+/// through a query term it holds, so a listing whose query terms (chosen exactly as a full check
+/// chooses them) miss every new record's terms, and that names no new term rule, cannot match
+/// one; the others are checked against the whole index (scores and decisions those of a full
+/// sweep) and keep their matches with the new records.
+fn check_new(engine: &Engine, new: &NewRecords, listing: &Listing, top: usize) -> Result<CheckResult> {
+    let snap = engine.snapshot();
+    let prepared = PreparedListing::new(listing, snap.as_ref());
+    let reachable = snap
+        .query_terms(&prepared)
+        .into_iter()
+        .any(|(field, text, _)| new.terms.contains(&(field, text)))
+        || !new.rules.find(&prepared).is_empty();
+    let mut res = if reachable {
+        engine.check(listing, CheckOptions::top(1000))?
+    } else {
         CheckResult {
             listing_id: listing.id.clone(),
             decision: Decision::Allow,
@@ -252,10 +284,8 @@ fn check_new(
             matches: Vec::new(),
             error: None,
         }
-    } else {
-        engine.check(listing, CheckOptions::top(1000))?
     };
-    res.matches.retain(|m| ids.contains(&m.banned_id));
+    res.matches.retain(|m| new.ids.contains(&m.banned_id));
     res.matches.truncate(top.max(1));
     res.decision = res.matches.first().map_or(Decision::Allow, |m| m.decision);
     res.score = res.matches.iter().map(|m| m.score).fold(0.0, f32::max);

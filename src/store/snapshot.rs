@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::Field;
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use super::Fields;
@@ -135,32 +136,18 @@ impl Snapshot {
 
     /// The `k` best candidates for a listing: BM25 over words, n-grams and identifiers.
     pub fn retrieve(&self, l: &PreparedListing, k: usize) -> tantivy::Result<Vec<DocAddress>> {
-        let f = &self.fields;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let add = |field, text: &str, boost: f32, clauses: &mut Vec<(Occur, Box<dyn Query>)>| {
-            let q = TermQuery::new(
-                Term::from_field_text(field, text),
-                IndexRecordOption::WithFreqs,
-            );
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
-        };
-        // The rarest terms only: common ones cost long posting lists and say little. Ties keep
-        // the text order, so results do not depend on hash order.
-        let mut words = l.head.index_words();
-        words.sort_unstable();
-        words.dedup();
-        for w in self.rarest(f.words, words, MAX_WORDS) {
-            add(f.words, &w, 1.0, &mut clauses);
-        }
-        for g in self.rarest(f.grams, l.head.gram_strings(), MAX_GRAMS) {
-            add(f.grams, &g, 0.3, &mut clauses);
-        }
-        for m in &l.models {
-            add(f.ids, &m.key, 3.0, &mut clauses);
-        }
-        for g in &l.gtins {
-            add(f.ids, g, 3.0, &mut clauses);
-        }
+        let clauses: Vec<(Occur, Box<dyn Query>)> = self
+            .query_terms(l)
+            .into_iter()
+            .map(|(field, text, boost)| {
+                let q = TermQuery::new(
+                    Term::from_field_text(field, &text),
+                    IndexRecordOption::WithFreqs,
+                );
+                let q: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(q), boost));
+                (Occur::Should, q)
+            })
+            .collect();
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
@@ -169,6 +156,36 @@ impl Snapshot {
             .searcher
             .search(&q, &TopDocs::with_limit(k).order_by_score())?;
         Ok(top.into_iter().map(|(_, a)| a).collect())
+    }
+
+    /// The terms retrieval asks for, with their boosts: a record that has none of them cannot
+    /// be a candidate for this listing.
+    pub fn query_terms(&self, l: &PreparedListing) -> Vec<(Field, String, f32)> {
+        let f = &self.fields;
+        let mut out = Vec::new();
+        // The rarest terms only: common ones cost long posting lists and say little. Ties keep
+        // the text order, so results do not depend on hash order.
+        let mut words = l.head.index_words();
+        words.sort_unstable();
+        words.dedup();
+        for w in self.rarest(f.words, words, MAX_WORDS) {
+            out.push((f.words, w, 1.0));
+        }
+        for g in self.rarest(f.grams, l.head.gram_strings(), MAX_GRAMS) {
+            out.push((f.grams, g, 0.3));
+        }
+        for m in &l.models {
+            out.push((f.ids, m.key.clone(), 3.0));
+        }
+        for g in &l.gtins {
+            out.push((f.ids, g.clone(), 3.0));
+        }
+        out
+    }
+
+    /// The field handles, to match `query_terms` against a record's own terms.
+    pub fn fields(&self) -> Fields {
+        self.fields
     }
 }
 
