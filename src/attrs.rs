@@ -41,7 +41,11 @@ fn unit_class(unit: &str) -> Option<(&'static str, f64)> {
 
 /// `(class, value in the class's base unit)` for every number-with-unit in `text`.
 pub fn extract(text: &str) -> Vec<(&'static str, f64)> {
-    let folded = fold(text);
+    extract_folded(&fold(text))
+}
+
+/// `extract` for text already through `fold`.
+pub fn extract_folded(folded: &str) -> Vec<(&'static str, f64)> {
     let chars: Vec<char> = folded.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -138,7 +142,11 @@ const COLOURS: &[(&str, &str)] = &[
 
 /// The colours a text names.
 pub fn colours(text: &str) -> Vec<&'static str> {
-    let folded = fold(text);
+    colours_folded(&fold(text))
+}
+
+/// `colours` for text already through `fold`.
+pub fn colours_folded(folded: &str) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
     for w in folded.split(|c: char| !c.is_ascii_alphanumeric()) {
         if let Some((_, c)) = COLOURS.iter().find(|(k, _)| *k == w) {

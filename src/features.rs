@@ -174,16 +174,21 @@ pub struct PreparedListing<'a> {
 
 impl<'a> PreparedListing<'a> {
     pub fn new(listing: &'a Listing, rarity: &dyn Rarity) -> PreparedListing<'a> {
+        // Each text is folded once: folding is most of a listing's preparation.
+        let title = TextKeys::new(&listing.title);
         let head_text = match &listing.brand {
             Some(b) => format!("{} {b}", listing.title),
             None => listing.title.clone(),
         };
-        let head = TextKeys::new(&head_text);
+        let head = match &listing.brand {
+            Some(_) => TextKeys::new(&head_text),
+            None => title.clone(),
+        };
         let all = match &listing.description {
             Some(d) => TextKeys::new(&format!("{head_text} {d}")),
             None => head.clone(),
         };
-        let (words, keys) = distinct_words(&TextKeys::new(&listing.title));
+        let (words, keys) = distinct_words(&title);
         let weights = keys.iter().map(|k| rarity.idf(k)).collect();
         let mut models: Vec<ModelToken> = listing
             .models
@@ -195,11 +200,7 @@ impl<'a> PreparedListing<'a> {
             })
             .filter(|m| m.key.len() >= 3)
             .collect();
-        let text_models = match &listing.description {
-            Some(d) => ident::extract_models(&format!("{}\n{d}", listing.title)),
-            None => ident::extract_models(&listing.title),
-        };
-        for m in text_models {
+        for m in ident::extract_models_folded(&all.folded) {
             if !models.iter().any(|x| x.key == m.key) {
                 models.push(m);
             }
@@ -215,8 +216,8 @@ impl<'a> PreparedListing<'a> {
             }
         }
         PreparedListing {
-            attrs: attrs::extract(&listing.title),
-            colours: attrs::colours(&listing.title),
+            attrs: attrs::extract_folded(&title.folded),
+            colours: attrs::colours_folded(&title.folded),
             listing,
             brand_key: brand_key(listing.brand.as_deref()),
             head,

@@ -135,9 +135,13 @@ fn split_scripts(s: &str) -> String {
 /// Model-number-like tokens of free text, and joins of up to three neighbouring pieces so
 /// that a model number split by spaces is still found.
 pub fn extract_models(text: &str) -> Vec<ModelToken> {
-    let folded = fold(text);
+    extract_models_folded(&fold(text))
+}
+
+/// `extract_models` for text already through `fold`.
+pub fn extract_models_folded(folded: &str) -> Vec<ModelToken> {
     // Scripts glued together ("飞骑电动自行车FQ3-AIR-694") are split apart first.
-    let folded = split_scripts(&folded);
+    let folded = split_scripts(folded);
     let pieces: Vec<&str> = folded
         .split(|c: char| {
             c.is_whitespace()

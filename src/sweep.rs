@@ -13,13 +13,13 @@ use std::collections::HashSet;
 use tantivy::schema::Field;
 
 use crate::engine::{CheckOptions, Engine};
+use crate::error::{Error, Result};
 use crate::features::{PreparedBanned, PreparedListing, Uniform};
+use crate::ingest::{self, Format};
 use crate::model::{BannedRecord, RecordKind};
+use crate::model::{CheckResult, Decision, Listing};
 use crate::store::Fields;
 use crate::terms::TermMatcher;
-use crate::error::{Error, Result};
-use crate::ingest::{self, Format};
-use crate::model::{CheckResult, Decision, Listing};
 
 /// Listings checked together: large enough to keep both cores busy, small enough to bound
 /// memory.
@@ -266,7 +266,12 @@ impl NewRecords {
 /// chooses them) miss every new record's terms, and that names no new term rule, cannot match
 /// one; the others are checked against the whole index (scores and decisions those of a full
 /// sweep) and keep their matches with the new records.
-fn check_new(engine: &Engine, new: &NewRecords, listing: &Listing, top: usize) -> Result<CheckResult> {
+fn check_new(
+    engine: &Engine,
+    new: &NewRecords,
+    listing: &Listing,
+    top: usize,
+) -> Result<CheckResult> {
     let snap = engine.snapshot();
     let prepared = PreparedListing::new(listing, snap.as_ref());
     let reachable = snap
