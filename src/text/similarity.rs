@@ -9,6 +9,18 @@ pub fn token_close(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
+    // Cheap rejections first: this runs for every word pair of every candidate.
+    let ascii = a.is_ascii() && b.is_ascii();
+    if ascii {
+        let (x, y) = (a.as_bytes(), b.as_bytes());
+        // One edit cannot change both the first and the last letter of words this long.
+        if x.len().abs_diff(y.len()) > 1
+            || x.len().min(y.len()) < 5
+            || (x[0] != y[0] && x[x.len() - 1] != y[y.len() - 1])
+        {
+            return false;
+        }
+    }
     if a.len().abs_diff(b.len()) > 4 {
         return false;
     }
@@ -16,8 +28,8 @@ pub fn token_close(a: &str, b: &str) -> bool {
     if a.bytes().any(|c| c.is_ascii_digit()) || b.bytes().any(|c| c.is_ascii_digit()) {
         return false;
     }
-    if a.is_ascii() && b.is_ascii() {
-        a.len() >= 5 && b.len() >= 5 && within_one_edit(a.as_bytes(), b.as_bytes())
+    if ascii {
+        within_one_edit(a.as_bytes(), b.as_bytes())
     } else {
         let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
         a.len() >= 5 && b.len() >= 5 && within_one_edit(&a, &b)
