@@ -40,6 +40,8 @@ pub struct SweepOptions {
     /// Incremental: match only against banned records ingested at or after this time (Unix
     /// seconds). Results are those of a full sweep, restricted to those records.
     pub banned_since: Option<u64>,
+    /// Resume: lines up to this one were swept already and are skipped.
+    pub skip_lines: u64,
 }
 
 /// One of `count` disjoint parts of a catalog (`--shard I/N`, I from 0): a listing belongs to
@@ -87,6 +89,7 @@ impl Default for SweepOptions {
             format: Format::Auto,
             shard: None,
             banned_since: None,
+            skip_lines: 0,
         }
     }
 }
@@ -99,6 +102,9 @@ pub struct SweepSummary {
     pub allow: u64,
     /// Lines that could not be read as listings.
     pub errors: u64,
+    /// Every input line up to this one is swept and its results written and flushed: where a
+    /// resumed sweep starts again.
+    pub lines: u64,
     pub seconds: f64,
 }
 
@@ -163,10 +169,14 @@ pub fn sweep_with_progress(
     };
     let format = opts.format;
     let shard = opts.shard;
+    let skip = opts.skip_lines;
     let written: Result<()> = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
             let r = ingest::read_records(path, input, format, Listing::from_value, |item| {
+                if item_line(&item).is_some_and(|l| l <= skip) {
+                    return;
+                }
                 // Bad lines have no trustworthy id: shard 0 reports them, once.
                 let mine = match (&item, shard) {
                     (_, None) => true,
@@ -188,6 +198,7 @@ pub fn sweep_with_progress(
             r
         });
         for batch in rx.iter() {
+            let last_line = batch.iter().filter_map(item_line).max();
             let results: Vec<Result<CheckResult, Error>> = pool.install(|| {
                 batch
                     .par_iter()
@@ -220,6 +231,10 @@ pub fn sweep_with_progress(
                     }
                 }
             }
+            out.flush().map_err(|e| Error::io("<output>", e))?;
+            if let Some(l) = last_line {
+                summary.lines = summary.lines.max(l);
+            }
             summary.seconds = start.elapsed().as_secs_f64();
             on_progress(&summary);
         }
@@ -229,6 +244,15 @@ pub fn sweep_with_progress(
     out.flush().map_err(|e| Error::io("<output>", e))?;
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// The input line an item came from.
+fn item_line(item: &Item) -> Option<u64> {
+    match item {
+        Ok((line, _)) => Some(*line),
+        Err(Error::Record { line, .. }) => Some(*line),
+        Err(_) => None,
+    }
 }
 
 /// The records an incremental sweep looks for, and every term retrieval could find them by.

@@ -492,3 +492,79 @@ fn incremental_sweep_finds_what_a_full_sweep_finds_for_new_records() {
         }
     }
 }
+
+#[test]
+fn a_killed_sweep_resumes_to_the_same_output() {
+    let env = Env::new();
+    env.ingest_fixtures();
+    let mut big = String::new();
+    let catalog = std::fs::read_to_string(fixture("catalog.jsonl")).unwrap();
+    for k in 0..6 {
+        for line in catalog.lines() {
+            big.push_str(&line.replacen("\"id\": \"L-", &format!("\"id\": \"K{k}-"), 1));
+            big.push('\n');
+        }
+    }
+    let cat = env.write("big.jsonl", big);
+    let full = env.path("full.jsonl");
+    assert_eq!(
+        env.run(&["sweep", s(&cat), "--all", "--out", s(&full)])
+            .code,
+        0
+    );
+
+    let part = env.path("part.jsonl");
+    let checkpoint = env.path("part.jsonl.checkpoint");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_relist"))
+        .current_dir(env.dir.path())
+        .args(["-q", "sweep", s(&cat), "--all", "--out", s(&part)])
+        .spawn()
+        .unwrap();
+    // Kill it once it is well under way, mid-catalog.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let lines = std::fs::read_to_string(&checkpoint)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| v["lines"].as_u64())
+            .unwrap_or(0);
+        if lines > 1000 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no checkpoint");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let partial = std::fs::read_to_string(&part).unwrap();
+    let expected = std::fs::read_to_string(&full).unwrap();
+    assert!(partial.len() < expected.len());
+
+    let r = env.run(&["sweep", s(&cat), "--all", "--out", s(&part), "--resume"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("resuming after line"), "{}", r.stderr);
+    assert!(
+        std::fs::read_to_string(&part).unwrap() == expected,
+        "resumed output differs"
+    );
+    assert!(!checkpoint.exists());
+    // A resume with other flags is refused.
+    let cp = env.path("x.jsonl");
+    std::fs::write(
+        env.path("x.jsonl.checkpoint"),
+        r#"{"catalog":"other","settings":"","lines":1,"out_bytes":0}"#,
+    )
+    .unwrap();
+    std::fs::write(&cp, "").unwrap();
+    let r = env.run(&["sweep", s(&cat), "--out", s(&cp), "--resume"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("resume with the same catalog"),
+        "{}",
+        r.stderr
+    );
+}

@@ -1,11 +1,11 @@
 //! `relist sweep`: a whole catalog, streamed; results as JSON Lines, a summary on stderr.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::path::PathBuf;
 
 use clap::Args;
 use relist::engine::Engine;
@@ -43,6 +43,35 @@ pub struct SweepArgs {
     /// with the same results for those records.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     banned_since: Option<u64>,
+    /// Continue a sweep that was stopped: from the checkpoint `OUT.checkpoint` that every
+    /// batch updates, so that the output equals that of an uninterrupted run. Needs --out.
+    #[arg(long, requires = "out")]
+    resume: bool,
+}
+
+/// Where a sweep writing to a file stands; rewritten (atomically) after every batch.
+#[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+struct Checkpoint {
+    catalog: String,
+    settings: String,
+    /// Input lines done.
+    lines: u64,
+    /// Bytes of output that hold their results.
+    out_bytes: u64,
+}
+
+fn checkpoint_path(out: &Path) -> PathBuf {
+    let mut p = out.as_os_str().to_owned();
+    p.push(".checkpoint");
+    PathBuf::from(p)
+}
+
+/// The settings that change the output: a resume must use the same ones.
+fn settings(a: &SweepArgs) -> String {
+    format!(
+        "all={} top={} shard={:?} since={:?} format={:?}",
+        a.all, a.top, a.shard, a.banned_since, a.format
+    )
 }
 
 /// Unix seconds from `1732000000`, `2026-11-25` or `2026-11-25T12:00:00Z` (UTC).
@@ -151,9 +180,57 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
         read: read.clone(),
     });
     let bar = progress_bar(&a.catalog, g.quiet);
-    let mut out: Box<dyn Write> = match &a.out {
-        Some(p) if p.as_os_str() != "-" => {
-            let f = std::fs::File::create(p).map_err(|e| Error::io(p, e))?;
+    let out_path = a.out.clone().filter(|p| p.as_os_str() != "-");
+    let mut skip_lines = 0;
+    let mut out: Box<dyn Write> = match &out_path {
+        Some(p) => {
+            let cp_path = checkpoint_path(p);
+            let checkpoint: Option<Checkpoint> = if a.resume {
+                match std::fs::read_to_string(&cp_path) {
+                    Ok(t) => Some(serde_json::from_str(&t).map_err(|e| {
+                        Error::Invalid(format!(
+                            "{}: not a sweep checkpoint: {e}",
+                            cp_path.display()
+                        ))
+                    })?),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(Error::io(cp_path, e)),
+                }
+            } else {
+                None
+            };
+            let f = match checkpoint {
+                Some(cp) => {
+                    if cp.catalog != a.catalog.display().to_string() || cp.settings != settings(&a)
+                    {
+                        return Err(Error::Invalid(format!(
+                            "{}: made by a sweep of {} with {}; resume with the same catalog and flags",
+                            cp_path.display(),
+                            cp.catalog,
+                            cp.settings
+                        )));
+                    }
+                    // Results written after the last checkpoint are dropped: they are redone.
+                    let f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(p)
+                        .map_err(|e| Error::io(p, e))?;
+                    f.set_len(cp.out_bytes).map_err(|e| Error::io(p, e))?;
+                    let mut f = f;
+                    std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0))
+                        .map_err(|e| Error::io(p, e))?;
+                    skip_lines = cp.lines;
+                    if !g.quiet {
+                        eprintln!(
+                            "resuming after line {} of {}",
+                            cp.lines,
+                            a.catalog.display()
+                        );
+                    }
+                    f
+                }
+                None => std::fs::File::create(p).map_err(|e| Error::io(p, e))?,
+            };
             Box::new(std::io::BufWriter::with_capacity(1 << 16, f))
         }
         _ => Box::new(std::io::BufWriter::with_capacity(
@@ -168,7 +245,27 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
         format: a.format,
         shard: a.shard,
         banned_since: a.banned_since,
+        skip_lines,
     };
+    let write_checkpoint = |lines: u64| -> Result<()> {
+        let Some(p) = &out_path else { return Ok(()) };
+        let out_bytes = std::fs::metadata(p).map_err(|e| Error::io(p, e))?.len();
+        let cp = Checkpoint {
+            catalog: a.catalog.display().to_string(),
+            settings: settings(&a),
+            lines,
+            out_bytes,
+        };
+        let path = checkpoint_path(p);
+        let tmp = path.with_extension("checkpoint.tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec(&cp).expect("checkpoint serialises"),
+        )
+        .map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+    };
+    let mut checkpoint_error: Option<Error> = None;
     let mut reporter = ErrorReporter::new(g.quiet);
     let s = sweep_with_progress(
         &engine,
@@ -181,6 +278,9 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
             None => reporter.report(e),
         },
         |s| {
+            if s.lines > 0 && checkpoint_error.is_none() {
+                checkpoint_error = write_checkpoint(s.lines.max(skip_lines)).err();
+            }
             if let Some(b) = &bar {
                 b.set_position(read.load(Ordering::Relaxed));
                 b.set_message(format!(
@@ -195,6 +295,14 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
     )?;
     if let Some(b) = bar {
         b.finish_and_clear();
+    }
+    if let Some(e) = checkpoint_error {
+        return Err(e);
+    }
+    drop(out);
+    // Done: nothing to resume.
+    if let Some(p) = &out_path {
+        let _ = std::fs::remove_file(checkpoint_path(p));
     }
     reporter.finish(&a.catalog);
     if !g.quiet {
