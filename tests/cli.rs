@@ -568,3 +568,28 @@ fn a_killed_sweep_resumes_to_the_same_output() {
         r.stderr
     );
 }
+
+#[test]
+fn an_exported_index_imports_elsewhere_and_sweeps_the_same() {
+    let env = Env::new();
+    env.ingest_fixtures();
+    let archive = env.path("index.tar.gz");
+    let r = env.run(&["index", "export", s(&archive)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let other = env.path("worker-index");
+    let r = env.run(&["--index", s(&other), "index", "import", s(&archive)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("imported 245 records"), "{}", r.stderr);
+    let catalog = fixture("catalog.jsonl");
+    let here = env.run(&["sweep", s(&catalog)]);
+    let there = env.run(&["--index", s(&other), "sweep", s(&catalog)]);
+    assert_eq!(here.stdout, there.stdout);
+    // Never over an existing index; never from a file that is not an archive.
+    let r = env.run(&["--index", s(&other), "index", "import", s(&archive)]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("already holds an index"), "{}", r.stderr);
+    let junk = env.write("junk.tar.gz", "not an archive");
+    let r = env.run(&["--index", s(&env.path("x")), "index", "import", s(&junk)]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("junk.tar.gz"), "{}", r.stderr);
+}

@@ -3,6 +3,7 @@
 mod calibrate;
 mod check;
 mod eval;
+mod index;
 mod ingest;
 mod query;
 mod remove;
@@ -96,6 +97,8 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Fit fusion weights and thresholds on labelled data; prints a config file.
     Calibrate(calibrate::CalibrateArgs),
+    /// Export the index to one archive, or import one (to ship it to sweep workers).
+    Index(index::IndexArgs),
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
@@ -109,6 +112,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Eval(a) => eval::run(g, a),
         Command::Stats(a) => stats::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),
+        Command::Index(a) => index::run(g, a),
     }
 }
 

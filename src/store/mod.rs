@@ -1,10 +1,12 @@
 //! The index directory: a tantivy index of banned records and a versioned manifest.
 
+mod archive;
 mod manifest;
 mod schema;
 mod snapshot;
 mod writer;
 
+pub use archive::{export, import};
 pub use manifest::{FORMAT_VERSION, Manifest};
 pub use schema::Fields;
 pub use snapshot::Snapshot;

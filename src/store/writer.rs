@@ -94,6 +94,11 @@ impl Store {
         self.reader.reload().map_err(|e| Error::index(&self.dir, e))
     }
 
+    /// Holds the index's write lock (no ingest or remove can commit) until dropped.
+    pub fn write_lock(&self) -> Result<IndexWriter> {
+        self.writer()
+    }
+
     fn writer(&self) -> Result<IndexWriter> {
         self.index
             .writer_with_num_threads(1, WRITER_HEAP)
