@@ -42,6 +42,68 @@ pub struct SweepOptions {
     pub banned_since: Option<u64>,
     /// Resume: lines up to this one were swept already and are skipped.
     pub skip_lines: u64,
+    /// How results are written.
+    pub output: OutputFormat,
+}
+
+/// Result formats: JSON Lines (one result per line, the contract), or CSV with one row per
+/// listing and match (`listing_id, decision, score, banned_id, match_score, match_decision,
+/// reasons`), for tools that load tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Jsonl,
+    Csv,
+}
+
+impl std::str::FromStr for OutputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "jsonl" | "json" => Ok(OutputFormat::Jsonl),
+            "csv" => Ok(OutputFormat::Csv),
+            other => Err(format!("unknown output format '{other}' (jsonl, csv)")),
+        }
+    }
+}
+
+const CSV_HEADER: &str = "listing_id,decision,score,banned_id,match_score,match_decision,reasons\n";
+
+/// One result as CSV rows (one per match; one with empty match fields when there is none).
+fn write_csv(out: &mut dyn Write, res: &CheckResult) -> Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let score = format!("{}", res.score);
+    let rows: Vec<[String; 4]> = if res.matches.is_empty() {
+        vec![Default::default()]
+    } else {
+        res.matches
+            .iter()
+            .map(|m| {
+                [
+                    m.banned_id.clone(),
+                    format!("{}", m.score),
+                    m.decision.as_str().to_string(),
+                    m.reasons.join(" | "),
+                ]
+            })
+            .collect()
+    };
+    for [id, ms, md, reasons] in &rows {
+        w.write_record([
+            res.listing_id.as_str(),
+            res.decision.as_str(),
+            &score,
+            id,
+            ms,
+            md,
+            reasons,
+        ])
+        .map_err(|e| Error::Invalid(format!("CSV: {e}")))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| Error::Invalid(format!("CSV: {e}")))?;
+    out.write_all(&bytes).map_err(|e| Error::io("<output>", e))
 }
 
 /// One of `count` disjoint parts of a catalog (`--shard I/N`, I from 0): a listing belongs to
@@ -90,6 +152,7 @@ impl Default for SweepOptions {
             shard: None,
             banned_since: None,
             skip_lines: 0,
+            output: OutputFormat::Jsonl,
         }
     }
 }
@@ -150,6 +213,11 @@ pub fn sweep_with_progress(
         .map_err(|e| Error::Invalid(format!("thread pool: {e}")))?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Item>>(QUEUE);
     let mut summary = SweepSummary::default();
+    // A resumed CSV output has its header already.
+    if opts.output == OutputFormat::Csv && opts.skip_lines == 0 {
+        out.write_all(CSV_HEADER.as_bytes())
+            .map_err(|e| Error::io("<output>", e))?;
+    }
     let check_opts = CheckOptions::top(opts.top);
     let incremental = match opts.banned_since {
         None => None,
@@ -222,7 +290,10 @@ pub fn sweep_with_progress(
                             Decision::Allow => summary.allow += 1,
                         }
                         if opts.all || res.decision != Decision::Allow {
-                            write_result(out, &res)?;
+                            match opts.output {
+                                OutputFormat::Jsonl => write_result(out, &res)?,
+                                OutputFormat::Csv => write_csv(out, &res)?,
+                            }
                         }
                     }
                     Err(e) => {

@@ -593,3 +593,29 @@ fn an_exported_index_imports_elsewhere_and_sweeps_the_same() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("junk.tar.gz"), "{}", r.stderr);
 }
+
+#[test]
+fn sweep_writes_csv_rows_per_match() {
+    let env = setup();
+    let cat = env.write(
+        "c.jsonl",
+        "{\"id\":\"a\",\"title\":\"VoltMax HB-2210X, \\\"quoted\\\" lot\"}\n{\"id\":\"b\",\"title\":\"garden hose\"}\n",
+    );
+    let out = env.path("hits.csv");
+    let r = env.run(&["sweep", s(&cat), "--all", "--out", s(&out)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    assert_eq!(&headers[0], "listing_id");
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert!(
+        rows.iter()
+            .any(|r| &r[0] == "a" && &r[3] == "B-1" && &r[1] == "block"),
+        "{text}"
+    );
+    assert!(
+        rows.iter().any(|r| &r[0] == "b" && &r[1] == "allow"),
+        "{text}"
+    );
+}

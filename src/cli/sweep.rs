@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use clap::Args;
 use relist::engine::Engine;
 use relist::ingest::{self, Format};
-use relist::sweep::{Shard, SweepOptions, sweep_with_progress};
+use relist::sweep::{OutputFormat, Shard, SweepOptions, sweep_with_progress};
 use relist::{Error, Result};
 
 use super::{ErrorReporter, Global, Outcome};
@@ -43,6 +43,9 @@ pub struct SweepArgs {
     /// with the same results for those records.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     banned_since: Option<u64>,
+    /// Result format: jsonl (default) or csv; by default from --out's extension.
+    #[arg(long, value_name = "jsonl|csv")]
+    out_format: Option<OutputFormat>,
     /// Continue a sweep that was stopped: from the checkpoint `OUT.checkpoint` that every
     /// batch updates, so that the output equals that of an uninterrupted run. Needs --out.
     #[arg(long, requires = "out")]
@@ -69,8 +72,8 @@ fn checkpoint_path(out: &Path) -> PathBuf {
 /// The settings that change the output: a resume must use the same ones.
 fn settings(a: &SweepArgs) -> String {
     format!(
-        "all={} top={} shard={:?} since={:?} format={:?}",
-        a.all, a.top, a.shard, a.banned_since, a.format
+        "all={} top={} shard={:?} since={:?} format={:?} out_format={:?}",
+        a.all, a.top, a.shard, a.banned_since, a.format, a.out_format
     )
 }
 
@@ -246,6 +249,12 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
         shard: a.shard,
         banned_since: a.banned_since,
         skip_lines,
+        output: a.out_format.unwrap_or_else(|| match &out_path {
+            Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) => {
+                OutputFormat::Csv
+            }
+            _ => OutputFormat::Jsonl,
+        }),
     };
     let write_checkpoint = |lines: u64| -> Result<()> {
         let Some(p) = &out_path else { return Ok(()) };
