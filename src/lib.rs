@@ -42,6 +42,7 @@ pub mod ident;
 pub mod ingest;
 pub mod model;
 pub mod normalize;
+pub mod output;
 pub mod score;
 pub mod store;
 pub mod sweep;

@@ -18,6 +18,7 @@ use crate::features::{PreparedBanned, PreparedListing, Uniform};
 use crate::ingest::{self, Format};
 use crate::model::{BannedRecord, RecordKind};
 use crate::model::{CheckResult, Decision, Listing};
+use crate::output::{LineSink, OutputFormat, Sink};
 use crate::store::Fields;
 use crate::terms::TermMatcher;
 
@@ -42,68 +43,6 @@ pub struct SweepOptions {
     pub banned_since: Option<u64>,
     /// Resume: lines up to this one were swept already and are skipped.
     pub skip_lines: u64,
-    /// How results are written.
-    pub output: OutputFormat,
-}
-
-/// Result formats: JSON Lines (one result per line, the contract), or CSV with one row per
-/// listing and match (`listing_id, decision, score, banned_id, match_score, match_decision,
-/// reasons`), for tools that load tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OutputFormat {
-    #[default]
-    Jsonl,
-    Csv,
-}
-
-impl std::str::FromStr for OutputFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "jsonl" | "json" => Ok(OutputFormat::Jsonl),
-            "csv" => Ok(OutputFormat::Csv),
-            other => Err(format!("unknown output format '{other}' (jsonl, csv)")),
-        }
-    }
-}
-
-const CSV_HEADER: &str = "listing_id,decision,score,banned_id,match_score,match_decision,reasons\n";
-
-/// One result as CSV rows (one per match; one with empty match fields when there is none).
-fn write_csv(out: &mut dyn Write, res: &CheckResult) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let score = format!("{}", res.score);
-    let rows: Vec<[String; 4]> = if res.matches.is_empty() {
-        vec![Default::default()]
-    } else {
-        res.matches
-            .iter()
-            .map(|m| {
-                [
-                    m.banned_id.clone(),
-                    format!("{}", m.score),
-                    m.decision.as_str().to_string(),
-                    m.reasons.join(" | "),
-                ]
-            })
-            .collect()
-    };
-    for [id, ms, md, reasons] in &rows {
-        w.write_record([
-            res.listing_id.as_str(),
-            res.decision.as_str(),
-            &score,
-            id,
-            ms,
-            md,
-            reasons,
-        ])
-        .map_err(|e| Error::Invalid(format!("CSV: {e}")))?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| Error::Invalid(format!("CSV: {e}")))?;
-    out.write_all(&bytes).map_err(|e| Error::io("<output>", e))
 }
 
 /// One of `count` disjoint parts of a catalog (`--shard I/N`, I from 0): a listing belongs to
@@ -152,7 +91,6 @@ impl Default for SweepOptions {
             shard: None,
             banned_since: None,
             skip_lines: 0,
-            output: OutputFormat::Jsonl,
         }
     }
 }
@@ -183,8 +121,8 @@ impl SweepSummary {
 
 type Item = Result<(u64, Listing)>;
 
-/// Sweeps `input` (named `path` in messages) and writes results to `out`. Bad lines are passed
-/// to `on_error` and counted; the sweep goes on.
+/// Sweeps `input` (named `path` in messages) and writes results to `out` as JSON Lines. Bad
+/// lines are passed to `on_error` and counted; the sweep goes on.
 pub fn sweep(
     engine: &Engine,
     path: &Path,
@@ -193,15 +131,17 @@ pub fn sweep(
     opts: &SweepOptions,
     on_error: impl FnMut(&Error),
 ) -> Result<SweepSummary> {
-    sweep_with_progress(engine, path, input, out, opts, on_error, |_| {})
+    let mut sink = LineSink::new(out, OutputFormat::Jsonl, true);
+    sweep_with_progress(engine, path, input, &mut sink, opts, on_error, |_| {})
 }
 
-/// `sweep`, calling `on_progress` with the running counts after every batch.
+/// `sweep` into any result sink, calling `on_progress` with the running counts after every
+/// batch (when everything before `SweepSummary::lines` is written and flushed).
 pub fn sweep_with_progress(
     engine: &Engine,
     path: &Path,
     input: Box<dyn BufRead + Send>,
-    out: &mut dyn Write,
+    out: &mut dyn Sink,
     opts: &SweepOptions,
     mut on_error: impl FnMut(&Error),
     mut on_progress: impl FnMut(&SweepSummary),
@@ -213,11 +153,6 @@ pub fn sweep_with_progress(
         .map_err(|e| Error::Invalid(format!("thread pool: {e}")))?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Item>>(QUEUE);
     let mut summary = SweepSummary::default();
-    // A resumed CSV output has its header already.
-    if opts.output == OutputFormat::Csv && opts.skip_lines == 0 {
-        out.write_all(CSV_HEADER.as_bytes())
-            .map_err(|e| Error::io("<output>", e))?;
-    }
     let check_opts = CheckOptions::top(opts.top);
     let incremental = match opts.banned_since {
         None => None,
@@ -290,10 +225,7 @@ pub fn sweep_with_progress(
                             Decision::Allow => summary.allow += 1,
                         }
                         if opts.all || res.decision != Decision::Allow {
-                            match opts.output {
-                                OutputFormat::Jsonl => write_result(out, &res)?,
-                                OutputFormat::Csv => write_csv(out, &res)?,
-                            }
+                            out.result(&res)?;
                         }
                     }
                     Err(e) => {
@@ -302,7 +234,7 @@ pub fn sweep_with_progress(
                     }
                 }
             }
-            out.flush().map_err(|e| Error::io("<output>", e))?;
+            out.flush()?;
             if let Some(l) = last_line {
                 summary.lines = summary.lines.max(l);
             }
@@ -312,7 +244,7 @@ pub fn sweep_with_progress(
         reader.join().expect("reader thread")
     });
     written?;
-    out.flush().map_err(|e| Error::io("<output>", e))?;
+    out.finish()?;
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
 }
@@ -390,13 +322,6 @@ fn check_new(
     res.decision = res.matches.first().map_or(Decision::Allow, |m| m.decision);
     res.score = res.matches.iter().map(|m| m.score).fold(0.0, f32::max);
     Ok(res)
-}
-
-/// One result as a JSON line.
-pub fn write_result(out: &mut dyn Write, res: &CheckResult) -> Result<()> {
-    let mut line = serde_json::to_vec(res).expect("results serialise");
-    line.push(b'\n');
-    out.write_all(&line).map_err(|e| Error::io("<output>", e))
 }
 
 #[cfg(test)]

@@ -619,3 +619,107 @@ fn sweep_writes_csv_rows_per_match() {
         "{text}"
     );
 }
+
+/// The fixture catalog's first listings as a Parquet file (lists as list<utf8> columns).
+fn parquet_catalog(env: &Env, n: usize) -> (std::path::PathBuf, std::path::PathBuf) {
+    use arrow_array::builder::{ListBuilder, StringBuilder};
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let text = std::fs::read_to_string(fixture("catalog.jsonl")).unwrap();
+    let rows: Vec<Value> = text
+        .lines()
+        .take(n)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let strs = |k: &str| -> ArrayRef {
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| r[k].as_str().map(str::to_string)),
+        ))
+    };
+    let mut models = ListBuilder::new(StringBuilder::new());
+    for r in &rows {
+        for m in r["models"].as_array().into_iter().flatten() {
+            models.values().append_value(m.as_str().unwrap());
+        }
+        models.append(true);
+    }
+    let price: ArrayRef = Arc::new(Float64Array::from_iter(
+        rows.iter().map(|r| r["price"].as_f64()),
+    ));
+    let batch = RecordBatch::try_from_iter(vec![
+        ("id", strs("id")),
+        ("title", strs("title")),
+        ("description", strs("description")),
+        ("brand", strs("brand")),
+        ("models", Arc::new(models.finish()) as ArrayRef),
+        ("price", price),
+        ("market", strs("market")),
+    ])
+    .unwrap();
+    let path = env.path("catalog.parquet");
+    let f = std::fs::File::create(&path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    // The same listings with the same fields, as JSON Lines.
+    let keep = [
+        "id",
+        "title",
+        "description",
+        "brand",
+        "models",
+        "price",
+        "market",
+    ];
+    let mut lines = String::new();
+    for r in &rows {
+        let o: serde_json::Map<String, Value> = keep
+            .iter()
+            .filter(|k| !r[**k].is_null())
+            .map(|k| (k.to_string(), r[*k].clone()))
+            .collect();
+        lines.push_str(&Value::Object(o).to_string());
+        lines.push('\n');
+    }
+    let jsonl = env.write("catalog-part.jsonl", lines);
+    (path, jsonl)
+}
+
+#[test]
+fn parquet_catalogs_in_and_parquet_results_out() {
+    let env = Env::new();
+    env.ingest_fixtures();
+    let (pq, jsonl) = parquet_catalog(&env, 400);
+    let from_pq = env.run(&["sweep", s(&pq)]);
+    assert_eq!(from_pq.code, 0, "{}", from_pq.stderr);
+    let from_jsonl = env.run(&["sweep", s(&jsonl)]);
+    assert!(!from_jsonl.stdout.is_empty());
+    let first_difference = from_pq
+        .stdout
+        .lines()
+        .zip(from_jsonl.stdout.lines())
+        .find(|(a, b)| a != b);
+    assert!(first_difference.is_none(), "{first_difference:?}");
+    assert_eq!(
+        from_pq.stdout.lines().count(),
+        from_jsonl.stdout.lines().count()
+    );
+
+    let out = env.path("hits.parquet");
+    let r = env.run(&["sweep", s(&jsonl), "--out", s(&out)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let f = std::fs::File::open(&out).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    let csv_out = env.path("hits.csv");
+    assert_eq!(env.run(&["sweep", s(&jsonl), "--out", s(&csv_out)]).code, 0);
+    let csv_rows = std::fs::read_to_string(&csv_out).unwrap().lines().count() - 1;
+    assert!(rows > 0);
+    assert_eq!(rows, csv_rows);
+    let r = env.run(&["sweep", s(&jsonl), "--out", s(&out), "--resume"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("Parquet"), "{}", r.stderr);
+}

@@ -1,14 +1,14 @@
 //! `relist check`: one listing (a JSON object, possibly pretty-printed), a JSON array of
 //! listings, or JSON Lines → one result per line; exit 1 if any listing is blocked.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use relist::engine::{CheckOptions, Engine};
 use relist::ingest::{self, Format};
 use relist::model::{Decision, Listing};
-use relist::sweep::write_result;
+use relist::output::{LineSink, OutputFormat, Sink};
 use relist::{Error, Result};
 use serde_json::Value;
 
@@ -52,12 +52,13 @@ pub fn run(g: &Global, a: CheckArgs) -> Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut blocked = false;
+    let mut sink = LineSink::new(&mut out, OutputFormat::Jsonl, true);
     for l in &listings {
         let res = engine.check(l, CheckOptions::top(a.top))?;
         blocked |= res.decision == Decision::Block;
-        write_result(&mut out, &res)?;
+        sink.result(&res)?;
     }
-    out.flush().map_err(|e| Error::io("<stdout>", e))?;
+    sink.finish()?;
     Ok(if blocked {
         Outcome::Blocked
     } else {

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use clap::Args;
 use relist::engine::Engine;
 use relist::ingest::{self, Format};
-use relist::sweep::{OutputFormat, Shard, SweepOptions, sweep_with_progress};
+use relist::output::{LineSink, OutputFormat, ParquetSink, Sink};
+use relist::sweep::{Shard, SweepOptions, sweep_with_progress};
 use relist::{Error, Result};
 
 use super::{ErrorReporter, Global, Outcome};
@@ -43,8 +44,8 @@ pub struct SweepArgs {
     /// with the same results for those records.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     banned_since: Option<u64>,
-    /// Result format: jsonl (default) or csv; by default from --out's extension.
-    #[arg(long, value_name = "jsonl|csv")]
+    /// Result format: jsonl (default), csv or parquet; by default from --out's extension.
+    #[arg(long, value_name = "jsonl|csv|parquet")]
     out_format: Option<OutputFormat>,
     /// Continue a sweep that was stopped: from the checkpoint `OUT.checkpoint` that every
     /// batch updates, so that the output equals that of an uninterrupted run. Needs --out.
@@ -184,6 +185,18 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
     });
     let bar = progress_bar(&a.catalog, g.quiet);
     let out_path = a.out.clone().filter(|p| p.as_os_str() != "-");
+    let format = a.out_format.unwrap_or_else(|| {
+        out_path
+            .as_deref()
+            .map_or(OutputFormat::Jsonl, OutputFormat::for_path)
+    });
+    if format == OutputFormat::Parquet && (out_path.is_none() || a.resume) {
+        return Err(Error::Invalid(
+            "Parquet results need --out FILE, and cannot be resumed (a Parquet file ends with \
+             its footer); use jsonl or csv for resumable sweeps"
+                .into(),
+        ));
+    }
     let mut skip_lines = 0;
     let mut out: Box<dyn Write> = match &out_path {
         Some(p) => {
@@ -249,15 +262,14 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
         shard: a.shard,
         banned_since: a.banned_since,
         skip_lines,
-        output: a.out_format.unwrap_or_else(|| match &out_path {
-            Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) => {
-                OutputFormat::Csv
-            }
-            _ => OutputFormat::Jsonl,
-        }),
     };
     let write_checkpoint = |lines: u64| -> Result<()> {
-        let Some(p) = &out_path else { return Ok(()) };
+        let Some(p) = out_path
+            .as_ref()
+            .filter(|_| format != OutputFormat::Parquet)
+        else {
+            return Ok(());
+        };
         let out_bytes = std::fs::metadata(p).map_err(|e| Error::io(p, e))?.len();
         let cp = Checkpoint {
             catalog: a.catalog.display().to_string(),
@@ -276,11 +288,23 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
     };
     let mut checkpoint_error: Option<Error> = None;
     let mut reporter = ErrorReporter::new(g.quiet);
+    let mut parquet_sink;
+    let mut line_sink;
+    let sink: &mut dyn Sink = match (format, &out_path) {
+        (OutputFormat::Parquet, Some(p)) => {
+            parquet_sink = ParquetSink::create(p)?;
+            &mut parquet_sink
+        }
+        _ => {
+            line_sink = LineSink::new(&mut out, format, skip_lines == 0);
+            &mut line_sink
+        }
+    };
     let s = sweep_with_progress(
         &engine,
         &a.catalog,
         input,
-        &mut out,
+        sink,
         &opts,
         |e| match &bar {
             Some(b) => b.suspend(|| reporter.report(e)),

@@ -2,6 +2,7 @@
 
 mod csv;
 mod lines;
+mod parquet;
 
 pub use lines::{LineReader, MAX_LINE_BYTES};
 
@@ -12,13 +13,14 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// Input formats. `Auto` picks by file extension (`.csv`, else JSON Lines).
+/// Input formats. `Auto` picks by file extension (`.csv`, `.parquet`, else JSON Lines).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     #[default]
     Auto,
     Jsonl,
     Csv,
+    Parquet,
 }
 
 impl std::str::FromStr for Format {
@@ -28,7 +30,10 @@ impl std::str::FromStr for Format {
             "auto" => Ok(Format::Auto),
             "jsonl" | "json" | "ndjson" => Ok(Format::Jsonl),
             "csv" => Ok(Format::Csv),
-            other => Err(format!("unknown format '{other}' (auto, jsonl, csv)")),
+            "parquet" => Ok(Format::Parquet),
+            other => Err(format!(
+                "unknown format '{other}' (auto, jsonl, csv, parquet)"
+            )),
         }
     }
 }
@@ -38,6 +43,7 @@ impl Format {
         match self {
             Format::Auto => match path.extension().and_then(|e| e.to_str()) {
                 Some(e) if e.eq_ignore_ascii_case("csv") => Format::Csv,
+                Some(e) if e.eq_ignore_ascii_case("parquet") => Format::Parquet,
                 _ => Format::Jsonl,
             },
             f => f,
@@ -61,6 +67,13 @@ pub fn read_records<T>(
         reason,
     };
     match format.resolve(path) {
+        Format::Parquet => parquet::read(path, |line, obj| {
+            each(
+                obj.and_then(&parse)
+                    .map(|r| (line, r))
+                    .map_err(|e| bad(line, e)),
+            )
+        }),
         Format::Csv => csv::read(path, input, |line, obj| {
             each(
                 obj.and_then(&parse)

@@ -1,0 +1,97 @@
+//! Parquet catalogs: each row becomes a record object, columns by field name.
+
+use std::fs::File;
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// Rows read at once: bounds memory whatever the file's size.
+const BATCH_ROWS: usize = 4096;
+
+/// One cell as JSON: strings, numbers, booleans and lists of those; other types are left out.
+fn cell(col: &dyn Array, row: usize) -> Option<Value> {
+    if col.is_null(row) {
+        return None;
+    }
+    use arrow_array::types::*;
+    Some(match col.data_type() {
+        DataType::Utf8 => Value::from(col.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => Value::from(col.as_string::<i64>().value(row)),
+        DataType::Utf8View => Value::from(col.as_string_view().value(row)),
+        DataType::Boolean => Value::from(col.as_boolean().value(row)),
+        DataType::Int8 => Value::from(col.as_primitive::<Int8Type>().value(row)),
+        DataType::Int16 => Value::from(col.as_primitive::<Int16Type>().value(row)),
+        DataType::Int32 => Value::from(col.as_primitive::<Int32Type>().value(row)),
+        DataType::Int64 => Value::from(col.as_primitive::<Int64Type>().value(row)),
+        DataType::UInt8 => Value::from(col.as_primitive::<UInt8Type>().value(row)),
+        DataType::UInt16 => Value::from(col.as_primitive::<UInt16Type>().value(row)),
+        DataType::UInt32 => Value::from(col.as_primitive::<UInt32Type>().value(row)),
+        DataType::UInt64 => Value::from(col.as_primitive::<UInt64Type>().value(row)),
+        DataType::Float32 => Value::from(col.as_primitive::<Float32Type>().value(row) as f64),
+        DataType::Float64 => Value::from(col.as_primitive::<Float64Type>().value(row)),
+        DataType::List(_) => {
+            let list = col.as_list::<i32>().value(row);
+            Value::Array(
+                (0..list.len())
+                    .filter_map(|i| cell(list.as_ref(), i))
+                    .collect(),
+            )
+        }
+        DataType::LargeList(_) => {
+            let list = col.as_list::<i64>().value(row);
+            Value::Array(
+                (0..list.len())
+                    .filter_map(|i| cell(list.as_ref(), i))
+                    .collect(),
+            )
+        }
+        _ => return None,
+    })
+}
+
+fn objects(batch: &RecordBatch) -> Vec<Value> {
+    let schema = batch.schema();
+    (0..batch.num_rows())
+        .map(|row| {
+            let mut o = Map::new();
+            for (i, field) in schema.fields().iter().enumerate() {
+                if let Some(v) = cell(batch.column(i).as_ref(), row) {
+                    o.insert(field.name().clone(), v);
+                }
+            }
+            Value::Object(o)
+        })
+        .collect()
+}
+
+/// Calls `each(row, object)` for every row (rows numbered from 1, reported as lines).
+pub fn read(path: &Path, mut each: impl FnMut(u64, Result<Value, String>)) -> Result<()> {
+    if path.as_os_str() == "-" {
+        return Err(Error::Invalid(
+            "Parquet needs a file, not stdin (its index is at the end)".into(),
+        ));
+    }
+    let bad =
+        |e: &dyn std::fmt::Display| Error::Invalid(format!("{}: Parquet: {e}", path.display()));
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(|e| bad(&e))?
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| bad(&e))?;
+    let mut row = 0u64;
+    for batch in reader {
+        let batch = batch.map_err(|e| bad(&e))?;
+        for obj in objects(&batch) {
+            row += 1;
+            each(row, Ok(obj));
+        }
+    }
+    Ok(())
+}
