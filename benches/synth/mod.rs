@@ -104,12 +104,19 @@ pub fn banned(v: &Vocab, seed: u64, i: usize) -> (String, String, String, String
 }
 
 /// Listing `j`: every other one a relisting of a random banned record (with an evasion), the
-/// rest made of the same vocabulary. Returns the JSON line and the planted banned id.
-pub fn listing(v: &Vocab, seed: u64, banned_count: usize, j: usize) -> (String, Option<String>) {
+/// rest made of the same vocabulary. `banned_seed` is the seed the banned records were made
+/// with; `seed` varies the listings. Returns the JSON line and the planted banned id.
+pub fn listing(
+    v: &Vocab,
+    banned_seed: u64,
+    seed: u64,
+    banned_count: usize,
+    j: usize,
+) -> (String, Option<String>) {
     let mut rng = Rng::new(seed.rotate_left(17) ^ (j as u64).wrapping_mul(0x9E3779B97F4A7C15));
     if j % 2 == 0 {
         let i = rng.below(banned_count);
-        let (_, title, brand, model) = banned(v, seed, i);
+        let (_, title, brand, model) = banned(v, banned_seed, i);
         let mut words: Vec<String> = title.split(' ').map(str::to_string).collect();
         match rng.below(4) {
             0 => words.reverse(),
