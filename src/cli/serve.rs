@@ -18,10 +18,18 @@ pub struct ServeArgs {
     #[arg(long, env = "RELIST_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Tokens with scope "check" (check, query, read), comma-separated.
-    #[arg(long = "check-token", env = "RELIST_CHECK_TOKENS", value_delimiter = ',')]
+    #[arg(
+        long = "check-token",
+        env = "RELIST_CHECK_TOKENS",
+        value_delimiter = ','
+    )]
     check_tokens: Vec<String>,
     /// Tokens with scope "admin" (also add and remove banned records), comma-separated.
-    #[arg(long = "admin-token", env = "RELIST_ADMIN_TOKENS", value_delimiter = ',')]
+    #[arg(
+        long = "admin-token",
+        env = "RELIST_ADMIN_TOKENS",
+        value_delimiter = ','
+    )]
     admin_tokens: Vec<String>,
     /// Largest request body for checks, in bytes.
     #[arg(long, default_value_t = 1 << 20)]

@@ -28,11 +28,8 @@ async fn limit(state: Shared, req: Request, next: Next, deadline: Duration) -> R
     };
     match tokio::time::timeout(deadline, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => ApiError::Timeout(format!(
-            "no answer within {} ms",
-            deadline.as_millis()
-        ))
-        .into_response(),
+        Err(_) => ApiError::Timeout(format!("no answer within {} ms", deadline.as_millis()))
+            .into_response(),
     }
 }
 

@@ -66,7 +66,10 @@ impl Metrics {
     pub fn render(&self, records: u64, products: u64, terms: u64, in_flight: usize) -> String {
         let mut out = String::new();
         let w = &mut out;
-        let _ = writeln!(w, "# HELP relist_http_requests_total HTTP requests answered.");
+        let _ = writeln!(
+            w,
+            "# HELP relist_http_requests_total HTTP requests answered."
+        );
         let _ = writeln!(w, "# TYPE relist_http_requests_total counter");
         for ((route, method, status), n) in self.requests.lock().expect("metrics lock").iter() {
             let _ = writeln!(
@@ -105,7 +108,10 @@ impl Metrics {
                 h.count
             );
         }
-        let _ = writeln!(w, "# HELP relist_decisions_total Listings checked, by decision.");
+        let _ = writeln!(
+            w,
+            "# HELP relist_decisions_total Listings checked, by decision."
+        );
         let _ = writeln!(w, "# TYPE relist_decisions_total counter");
         for d in [Decision::Allow, Decision::Review, Decision::Block] {
             let _ = writeln!(
@@ -114,21 +120,33 @@ impl Metrics {
                 self.decisions[d as usize].load(Ordering::Relaxed)
             );
         }
-        let _ = writeln!(w, "# HELP relist_index_writes_total Writes committed by this server.");
+        let _ = writeln!(
+            w,
+            "# HELP relist_index_writes_total Writes committed by this server."
+        );
         let _ = writeln!(w, "# TYPE relist_index_writes_total counter");
         let _ = writeln!(
             w,
             "relist_index_writes_total {}",
             self.writes.load(Ordering::Relaxed)
         );
-        let _ = writeln!(w, "# HELP relist_index_records Banned records in the index, by kind.");
+        let _ = writeln!(
+            w,
+            "# HELP relist_index_records Banned records in the index, by kind."
+        );
         let _ = writeln!(w, "# TYPE relist_index_records gauge");
         let _ = writeln!(w, "relist_index_records{{kind=\"product\"}} {products}");
         let _ = writeln!(w, "relist_index_records{{kind=\"term\"}} {terms}");
-        let _ = writeln!(w, "# HELP relist_index_records_total Banned records in the index.");
+        let _ = writeln!(
+            w,
+            "# HELP relist_index_records_total Banned records in the index."
+        );
         let _ = writeln!(w, "# TYPE relist_index_records_total gauge");
         let _ = writeln!(w, "relist_index_records_total {records}");
-        let _ = writeln!(w, "# HELP relist_http_in_flight API requests being handled.");
+        let _ = writeln!(
+            w,
+            "# HELP relist_http_in_flight API requests being handled."
+        );
         let _ = writeln!(w, "# TYPE relist_http_in_flight gauge");
         let _ = writeln!(w, "relist_http_in_flight {in_flight}");
         out
@@ -154,12 +172,6 @@ pub async fn track(State(state): State<Shared>, req: Request, next: Next) -> Res
     let secs = start.elapsed().as_secs_f64();
     let status = resp.status().as_u16();
     state.metrics.observe(&route, &method, status, secs);
-    tracing::info!(
-        route,
-        method,
-        status,
-        ms = secs * 1000.0,
-        "request"
-    );
+    tracing::info!(route, method, status, ms = secs * 1000.0, "request");
     resp
 }

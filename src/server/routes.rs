@@ -309,10 +309,9 @@ pub async fn ingest(
     let Query(params) = params?;
     let (records, mut report) = parse_banned(&body?)?;
     if records.is_empty() || (params.strict && report.rejected > 0) {
-        let first = report
-            .errors
-            .first()
-            .map_or(String::new(), |e| format!(": item {}: {}", e.item, e.message));
+        let first = report.errors.first().map_or(String::new(), |e| {
+            format!(": item {}: {}", e.item, e.message)
+        });
         return Err(ApiError::InvalidRecord(
             format!(
                 "{} records rejected, nothing ingested{first}",
@@ -356,7 +355,9 @@ pub async fn remove(
     let target = id.clone();
     let missing = write(&state, move |engine| engine.store().remove(&[target])).await?;
     if !missing.is_empty() {
-        return Err(ApiError::NotFound(format!("no banned record with id '{id}'")));
+        return Err(ApiError::NotFound(format!(
+            "no banned record with id '{id}'"
+        )));
     }
     tracing::info!(id, "remove committed");
     Ok(Json(Removed { removed: id }))
@@ -515,12 +516,15 @@ pub async fn readyz(State(state): State<Shared>) -> Response {
     security(("bearer" = [])))]
 pub async fn metrics(State(state): State<Shared>) -> Result<Response, ApiError> {
     let engine: Arc<Engine> = state.engine.clone();
-    let (records, products, terms) = tokio::task::spawn_blocking(move || engine.store().counts())
-        .await?;
+    let (records, products, terms) =
+        tokio::task::spawn_blocking(move || engine.store().counts()).await?;
     let in_flight = state.config.max_in_flight - state.in_flight.available_permits();
     let text = state.metrics.render(records, products, terms, in_flight);
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response())
@@ -555,9 +559,10 @@ mod tests {
         assert_eq!((r.len(), rep.rejected, rep.errors[0].item), (1, 1, 2));
         let (r, _) = parse_banned(br#"{"id":"a","title":"x"}"#).unwrap();
         assert_eq!(r.len(), 1);
-        let (r, rep) =
-            parse_banned(b"{\"id\":\"a\",\"title\":\"x\"}\n\n{broken\n{\"id\":\"c\",\"title\":\"y\"}\n")
-                .unwrap();
+        let (r, rep) = parse_banned(
+            b"{\"id\":\"a\",\"title\":\"x\"}\n\n{broken\n{\"id\":\"c\",\"title\":\"y\"}\n",
+        )
+        .unwrap();
         assert_eq!((r.len(), rep.errors[0].item), (2, 3));
         assert!(parse_banned(b"  ").is_err());
         assert!(parse_banned(b"42").is_err());
@@ -566,7 +571,11 @@ mod tests {
     #[test]
     fn query_parameters() {
         let p = |s: &[(&str, &str)]| {
-            parse_query(s.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+            parse_query(
+                s.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
         };
         let q = p(&[("model", "A-1"), ("model", "B-2"), ("limit", "3")]).unwrap();
         assert_eq!((q.models.len(), q.limit), (2, 3));
