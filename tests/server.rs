@@ -609,3 +609,47 @@ fn a_missing_index_is_refused_unless_asked_to_create() {
     let r = srv.post("/v1/banned", r#"{"id":"F-1","title":"First record"}"#);
     assert_eq!(r.json()["added"], 1, "{}", r.body);
 }
+
+/// Opens a request whose body never finishes arriving: it holds its place in flight.
+fn hold_open(addr: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST /v1/check HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 100\r\n\
+         Content-Type: application/json\r\nConnection: close\r\n\r\n{{\"id\":"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+}
+
+#[test]
+fn overload_is_shed_with_503_and_slow_requests_time_out() {
+    let env = setup();
+    let srv = Server::start(&env, &["--max-in-flight", "1", "--timeout-ms", "1500"], &[]);
+    let slow = hold_open(&srv.addr);
+    // The held request takes the only place: the next is shed at once, not queued.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let shed = loop {
+        let r = srv.post("/v1/check", RELISTING);
+        if r.status == 503 {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never shed: {} {}",
+            r.status,
+            r.body
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(shed.code(), "overloaded");
+    // Health and metrics still answer while shedding.
+    assert_eq!(srv.get("/healthz").status, 200);
+    assert!(srv.get("/metrics").body.contains("relist_http_in_flight 1"));
+    // The held request runs out of time: 503 timeout, and its place is free again.
+    let mut slow = slow;
+    let mut raw = String::new();
+    let _ = slow.read_to_string(&mut raw);
+    assert!(raw.starts_with("HTTP/1.1 503"), "{raw}");
+    assert!(raw.contains("\"code\":\"timeout\""), "{raw}");
+    assert_eq!(srv.post("/v1/check", RELISTING).status, 200);
+}

@@ -70,7 +70,8 @@ pub fn router(state: Shared) -> Router {
             checked(get(routes::get_banned)).merge(admin(delete(routes::remove), body)),
         )
         .route("/v1/query", checked(get(routes::query)))
-        .route("/metrics", checked(get(routes::metrics)))
+        // Behind auth but not the load limit: metrics must answer while the server is shedding.
+        .route("/metrics", get(routes::metrics).layer(auth_c.clone()))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/openapi.json", get(routes::openapi))
