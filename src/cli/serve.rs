@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Matches per listing in results.
     #[arg(long, default_value_t = 5)]
     top: usize,
+    /// After SIGTERM, how long requests in flight may finish before the process exits anyway,
+    /// in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    drain_ms: u64,
     /// Create an empty index if the directory has none (otherwise refuse to start).
     #[arg(long)]
     create: bool,
@@ -75,6 +79,7 @@ pub fn run(g: &Global, a: ServeArgs) -> Result<Outcome> {
         request_timeout: Duration::from_millis(a.timeout_ms),
         max_in_flight: a.max_in_flight,
         top: a.top,
+        drain_timeout: Duration::from_millis(a.drain_ms),
         ..ServerConfig::default()
     };
     // Before opening anything: an open server on a public address is refused outright.

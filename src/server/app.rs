@@ -169,14 +169,26 @@ pub async fn serve_until(
     tracing::info!(%local, "listening");
     on_listen(local);
     let drain = state.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            drain.ready.store(false, Ordering::Relaxed);
-            tracing::info!("shutting down: draining requests in flight");
-        })
-        .await
-        .map_err(|e| Error::Config(format!("server on {local}: {e}")))?;
+    let (began, draining) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        drain.ready.store(false, Ordering::Relaxed);
+        tracing::info!("shutting down: draining requests in flight");
+        let _ = began.send(());
+    });
+    // Draining waits for open connections; one that never finishes its request must not keep
+    // the process alive: after `drain_timeout` the rest are dropped.
+    let deadline = state.config.drain_timeout;
+    tokio::select! {
+        r = server => r.map_err(|e| Error::Config(format!("server on {local}: {e}")))?,
+        _ = async {
+            if draining.await.is_ok() {
+                tokio::time::sleep(deadline).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => tracing::warn!("drain deadline passed; closing the connections left"),
+    }
     // Writes already started finish under the lock before the process exits.
     let _ = state.write_lock.lock().await;
     tracing::info!("stopped");

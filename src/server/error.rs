@@ -154,3 +154,29 @@ impl From<tokio::task::JoinError> for ApiError {
         ApiError::Internal(format!("worker failed: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_lists_every_error() {
+        let all = [
+            ApiError::BadRequest(String::new()),
+            ApiError::InvalidRecord(String::new(), Vec::new()),
+            ApiError::Unauthorized(String::new()),
+            ApiError::Forbidden(String::new()),
+            ApiError::NotFound(String::new()),
+            ApiError::MethodNotAllowed(String::new()),
+            ApiError::PayloadTooLarge(String::new()),
+            ApiError::Overloaded(String::new()),
+            ApiError::Timeout(String::new()),
+            ApiError::Internal(String::new()),
+        ];
+        assert_eq!(all.len(), ERROR_CODES.len());
+        for e in &all {
+            let (status, code) = e.status_and_code();
+            assert!(ERROR_CODES.contains(&(status.as_u16(), code)), "{code}");
+        }
+    }
+}

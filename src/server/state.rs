@@ -39,6 +39,8 @@ pub struct ServerConfig {
     pub check_workers: usize,
     /// Matches per listing in check results.
     pub top: usize,
+    /// After SIGTERM, how long requests in flight may take before the process exits anyway.
+    pub drain_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +60,7 @@ impl Default for ServerConfig {
             max_in_flight: 512,
             check_workers: cores * 2,
             top: 5,
+            drain_timeout: Duration::from_secs(30),
         }
     }
 }
