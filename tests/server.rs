@@ -695,3 +695,29 @@ fn a_stuck_connection_does_not_keep_the_server_alive() {
         start.elapsed()
     );
 }
+
+#[test]
+fn the_openapi_document_is_whole() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    let doc = srv.get("/openapi.json").body;
+    let parsed: Value = serde_json::from_str(&doc).unwrap();
+    let schemas = parsed["components"]["schemas"].as_object().unwrap();
+    // Every reference resolves.
+    for part in doc.split("\"#/components/schemas/").skip(1) {
+        let name = &part[..part.find('"').unwrap()];
+        assert!(
+            schemas.contains_key(name),
+            "{name} is referenced but not defined"
+        );
+    }
+    let strict = &parsed["paths"]["/v1/banned"]["post"]["parameters"][0];
+    assert_eq!(
+        (strict["name"].clone(), strict["in"].clone()),
+        (json!("strict"), json!("query"))
+    );
+    assert_eq!(
+        parsed["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}

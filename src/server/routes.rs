@@ -216,10 +216,10 @@ pub async fn check_batch(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IngestParams {
-    /// Reject the whole request (nothing written) if any record is invalid.
-    #[serde(default)]
-    strict: bool,
+    /// Reject the whole request (nothing written) if any record is invalid (default false).
+    strict: Option<bool>,
 }
 
 /// What a write did.
@@ -308,7 +308,7 @@ pub async fn ingest(
 ) -> Result<Json<IngestReport>, ApiError> {
     let Query(params) = params?;
     let (records, mut report) = parse_banned(&body?)?;
-    if records.is_empty() || (params.strict && report.rejected > 0) {
+    if records.is_empty() || (params.strict == Some(true) && report.rejected > 0) {
         let first = report.errors.first().map_or(String::new(), |e| {
             format!(": item {}: {}", e.item, e.message)
         });
