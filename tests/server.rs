@@ -660,9 +660,8 @@ fn sigterm_lets_a_request_in_flight_finish_then_exits() {
     let srv = Server::start(&env, &[], &[]);
     let body = format!("{:<100}", r#"{"id":"L-d","title":"VoltMax HB-2210X"}"#);
     let mut held = TcpStream::connect(&srv.addr).unwrap();
-    let head = format!(
-        "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nConnection: close\r\n\r\n"
-    );
+    let head =
+        "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nConnection: close\r\n\r\n";
     held.write_all(head.as_bytes()).unwrap();
     held.write_all(&body.as_bytes()[..10]).unwrap();
     wait_in_flight(&srv, 1);
