@@ -720,3 +720,30 @@ fn the_openapi_document_is_whole() {
         "bearer"
     );
 }
+
+#[test]
+fn commits_by_another_process_are_seen_within_seconds() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    assert_eq!(srv.get("/v1/banned/OUT-1").status, 404);
+    let f = env.write(
+        "more.jsonl",
+        "{\"id\":\"OUT-1\",\"title\":\"Outside Otter night light OT-55\",\"models\":[\"OT-55\"]}\n",
+    );
+    let r = env.run(&["ingest", s(&f)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while srv.get("/v1/banned/OUT-1").status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "an outside commit was never picked up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let r = srv.post(
+        "/v1/check",
+        r#"{"id":"L-o","title":"Otter OT-55 night light"}"#,
+    );
+    assert_eq!(r.json()["matches"][0]["banned_id"], "OUT-1", "{}", r.body);
+    assert_ne!(r.json()["decision"], "allow", "{}", r.body);
+}
