@@ -9,14 +9,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A perceptual hash sent instead of (or beside) pixels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImageHashRef {
     pub algo: String,
     pub hash: String,
 }
 
 /// `product` bans one product; `term` bans a substance or category by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RecordKind {
     #[default]
@@ -25,7 +25,7 @@ pub enum RecordKind {
 }
 
 /// A banned product or term rule, as ingested.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BannedRecord {
     pub id: String,
     #[serde(default)]
@@ -61,11 +61,12 @@ pub struct BannedRecord {
     pub url: Option<String>,
     /// Fields relist does not know, kept as they came.
     #[serde(flatten)]
+    #[schema(ignore)]
     pub extra: Map<String, Value>,
 }
 
 /// A marketplace listing to check.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Listing {
     pub id: String,
     pub title: String,
@@ -97,11 +98,24 @@ pub struct Listing {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub image_hashes: Vec<ImageHashRef>,
     #[serde(flatten)]
+    #[schema(ignore)]
     pub extra: Map<String, Value>,
 }
 
 /// What to do with a listing. Ordered: `Allow < Review < Block`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     Allow,
@@ -126,7 +140,7 @@ impl std::fmt::Display for Decision {
 }
 
 /// The per-kind evidence behind a match, each in [0, 1] except the image distance.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Signals {
     pub text: f32,
     pub identifier: f32,
@@ -137,7 +151,7 @@ pub struct Signals {
 }
 
 /// One banned record a listing was compared with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Match {
     pub banned_id: String,
     pub score: f32,
@@ -147,7 +161,7 @@ pub struct Match {
 }
 
 /// The answer for one listing: its decision and the matches behind it, best first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckResult {
     pub listing_id: String,
     pub decision: Decision,

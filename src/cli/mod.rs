@@ -7,6 +7,7 @@ mod index;
 mod ingest;
 mod query;
 mod remove;
+mod serve;
 mod stats;
 mod sweep;
 
@@ -99,6 +100,8 @@ pub enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Export the index to one archive, or import one (to ship it to sweep workers).
     Index(index::IndexArgs),
+    /// Serve the HTTP API (checks, queries, live index updates) until SIGTERM or ctrl-c.
+    Serve(serve::ServeArgs),
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
@@ -113,6 +116,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Stats(a) => stats::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),
         Command::Index(a) => index::run(g, a),
+        Command::Serve(a) => serve::run(g, a),
     }
 }
 

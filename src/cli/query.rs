@@ -3,8 +3,9 @@
 use std::io::Write;
 
 use clap::{Args, ValueEnum};
-use relist::engine::{CheckOptions, Engine};
-use relist::model::{BannedRecord, Listing, Match};
+use relist::engine::Engine;
+use relist::model::{BannedRecord, Match};
+use relist::query::{Hit, Query};
 use relist::{Error, Result};
 
 use super::{Global, Outcome};
@@ -41,70 +42,29 @@ pub struct QueryArgs {
 
 pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
     let engine = Engine::open(&g.index, g.config()?)?;
-    let mut title = a.text.clone().unwrap_or_default();
-    for m in &a.model {
-        title.push(' ');
-        title.push_str(m);
-    }
-    if title.trim().is_empty() && a.gtin.is_empty() {
-        return Err(Error::Invalid(
-            "query: give a text, --model or --gtin".into(),
-        ));
-    }
-    let probe = Listing {
-        id: "query".into(),
-        title: title.trim().to_string(),
+    let q = Query {
+        text: a.text.clone(),
         models: a.model.clone(),
         gtins: a.gtin.clone(),
-        ..Listing::default()
+        source: a.source.clone(),
+        jurisdiction: a.jurisdiction.clone(),
+        limit: a.limit,
     };
-    let res = engine.check(
-        &probe,
-        CheckOptions {
-            top: a.limit.saturating_mul(4).max(40),
-            min_score: 0.0,
-        },
-    )?;
-    let snap = engine.snapshot();
-    let mut rows: Vec<(Match, BannedRecord)> = Vec::new();
-    for m in res.matches {
-        let Some(rec) = snap
-            .get(&m.banned_id)
-            .map_err(|e| Error::index(&g.index, e))?
-        else {
-            continue;
-        };
-        if let Some(s) = &a.source {
-            if !rec
-                .source
-                .as_deref()
-                .is_some_and(|r| r.eq_ignore_ascii_case(s))
-            {
-                continue;
-            }
-        }
-        if let Some(j) = &a.jurisdiction {
-            if !rec.applies_to(Some(j)) {
-                continue;
-            }
-        }
-        rows.push((m, rec));
-        if rows.len() == a.limit {
-            break;
-        }
-    }
+    let rows: Vec<(Match, BannedRecord)> = relist::query::search(&engine, &q)?
+        .into_iter()
+        .map(|h| (h.matched, h.record))
+        .collect();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let io = |e| Error::io("<stdout>", e);
     match a.format {
         OutputFormat::Json => {
             for (m, r) in &rows {
-                let v = serde_json::json!({
-                    "banned_id": m.banned_id, "score": m.score, "decision": m.decision,
-                    "title": r.title, "source": r.source, "jurisdictions": r.jurisdictions,
-                    "url": r.url, "reasons": m.reasons,
-                });
-                writeln!(out, "{v}").map_err(io)?;
+                let hit = Hit {
+                    matched: m.clone(),
+                    record: r.clone(),
+                };
+                writeln!(out, "{}", hit.to_value()).map_err(io)?;
             }
         }
         OutputFormat::Csv => {

@@ -1,0 +1,19 @@
+//! `relist serve`: the moderation hook, an HTTP API over the one [`Engine`](crate::engine::Engine).
+//!
+//! Checks run on tokio's blocking pool (never on the async workers, never behind a write);
+//! writes are serialised by one mutex, committed, and then installed with
+//! [`Engine::reload`](crate::engine::Engine::reload) so the next check sees them. Errors are
+//! JSON `{"code", "message"}` with the status and code of one table ([`error`]).
+
+mod app;
+mod auth;
+mod error;
+mod metrics;
+mod openapi;
+mod routes;
+mod state;
+
+pub use app::{router, serve, serve_until};
+pub use error::{ApiError, ERROR_CODES};
+pub use openapi::openapi_json;
+pub use state::ServerConfig;

@@ -1,0 +1,586 @@
+//! The handlers. Each parses and validates on the async side, then does index work on the
+//! blocking pool so that the async workers stay free to accept and answer requests.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::error::{ApiError, ErrorBody, ItemError};
+use super::state::{ServerConfig, Shared};
+use crate::engine::{CheckOptions, Engine};
+use crate::model::{BannedRecord, CheckResult, Decision, Listing};
+
+/// Runs `f` on the blocking pool, at most `check_workers` at once (others wait for a turn).
+async fn blocking<T: Send + 'static>(
+    state: &Shared,
+    f: impl FnOnce(&Engine) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let permit = state
+        .workers
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::Overloaded("shutting down".into()))?;
+    let engine = state.engine.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f(&engine)
+    })
+    .await?
+}
+
+/// Runs a write on the blocking pool under the write lock, then installs the commit so that
+/// the next check sees it. Returns only after the commit (durable) and the reload.
+async fn write<T: Send + 'static>(
+    state: &Shared,
+    f: impl FnOnce(&Engine) -> crate::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    // Owned, and moved into the blocking task: if the caller goes away mid-write, the lock
+    // is still held until the commit has finished.
+    let guard = state.write_lock.clone().lock_owned().await;
+    let engine = state.engine.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let _guard = guard;
+        let out = f(&engine)?;
+        engine.reload()?;
+        Ok::<T, crate::Error>(out)
+    })
+    .await??;
+    state.metrics.write_committed();
+    Ok(out)
+}
+
+/// Parses a body as one JSON value; malformed JSON is `bad_request`.
+fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))
+}
+
+/// A listing as the server accepts it: the record contract plus the server's size limits.
+fn parse_listing(v: Value, cfg: &ServerConfig) -> Result<Listing, String> {
+    let mut l = Listing::from_value(v)?;
+    if l.title.len() > cfg.max_title_bytes {
+        return Err(format!(
+            "field `title`: {} bytes, over the limit of {}",
+            l.title.len(),
+            cfg.max_title_bytes
+        ));
+    }
+    let texts = [
+        ("description", l.description.as_deref()),
+        ("brand", l.brand.as_deref()),
+        ("category", l.category.as_deref()),
+        ("seller", l.seller.as_deref()),
+        ("platform", l.platform.as_deref()),
+        ("url", l.url.as_deref()),
+    ];
+    for (name, text) in texts {
+        if let Some(t) = text.filter(|t| t.len() > cfg.max_text_bytes) {
+            return Err(format!(
+                "field `{name}`: {} bytes, over the limit of {}",
+                t.len(),
+                cfg.max_text_bytes
+            ));
+        }
+    }
+    for (name, list) in [("models", &l.models), ("gtins", &l.gtins)] {
+        let total: usize = list.iter().map(|s| s.len()).sum();
+        if total > cfg.max_text_bytes {
+            return Err(format!(
+                "field `{name}`: {total} bytes, over the limit of {}",
+                cfg.max_text_bytes
+            ));
+        }
+    }
+    // The server never reads a file or fetches a URL that a caller named: listing `images`
+    // are paths or addresses of the caller's choosing. Send `image_hashes` instead.
+    l.images.clear();
+    Ok(l)
+}
+
+fn count(state: &Shared, r: &CheckResult) {
+    state.metrics.decision(r.decision);
+}
+
+/// Checks one listing.
+#[utoipa::path(
+    post, path = "/v1/check", tag = "check",
+    request_body(content = Listing, description = "One listing record"),
+    responses(
+        (status = 200, description = "The result, as `relist check` prints it", body = CheckResult),
+        (status = 400, description = "bad_request or invalid_record", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 503, description = "overloaded or timeout", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn check(
+    State(state): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CheckResult>, ApiError> {
+    let v = json_body(&body?)?;
+    if !v.is_object() {
+        return Err(ApiError::BadRequest(
+            "expected one listing object (use /v1/check/batch for an array)".into(),
+        ));
+    }
+    let listing =
+        parse_listing(v, &state.config).map_err(|e| ApiError::InvalidRecord(e, Vec::new()))?;
+    let top = state.config.top;
+    let res = blocking(&state, move |engine| {
+        Ok(engine.check(&listing, CheckOptions::top(top))?)
+    })
+    .await?;
+    count(&state, &res);
+    Ok(Json(res))
+}
+
+/// Checks up to `max_batch` listings; results come in the order of the listings. A listing
+/// that fails validation gets a result with `error` set and decision `review`.
+#[utoipa::path(
+    post, path = "/v1/check/batch", tag = "check",
+    request_body(content = Vec<Listing>, description = "A JSON array of listing records"),
+    responses(
+        (status = 200, description = "One result per listing, in order", body = Vec<CheckResult>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 413, description = "body or batch over its limit", body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn check_batch(
+    State(state): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Vec<CheckResult>>, ApiError> {
+    let Value::Array(items) = json_body(&body?)? else {
+        return Err(ApiError::BadRequest(
+            "expected a JSON array of listings".into(),
+        ));
+    };
+    if items.len() > state.config.max_batch {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} listings in one batch, over the limit of {}",
+            items.len(),
+            state.config.max_batch
+        )));
+    }
+    let parsed: Vec<Result<Listing, (String, String)>> = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let id = v
+                .get("id")
+                .and_then(|x| x.as_str())
+                .unwrap_or_default()
+                .to_string();
+            parse_listing(v, &state.config).map_err(|e| (id, format!("item {i}: {e}")))
+        })
+        .collect();
+    let top = state.config.top;
+    let results = blocking(&state, move |engine| {
+        Ok(parsed
+            .into_par_iter()
+            .map(|item| {
+                let (id, err) = match item {
+                    Ok(l) => match engine.check(&l, CheckOptions::top(top)) {
+                        Ok(r) => return r,
+                        Err(e) => (l.id.clone(), e.to_string()),
+                    },
+                    Err(e) => e,
+                };
+                CheckResult {
+                    listing_id: id,
+                    decision: Decision::Review,
+                    score: 0.0,
+                    matches: Vec::new(),
+                    error: Some(err),
+                }
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    for r in &results {
+        if r.error.is_none() {
+            count(&state, r);
+        }
+    }
+    Ok(Json(results))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IngestParams {
+    /// Reject the whole request (nothing written) if any record is invalid (default false).
+    strict: Option<bool>,
+}
+
+/// What a write did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IngestReport {
+    pub added: u64,
+    pub replaced: u64,
+    pub rejected: u64,
+    /// Rejected records: 1-based line (JSON Lines) or position (array), and the reason.
+    pub errors: Vec<ItemError>,
+    /// Accepted records with something dropped (e.g. a GTIN failing its check digit).
+    pub warnings: Vec<ItemError>,
+}
+
+/// Splits a write body into records: a JSON array, one JSON object, or JSON Lines.
+fn parse_banned(body: &[u8]) -> Result<(Vec<BannedRecord>, IngestReport), ApiError> {
+    let mut report = IngestReport {
+        added: 0,
+        replaced: 0,
+        rejected: 0,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ApiError::BadRequest("empty body: no records".into()));
+    }
+    let items: Vec<(usize, Result<Value, String>)> = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i + 1, Ok(v)))
+            .collect(),
+        Ok(v @ Value::Object(_)) => vec![(1, Ok(v))],
+        Ok(_) => {
+            return Err(ApiError::BadRequest(
+                "expected a JSON array of records, one record, or JSON Lines".into(),
+            ));
+        }
+        Err(_) => body
+            .split(|b| *b == b'\n')
+            .enumerate()
+            .filter(|(_, line)| !line.iter().all(|b| b.is_ascii_whitespace()))
+            .map(|(i, line)| {
+                (
+                    i + 1,
+                    serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}")),
+                )
+            })
+            .collect(),
+    };
+    let mut records = Vec::with_capacity(items.len());
+    for (item, v) in items {
+        match v.and_then(BannedRecord::from_value) {
+            Ok(p) => {
+                for w in p.warnings {
+                    report.warnings.push(ItemError { item, message: w });
+                }
+                records.push(p.record);
+            }
+            Err(message) => {
+                report.rejected += 1;
+                report.errors.push(ItemError { item, message });
+            }
+        }
+    }
+    Ok((records, report))
+}
+
+/// Adds or replaces banned records in one commit. Answers after the commit is durable and
+/// visible to checks.
+#[utoipa::path(
+    post, path = "/v1/banned", tag = "admin",
+    params(IngestParams),
+    request_body(content = Vec<BannedRecord>, description = "A JSON array of banned records, or JSON Lines"),
+    responses(
+        (status = 200, description = "Committed", body = IngestReport),
+        (status = 400, description = "bad_request, or invalid_record with `details` when no record (or, with strict, not every record) is valid", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn ingest(
+    State(state): State<Shared>,
+    params: Result<Query<IngestParams>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<IngestReport>, ApiError> {
+    let Query(params) = params?;
+    let (records, mut report) = parse_banned(&body?)?;
+    if records.is_empty() || (params.strict == Some(true) && report.rejected > 0) {
+        let first = report.errors.first().map_or(String::new(), |e| {
+            format!(": item {}: {}", e.item, e.message)
+        });
+        return Err(ApiError::InvalidRecord(
+            format!(
+                "{} records rejected, nothing ingested{first}",
+                report.rejected
+            ),
+            report.errors,
+        ));
+    }
+    let n = records.len();
+    let counts = write(&state, move |engine| engine.store().ingest(records)).await?;
+    report.added = counts.added;
+    report.replaced = counts.replaced;
+    tracing::info!(
+        records = n,
+        added = counts.added,
+        replaced = counts.replaced,
+        "ingest committed"
+    );
+    Ok(Json(report))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Removed {
+    pub removed: String,
+}
+
+/// Removes one banned record, in one commit.
+#[utoipa::path(
+    delete, path = "/v1/banned/{id}", tag = "admin",
+    params(("id" = String, Path, description = "Banned record id")),
+    responses(
+        (status = 200, description = "Removed and committed", body = Removed),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn remove(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Removed>, ApiError> {
+    let target = id.clone();
+    let missing = write(&state, move |engine| engine.store().remove(&[target])).await?;
+    if !missing.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "no banned record with id '{id}'"
+        )));
+    }
+    tracing::info!(id, "remove committed");
+    Ok(Json(Removed { removed: id }))
+}
+
+/// One banned record, as stored.
+#[utoipa::path(
+    get, path = "/v1/banned/{id}", tag = "check",
+    params(("id" = String, Path, description = "Banned record id")),
+    responses(
+        (status = 200, body = BannedRecord),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_banned(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<BannedRecord>, ApiError> {
+    let key = id.clone();
+    let rec = blocking(&state, move |engine| {
+        engine
+            .snapshot()
+            .get(&key)
+            .map_err(|e| ApiError::Internal(format!("index: {e}")))
+    })
+    .await?;
+    rec.map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no banned record with id '{id}'")))
+}
+
+/// Parameters of `GET /v1/query` (those of `relist query`).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct QueryParams {
+    /// Free text: a title, brand or words from a listing.
+    text: Option<String>,
+    /// A model number (repeat the parameter for several).
+    model: Option<Vec<String>>,
+    /// A GTIN (repeat the parameter for several).
+    gtin: Option<Vec<String>>,
+    /// Only records from this source (e.g. CPSC).
+    source: Option<String>,
+    /// Only records that apply in this market (ISO 3166 alpha-2).
+    jurisdiction: Option<String>,
+    /// Most results (default 10, at most 100).
+    limit: Option<usize>,
+}
+
+/// Most results a query may ask for.
+const MAX_QUERY_LIMIT: usize = 100;
+
+fn parse_query(pairs: Vec<(String, String)>) -> Result<crate::query::Query, ApiError> {
+    let mut q = crate::query::Query {
+        limit: 10,
+        ..Default::default()
+    };
+    let some = |v: String| Some(v).filter(|s| !s.trim().is_empty());
+    for (k, v) in pairs {
+        match k.as_str() {
+            "text" => q.text = some(v),
+            "model" => q.models.extend(some(v)),
+            "gtin" => q.gtins.extend(some(v)),
+            "source" => q.source = some(v),
+            "jurisdiction" => q.jurisdiction = some(v),
+            "limit" => {
+                q.limit = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_QUERY_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(format!(
+                            "parameter `limit`: '{v}' is not a number from 1 to {MAX_QUERY_LIMIT}"
+                        ))
+                    })?
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown parameter `{other}` (text, model, gtin, source, jurisdiction, limit)"
+                )));
+            }
+        }
+    }
+    if q.text.is_none() && q.models.is_empty() && q.gtins.is_empty() {
+        return Err(ApiError::BadRequest(
+            "give `text`, `model` or `gtin`".into(),
+        ));
+    }
+    Ok(q)
+}
+
+/// Ad-hoc search of the banned index, with the semantics of `relist query`.
+#[utoipa::path(
+    get, path = "/v1/query", tag = "check",
+    params(QueryParams),
+    responses(
+        (status = 200, description = "Hits, best first, as `relist query --format json` prints them", body = Vec<Object>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn query(
+    State(state): State<Shared>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let Query(pairs) = params?;
+    let q = parse_query(pairs)?;
+    for t in q.text.iter().chain(&q.models).chain(&q.gtins) {
+        if t.len() > state.config.max_title_bytes {
+            return Err(ApiError::BadRequest(format!(
+                "a query parameter is {} bytes, over the limit of {}",
+                t.len(),
+                state.config.max_title_bytes
+            )));
+        }
+    }
+    let hits = blocking(&state, move |engine| {
+        crate::query::search(engine, &q).map_err(|e| match e {
+            crate::Error::Invalid(m) => ApiError::BadRequest(m),
+            e => e.into(),
+        })
+    })
+    .await?;
+    Ok(Json(hits.iter().map(|h| h.to_value()).collect()))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`")))]
+pub async fn healthz() -> Json<Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: the index is open and the server is not shutting down.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses(
+        (status = 200, description = "`{\"status\": \"ready\", \"records\": N}`"),
+        (status = 503, description = "`{\"status\": \"draining\"}` during shutdown"),
+    ))]
+pub async fn readyz(State(state): State<Shared>) -> Response {
+    if !state.ready.load(Ordering::Relaxed) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "draining"})),
+        )
+            .into_response();
+    }
+    let records = state.engine.snapshot().num_docs();
+    Json(serde_json::json!({"status": "ready", "records": records})).into_response()
+}
+
+/// Prometheus metrics (text exposition format 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text", content_type = "text/plain")),
+    security(("bearer" = [])))]
+pub async fn metrics(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let engine: Arc<Engine> = state.engine.clone();
+    let (records, products, terms) =
+        tokio::task::spawn_blocking(move || engine.store().counts()).await?;
+    let in_flight = state.config.max_in_flight - state.in_flight.available_permits();
+    let text = state.metrics.render(records, products, terms, in_flight);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::openapi_json(),
+    )
+        .into_response()
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint (see /openapi.json)".into())
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed("method not allowed on this endpoint".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_bodies_in_three_shapes() {
+        let (r, rep) = parse_banned(br#"[{"id":"a","title":"x"},{"id":"b"}]"#).unwrap();
+        assert_eq!((r.len(), rep.rejected, rep.errors[0].item), (1, 1, 2));
+        let (r, _) = parse_banned(br#"{"id":"a","title":"x"}"#).unwrap();
+        assert_eq!(r.len(), 1);
+        let (r, rep) = parse_banned(
+            b"{\"id\":\"a\",\"title\":\"x\"}\n\n{broken\n{\"id\":\"c\",\"title\":\"y\"}\n",
+        )
+        .unwrap();
+        assert_eq!((r.len(), rep.errors[0].item), (2, 3));
+        assert!(parse_banned(b"  ").is_err());
+        assert!(parse_banned(b"42").is_err());
+    }
+
+    #[test]
+    fn query_parameters() {
+        let p = |s: &[(&str, &str)]| {
+            parse_query(
+                s.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        let q = p(&[("model", "A-1"), ("model", "B-2"), ("limit", "3")]).unwrap();
+        assert_eq!((q.models.len(), q.limit), (2, 3));
+        assert!(p(&[("limit", "3")]).is_err());
+        assert!(p(&[("text", "x"), ("limit", "0")]).is_err());
+        assert!(p(&[("text", "x"), ("colour", "red")]).is_err());
+    }
+}

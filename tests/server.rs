@@ -1,0 +1,749 @@
+//! `relist serve` end to end: the real binary on a loopback port, spoken to over plain
+//! HTTP/1.1 by a minimal client (no HTTP client dependency).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use common::{Env, s};
+use serde_json::{Value, json};
+
+const BANNED: &str = r#"{"id":"B-1","title":"VoltMax HB-2210X 20000mAh Portable Power Bank","brand":"VoltMax","models":["HB-2210X"],"gtins":["036000291452"],"source":"CPSC","hazard":"fire"}
+{"id":"B-2","title":"Sony Bravia KDL-40V4100 40-inch LCD HDTV","brand":"Sony","models":["KDL-40V4100"],"source":"CPSC"}
+{"id":"T-1","kind":"term","title":"Melatonin (prescription-only in KR)","terms":["melatonin","멜라토닌","褪黑素"],"jurisdictions":["KR"],"source":"KFTC"}
+"#;
+
+const RELISTING: &str = r#"{"id":"L-1","title":"Vоltmаx hb 2210x portable charger"}"#;
+
+fn setup() -> Env {
+    let env = Env::new();
+    let f = env.write("banned.jsonl", BANNED);
+    let r = env.run(&["ingest", s(&f)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    env
+}
+
+struct Resp {
+    status: u16,
+    body: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: status {} body {}", self.status, self.body))
+    }
+
+    /// The stable error code of an error body.
+    fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// Decodes a `Transfer-Encoding: chunked` body.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size_text = std::str::from_utf8(&raw[..eol]).unwrap_or("0");
+        let size =
+            usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap_or(0);
+        raw = &raw[eol + 2..];
+        if size == 0 || raw.len() < size {
+            return out;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[(size + 2).min(raw.len())..];
+    }
+}
+
+/// One request on a fresh connection (`Connection: close`), read to the end.
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Resp {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\
+         Content-Type: application/json\r\nConnection: close\r\n",
+        body.len()
+    );
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    head.push_str("\r\n");
+    // The server may answer (413) and close before reading a large body: not an error here.
+    let _ = stream
+        .write_all(head.as_bytes())
+        .and_then(|_| stream.write_all(body));
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(_) if !raw.is_empty() => break,
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(&raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line: {head}"));
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    Resp {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// A running `relist serve` on 127.0.0.1 and a port the OS chose; killed on drop.
+struct Server {
+    child: Option<Child>,
+    addr: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Server {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_relist"));
+        c.current_dir(env.dir.path())
+            .env_remove("RELIST_INDEX")
+            .env_remove("RELIST_CONFIG")
+            .env_remove("RELIST_CHECK_TOKENS")
+            .env_remove("RELIST_ADMIN_TOKENS")
+            .env_remove("RELIST_ADDR")
+            .env("RELIST_LOG", "warn")
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        let mut child = c.spawn().unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let pipe = child.stderr.take().unwrap();
+        let log = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("relist: listening on http://") {
+                    let _ = tx.send(addr.to_string());
+                }
+                let mut l = log.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("server did not start: {}", stderr.lock().unwrap())
+            });
+        Server {
+            child: Some(child),
+            addr,
+            stderr,
+        }
+    }
+
+    fn req(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> Resp {
+        http(&self.addr, method, path, token, body.as_bytes())
+    }
+
+    fn get(&self, path: &str) -> Resp {
+        self.req("GET", path, None, "")
+    }
+
+    fn post(&self, path: &str, body: &str) -> Resp {
+        self.req("POST", path, None, body)
+    }
+
+    /// SIGTERM, then waits for the process to drain and exit.
+    fn stop(self) -> ExitStatus {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(ok.success());
+        self.stop_waiting()
+    }
+
+    /// Waits for the process to exit (after a signal sent already).
+    fn stop_waiting(mut self) -> ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let log = self.stderr.lock().unwrap();
+        assert!(!log.contains("panicked"), "server panicked: {log}");
+    }
+}
+
+#[test]
+fn check_blocks_a_relisting_like_the_cli() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    let r = srv.post("/v1/check", RELISTING);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let res = r.json();
+    assert_eq!(res["listing_id"], "L-1");
+    assert_eq!(res["decision"], "block");
+    assert_eq!(res["matches"][0]["banned_id"], "B-1");
+    // The same JSON as `relist check` prints.
+    let cli = env.run_with(&["check"], Some(RELISTING), &[]);
+    assert_eq!(cli.code, 1, "{}", cli.stderr);
+    assert_eq!(cli.json_lines()[0], res);
+
+    let r = srv.post("/v1/check", r#"{"id":"L-2","title":"garden hose 20 m"}"#);
+    assert_eq!(
+        (r.status, r.json()["decision"].clone()),
+        (200, json!("allow"))
+    );
+}
+
+#[test]
+fn batch_answers_in_order_with_bad_items_marked() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    let body = json!([
+        {"id": "a", "title": "garden hose"},
+        {"id": "b"},
+        {"id": "c", "title": "VoltMax HB-2210X"},
+        {"id": "d", "title": "Sleep gummies m e l a t o n i n 5mg", "market": "KR"},
+    ]);
+    let r = srv.post("/v1/check/batch", &body.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let out = r.json();
+    let out = out.as_array().unwrap();
+    let ids: Vec<&str> = out
+        .iter()
+        .map(|r| r["listing_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a", "b", "c", "d"]);
+    assert_eq!(out[0]["decision"], "allow");
+    assert!(out[1]["error"].as_str().unwrap().contains("`title`"));
+    assert_eq!(out[2]["decision"], "block");
+    assert_eq!(out[3]["matches"][0]["banned_id"], "T-1");
+    let r = srv.post("/v1/check/batch", r#"{"id":"a","title":"x"}"#);
+    assert_eq!((r.status, r.code().as_str()), (400, "bad_request"));
+}
+
+#[test]
+fn banned_records_are_written_read_queried_and_removed() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    let r = srv.get("/v1/banned/B-2");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["models"], json!(["KDL-40V4100"]));
+    let r = srv.get("/v1/banned/NOPE");
+    assert_eq!((r.status, r.code().as_str()), (404, "not_found"));
+
+    // A JSON array: one new, one replacing, one rejected.
+    let body = json!([
+        {"id": "N-1", "title": "Kidzy Loop baby sling carrier", "brand": "Kidzy", "models": ["KZ-7781"], "source": "EU-SafetyGate"},
+        {"id": "B-2", "title": "Sony Bravia KDL-40V4100 40-inch LCD HDTV (2009)", "models": ["KDL-40V4100"], "source": "CPSC"},
+        {"id": "N-bad"},
+    ]);
+    let r = srv.post("/v1/banned", &body.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rep = r.json();
+    assert_eq!(
+        (
+            rep["added"].clone(),
+            rep["replaced"].clone(),
+            rep["rejected"].clone()
+        ),
+        (json!(1), json!(1), json!(1))
+    );
+    assert_eq!(rep["errors"][0]["item"], 3);
+    assert!(
+        rep["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`title`")
+    );
+    assert_eq!(
+        srv.get("/v1/banned/B-2").json()["title"],
+        "Sony Bravia KDL-40V4100 40-inch LCD HDTV (2009)"
+    );
+
+    // JSON Lines, with a bad line reported by number.
+    let lines = "{\"id\":\"N-2\",\"title\":\"Aqua Glow bath seat AG-220\",\"models\":[\"AG-220\"]}\n{broken\n";
+    let r = srv.post("/v1/banned", lines);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (
+            r.json()["added"].clone(),
+            r.json()["errors"][0]["item"].clone()
+        ),
+        (json!(1), json!(2))
+    );
+    // Strict: nothing written when a line is bad.
+    let r = srv.post(
+        "/v1/banned?strict=true",
+        "{\"id\":\"N-3\",\"title\":\"Strict one\"}\n{\"id\":\"N-4\"}\n",
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "invalid_record"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.json()["details"][0]["item"], 2);
+    assert_eq!(srv.get("/v1/banned/N-3").status, 404);
+
+    // Query: the semantics of `relist query`.
+    let r = srv.get("/v1/query?model=kz7781&limit=3");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()[0]["banned_id"], "N-1");
+    let r = srv.get("/v1/query?text=baby%20sling&source=cpsc");
+    assert!(
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["source"] == "CPSC"),
+        "{}",
+        r.body
+    );
+    let r = srv.get("/v1/query?gtin=036000291452");
+    assert_eq!(r.json()[0]["banned_id"], "B-1");
+    let r = srv.get("/v1/query?limit=3");
+    assert_eq!((r.status, r.code().as_str()), (400, "bad_request"));
+    let r = srv.get("/v1/query?text=x&colour=red");
+    assert_eq!((r.status, r.code().as_str()), (400, "bad_request"));
+
+    // Remove: gone for checks and reads; a second remove is 404.
+    assert_eq!(
+        srv.post("/v1/check", r#"{"id":"x","title":"Kidzy KZ-7781 sling"}"#)
+            .json()["decision"],
+        "block"
+    );
+    let r = srv.req("DELETE", "/v1/banned/N-1", None, "");
+    assert_eq!((r.status, r.json()["removed"].clone()), (200, json!("N-1")));
+    assert_eq!(srv.get("/v1/banned/N-1").status, 404);
+    assert_ne!(
+        srv.post("/v1/check", r#"{"id":"x","title":"Kidzy KZ-7781 sling"}"#)
+            .json()["decision"],
+        "block"
+    );
+    let r = srv.req("DELETE", "/v1/banned/N-1", None, "");
+    assert_eq!((r.status, r.code().as_str()), (404, "not_found"));
+}
+
+#[test]
+fn ops_endpoints_health_ready_metrics_openapi() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    assert_eq!(srv.get("/healthz").json()["status"], "ok");
+    let r = srv.get("/readyz");
+    assert_eq!((r.status, r.json()["records"].clone()), (200, json!(3)));
+    assert_eq!(srv.post("/v1/check", RELISTING).status, 200);
+
+    let m = srv.get("/metrics");
+    assert_eq!(m.status, 200);
+    for needle in [
+        "relist_http_requests_total{route=\"/v1/check\",method=\"POST\",status=\"200\"} 1",
+        "relist_http_request_duration_seconds_bucket{route=\"/v1/check\",le=\"+Inf\"} 1",
+        "relist_decisions_total{decision=\"block\"} 1",
+        "relist_index_records_total 3",
+    ] {
+        assert!(m.body.contains(needle), "{needle} not in\n{}", m.body);
+    }
+
+    let doc = srv.get("/openapi.json");
+    assert_eq!(doc.status, 200);
+    let doc = doc.json();
+    for p in [
+        "/v1/check",
+        "/v1/check/batch",
+        "/v1/banned",
+        "/v1/banned/{id}",
+        "/v1/query",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(
+            doc["paths"].get(p).is_some(),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"].get("CheckResult").is_some());
+
+    let r = srv.get("/nowhere");
+    assert_eq!((r.status, r.code().as_str()), (404, "not_found"));
+    let r = srv.req("PUT", "/v1/check", None, "");
+    assert_eq!((r.status, r.code().as_str()), (405, "method_not_allowed"));
+}
+
+#[test]
+fn tokens_gate_checks_and_writes() {
+    let env = setup();
+    let srv = Server::start(
+        &env,
+        &["--check-token", "chk-1"],
+        &[("RELIST_ADMIN_TOKENS", "adm-1, adm-2")],
+    );
+    let check = |token: Option<&str>| srv.req("POST", "/v1/check", token, RELISTING);
+    let r = check(None);
+    assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
+    let r = check(Some("chk-2"));
+    assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
+    assert_eq!(check(Some("chk-1")).status, 200);
+    assert_eq!(check(Some("adm-2")).status, 200);
+    assert_eq!(srv.req("GET", "/v1/banned/B-1", None, "").status, 401);
+    assert_eq!(
+        srv.req("GET", "/v1/banned/B-1", Some("chk-1"), "").status,
+        200
+    );
+    assert_eq!(srv.get("/metrics").status, 401);
+
+    let rec = r#"[{"id":"N-9","title":"Tokened thing"}]"#;
+    let r = srv.req("POST", "/v1/banned", Some("chk-1"), rec);
+    assert_eq!((r.status, r.code().as_str()), (403, "forbidden"));
+    let r = srv.req("DELETE", "/v1/banned/B-1", Some("chk-1"), "");
+    assert_eq!((r.status, r.code().as_str()), (403, "forbidden"));
+    let r = srv.req("POST", "/v1/banned", None, rec);
+    assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
+    let r = srv.req("POST", "/v1/banned", Some("adm-1"), rec);
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Health, readiness and the document stay open.
+    assert_eq!(srv.get("/healthz").status, 200);
+    assert_eq!(srv.get("/readyz").status, 200);
+    assert_eq!(srv.get("/openapi.json").status, 200);
+}
+
+#[test]
+fn oversized_and_malformed_bodies_are_refused_with_codes() {
+    let env = setup();
+    let srv = Server::start(
+        &env,
+        &["--max-body-bytes", "16384", "--max-batch", "2"],
+        &[],
+    );
+    let big = format!(r#"{{"id":"L","title":"{}"}}"#, "x".repeat(40_000));
+    let r = srv.post("/v1/check", &big);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (413, "payload_too_large"),
+        "{}",
+        r.body
+    );
+
+    let long_title = format!(r#"{{"id":"L","title":"{}"}}"#, "y".repeat(5000));
+    let r = srv.post("/v1/check", &long_title);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "invalid_record"),
+        "{}",
+        r.body
+    );
+    assert!(r.json()["message"].as_str().unwrap().contains("`title`"));
+
+    let r = srv.post("/v1/check", r#"{"id": "L", "title": "#);
+    assert_eq!((r.status, r.code().as_str()), (400, "bad_request"));
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON")
+    );
+    let r = srv.post("/v1/check", r#"{"id":"L","title":"ok","market":"Korea"}"#);
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_record"));
+    let r = srv.post("/v1/check", "[]");
+    assert_eq!((r.status, r.code().as_str()), (400, "bad_request"));
+
+    let three = r#"[{"id":"a","title":"x"},{"id":"b","title":"y"},{"id":"c","title":"z"}]"#;
+    let r = srv.post("/v1/check/batch", three);
+    assert_eq!((r.status, r.code().as_str()), (413, "payload_too_large"));
+
+    let r = srv.post("/v1/banned", "[{\"id\":\"x\"}]");
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_record"));
+    assert_eq!(r.json()["details"][0]["item"], 1);
+    let r = srv.post("/v1/banned", "   ");
+    assert_eq!((r.status, r.code().as_str()), (400, "bad_request"));
+
+    // Listings never make the server read a file or fetch an address.
+    let r = srv.post(
+        "/v1/check",
+        r#"{"id":"L","title":"VoltMax HB-2210X","images":["/etc/shadow","http://169.254.169.254/latest"]}"#,
+    );
+    assert_eq!(
+        (r.status, r.json()["decision"].clone()),
+        (200, json!("block"))
+    );
+}
+
+#[test]
+fn a_write_during_a_stream_of_checks_fails_none_and_shows_at_once() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    let addr = srv.addr.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for w in 0..3 {
+        let (addr, stop, done) = (addr.clone(), stop.clone(), done.clone());
+        workers.push(std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            let start = Instant::now();
+            while !stop.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(60) {
+                let body = format!(r#"{{"id":"S-{w}","title":"VoltMax HB-2210X power bank"}}"#);
+                let r = http(&addr, "POST", "/v1/check", None, body.as_bytes());
+                if r.status != 200 || r.json()["decision"] != "block" {
+                    failures.push(format!("{} {}", r.status, r.body));
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            failures
+        }));
+    }
+    while done.load(Ordering::Relaxed) < 10 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let rec = r#"{"id":"LIVE-1","title":"Zephyrion ZX-4410 electric scooter","brand":"Zephyrion","models":["ZX-4410"]}"#;
+    let r = srv.post("/v1/banned", rec);
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Visible to the very next check.
+    let r = srv.post(
+        "/v1/check",
+        r#"{"id":"L-z","title":"Zephyrion zx 4410 scooter"}"#,
+    );
+    assert_eq!(r.json()["decision"], "block", "{}", r.body);
+    assert_eq!(r.json()["matches"][0]["banned_id"], "LIVE-1");
+    let before = done.load(Ordering::Relaxed);
+    while done.load(Ordering::Relaxed) < before + 10 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let failures: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    assert!(failures.is_empty(), "failed checks: {failures:?}");
+}
+
+#[test]
+fn restart_on_the_same_index_keeps_acknowledged_writes() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    let r = srv.post(
+        "/v1/banned",
+        r#"{"id":"KEEP-1","title":"Durable Duck bath toy DD-12","models":["DD-12"]}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = srv.req("DELETE", "/v1/banned/B-2", None, "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let status = srv.stop();
+    assert!(
+        status.success(),
+        "SIGTERM should drain and exit 0: {status:?}"
+    );
+
+    let srv = Server::start(&env, &[], &[]);
+    let r = srv.get("/v1/banned/KEEP-1");
+    assert_eq!(
+        (r.status, r.json()["models"].clone()),
+        (200, json!(["DD-12"]))
+    );
+    assert_eq!(srv.get("/v1/banned/B-2").status, 404);
+    assert_eq!(srv.get("/readyz").json()["records"], 3);
+}
+
+#[test]
+fn refuses_a_public_address_without_tokens() {
+    let env = setup();
+    let r = env.run(&["serve", "--addr", "0.0.0.0:0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let msg = r.stderr.trim();
+    assert_eq!(msg.lines().count(), 1, "{msg}");
+    assert!(
+        msg.contains("refusing to listen on 0.0.0.0:0 without tokens"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_missing_index_is_refused_unless_asked_to_create() {
+    let env = Env::new();
+    let r = env.run(&["serve", "--addr", "127.0.0.1:0"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no index here yet"), "{}", r.stderr);
+    let srv = Server::start(&env, &["--create"], &[]);
+    assert_eq!(srv.get("/readyz").json()["records"], 0);
+    let r = srv.post("/v1/banned", r#"{"id":"F-1","title":"First record"}"#);
+    assert_eq!(r.json()["added"], 1, "{}", r.body);
+}
+
+/// Opens a request whose body never finishes arriving: it holds its place in flight.
+fn hold_open(addr: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST /v1/check HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 100\r\n\
+         Content-Type: application/json\r\nConnection: close\r\n\r\n{{\"id\":"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+}
+
+/// Waits until the server counts `n` API requests in flight (metrics are outside the limit).
+fn wait_in_flight(srv: &Server, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let want = format!("relist_http_in_flight {n}\n");
+    while !srv.get("/metrics").body.contains(&want) {
+        assert!(Instant::now() < deadline, "never {n} in flight");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn overload_is_shed_with_503_and_slow_requests_time_out() {
+    let env = setup();
+    let srv = Server::start(&env, &["--max-in-flight", "1", "--timeout-ms", "3000"], &[]);
+    let slow = hold_open(&srv.addr);
+    wait_in_flight(&srv, 1);
+    // The held request takes the only place: the next is shed at once, not queued.
+    let shed = srv.post("/v1/check", RELISTING);
+    assert_eq!((shed.status, shed.code().as_str()), (503, "overloaded"));
+    // Health still answers while shedding.
+    assert_eq!(srv.get("/healthz").status, 200);
+    // The held request runs out of time: 503 timeout, and its place is free again.
+    let mut slow = slow;
+    let mut raw = String::new();
+    let _ = slow.read_to_string(&mut raw);
+    assert!(raw.starts_with("HTTP/1.1 503"), "{raw}");
+    assert!(raw.contains("\"code\":\"timeout\""), "{raw}");
+    assert_eq!(srv.post("/v1/check", RELISTING).status, 200);
+}
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish_then_exits() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    let body = format!("{:<100}", r#"{"id":"L-d","title":"VoltMax HB-2210X"}"#);
+    let mut held = TcpStream::connect(&srv.addr).unwrap();
+    let head =
+        "POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nConnection: close\r\n\r\n";
+    held.write_all(head.as_bytes()).unwrap();
+    held.write_all(&body.as_bytes()[..10]).unwrap();
+    wait_in_flight(&srv, 1);
+    let pid = srv.child.as_ref().unwrap().id().to_string();
+    let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(ok.success());
+    std::thread::sleep(Duration::from_millis(300));
+    // Still draining: the held request completes normally.
+    held.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut raw = String::new();
+    held.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.contains("\"decision\":\"block\""), "{raw}");
+    let status = srv.stop_waiting();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_stuck_connection_does_not_keep_the_server_alive() {
+    let env = setup();
+    let srv = Server::start(&env, &["--drain-ms", "500", "--timeout-ms", "60000"], &[]);
+    let _stuck = hold_open(&srv.addr);
+    wait_in_flight(&srv, 1);
+    let start = Instant::now();
+    let status = srv.stop();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn the_openapi_document_is_whole() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    let doc = srv.get("/openapi.json").body;
+    let parsed: Value = serde_json::from_str(&doc).unwrap();
+    let schemas = parsed["components"]["schemas"].as_object().unwrap();
+    // Every reference resolves.
+    for part in doc.split("\"#/components/schemas/").skip(1) {
+        let name = &part[..part.find('"').unwrap()];
+        assert!(
+            schemas.contains_key(name),
+            "{name} is referenced but not defined"
+        );
+    }
+    let strict = &parsed["paths"]["/v1/banned"]["post"]["parameters"][0];
+    assert_eq!(
+        (strict["name"].clone(), strict["in"].clone()),
+        (json!("strict"), json!("query"))
+    );
+    assert_eq!(
+        parsed["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+#[test]
+fn commits_by_another_process_are_seen_within_seconds() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    assert_eq!(srv.get("/v1/banned/OUT-1").status, 404);
+    let f = env.write(
+        "more.jsonl",
+        "{\"id\":\"OUT-1\",\"title\":\"Outside Otter night light OT-55\",\"models\":[\"OT-55\"]}\n",
+    );
+    let r = env.run(&["ingest", s(&f)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while srv.get("/v1/banned/OUT-1").status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "an outside commit was never picked up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let r = srv.post(
+        "/v1/check",
+        r#"{"id":"L-o","title":"Otter OT-55 night light"}"#,
+    );
+    assert_eq!(r.json()["matches"][0]["banned_id"], "OUT-1", "{}", r.body);
+    assert_ne!(r.json()["decision"], "allow", "{}", r.body);
+}
