@@ -16,7 +16,7 @@ use crate::terms::TermMatcher;
 
 /// Most prepared records kept per snapshot; beyond it the cache starts over. Bounds memory on
 /// very large indexes while keeping the records a sweep meets again and again.
-const CACHE_LIMIT: usize = 50_000;
+const CACHE_LIMIT: usize = 200_000;
 
 /// Query terms per field: the rarest of a listing's words and n-grams. Enough to find a
 /// relisting (one shared rare word or model number suffices), bounded for latency.
