@@ -94,7 +94,7 @@ impl Sink for Count {
         self.rows += 1;
         // Planted relistings are the even listings (synth::listing); their match is SYN-*.
         let j: usize = res.listing_id.trim_start_matches("L-").parse().unwrap_or(1);
-        if j % 2 == 0 && res.matches.iter().any(|m| m.banned_id.starts_with("SYN-")) {
+        if j.is_multiple_of(2) && res.matches.iter().any(|m| m.banned_id.starts_with("SYN-")) {
             self.planted_found += 1;
         }
         Ok(())

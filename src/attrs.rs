@@ -149,10 +149,10 @@ pub fn colours(text: &str) -> Vec<&'static str> {
 pub fn colours_folded(folded: &str) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
     for w in folded.split(|c: char| !c.is_ascii_alphanumeric()) {
-        if let Some((_, c)) = COLOURS.iter().find(|(k, _)| *k == w) {
-            if !out.contains(c) {
-                out.push(c);
-            }
+        if let Some((_, c)) = COLOURS.iter().find(|(k, _)| *k == w)
+            && !out.contains(c)
+        {
+            out.push(c);
         }
     }
     out

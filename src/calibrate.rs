@@ -23,6 +23,7 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 /// Solves `a x = b` for a small dense system (Gaussian elimination, partial pivoting).
+#[allow(clippy::needless_range_loop)] // row operations read clearest with indexes
 fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     let n = b.len();
     for c in 0..n {

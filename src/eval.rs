@@ -133,7 +133,9 @@ pub struct Report {
 pub fn evaluate(engine: &Engine, items: &[Labelled]) -> Result<Report> {
     let start = std::time::Instant::now();
     let opts = CheckOptions::top(10);
-    let outcomes: Vec<Result<(Counts, Vec<String>, Option<String>)>> = items
+    // Per listing: its counts, the ids it flagged, and its id when it was misjudged.
+    type Outcome = (Counts, Vec<String>, Option<String>);
+    let outcomes: Vec<Result<Outcome>> = items
         .par_iter()
         .map(|it| {
             let res = engine.check(&it.listing, opts)?;

@@ -248,10 +248,10 @@ fn brand_evidence(l: &PreparedListing, b: &PreparedBanned) -> BrandEvidence {
     if l.brand_key.as_ref() == Some(bk) || l.head.spaceless.contains(bk.as_str()) {
         return BrandEvidence::Match(1.0);
     }
-    if let Some(lk) = &l.brand_key {
-        if strsim::jaro_winkler(lk, bk) >= 0.9 {
-            return BrandEvidence::Match(0.8);
-        }
+    if let Some(lk) = &l.brand_key
+        && strsim::jaro_winkler(lk, bk) >= 0.9
+    {
+        return BrandEvidence::Match(0.8);
     }
     // A typo'd brand inside the title, possibly split in two words ("volt maks").
     let toks = &l.head.tokens;

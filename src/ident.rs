@@ -57,10 +57,11 @@ fn is_measure(key: &str) -> bool {
         return true;
     }
     // Memory speed ratings: "pc3200", "pc2-4200", "pc3-10600".
-    if let Some(rest) = key.strip_prefix("pc") {
-        if rest.len() >= 4 && rest.bytes().all(|b| b.is_ascii_digit()) {
-            return true;
-        }
+    if let Some(rest) = key.strip_prefix("pc")
+        && rest.len() >= 4
+        && rest.bytes().all(|b| b.is_ascii_digit())
+    {
+        return true;
     }
     let digits_end = key.find(|c: char| !c.is_ascii_digit()).unwrap_or(key.len());
     if digits_end == 0 {
@@ -263,12 +264,11 @@ pub fn extract_gtins(text: &str) -> Vec<String> {
                 if digits.len() > 14 {
                     break;
                 }
-                if digits.len() >= 12 {
-                    if let Some(g) = gtin14(&digits) {
-                        if !out.contains(&g) {
-                            out.push(g);
-                        }
-                    }
+                if digits.len() >= 12
+                    && let Some(g) = gtin14(&digits)
+                    && !out.contains(&g)
+                {
+                    out.push(g);
                 }
             }
         }

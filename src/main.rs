@@ -15,10 +15,10 @@ fn main() -> ExitCode {
         Ok(cli::Outcome::Blocked) => ExitCode::from(1),
         Err(e) => {
             // A closed stdout (`relist sweep | head`) is not an error worth a message.
-            if let relist::Error::Io { source, .. } = &e {
-                if source.kind() == std::io::ErrorKind::BrokenPipe {
-                    return ExitCode::SUCCESS;
-                }
+            if let relist::Error::Io { source, .. } = &e
+                && source.kind() == std::io::ErrorKind::BrokenPipe
+            {
+                return ExitCode::SUCCESS;
             }
             eprintln!("relist: {e}");
             ExitCode::from(2)

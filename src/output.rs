@@ -159,11 +159,22 @@ impl Sink for LineSink<'_> {
     }
 }
 
+/// One row of the tabular formats.
+struct Row {
+    listing_id: String,
+    decision: &'static str,
+    score: f32,
+    banned_id: String,
+    match_score: Option<f32>,
+    match_decision: String,
+    reasons: String,
+}
+
 /// Parquet to a file: rows are buffered per batch and written as one row group each.
 pub struct ParquetSink {
     writer: Option<ArrowWriter<File>>,
     schema: Arc<Schema>,
-    rows: Vec<(String, String, f32, String, Option<f32>, String, String)>,
+    rows: Vec<Row>,
 }
 
 impl ParquetSink {
@@ -194,16 +205,16 @@ fn opt_str(v: &str) -> Option<&str> {
 
 impl Sink for ParquetSink {
     fn result(&mut self, res: &CheckResult) -> Result<()> {
-        for (id, ms, md, reasons) in rows(res) {
-            self.rows.push((
-                res.listing_id.clone(),
-                res.decision.as_str().to_string(),
-                res.score,
-                id,
-                ms,
-                md,
+        for (banned_id, match_score, match_decision, reasons) in rows(res) {
+            self.rows.push(Row {
+                listing_id: res.listing_id.clone(),
+                decision: res.decision.as_str(),
+                score: res.score,
+                banned_id,
+                match_score,
+                match_decision,
                 reasons,
-            ));
+            });
         }
         Ok(())
     }

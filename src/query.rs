@@ -78,19 +78,18 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
         else {
             continue;
         };
-        if let Some(s) = &q.source {
-            if !rec
+        if let Some(s) = &q.source
+            && !rec
                 .source
                 .as_deref()
                 .is_some_and(|r| r.eq_ignore_ascii_case(s))
-            {
-                continue;
-            }
+        {
+            continue;
         }
-        if let Some(j) = &q.jurisdiction {
-            if !rec.applies_to(Some(j)) {
-                continue;
-            }
+        if let Some(j) = &q.jurisdiction
+            && !rec.applies_to(Some(j))
+        {
+            continue;
         }
         hits.push(Hit {
             matched: m,

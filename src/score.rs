@@ -144,6 +144,19 @@ pub fn reasons(f: &Features, banned_brand: Option<&str>) -> Vec<String> {
     out
 }
 
+fn class_name(class: &str) -> &str {
+    match class {
+        "length-in" | "length" | "length-ft" => "size",
+        "bytes" => "storage capacity",
+        "power" => "wattage",
+        "charge" => "battery capacity",
+        "mass" | "mass-oz" | "mass-lb" => "weight",
+        "volume" | "volume-qt" => "volume",
+        "count" => "pack count",
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,18 +218,5 @@ mod tests {
             let s = fuse(&x, &w);
             prop_assert!((0.0..=1.0).contains(&s));
         }
-    }
-}
-
-fn class_name(class: &str) -> &str {
-    match class {
-        "length-in" | "length" | "length-ft" => "size",
-        "bytes" => "storage capacity",
-        "power" => "wattage",
-        "charge" => "battery capacity",
-        "mass" | "mass-oz" | "mass-lb" => "weight",
-        "volume" | "volume-qt" => "volume",
-        "count" => "pack count",
-        other => other,
     }
 }

@@ -114,7 +114,7 @@ pub fn listing(
     j: usize,
 ) -> (String, Option<String>) {
     let mut rng = Rng::new(seed.rotate_left(17) ^ (j as u64).wrapping_mul(0x9E3779B97F4A7C15));
-    if j % 2 == 0 {
+    if j.is_multiple_of(2) {
         let i = rng.below(banned_count);
         let (_, title, brand, model) = banned(v, banned_seed, i);
         let mut words: Vec<String> = title.split(' ').map(str::to_string).collect();

@@ -115,18 +115,6 @@ fn parse_time(s: &str) -> Result<u64, String> {
     u64::try_from(secs).map_err(|_| bad())
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_parse() {
-        assert_eq!(super::parse_time("1700000000"), Ok(1_700_000_000));
-        assert_eq!(super::parse_time("1970-01-02"), Ok(86_400));
-        assert_eq!(super::parse_time("2026-11-25T12:00:00Z"), Ok(1_795_608_000));
-        assert!(super::parse_time("2026-13-01").is_err());
-        assert!(super::parse_time("yesterday").is_err());
-    }
-}
-
 /// Counts the bytes read, for the progress bar.
 struct Counting<R> {
     inner: R,
@@ -351,4 +339,16 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
         );
     }
     Ok(Outcome::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_parse() {
+        assert_eq!(super::parse_time("1700000000"), Ok(1_700_000_000));
+        assert_eq!(super::parse_time("1970-01-02"), Ok(86_400));
+        assert_eq!(super::parse_time("2026-11-25T12:00:00Z"), Ok(1_795_608_000));
+        assert!(super::parse_time("2026-13-01").is_err());
+        assert!(super::parse_time("yesterday").is_err());
+    }
 }
