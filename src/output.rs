@@ -229,16 +229,20 @@ impl Sink for ParquetSink {
         let r = std::mem::take(&mut self.rows);
         let cols: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from_iter_values(
-                r.iter().map(|x| x.0.as_str()),
+                r.iter().map(|x| x.listing_id.as_str()),
             )),
-            Arc::new(StringArray::from_iter_values(
-                r.iter().map(|x| x.1.as_str()),
+            Arc::new(StringArray::from_iter_values(r.iter().map(|x| x.decision))),
+            Arc::new(Float32Array::from_iter_values(r.iter().map(|x| x.score))),
+            Arc::new(StringArray::from_iter(
+                r.iter().map(|x| opt_str(&x.banned_id)),
             )),
-            Arc::new(Float32Array::from_iter_values(r.iter().map(|x| x.2))),
-            Arc::new(StringArray::from_iter(r.iter().map(|x| opt_str(&x.3)))),
-            Arc::new(Float32Array::from_iter(r.iter().map(|x| x.4))),
-            Arc::new(StringArray::from_iter(r.iter().map(|x| opt_str(&x.5)))),
-            Arc::new(StringArray::from_iter(r.iter().map(|x| opt_str(&x.6)))),
+            Arc::new(Float32Array::from_iter(r.iter().map(|x| x.match_score))),
+            Arc::new(StringArray::from_iter(
+                r.iter().map(|x| opt_str(&x.match_decision)),
+            )),
+            Arc::new(StringArray::from_iter(
+                r.iter().map(|x| opt_str(&x.reasons)),
+            )),
         ];
         let batch = RecordBatch::try_new(self.schema.clone(), cols)
             .map_err(|e| Error::Invalid(format!("Parquet: {e}")))?;
