@@ -723,3 +723,67 @@ fn parquet_catalogs_in_and_parquet_results_out() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("Parquet"), "{}", r.stderr);
 }
+
+#[test]
+fn cpsc_feeds_ingest_with_models_from_prose() {
+    let env = Env::new();
+    let feed = fixture("cpsc_recalls.json");
+    let r = env.run(&["ingest", s(&feed)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("CPSC feed: 2 records, 3 model numbers, 1 valid UPCs"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("field `gtins`: '123'"), "{}", r.stderr);
+    let (code, res) = check(
+        &env,
+        r#"{"id":"L","title":"BW1500H heater 1500W","market":"US"}"#,
+    );
+    assert_eq!(
+        (code, res["matches"][0]["banned_id"].as_str()),
+        (1, Some("CPSC-26901"))
+    );
+    // Bans from a US regulator apply to the US market (and listings with no market).
+    let (_, res) = check(
+        &env,
+        r#"{"id":"L","title":"BW1500H heater 1500W","market":"KR"}"#,
+    );
+    assert_eq!(res["decision"], "allow");
+    let error = env.write(
+        "error.json",
+        r#"[{"RecallID":0,"RecallNumber":null,"Title":"Error retrieving Recalls: down"}]"#,
+    );
+    let r = env.run(&["ingest", "--format", "cpsc", s(&error)]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("CPSC API answered with an error"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// The real CPSC records beside the repository (`../shared`), when they are there.
+#[test]
+fn real_cpsc_records_ingest_without_loss() {
+    let root = common::repo().join("../shared/data/recalls");
+    if !root.exists() {
+        eprintln!("skipped: {} is not here", root.display());
+        return;
+    }
+    for (file, count) in [
+        ("cpsc-second-look/recalls.json", 885),
+        ("cpsc-python-samples-2013/cpsc_recalls.json", 50),
+    ] {
+        let env = Env::new();
+        let r = env.run(&["ingest", s(&root.join(file))]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains(&format!("{count} added, 0 replaced, 0 rejected")),
+            "{}",
+            r.stderr
+        );
+    }
+}

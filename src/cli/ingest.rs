@@ -16,7 +16,7 @@ pub struct IngestArgs {
     /// JSON Lines or CSV files of banned records (`-` for stdin).
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Input format: auto (by extension), jsonl, csv.
+    /// Input format: auto (by extension and content), jsonl, csv, parquet, cpsc.
     #[arg(long, default_value = "auto")]
     format: Format,
     /// Abort at the first bad line; nothing is written.
@@ -48,8 +48,9 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
     for path in &a.files {
         let input = ingest::open(path)?;
         let before = records.len();
+        let format = ingest::sniff(path, a.format);
         let mut fatal: Option<Error> = None;
-        ingest::read_records(path, input, a.format, BannedRecord::from_value, |item| {
+        ingest::read_records(path, input, format, BannedRecord::from_value, |item| {
             if fatal.is_some() {
                 return;
             }
@@ -71,6 +72,16 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
             return Err(Error::Invalid(format!("{e} (--strict: nothing ingested)")));
         }
         reporter.finish(path);
+        if format == Format::Cpsc && !g.quiet {
+            let new = &records[before..];
+            eprintln!(
+                "{}: CPSC feed: {} records, {} model numbers, {} valid UPCs",
+                path.display(),
+                new.len(),
+                new.iter().map(|r| r.models.len()).sum::<usize>(),
+                new.iter().map(|r| r.gtins.len()).sum::<usize>()
+            );
+        }
         if records.len() == before {
             reporter.report(&format_args!("{}: no records", path.display()));
             reporter.finish(path);

@@ -1,5 +1,6 @@
 //! Reading records from files: JSON Lines and CSV with the same field names.
 
+pub mod cpsc;
 mod csv;
 mod lines;
 mod parquet;
@@ -21,6 +22,8 @@ pub enum Format {
     Jsonl,
     Csv,
     Parquet,
+    /// US CPSC recall feeds (a whole JSON document: see `cpsc`).
+    Cpsc,
 }
 
 impl std::str::FromStr for Format {
@@ -31,8 +34,9 @@ impl std::str::FromStr for Format {
             "jsonl" | "json" | "ndjson" => Ok(Format::Jsonl),
             "csv" => Ok(Format::Csv),
             "parquet" => Ok(Format::Parquet),
+            "cpsc" => Ok(Format::Cpsc),
             other => Err(format!(
-                "unknown format '{other}' (auto, jsonl, csv, parquet)"
+                "unknown format '{other}' (auto, jsonl, csv, parquet, cpsc)"
             )),
         }
     }
@@ -67,6 +71,35 @@ pub fn read_records<T>(
         reason,
     };
     match format.resolve(path) {
+        Format::Cpsc => {
+            // A feed is one JSON document, not lines: read it whole (bounded), then convert.
+            let mut text = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(input, MAX_DOCUMENT_BYTES + 1),
+                &mut text,
+            )
+            .map_err(|e| Error::io(path, e))?;
+            if text.len() as u64 > MAX_DOCUMENT_BYTES {
+                return Err(Error::Invalid(format!(
+                    "{}: larger than 1 GiB",
+                    path.display()
+                )));
+            }
+            let doc: Value = serde_json::from_slice(&text)
+                .map_err(|e| Error::Invalid(format!("{}: invalid JSON: {e}", path.display())))?;
+            let records = cpsc::convert(doc)
+                .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+            for (i, obj) in records.into_iter().enumerate() {
+                // "Lines" of a feed are its records, numbered from 1.
+                let n = i as u64 + 1;
+                each(
+                    parse(obj)
+                        .map(|r| (n, r))
+                        .map_err(|e| bad(n, format!("record {n}: {e}"))),
+                );
+            }
+            Ok(())
+        }
         Format::Parquet => parquet::read(path, |line, obj| {
             each(
                 obj.and_then(&parse)
@@ -101,6 +134,23 @@ pub fn read_records<T>(
             }
             Ok(())
         }
+    }
+}
+
+/// Largest feed document read whole.
+const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
+
+/// `Auto` for a `.json` file that holds a known feed document: the feed's format.
+pub fn sniff(path: &Path, format: Format) -> Format {
+    if format != Format::Auto || path.extension().and_then(|e| e.to_str()) != Some("json") {
+        return format;
+    }
+    let Ok(text) = std::fs::read(path) else {
+        return format;
+    };
+    match serde_json::from_slice::<Value>(&text) {
+        Ok(doc) if cpsc::detect(&doc) => Format::Cpsc,
+        _ => format,
     }
 }
 
