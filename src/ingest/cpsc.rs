@@ -208,7 +208,8 @@ fn second_look(r: &Value) -> Map<String, Value> {
 /// Converts a CPSC document into banned-record objects (each with its `original`), or says
 /// why it cannot: an API error body, or not a CPSC shape.
 pub fn convert(doc: Value) -> Result<Vec<Value>, String> {
-    let (items, map): (Vec<Value>, fn(&Value) -> Map<String, Value>) = match doc {
+    type Mapper = fn(&Value) -> Map<String, Value>;
+    let (items, map): (Vec<Value>, Mapper) = match doc {
         Value::Array(items) => {
             if let Some(err) = items.iter().find(|r| {
                 r.get("RecallID").and_then(Value::as_i64) == Some(0)
