@@ -732,7 +732,7 @@ fn cpsc_feeds_ingest_with_models_from_prose() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("CPSC feed: 2 records, 3 model numbers, 1 valid UPCs"),
+            .contains("Cpsc feed: 2 records, 3 model numbers, 1 valid GTINs"),
         "{}",
         r.stderr
     );
@@ -786,4 +786,49 @@ fn real_cpsc_records_ingest_without_loss() {
             r.stderr
         );
     }
+}
+
+#[test]
+fn health_canada_and_safetykorea_feeds_ingest() {
+    let env = Env::new();
+    let r = env.run(&[
+        "ingest",
+        s(&fixture("healthcanada_recalls.json")),
+        s(&fixture("safetykorea_recalls.json")),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("HealthCanada feed: 2 records"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("SafetyKorea feed: 2 records, 3 model numbers, 1 valid GTINs"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("4 added"), "{}", r.stderr);
+    let (code, res) = check(
+        &env,
+        r#"{"id":"L","title":"아쿠아키즈 물놀이 튜브 AK310 특가","market":"KR"}"#,
+    );
+    assert_eq!(
+        (code, res["matches"][0]["banned_id"].as_str()),
+        (1, Some("KATS-7001"))
+    );
+    let q = env.run(&["query", "SplashSafe bath seat", "--format", "json"]);
+    let hit = &q.json_lines()[0];
+    assert_eq!(hit["banned_id"], "HC-90101");
+    assert_eq!(
+        hit["url"],
+        "https://recalls-rappels.canada.ca/en/alert-recall/toddler-bath-seats-recalled-due-drowning-hazard"
+    );
+    let err = env.write(
+        "kats-error.json",
+        r#"{"resultCode":"4010","resultMsg":"Invalid AuthKey","resultData":[]}"#,
+    );
+    let r = env.run(&["ingest", "--format", "safetykorea", s(&err)]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("Invalid AuthKey"), "{}", r.stderr);
 }

@@ -16,7 +16,8 @@ pub struct IngestArgs {
     /// JSON Lines or CSV files of banned records (`-` for stdin).
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Input format: auto (by extension and content), jsonl, csv, parquet, cpsc.
+    /// Input format: auto (by extension and content), jsonl, csv, parquet, cpsc, healthcanada,
+    /// safetykorea.
     #[arg(long, default_value = "auto")]
     format: Format,
     /// Abort at the first bad line; nothing is written.
@@ -72,10 +73,14 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
             return Err(Error::Invalid(format!("{e} (--strict: nothing ingested)")));
         }
         reporter.finish(path);
-        if format == Format::Cpsc && !g.quiet {
+        if matches!(
+            format,
+            Format::Cpsc | Format::HealthCanada | Format::SafetyKorea
+        ) && !g.quiet
+        {
             let new = &records[before..];
             eprintln!(
-                "{}: CPSC feed: {} records, {} model numbers, {} valid UPCs",
+                "{}: {format:?} feed: {} records, {} model numbers, {} valid GTINs",
                 path.display(),
                 new.len(),
                 new.iter().map(|r| r.models.len()).sum::<usize>(),

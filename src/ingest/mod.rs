@@ -2,8 +2,10 @@
 
 pub mod cpsc;
 mod csv;
+pub mod healthcanada;
 mod lines;
 mod parquet;
+pub mod safetykorea;
 
 pub use lines::{LineReader, MAX_LINE_BYTES};
 
@@ -24,6 +26,10 @@ pub enum Format {
     Parquet,
     /// US CPSC recall feeds (a whole JSON document: see `cpsc`).
     Cpsc,
+    /// Health Canada's recalls open data.
+    HealthCanada,
+    /// Korea's SafetyKorea recall API (domestic and overseas lists).
+    SafetyKorea,
 }
 
 impl std::str::FromStr for Format {
@@ -35,8 +41,10 @@ impl std::str::FromStr for Format {
             "csv" => Ok(Format::Csv),
             "parquet" => Ok(Format::Parquet),
             "cpsc" => Ok(Format::Cpsc),
+            "healthcanada" => Ok(Format::HealthCanada),
+            "safetykorea" => Ok(Format::SafetyKorea),
             other => Err(format!(
-                "unknown format '{other}' (auto, jsonl, csv, parquet, cpsc)"
+                "unknown format '{other}' (auto, jsonl, csv, parquet, cpsc, healthcanada, safetykorea)"
             )),
         }
     }
@@ -71,7 +79,7 @@ pub fn read_records<T>(
         reason,
     };
     match format.resolve(path) {
-        Format::Cpsc => {
+        Format::Cpsc | Format::HealthCanada | Format::SafetyKorea => {
             // A feed is one JSON document, not lines: read it whole (bounded), then convert.
             let mut text = Vec::new();
             std::io::Read::read_to_end(
@@ -87,8 +95,12 @@ pub fn read_records<T>(
             }
             let doc: Value = serde_json::from_slice(&text)
                 .map_err(|e| Error::Invalid(format!("{}: invalid JSON: {e}", path.display())))?;
-            let records = cpsc::convert(doc)
-                .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+            let records = match format.resolve(path) {
+                Format::HealthCanada => healthcanada::convert(doc),
+                Format::SafetyKorea => safetykorea::convert(doc),
+                _ => cpsc::convert(doc),
+            }
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
             for (i, obj) in records.into_iter().enumerate() {
                 // "Lines" of a feed are its records, numbered from 1.
                 let n = i as u64 + 1;
@@ -150,6 +162,8 @@ pub fn sniff(path: &Path, format: Format) -> Format {
     };
     match serde_json::from_slice::<Value>(&text) {
         Ok(doc) if cpsc::detect(&doc) => Format::Cpsc,
+        Ok(doc) if healthcanada::detect(&doc) => Format::HealthCanada,
+        Ok(doc) if safetykorea::detect(&doc) => Format::SafetyKorea,
         _ => format,
     }
 }

@@ -1,0 +1,66 @@
+//! Health Canada's recalls open data (HCRSAMOpenData.json): flat records, no models or UPCs
+//! (those are only on the notice pages), site-relative URLs, English titles with stray spaces.
+
+use serde_json::{Map, Value, json};
+
+pub fn detect(doc: &Value) -> bool {
+    doc.as_array()
+        .and_then(|a| a.first())
+        .is_some_and(|r| r.get("NID").is_some() && r.get("Last updated").is_some())
+}
+
+fn s(r: &Value, k: &str) -> Option<String> {
+    match r.get(k)? {
+        Value::String(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+pub fn convert(doc: Value) -> Result<Vec<Value>, String> {
+    let Value::Array(items) = doc else {
+        return Err("not a Health Canada recalls document (expected a JSON array)".into());
+    };
+    Ok(items
+        .into_iter()
+        .map(|r| {
+            let mut o = Map::new();
+            o.insert(
+                "id".into(),
+                json!(format!("HC-{}", s(&r, "NID").unwrap_or_default())),
+            );
+            let title = s(&r, "Product")
+                .or_else(|| s(&r, "Title"))
+                .unwrap_or_default();
+            o.insert("title".into(), json!(title));
+            let description: Vec<String> = ["Title", "What you should do"]
+                .iter()
+                .filter_map(|k| s(&r, k))
+                .collect();
+            if !description.is_empty() {
+                o.insert("description".into(), json!(description.join(" ")));
+            }
+            if let Some(h) = s(&r, "Issue") {
+                o.insert("hazard".into(), json!(h));
+            }
+            if let Some(c) = s(&r, "Category") {
+                o.insert("category".into(), json!(c));
+            }
+            if let Some(u) = s(&r, "URL") {
+                let url = if u.starts_with('/') {
+                    format!("https://recalls-rappels.canada.ca{u}")
+                } else {
+                    u
+                };
+                o.insert("url".into(), json!(url));
+            }
+            if let Some(d) = s(&r, "Last updated").filter(|d| d.len() >= 10) {
+                o.insert("recalled_at".into(), json!(d[..10]));
+            }
+            o.insert("source".into(), json!("HealthCanada"));
+            o.insert("jurisdictions".into(), json!(["CA"]));
+            o.insert("original".into(), r);
+            Value::Object(o)
+        })
+        .collect())
+}
