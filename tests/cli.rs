@@ -832,3 +832,66 @@ fn health_canada_and_safetykorea_feeds_ingest() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("Invalid AuthKey"), "{}", r.stderr);
 }
+
+#[test]
+fn safety_gate_and_consumer24_xml_feeds_ingest() {
+    let env = Env::new();
+    let r = env.run(&[
+        "ingest",
+        s(&fixture("safetygate_weekly.xml")),
+        s(&fixture("consumer24_recalls.xml")),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("SafetyGate feed: 2 records, 3 model numbers, 1 valid GTINs"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("Consumer24 feed: 1 records, 1 model numbers, 0 valid GTINs"),
+        "{}",
+        r.stderr
+    );
+    let (code, res) = check(
+        &env,
+        r#"{"id":"L","title":"GlitterGoo slime kit gg460","market":"FR"}"#,
+    );
+    assert_eq!(
+        (code, res["matches"][0]["banned_id"].as_str()),
+        (1, Some("EU-SR/09001/26"))
+    );
+    // An EU alert does not apply in Korea; the Consumer24 recall does.
+    let (_, res) = check(
+        &env,
+        r#"{"id":"L","title":"GlitterGoo slime kit gg460","market":"KR"}"#,
+    );
+    assert_eq!(res["decision"], "allow");
+    let (code, _) = check(
+        &env,
+        r#"{"id":"L","title":"씽씽라이드 어린이 전동 킥보드 SR77","market":"KR"}"#,
+    );
+    assert_eq!(code, 1);
+    let q = env.run(&["query", "--model", "GG-450", "--format", "json"]);
+    let hit = &q.json_lines()[0];
+    assert!(
+        hit["title"].as_str().unwrap().contains("GlitterGoo"),
+        "{hit}"
+    );
+    let err = env.write("c24.xml", "<selectCntntsForOpenAPIResponse><channel><return><code>30</code><codeMsg>SERVICE KEY IS NOT REGISTERED</codeMsg></return></channel></selectCntntsForOpenAPIResponse>");
+    let r = env.run(&["ingest", s(&err)]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("SERVICE KEY IS NOT REGISTERED"),
+        "{}",
+        r.stderr
+    );
+    let broken = env.write(
+        "sg.xml",
+        "<Safety-Gate><notifications><name>x</notifications>",
+    );
+    let r = env.run(&["ingest", "--format", "safetygate", s(&broken)]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("sg.xml"), "{}", r.stderr);
+}

@@ -17,7 +17,7 @@ pub struct IngestArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Input format: auto (by extension and content), jsonl, csv, parquet, cpsc, healthcanada,
-    /// safetykorea.
+    /// safetykorea, safetygate, consumer24.
     #[arg(long, default_value = "auto")]
     format: Format,
     /// Abort at the first bad line; nothing is written.
@@ -73,11 +73,12 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
             return Err(Error::Invalid(format!("{e} (--strict: nothing ingested)")));
         }
         reporter.finish(path);
-        if matches!(
+        // Regulator feeds say what they brought.
+        let feed = !matches!(
             format,
-            Format::Cpsc | Format::HealthCanada | Format::SafetyKorea
-        ) && !g.quiet
-        {
+            Format::Auto | Format::Jsonl | Format::Csv | Format::Parquet
+        );
+        if feed && !g.quiet {
             let new = &records[before..];
             eprintln!(
                 "{}: {format:?} feed: {} records, {} model numbers, {} valid GTINs",

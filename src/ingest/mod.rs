@@ -6,6 +6,7 @@ pub mod healthcanada;
 mod lines;
 mod parquet;
 pub mod safetykorea;
+pub mod xml;
 
 pub use lines::{LineReader, MAX_LINE_BYTES};
 
@@ -30,6 +31,10 @@ pub enum Format {
     HealthCanada,
     /// Korea's SafetyKorea recall API (domestic and overseas lists).
     SafetyKorea,
+    /// EU Safety Gate weekly report XML.
+    SafetyGate,
+    /// Korea's Consumer24 recall API XML.
+    Consumer24,
 }
 
 impl std::str::FromStr for Format {
@@ -43,8 +48,10 @@ impl std::str::FromStr for Format {
             "cpsc" => Ok(Format::Cpsc),
             "healthcanada" => Ok(Format::HealthCanada),
             "safetykorea" => Ok(Format::SafetyKorea),
+            "safetygate" => Ok(Format::SafetyGate),
+            "consumer24" => Ok(Format::Consumer24),
             other => Err(format!(
-                "unknown format '{other}' (auto, jsonl, csv, parquet, cpsc, healthcanada, safetykorea)"
+                "unknown format '{other}' (auto, jsonl, csv, parquet, cpsc, healthcanada, safetykorea, safetygate, consumer24)"
             )),
         }
     }
@@ -79,7 +86,11 @@ pub fn read_records<T>(
         reason,
     };
     match format.resolve(path) {
-        Format::Cpsc | Format::HealthCanada | Format::SafetyKorea => {
+        Format::Cpsc
+        | Format::HealthCanada
+        | Format::SafetyKorea
+        | Format::SafetyGate
+        | Format::Consumer24 => {
             // A feed is one JSON document, not lines: read it whole (bounded), then convert.
             let mut text = Vec::new();
             std::io::Read::read_to_end(
@@ -93,12 +104,27 @@ pub fn read_records<T>(
                     path.display()
                 )));
             }
-            let doc: Value = serde_json::from_slice(&text)
-                .map_err(|e| Error::Invalid(format!("{}: invalid JSON: {e}", path.display())))?;
             let records = match format.resolve(path) {
-                Format::HealthCanada => healthcanada::convert(doc),
-                Format::SafetyKorea => safetykorea::convert(doc),
-                _ => cpsc::convert(doc),
+                Format::SafetyGate | Format::Consumer24 => {
+                    let xml = String::from_utf8(text).map_err(|_| {
+                        Error::Invalid(format!("{}: not UTF-8 text", path.display()))
+                    })?;
+                    if format.resolve(path) == Format::SafetyGate {
+                        xml::safety_gate(&xml)
+                    } else {
+                        xml::consumer24(&xml)
+                    }
+                }
+                f => {
+                    let doc: Value = serde_json::from_slice(&text).map_err(|e| {
+                        Error::Invalid(format!("{}: invalid JSON: {e}", path.display()))
+                    })?;
+                    match f {
+                        Format::HealthCanada => healthcanada::convert(doc),
+                        Format::SafetyKorea => safetykorea::convert(doc),
+                        _ => cpsc::convert(doc),
+                    }
+                }
             }
             .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
             for (i, obj) in records.into_iter().enumerate() {
@@ -154,7 +180,20 @@ const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
 
 /// `Auto` for a `.json` file that holds a known feed document: the feed's format.
 pub fn sniff(path: &Path, format: Format) -> Format {
-    if format != Format::Auto || path.extension().and_then(|e| e.to_str()) != Some("json") {
+    let ext = path.extension().and_then(|e| e.to_str());
+    if format == Format::Auto && ext == Some("xml") {
+        let head: String = std::fs::read(path)
+            .map(|b| String::from_utf8_lossy(&b[..b.len().min(4096)]).into_owned())
+            .unwrap_or_default();
+        if xml::is_safety_gate(&head) {
+            return Format::SafetyGate;
+        }
+        if xml::is_consumer24(&head) {
+            return Format::Consumer24;
+        }
+        return format;
+    }
+    if format != Format::Auto || ext != Some("json") {
         return format;
     }
     let Ok(text) = std::fs::read(path) else {

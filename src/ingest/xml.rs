@@ -1,0 +1,210 @@
+//! Flat XML feeds (EU Safety Gate weekly reports, Korea's Consumer24) as banned records.
+//!
+//! Both put one record per element (`<notifications>`, `<content>`) whose children are leaves,
+//! or lists of leaves (`<pictures><picture>`): read into `tag → values` maps with quick-xml.
+
+use std::collections::BTreeMap;
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+use serde_json::{Map, Value, json};
+
+/// One record: each leaf tag and its non-empty texts.
+type Fields = BTreeMap<String, Vec<String>>;
+
+/// The records under every `<record_tag>` element, and the leaves outside them.
+fn records(xml: &str, record_tag: &str) -> Result<(Vec<Fields>, Fields), String> {
+    let mut reader = Reader::from_str(xml);
+    reader.config_mut().trim_text(true);
+    let mut out = Vec::new();
+    let mut outside = Fields::new();
+    let mut current: Option<Fields> = None;
+    let mut stack: Vec<String> = Vec::new();
+    let mut text = String::new();
+    loop {
+        match reader.read_event() {
+            Err(e) => return Err(format!("XML at byte {}: {e}", reader.error_position())),
+            Ok(Event::Eof) => break,
+            Ok(Event::Start(e)) => {
+                let local = e.local_name();
+                let name: &str = local.as_ref();
+                let name = name.to_string();
+                if name == record_tag && current.is_none() {
+                    current = Some(Fields::new());
+                }
+                stack.push(name);
+                text.clear();
+            }
+            // Entities come as their own events, so text here is literal.
+            Ok(Event::Text(t)) => text.push_str(t.as_ref()),
+            Ok(Event::CData(t)) => text.push_str(t.as_ref()),
+            Ok(Event::GeneralRef(r)) => {
+                let name: &str = r.as_ref();
+                text.push_str(match name {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    _ => "",
+                });
+            }
+            Ok(Event::End(_)) => {
+                let name = stack.pop().unwrap_or_default();
+                if name == record_tag {
+                    if let Some(f) = current.take() {
+                        out.push(f);
+                    }
+                } else {
+                    let value = text.trim().to_string();
+                    let target = current.as_mut().unwrap_or(&mut outside);
+                    if !value.is_empty() {
+                        target.entry(name).or_default().push(value);
+                    }
+                }
+                text.clear();
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok((out, outside))
+}
+
+fn one(f: &Fields, k: &str) -> Option<String> {
+    f.get(k).and_then(|v| v.first()).cloned()
+}
+
+fn list(f: &Fields, k: &str) -> Vec<String> {
+    f.get(k)
+        .into_iter()
+        .flatten()
+        .flat_map(|v| {
+            v.split([',', ';'])
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn original(f: &Fields) -> Value {
+    Value::Object(f.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+}
+
+/// EU and EEA members: where a Safety Gate alert applies.
+const EU_EEA: [&str; 30] = [
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+];
+
+pub fn is_safety_gate(xml: &str) -> bool {
+    xml.contains("<Safety-Gate") && xml.contains("<notifications")
+}
+
+pub fn is_consumer24(xml: &str) -> bool {
+    xml.contains("selectCntntsForOpenAPIResponse")
+}
+
+/// EU Safety Gate weekly report (detail XML).
+pub fn safety_gate(xml: &str) -> Result<Vec<Value>, String> {
+    let (items, _) = records(xml, "notifications")?;
+    Ok(items
+        .iter()
+        .map(|f| {
+            let mut o = Map::new();
+            o.insert(
+                "id".into(),
+                json!(format!("EU-{}", one(f, "caseNumber").unwrap_or_default())),
+            );
+            let title = one(f, "name")
+                .or_else(|| one(f, "product"))
+                .unwrap_or_default();
+            o.insert("title".into(), json!(title));
+            if let Some(b) = one(f, "brand").filter(|b| !b.eq_ignore_ascii_case("unknown")) {
+                o.insert("brand".into(), json!(b));
+            }
+            o.insert("models".into(), json!(list(f, "type_numberOfModel")));
+            o.insert("gtins".into(), json!(list(f, "barcode")));
+            if let Some(c) = one(f, "category") {
+                o.insert("category".into(), json!(c));
+            }
+            if let Some(d) = one(f, "description") {
+                o.insert("description".into(), json!(d));
+            }
+            let hazard: Vec<String> = ["riskType", "danger"]
+                .iter()
+                .filter_map(|k| one(f, k))
+                .collect();
+            if !hazard.is_empty() {
+                o.insert("hazard".into(), json!(hazard.join(": ")));
+            }
+            if let Some(u) = one(f, "reference").or_else(|| one(f, "URLrecall")) {
+                o.insert("url".into(), json!(u));
+            }
+            o.insert(
+                "images".into(),
+                json!(f.get("picture").cloned().unwrap_or_default()),
+            );
+            o.insert("source".into(), json!("EU-SafetyGate"));
+            o.insert("jurisdictions".into(), json!(EU_EEA));
+            o.insert("original".into(), original(f));
+            Value::Object(o)
+        })
+        .collect())
+}
+
+/// Korea's Consumer24 recall API (XML).
+pub fn consumer24(xml: &str) -> Result<Vec<Value>, String> {
+    let (items, outside) = records(xml, "content")?;
+    let code = one(&outside, "code").unwrap_or_default();
+    if code != "00" {
+        return Err(format!(
+            "Consumer24 answered {code}: {}",
+            one(&outside, "codeMsg").unwrap_or_default()
+        ));
+    }
+    Ok(items
+        .iter()
+        .map(|f| {
+            let mut o = Map::new();
+            o.insert(
+                "id".into(),
+                json!(format!("KCA-{}", one(f, "recallSn").unwrap_or_default())),
+            );
+            o.insert(
+                "title".into(),
+                json!(one(f, "productNm").unwrap_or_default()),
+            );
+            if let Some(b) = one(f, "makr").or_else(|| one(f, "bsnmNm")) {
+                o.insert("brand".into(), json!(b));
+            }
+            o.insert("models".into(), json!(list(f, "modlNmInfo")));
+            o.insert("gtins".into(), json!(list(f, "stdBrcd")));
+            if let Some(h) = one(f, "shrtcomCn") {
+                o.insert("hazard".into(), json!(h));
+            }
+            let description: Vec<String> = ["injryCauseResult", "cnsmrGhvrTips"]
+                .iter()
+                .filter_map(|k| one(f, k))
+                .collect();
+            if !description.is_empty() {
+                o.insert("description".into(), json!(description.join(" ")));
+            }
+            if let Some(u) = one(f, "infoOriginUrl") {
+                o.insert("url".into(), json!(u));
+            }
+            if let Some(d) = one(f, "recallPublictBgnde").filter(|d| d.len() >= 8) {
+                o.insert(
+                    "recalled_at".into(),
+                    json!(format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..8])),
+                );
+            }
+            o.insert("images".into(), json!(list(f, "recallImgUrls")));
+            o.insert("source".into(), json!("Consumer24"));
+            o.insert("jurisdictions".into(), json!(["KR"]));
+            o.insert("original".into(), original(f));
+            Value::Object(o)
+        })
+        .collect())
+}
