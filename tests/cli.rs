@@ -895,3 +895,25 @@ fn safety_gate_and_consumer24_xml_feeds_ingest() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("sg.xml"), "{}", r.stderr);
 }
+
+#[test]
+fn accc_rss_recalls_ingest_from_their_html_fields() {
+    let env = Env::new();
+    let r = env.run(&["ingest", s(&fixture("accc_recalls.rss"))]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("Accc feed: 1 records, 1 model numbers, 1 valid GTINs"),
+        "{}",
+        r.stderr
+    );
+    let q = env.run(&["query", "--model", "SD-BS-410", "--format", "json"]);
+    let hit = &q.json_lines()[0];
+    assert_eq!(hit["banned_id"], "ACCC-2026/22001");
+    assert_eq!(hit["jurisdictions"], serde_json::json!(["AU"]));
+    let (code, _) = check(
+        &env,
+        r#"{"id":"L","title":"baby bath seat sdbs410 suction","market":"AU"}"#,
+    );
+    assert_eq!(code, 1);
+}

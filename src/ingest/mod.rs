@@ -35,6 +35,8 @@ pub enum Format {
     SafetyGate,
     /// Korea's Consumer24 recall API XML.
     Consumer24,
+    /// Australia's ACCC product safety recalls RSS.
+    Accc,
 }
 
 impl std::str::FromStr for Format {
@@ -50,8 +52,9 @@ impl std::str::FromStr for Format {
             "safetykorea" => Ok(Format::SafetyKorea),
             "safetygate" => Ok(Format::SafetyGate),
             "consumer24" => Ok(Format::Consumer24),
+            "accc" => Ok(Format::Accc),
             other => Err(format!(
-                "unknown format '{other}' (auto, jsonl, csv, parquet, cpsc, healthcanada, safetykorea, safetygate, consumer24)"
+                "unknown format '{other}' (auto, jsonl, csv, parquet, cpsc, healthcanada, safetykorea, safetygate, consumer24, accc)"
             )),
         }
     }
@@ -90,7 +93,8 @@ pub fn read_records<T>(
         | Format::HealthCanada
         | Format::SafetyKorea
         | Format::SafetyGate
-        | Format::Consumer24 => {
+        | Format::Consumer24
+        | Format::Accc => {
             // A feed is one JSON document, not lines: read it whole (bounded), then convert.
             let mut text = Vec::new();
             std::io::Read::read_to_end(
@@ -105,14 +109,14 @@ pub fn read_records<T>(
                 )));
             }
             let records = match format.resolve(path) {
-                Format::SafetyGate | Format::Consumer24 => {
+                f @ (Format::SafetyGate | Format::Consumer24 | Format::Accc) => {
                     let xml = String::from_utf8(text).map_err(|_| {
                         Error::Invalid(format!("{}: not UTF-8 text", path.display()))
                     })?;
-                    if format.resolve(path) == Format::SafetyGate {
-                        xml::safety_gate(&xml)
-                    } else {
-                        xml::consumer24(&xml)
+                    match f {
+                        Format::SafetyGate => xml::safety_gate(&xml),
+                        Format::Consumer24 => xml::consumer24(&xml),
+                        _ => xml::accc(&xml),
                     }
                 }
                 f => {
@@ -181,7 +185,7 @@ const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
 /// `Auto` for a `.json` file that holds a known feed document: the feed's format.
 pub fn sniff(path: &Path, format: Format) -> Format {
     let ext = path.extension().and_then(|e| e.to_str());
-    if format == Format::Auto && ext == Some("xml") {
+    if format == Format::Auto && matches!(ext, Some("xml" | "rss")) {
         let head: String = std::fs::read(path)
             .map(|b| String::from_utf8_lossy(&b[..b.len().min(4096)]).into_owned())
             .unwrap_or_default();
@@ -190,6 +194,9 @@ pub fn sniff(path: &Path, format: Format) -> Format {
         }
         if xml::is_consumer24(&head) {
             return Format::Consumer24;
+        }
+        if xml::is_accc(&head) {
+            return Format::Accc;
         }
         return format;
     }

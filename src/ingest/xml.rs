@@ -208,3 +208,152 @@ pub fn consumer24(xml: &str) -> Result<Vec<Value>, String> {
         })
         .collect())
 }
+
+pub fn is_accc(xml: &str) -> bool {
+    xml.contains("<rss") && (xml.contains("productsafety.gov.au") || xml.contains("psa-recall"))
+}
+
+/// Text of an HTML fragment: tags dropped, the common entities decoded, spaces collapsed.
+fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&amp;", "&")
+        .replace("&nbsp;", " ")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The Drupal field blocks of an ACCC description: `field-psa-recall-NAME` → text.
+fn accc_fields(html: &str) -> BTreeMap<String, String> {
+    const MARK: &str = "field--name-field-psa-recall-";
+    let mut out = BTreeMap::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(MARK) {
+        rest = &rest[i + MARK.len()..];
+        let name_end = rest
+            .find(|c: char| c == '"' || c == ' ')
+            .unwrap_or(rest.len());
+        let name = rest[..name_end].to_string();
+        let body_start = rest.find('>').map_or(rest.len(), |j| j + 1);
+        let body_end = rest
+            .find(MARK)
+            .map_or(rest.len(), |j| rest[..j].rfind('<').unwrap_or(j));
+        let body = if body_start <= body_end {
+            &rest[body_start..body_end]
+        } else {
+            ""
+        };
+        // The published date is in a <time datetime="..."> attribute.
+        let text = match body.find("datetime=\"") {
+            Some(d) if name == "published-date" => body[d + 10..].chars().take(10).collect(),
+            _ => html_text(body),
+        };
+        out.insert(name, text);
+    }
+    out
+}
+
+/// Months of RFC 822 dates ("Wed, 13 Aug 2026 02:00:00 +0000").
+fn rfc822_date(d: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let parts: Vec<&str> = d.split_whitespace().collect();
+    let (day, mon, year) = (parts.get(1)?, parts.get(2)?, parts.get(3)?);
+    let m = MONTHS.iter().position(|x| x == mon)? + 1;
+    Some(format!("{year}-{m:02}-{:02}", day.parse::<u32>().ok()?))
+}
+
+/// Australia's ACCC product safety recalls RSS: each item's description holds the notice's
+/// fields as HTML blocks.
+pub fn accc(xml: &str) -> Result<Vec<Value>, String> {
+    let (items, _) = records(xml, "item")?;
+    Ok(items
+        .iter()
+        .map(|f| {
+            let html = one(f, "description").unwrap_or_default();
+            let fields = accc_fields(&html);
+            let field = |k: &str| fields.get(k).filter(|v| !v.is_empty()).cloned();
+            let mut o = Map::new();
+            let id = one(f, "guid")
+                .or_else(|| field("pra-number").map(|p| p.trim_start_matches("PRA ").to_string()))
+                .unwrap_or_default();
+            o.insert("id".into(), json!(format!("ACCC-{id}")));
+            let title = one(f, "title").unwrap_or_default();
+            let brand = field("brand").or_else(|| {
+                title
+                    .split_once(" - ")
+                    .map(|(trader, _)| trader.trim().to_string())
+            });
+            if let Some(b) = brand {
+                o.insert("brand".into(), json!(b));
+            }
+            o.insert("title".into(), json!(title));
+            let product = field("product-desc").unwrap_or_default();
+            let mut models: Vec<String> = field("model").map(|m| vec![m]).unwrap_or_default();
+            models.extend(
+                crate::ident::extract_models(&product)
+                    .into_iter()
+                    .filter(|m| m.primary && m.key.len() >= 5)
+                    .map(|m| m.raw.to_uppercase()),
+            );
+            o.insert("models".into(), json!(models));
+            let mut gtins: Vec<String> = field("gtin").map(|g| vec![g]).unwrap_or_default();
+            gtins.extend(crate::ident::extract_gtins(&product));
+            o.insert("gtins".into(), json!(gtins));
+            let description: Vec<String> = ["product-desc", "consumer-action"]
+                .iter()
+                .filter_map(|k| field(k))
+                .collect();
+            if !description.is_empty() {
+                o.insert("description".into(), json!(description.join(" ")));
+            }
+            let hazard: Vec<String> = ["product-defects", "hazards"]
+                .iter()
+                .filter_map(|k| field(k))
+                .collect();
+            if !hazard.is_empty() {
+                o.insert("hazard".into(), json!(hazard.join(" ")));
+            }
+            if let Some(c) = one(f, "category") {
+                o.insert("category".into(), json!(c));
+            }
+            if let Some(u) = one(f, "link") {
+                o.insert("url".into(), json!(u));
+            }
+            let date = field("published-date")
+                .filter(|d| d.len() == 10)
+                .or_else(|| one(f, "pubDate").and_then(|d| rfc822_date(&d)));
+            if let Some(d) = date {
+                o.insert("recalled_at".into(), json!(d));
+            }
+            let images: Vec<String> = html
+                .split("href=\"")
+                .skip(1)
+                .filter_map(|s| s.split('"').next())
+                .filter(|u| u.contains("/system/files/"))
+                .map(str::to_string)
+                .collect();
+            o.insert("images".into(), json!(images));
+            o.insert("source".into(), json!("ACCC"));
+            o.insert("jurisdictions".into(), json!(["AU"]));
+            o.insert("original".into(), original(f));
+            Value::Object(o)
+        })
+        .collect())
+}
