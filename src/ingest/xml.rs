@@ -246,7 +246,7 @@ fn accc_fields(html: &str) -> BTreeMap<String, String> {
     while let Some(i) = rest.find(MARK) {
         rest = &rest[i + MARK.len()..];
         let name_end = rest
-            .find(|c: char| c == '"' || c == ' ')
+            .find(['"', ' '])
             .unwrap_or(rest.len());
         let name = rest[..name_end].to_string();
         let body_start = rest.find('>').map_or(rest.len(), |j| j + 1);
