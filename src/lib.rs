@@ -35,6 +35,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod features;
+pub mod hamming;
 pub mod ident;
 pub mod ingest;
 pub mod model;
