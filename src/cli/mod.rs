@@ -2,6 +2,7 @@
 
 mod check;
 mod eval;
+mod hash;
 mod ingest;
 mod query;
 mod remove;
@@ -93,6 +94,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// What the index holds.
     Stats(stats::StatsArgs),
+    /// Perceptual hashes (dHash, pHash) of photos, as JSON Lines.
+    Hash(hash::HashArgs),
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
@@ -105,6 +108,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Query(a) => query::run(g, a),
         Command::Eval(a) => eval::run(g, a),
         Command::Stats(a) => stats::run(g, a),
+        Command::Hash(a) => hash::run(g, a),
     }
 }
 
