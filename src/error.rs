@@ -29,6 +29,9 @@ pub enum Error {
     /// The configuration file or a setting is invalid.
     #[error("config: {0}")]
     Config(String),
+    /// A photo could not be used: not an image, truncated, corrupt, or over the decoding limits.
+    #[error("{}: {reason}", path.display())]
+    Image { path: PathBuf, reason: String },
     /// A banned record that was asked for does not exist.
     #[error("no banned record with id '{0}'")]
     NotFound(String),
@@ -47,6 +50,13 @@ impl Error {
 
     pub fn index(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
         Error::Index {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub fn image(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
+        Error::Image {
             path: path.into(),
             reason: reason.to_string(),
         }

@@ -28,7 +28,8 @@
 //! Module map: [`normalize`] and [`ident`] turn text into comparable keys; [`features`]
 //! compares a listing with a banned record field by field; [`score`] fuses the evidence and
 //! decides; [`store`] is the index directory; [`engine`] ties them together for [`sweep`],
-//! [`eval`] and the command line.
+//! [`eval`] and the command line. [`imghash`] decodes and hashes photos and [`hamming`]
+//! searches the hashes; neither is part of matching yet.
 
 pub mod attrs;
 pub mod calibrate;
@@ -38,7 +39,9 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod features;
+pub mod hamming;
 pub mod ident;
+pub mod imghash;
 pub mod ingest;
 pub mod model;
 pub mod normalize;

@@ -3,6 +3,7 @@
 mod calibrate;
 mod check;
 mod eval;
+mod hash;
 mod index;
 mod ingest;
 mod query;
@@ -102,6 +103,8 @@ pub enum Command {
     Index(index::IndexArgs),
     /// Serve the HTTP API (checks, queries, live index updates) until SIGTERM or ctrl-c.
     Serve(serve::ServeArgs),
+    /// Perceptual hashes (dHash, pHash) of photos, as JSON Lines.
+    Hash(hash::HashArgs),
 }
 
 pub fn run(cli: Cli) -> Result<Outcome> {
@@ -117,6 +120,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Calibrate(a) => calibrate::run(g, a),
         Command::Index(a) => index::run(g, a),
         Command::Serve(a) => serve::run(g, a),
+        Command::Hash(a) => hash::run(g, a),
     }
 }
 

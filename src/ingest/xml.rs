@@ -245,9 +245,7 @@ fn accc_fields(html: &str) -> BTreeMap<String, String> {
     let mut rest = html;
     while let Some(i) = rest.find(MARK) {
         rest = &rest[i + MARK.len()..];
-        let name_end = rest
-            .find(['"', ' '])
-            .unwrap_or(rest.len());
+        let name_end = rest.find(['"', ' ']).unwrap_or(rest.len());
         let name = rest[..name_end].to_string();
         let body_start = rest.find('>').map_or(rest.len(), |j| j + 1);
         let body_end = rest

@@ -1,0 +1,236 @@
+//! Bounded decoding of photos (JPEG, PNG, GIF, WebP, BMP) with EXIF orientation applied.
+//!
+//! Photos come from sellers and regulators alike, so every one is treated as hostile: a file over
+//! [`MAX_FILE_BYTES`] is not read, a header announcing more than [`MAX_SIDE`] pixels a side or a
+//! pixel buffer over [`MAX_ALLOC`] bytes is refused before anything is allocated for it, and a
+//! truncated or corrupt file is an [`Error::Image`] naming the file, never a panic.
+
+use std::io::{Cursor, Read};
+use std::path::Path;
+
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
+
+use crate::error::{Error, Result};
+
+/// Largest photo file read, in bytes. Marketplace photos are a few MiB at most.
+pub const MAX_FILE_BYTES: u64 = 32 << 20;
+/// Largest width or height accepted, in pixels.
+pub const MAX_SIDE: u32 = 16_384;
+/// Largest allocation the decoder may make, in bytes; the decoded pixels count towards it, so
+/// a small file announcing 50000 × 50000 pixels (a decompression bomb) is refused up front.
+pub const MAX_ALLOC: u64 = 256 << 20;
+
+/// Reads and decodes a photo; errors name `path`.
+pub fn decode_file(path: &Path) -> Result<DynamicImage> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let announced = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if announced > MAX_FILE_BYTES {
+        return Err(too_big(path, announced));
+    }
+    // `take` bounds the read even if the size announced was wrong (a file still growing, a pipe).
+    let mut bytes = Vec::with_capacity(announced as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    decode_bytes(&bytes, path)
+}
+
+/// Decodes a photo held in memory (an HTTP body, say); `path` names it in errors.
+pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(path, bytes.len() as u64));
+    }
+    // The decoders are fuzzed upstream, but a panic in one must not take a whole sweep down with
+    // it: it becomes this photo's error like any other corrupt file.
+    match std::panic::catch_unwind(|| decode_unchecked(bytes, path)) {
+        Ok(result) => result,
+        Err(_) => Err(Error::image(path, "the image decoder failed on this file")),
+    }
+}
+
+fn decode_unchecked(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
+    if bytes.is_empty() {
+        return Err(Error::image(path, "empty file"));
+    }
+    // The content decides the format, not the file name: sellers' files are often misnamed.
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    let Some(format) = reader.format() else {
+        return Err(Error::image(
+            path,
+            "not an image (JPEG, PNG, GIF, WebP or BMP expected)",
+        ));
+    };
+    reader.limits(limits());
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| decode_error(path, format, e))?;
+    // `into_decoder` checks width and height but, unlike `ImageReader::decode`, not the buffer
+    // the pixels will need; a 16384 × 16384 RGBA image passes the first check and not this one.
+    let (w, h) = decoder.dimensions();
+    if decoder.total_bytes() > MAX_ALLOC {
+        return Err(Error::image(
+            path,
+            format!(
+                "image too large: {w}×{h} pixels need {} MiB decoded (limit {} MiB)",
+                decoder.total_bytes() >> 20,
+                MAX_ALLOC >> 20
+            ),
+        ));
+    }
+    // A broken EXIF block loses the orientation, not the photo.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(path, format, e))?;
+    img.apply_orientation(orientation);
+    Ok(img)
+}
+
+fn limits() -> Limits {
+    // `Limits` is non-exhaustive: start from the defaults and tighten.
+    let mut l = Limits::default();
+    l.max_image_width = Some(MAX_SIDE);
+    l.max_image_height = Some(MAX_SIDE);
+    l.max_alloc = Some(MAX_ALLOC);
+    l
+}
+
+fn too_big(path: &Path, len: u64) -> Error {
+    Error::image(
+        path,
+        format!(
+            "file too large: {len} bytes (limit {} MiB)",
+            MAX_FILE_BYTES >> 20
+        ),
+    )
+}
+
+fn decode_error(path: &Path, format: image::ImageFormat, e: ImageError) -> Error {
+    let what = format!("{format:?}").to_uppercase();
+    match e {
+        ImageError::Limits(e) => Error::image(
+            path,
+            format!(
+                "{what} image too large: {e} (limits: {MAX_SIDE}×{MAX_SIDE} pixels, {} MiB decoded)",
+                MAX_ALLOC >> 20
+            ),
+        ),
+        ImageError::Unsupported(e) => Error::image(path, format!("unsupported image: {e}")),
+        ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::image(path, format!("truncated {what} image"))
+        }
+        e => Error::image(path, format!("corrupt or truncated {what} image: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageEncoder, ImageFormat, Rgb, RgbImage};
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = RgbImage::from_fn(w, h, |x, y| Rgb([(x * 7) as u8, (y * 5) as u8, 90]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    /// CRC-32 as PNG chunks use it (polynomial 0xEDB88320).
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    /// A small valid PNG whose header (with a correct checksum) claims `w × h` pixels: what a
+    /// decompression bomb looks like before its data is inflated.
+    pub(crate) fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+        let mut bytes = png(4, 4);
+        // Signature (8 bytes), then the IHDR chunk: length (4), type (4), width (4), height (4).
+        bytes[16..20].copy_from_slice(&w.to_be_bytes());
+        bytes[20..24].copy_from_slice(&h.to_be_bytes());
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn decodes_a_png() {
+        let img = decode_bytes(&png(40, 30), Path::new("a.png")).unwrap();
+        assert_eq!((img.width(), img.height()), (40, 30));
+    }
+
+    #[test]
+    fn a_bomb_is_refused_naming_the_file() {
+        let e = decode_bytes(&png_claiming(50_000, 50_000), Path::new("bomb.png")).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("bomb.png: "), "{msg}");
+        assert!(msg.contains("too large"), "{msg}");
+        // Within the side limit but over the allocation limit.
+        let e = decode_bytes(&png_claiming(16_000, 16_000), Path::new("b.png")).unwrap_err();
+        assert!(e.to_string().contains("too large"), "{e}");
+    }
+
+    #[test]
+    fn truncated_and_foreign_files_are_errors_naming_the_file() {
+        let full = png(64, 64);
+        for cut in [8, 33, full.len() / 2, full.len() - 40] {
+            let e = decode_bytes(&full[..cut], Path::new("cut.png")).unwrap_err();
+            assert!(e.to_string().starts_with("cut.png: "), "{cut}: {e}");
+        }
+        let e = decode_bytes(b"%PDF-1.4 not a photo", Path::new("x.jpg")).unwrap_err();
+        assert!(e.to_string().contains("x.jpg: not an image"), "{e}");
+        let e = decode_bytes(b"", Path::new("empty.png")).unwrap_err();
+        assert!(e.to_string().contains("empty.png"), "{e}");
+    }
+
+    #[test]
+    fn oversized_file_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("huge.jpg");
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let e = decode_file(&p).unwrap_err();
+        assert!(e.to_string().contains("file too large"), "{e}");
+        let e = decode_file(&dir.path().join("missing.png")).unwrap_err();
+        assert!(e.to_string().contains("missing.png"), "{e}");
+    }
+
+    #[test]
+    fn exif_orientation_is_applied() {
+        // A JPEG 40 wide and 20 high whose EXIF says "rotate 90°": decoded 20 wide, 40 high.
+        let img = RgbImage::from_fn(40, 20, |x, _| Rgb([(x * 6) as u8, 0, 0]));
+        let mut buf = Vec::new();
+        {
+            let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 90);
+            enc.set_exif_metadata(exif_orientation(6)).unwrap();
+            enc.encode_image(&img).unwrap();
+        }
+        let out = decode_bytes(&buf, Path::new("o.jpg")).unwrap();
+        assert_eq!((out.width(), out.height()), (20, 40));
+    }
+
+    /// A minimal little-endian TIFF block with one IFD entry: Orientation (0x0112) = `o`.
+    fn exif_orientation(o: u16) -> Vec<u8> {
+        let mut v = b"II*\0".to_vec();
+        v.extend_from_slice(&8u32.to_le_bytes()); // offset of the first IFD
+        v.extend_from_slice(&1u16.to_le_bytes()); // one entry
+        v.extend_from_slice(&0x0112u16.to_le_bytes());
+        v.extend_from_slice(&3u16.to_le_bytes()); // SHORT
+        v.extend_from_slice(&1u32.to_le_bytes()); // count
+        v.extend_from_slice(&o.to_le_bytes());
+        v.extend_from_slice(&[0, 0]);
+        v.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+        v
+    }
+}
