@@ -2,12 +2,12 @@
 //!
 //! Each sample is the feature vector of one listing–candidate pair and whether the candidate
 //! is the listing's banned product. The fit is plain L2-regularised logistic regression by
-//! Newton's method: seventeen unknowns, so a hand-written solve is a few lines and needs no linear
+//! Newton's method: eighteen unknowns, so a hand-written solve is a few lines and needs no linear
 //! algebra crate.
 
 use crate::config::{Thresholds, Weights};
 
-pub const FEATURES: usize = 16;
+pub const FEATURES: usize = 17;
 
 /// Lowest block threshold `thresholds` proposes.
 pub const BLOCK_FLOOR: f32 = 0.9;
@@ -158,6 +158,7 @@ pub fn to_weights(w: &[f64]) -> Weights {
         attr_conflict: f(14),
         price_gap: f(15),
         colour_conflict: f(16),
+        photo_match: f(17),
     }
 }
 

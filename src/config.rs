@@ -52,6 +52,7 @@ pub struct Weights {
     pub attr_conflict: f32,
     pub price_gap: f32,
     pub colour_conflict: f32,
+    pub photo_match: f32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -101,7 +101,7 @@ impl Engine {
                         crate::features::BrandEvidence::Mismatch => Some(0.0),
                         crate::features::BrandEvidence::Unknown => None,
                     },
-                    image_distance: None,
+                    image_distance: features.photo.map(|(_, d)| d),
                 },
             });
         }
@@ -163,9 +163,17 @@ impl Engine {
         l: &PreparedListing,
     ) -> Result<Vec<(Features, Arc<crate::features::PreparedBanned>)>> {
         let idx_err = |e| Error::index(self.store.dir(), e);
-        let addrs = snap
+        let mut addrs = snap
             .retrieve(l, self.config.retrieval.candidates)
             .map_err(idx_err)?;
+        // Products whose photo is close to one of the listing's, whatever the text says.
+        for (_, photo) in &l.photos {
+            for a in snap.photo_candidates(photo.dhash, crate::features::PHOTO_RADIUS) {
+                if !addrs.contains(&a) {
+                    addrs.push(a);
+                }
+            }
+        }
         let market = l.listing.market.as_deref();
         let mut out = Vec::with_capacity(addrs.len());
         for a in addrs {

@@ -18,6 +18,9 @@ pub trait Rarity {
     }
 }
 
+/// Photos farther apart than this (the larger of the dHash and pHash distances) are unrelated.
+pub const PHOTO_RADIUS: u32 = 16;
+
 /// Identifier keys carried by this many banned records are generic (see `Features::compute`).
 const COMMON_ID: u64 = 3;
 
@@ -65,6 +68,8 @@ pub struct PreparedBanned {
     /// Numbers with units in the title.
     pub attrs: Vec<(&'static str, f64)>,
     pub colours: Vec<&'static str>,
+    /// Photo hashes (precomputed, or hashed at ingest).
+    pub photos: Vec<crate::imghash::PhotoHashes>,
     /// A price, when the record carries one (`price`, kept as an extra field).
     pub price: Option<f64>,
 }
@@ -114,6 +119,7 @@ impl PreparedBanned {
         PreparedBanned {
             attrs: attrs::extract(&record.title),
             colours: attrs::colours(&record.title),
+            photos: crate::imghash::photos(&record.image_hashes),
             price: record
                 .extra
                 .get("price")
@@ -170,6 +176,8 @@ pub struct PreparedListing<'a> {
     pub gtins: Vec<String>,
     pub attrs: Vec<(&'static str, f64)>,
     pub colours: Vec<&'static str>,
+    /// Photos to compare: `(photo number, hashes)`, a file in all its rotations and flips.
+    pub photos: Vec<(usize, crate::imghash::PhotoHashes)>,
 }
 
 impl<'a> PreparedListing<'a> {
@@ -218,6 +226,7 @@ impl<'a> PreparedListing<'a> {
         PreparedListing {
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
+            photos: crate::imghash::query_photos(&listing.images, &listing.image_hashes).0,
             listing,
             brand_key: brand_key(listing.brand.as_deref()),
             head,
@@ -294,6 +303,9 @@ pub struct Features {
     pub attr_conflict: Option<&'static str>,
     /// Both titles name colours and share none.
     pub colour_conflict: bool,
+    /// The closest photo pair: (listing photo number, distance = the larger of the dHash and
+    /// pHash distances, of 64).
+    pub photo: Option<(usize, u32)>,
     /// |ln(listing price / banned price)|, capped at 2 and scaled to [0, 1]; 0 when either
     /// price is unknown. Weak evidence: resellers discount.
     pub price_gap: f32,
@@ -349,7 +361,18 @@ impl Features {
             }
             _ => 0.0,
         };
+        let photo = l
+            .photos
+            .iter()
+            .flat_map(|(n, lp)| {
+                b.photos.iter().map(move |bp| {
+                    let (d, p) = lp.distances(bp);
+                    (*n, d.max(p))
+                })
+            })
+            .min_by_key(|(_, d)| *d);
         Features {
+            photo,
             colour_conflict: attrs::colour_conflict(&l.colours, &b.colours),
             attr_agree,
             attr_conflict,
@@ -375,6 +398,13 @@ impl Features {
         }
     }
 
+    /// Photo evidence in [0, 1]: 1 for the same photo, falling to 0 at distance 16 of 64.
+    pub fn photo_match(&self) -> f32 {
+        self.photo.map_or(0.0, |(_, d)| {
+            (1.0 - d as f32 / PHOTO_RADIUS as f32).max(0.0)
+        })
+    }
+
     /// The text signal reported in results: a fixed blend of the three text similarities.
     pub fn text(&self) -> f32 {
         (0.5 * self.coverage + 0.3 * self.grams + 0.2 * self.precision).clamp(0.0, 1.0)
@@ -393,7 +423,7 @@ impl Features {
     }
 
     /// The feature vector fused by `score` (order of `config::Weights`, bias excluded).
-    pub fn vector(&self) -> [f32; 16] {
+    pub fn vector(&self) -> [f32; 17] {
         let (eq, partial, conflict, other) = match &self.model {
             ModelEvidence::Equal { .. } => (1.0, 0.0, 0.0, 0.0),
             ModelEvidence::Partial { coverage, .. } => (0.0, *coverage, 0.0, 0.0),
@@ -427,6 +457,7 @@ impl Features {
             },
             self.price_gap,
             if self.colour_conflict { 1.0 } else { 0.0 },
+            self.photo_match(),
         ]
     }
 }

@@ -11,7 +11,7 @@ use crate::ident::ModelEvidence;
 use crate::model::Decision;
 
 /// The weights in feature-vector order.
-pub fn weight_vector(w: &Weights) -> [f32; 16] {
+pub fn weight_vector(w: &Weights) -> [f32; 17] {
     [
         w.coverage,
         w.grams,
@@ -29,11 +29,12 @@ pub fn weight_vector(w: &Weights) -> [f32; 16] {
         w.attr_conflict,
         w.price_gap,
         w.colour_conflict,
+        w.photo_match,
     ]
 }
 
 /// Logistic fusion: a score in [0, 1].
-pub fn fuse(x: &[f32; 16], w: &Weights) -> f32 {
+pub fn fuse(x: &[f32; 17], w: &Weights) -> f32 {
     let z: f32 = w.bias
         + x.iter()
             .zip(weight_vector(w))
@@ -47,9 +48,13 @@ pub fn fuse(x: &[f32; 16], w: &Weights) -> f32 {
     }
 }
 
+/// Photo distance (of 64) at or under which a photo alone is decisive.
+const NEAR_EXACT_PHOTO: u32 = 4;
+
 /// Whether the evidence is strong enough to block without a person looking.
 fn decisive(f: &Features, title_words: usize) -> bool {
-    if f.gtin.is_some() {
+    // The same product code, or the same photo (near-exact: a re-encoded or resized copy).
+    if f.gtin.is_some() || f.photo.is_some_and(|(_, d)| d <= NEAR_EXACT_PHOTO) {
         return true;
     }
     // "40-inch" against "46-inch": another size of the product is not blocked unseen.
@@ -83,6 +88,11 @@ pub fn reasons(f: &Features, banned_brand: Option<&str>) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(g) = &f.gtin {
         out.push(format!("GTIN {g} equals a banned GTIN"));
+    }
+    if let Some((n, d)) = f.photo.filter(|(_, d)| *d < crate::features::PHOTO_RADIUS) {
+        out.push(format!(
+            "photo {n} matches a banned photo: dHash and pHash distance {d} of 64"
+        ));
     }
     match &f.model {
         ModelEvidence::Equal { listing, banned } => {
@@ -177,6 +187,7 @@ mod tests {
             attr_conflict: None,
             price_gap: 0.0,
             colour_conflict: false,
+            photo: None,
         }
     }
 
@@ -211,7 +222,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn scores_stay_in_unit_range(x in proptest::array::uniform16(-1e6f32..1e6),
+        fn scores_stay_in_unit_range(x in proptest::array::uniform17(-1e6f32..1e6),
                                      bias in -1e6f32..1e6) {
             let mut w = Config::default().weights;
             w.bias = bias;

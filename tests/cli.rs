@@ -917,3 +917,88 @@ fn accc_rss_recalls_ingest_from_their_html_fields() {
     );
     assert_eq!(code, 1);
 }
+
+/// A photo-like test image: gradients and a few shapes, deterministic per seed.
+fn photo(seed: u32, w: u32, h: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+        let s = seed as f32;
+        let r = (128.0 + 100.0 * ((fx * 6.0 + s).sin() * (fy * 3.0 + s * 0.7).cos())) as u8;
+        let g = (128.0 + 90.0 * ((fx * 2.0 - fy * 5.0 + s * 1.3).sin())) as u8;
+        let inside = (fx - 0.3 - 0.05 * s % 0.4).powi(2) + (fy - 0.6).powi(2) < 0.04;
+        let b = if inside {
+            230
+        } else {
+            (60.0 + 120.0 * fy) as u8
+        };
+        image::Rgb([r, g, b])
+    })
+}
+
+#[test]
+fn photos_are_evidence_even_under_unrelated_text() {
+    let env = Env::new();
+    let original = photo(3, 640, 480);
+    original.save(env.path("banned-photo.png")).unwrap();
+    let f = env.write(
+        "banned.jsonl",
+        r#"{"id":"P-1","title":"Kiddo night light lamp KL-2000","images":["banned-photo.png"]}
+{"id":"P-2","title":"Garden hose reel","images":["missing.png"]}
+"#,
+    );
+    let r = env.run(&["ingest", s(&f)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("image 'missing.png'"), "{}", r.stderr);
+    // The same photo, resized and re-encoded as JPEG, under a title that shares nothing.
+    let copy = env.path("relisted.jpg");
+    image::DynamicImage::ImageRgb8(original.clone())
+        .resize(400, 300, image::imageops::FilterType::Triangle)
+        .to_rgb8()
+        .save(&copy)
+        .unwrap();
+    let listing = format!(
+        r#"{{"id":"L-1","title":"cute bedroom decor","images":["{}"]}}"#,
+        s(&copy)
+    );
+    let (code, res) = check(&env, &listing);
+    assert_eq!(res["matches"][0]["banned_id"], "P-1", "{res}");
+    assert_eq!(code, 1, "{res}");
+    let reasons = res["matches"][0]["reasons"].to_string();
+    assert!(
+        reasons.contains("photo 1 matches a banned photo"),
+        "{reasons}"
+    );
+    assert!(
+        res["matches"][0]["signals"]["image_distance"]
+            .as_u64()
+            .unwrap()
+            <= 4,
+        "{res}"
+    );
+    // Mirrored: found through the rotations and flips of the query.
+    let mirrored = env.path("mirrored.png");
+    image::imageops::flip_horizontal(&original)
+        .save(&mirrored)
+        .unwrap();
+    let listing = format!(
+        r#"{{"id":"L-2","title":"cute bedroom decor","images":["{}"]}}"#,
+        s(&mirrored)
+    );
+    assert_eq!(check(&env, &listing).1["matches"][0]["banned_id"], "P-1");
+    // Precomputed hashes instead of pixels, as `relist hash` prints them.
+    let h = env.run(&["hash", s(&copy)]);
+    let hv = &h.json_lines()[0];
+    let listing = format!(
+        r#"{{"id":"L-3","title":"cute bedroom decor","image_hashes":[{{"algo":"dhash","hash":{}}},{{"algo":"phash","hash":{}}}]}}"#,
+        hv["dhash"], hv["phash"]
+    );
+    assert_eq!(check(&env, &listing).1["matches"][0]["banned_id"], "P-1");
+    // Another photo: no photo evidence.
+    let other = env.path("other.png");
+    photo(11, 640, 480).save(&other).unwrap();
+    let listing = format!(
+        r#"{{"id":"L-4","title":"cute bedroom decor","images":["{}"]}}"#,
+        s(&other)
+    );
+    assert_eq!(check(&env, &listing).1["decision"], "allow");
+}

@@ -56,7 +56,18 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
                 return;
             }
             match item {
-                Ok((line, parsed)) => {
+                Ok((line, mut parsed)) => {
+                    // Photos named by the record, relative to the file that names them.
+                    let r = &mut parsed.record;
+                    if !r.images.is_empty() {
+                        let base = path.parent().unwrap_or(std::path::Path::new("."));
+                        let images = r.images.clone();
+                        parsed.warnings.extend(relist::imghash::hash_images(
+                            &images,
+                            base,
+                            &mut r.image_hashes,
+                        ));
+                    }
                     for w in &parsed.warnings {
                         reporter.warn(&format_args!("{}:{line}: warning: {w}", path.display()));
                     }

@@ -5,7 +5,9 @@
 //! apart from others. Hashes are searched with [`crate::hamming`].
 
 mod decode;
+mod evidence;
 mod hash;
 
 pub use decode::{MAX_ALLOC, MAX_FILE_BYTES, MAX_SIDE, decode_bytes, decode_file};
+pub use evidence::{hash_images, photos, query_photos};
 pub use hash::{Dihedral, PhotoHasher, PhotoHashes, hex64, parse_hex64, prepare};

@@ -20,6 +20,8 @@ pub struct Fields {
     pub record: Field,
     /// Unix seconds of the ingest that wrote the record (incremental sweeps).
     pub added: Field,
+    /// "1" on products with photo hashes: the records the photo index is built from.
+    pub photo: Field,
 }
 
 impl Fields {
@@ -43,6 +45,7 @@ impl Fields {
             ids: b.add_text_field("ids", tokens(IndexRecordOption::Basic)),
             record: b.add_text_field("record", STORED),
             added: b.add_u64_field("added", INDEXED | FAST),
+            photo: b.add_text_field("photo", STRING),
         };
         (b.build(), fields)
     }
@@ -59,6 +62,7 @@ impl Fields {
             ids: f("ids")?,
             record: f("record")?,
             added: f("added")?,
+            photo: f("photo")?,
         })
     }
 }

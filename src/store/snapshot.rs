@@ -33,6 +33,9 @@ pub struct Snapshot {
     cache: RwLock<HashMap<DocAddress, Arc<PreparedBanned>>>,
     /// Word rarity, memoised: the same words come back in listing after listing.
     idf: RwLock<HashMap<String, f32>>,
+    /// Photo hashes of the products that have them (ids index `photo_docs`).
+    photo_index: crate::hamming::HammingIndex<1>,
+    photo_docs: Vec<DocAddress>,
 }
 
 impl Snapshot {
@@ -45,6 +48,8 @@ impl Snapshot {
             terms: TermMatcher::default(),
             cache: RwLock::new(HashMap::new()),
             idf: RwLock::new(HashMap::new()),
+            photo_index: crate::hamming::HammingIndex::new(),
+            photo_docs: Vec::new(),
         };
         let q = TermQuery::new(
             Term::from_field_text(fields.kind, "term"),
@@ -57,7 +62,35 @@ impl Snapshot {
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         snap.terms = TermMatcher::new(rules);
+        // The photo index: dHash of every photo of every product that has one.
+        let q = TermQuery::new(
+            Term::from_field_text(fields.photo, "1"),
+            IndexRecordOption::Basic,
+        );
+        let mut addrs: Vec<DocAddress> = snap
+            .searcher
+            .search(&q, &DocSetCollector)?
+            .into_iter()
+            .collect();
+        addrs.sort();
+        for a in addrs {
+            let record = snap.load(a)?;
+            let id = snap.photo_docs.len() as u32;
+            for p in crate::imghash::photos(&record.image_hashes) {
+                snap.photo_index.insert(id, [p.dhash]);
+            }
+            snap.photo_docs.push(a);
+        }
         Ok(snap)
+    }
+
+    /// Products with a photo whose dHash is within `radius` of `dhash`.
+    pub fn photo_candidates(&self, dhash: u64, radius: u32) -> Vec<DocAddress> {
+        self.photo_index
+            .radius(&[dhash], radius)
+            .into_iter()
+            .map(|(id, _)| self.photo_docs[id as usize])
+            .collect()
     }
 
     pub fn num_docs(&self) -> u64 {

@@ -138,6 +138,9 @@ impl Store {
         }
         // Term rules are matched by `terms::TermMatcher`, never retrieved by text.
         if r.kind == RecordKind::Product {
+            if !p.photos.is_empty() {
+                doc.add_text(f.photo, "1");
+            }
             doc.add_text(f.words, p.index_words().join(" "));
             doc.add_text(f.grams, p.index_grams().join(" "));
             doc.add_text(f.ids, p.index_ids().join(" "));
