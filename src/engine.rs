@@ -115,12 +115,15 @@ impl Engine {
         matches.truncate(opts.top.max(1));
         let decision = matches.first().map_or(Decision::Allow, |m| m.decision);
         let score = matches.iter().map(|m| m.score).fold(0.0, f32::max);
+        // A photo that could not be read is reported; the listing is judged on the rest.
+        let error =
+            (!prepared.photo_problems.is_empty()).then(|| prepared.photo_problems.join("; "));
         Ok(CheckResult {
             listing_id: listing.id.clone(),
             decision,
             score,
             matches,
-            error: None,
+            error,
         })
     }
 

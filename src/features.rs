@@ -178,6 +178,8 @@ pub struct PreparedListing<'a> {
     pub colours: Vec<&'static str>,
     /// Photos to compare: `(photo number, hashes)`, a file in all its rotations and flips.
     pub photos: Vec<(usize, crate::imghash::PhotoHashes)>,
+    /// Photos that could not be used, and why.
+    pub photo_problems: Vec<String>,
 }
 
 impl<'a> PreparedListing<'a> {
@@ -223,10 +225,13 @@ impl<'a> PreparedListing<'a> {
                 gtins.push(g);
             }
         }
+        let (photos, photo_problems) =
+            crate::imghash::query_photos(&listing.images, &listing.image_hashes);
         PreparedListing {
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
-            photos: crate::imghash::query_photos(&listing.images, &listing.image_hashes).0,
+            photos,
+            photo_problems,
             listing,
             brand_key: brand_key(listing.brand.as_deref()),
             head,

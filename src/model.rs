@@ -167,7 +167,8 @@ pub struct CheckResult {
     pub decision: Decision,
     pub score: f32,
     pub matches: Vec<Match>,
-    /// Set when the listing could not be checked (its decision is then `review`).
+    /// What went wrong: the listing could not be checked at all (its decision is then `review`),
+    /// or a part of it (a photo that could not be read) was left out of the judgment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

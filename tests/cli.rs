@@ -1001,4 +1001,19 @@ fn photos_are_evidence_even_under_unrelated_text() {
         s(&other)
     );
     assert_eq!(check(&env, &listing).1["decision"], "allow");
+    // A broken photo is reported with the listing, which is still judged on its text.
+    let broken = env.write("broken.jpg", [0xff, 0xd8, 0xff, 0xe0, 0, 16]);
+    let listing = format!(
+        r#"{{"id":"L-5","title":"Kiddo night light lamp KL-2000","images":["{}"]}}"#,
+        s(&broken)
+    );
+    let (code, res) = check(&env, &listing);
+    assert_eq!(
+        (code, res["matches"][0]["banned_id"].as_str()),
+        (1, Some("P-1"))
+    );
+    assert!(
+        res["error"].as_str().unwrap().contains("broken.jpg"),
+        "{res}"
+    );
 }
