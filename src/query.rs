@@ -7,12 +7,14 @@ use crate::engine::{CheckOptions, Engine};
 use crate::error::{Error, Result};
 use crate::model::{BannedRecord, Listing, Match};
 
-/// What to look for. At least one of `text`, `models` or `gtins` must be given.
+/// What to look for. At least one of `text`, `models`, `gtins` or `images` must be given.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     pub text: Option<String>,
     pub models: Vec<String>,
     pub gtins: Vec<String>,
+    /// Photo files to look for (local paths; the command line only, never the server).
+    pub images: Vec<String>,
     /// Only records from this source (case-insensitive).
     pub source: Option<String>,
     /// Only records that apply in this market (ISO 3166 alpha-2).
@@ -47,9 +49,9 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
         title.push(' ');
         title.push_str(m);
     }
-    if title.trim().is_empty() && q.gtins.is_empty() {
+    if title.trim().is_empty() && q.gtins.is_empty() && q.images.is_empty() {
         return Err(Error::Invalid(
-            "query: give a text, --model or --gtin".into(),
+            "query: give a text, --model, --gtin or --image".into(),
         ));
     }
     let probe = Listing {
@@ -57,6 +59,7 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
         title: title.trim().to_string(),
         models: q.models.clone(),
         gtins: q.gtins.clone(),
+        images: q.images.clone(),
         ..Listing::default()
     };
     let res = engine.check(
@@ -66,6 +69,10 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
             min_score: 0.0,
         },
     )?;
+    // A photo asked for that cannot be read fails the query: its answer would mislead.
+    if let (Some(e), false) = (&res.error, q.images.is_empty()) {
+        return Err(Error::Invalid(format!("query: {e}")));
+    }
     let snap = engine.snapshot();
     let mut hits = Vec::new();
     if q.limit == 0 {

@@ -27,6 +27,9 @@ pub struct QueryArgs {
     /// A GTIN (UPC, EAN).
     #[arg(long)]
     gtin: Vec<String>,
+    /// A photo: banned products with a matching photo (any rotation or flip).
+    #[arg(long)]
+    image: Vec<std::path::PathBuf>,
     /// Only records from this source (e.g. CPSC).
     #[arg(long)]
     source: Option<String>,
@@ -46,6 +49,7 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
         text: a.text.clone(),
         models: a.model.clone(),
         gtins: a.gtin.clone(),
+        images: a.image.iter().map(|p| p.display().to_string()).collect(),
         source: a.source.clone(),
         jurisdiction: a.jurisdiction.clone(),
         limit: a.limit,
