@@ -9,13 +9,7 @@ pub fn detect(doc: &Value) -> bool {
         .is_some_and(|r| r.get("NID").is_some() && r.get("Last updated").is_some())
 }
 
-fn s(r: &Value, k: &str) -> Option<String> {
-    match r.get(k)? {
-        Value::String(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
+use super::json_text as s;
 
 pub fn convert(doc: Value) -> Result<Vec<Value>, String> {
     let Value::Array(items) = doc else {

@@ -179,6 +179,16 @@ pub fn read_records<T>(
     }
 }
 
+/// A JSON feed field as text: non-empty strings trimmed, numbers written out, else nothing
+/// (feeds send `""` and `null` where values are missing).
+pub(crate) fn json_text(r: &Value, k: &str) -> Option<String> {
+    match r.get(k)? {
+        Value::String(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// Largest feed document read whole.
 const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
 

@@ -8,13 +8,7 @@ pub fn detect(doc: &Value) -> bool {
     doc.get("resultCode").is_some() && doc.get("resultData").is_some()
 }
 
-fn s(r: &Value, k: &str) -> Option<String> {
-    match r.get(k)? {
-        Value::String(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
+use super::json_text as s;
 
 fn ymd(d: &str) -> Option<String> {
     let d: String = d.chars().filter(char::is_ascii_digit).collect();
