@@ -36,7 +36,7 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
         if n > 0 {
             if !g.quiet {
                 eprintln!(
-                    "index {} already holds {n} records; nothing ingested",
+                    "{} already holds {n} records; nothing ingested",
                     g.index.display()
                 );
             }
