@@ -1017,3 +1017,34 @@ fn photos_are_evidence_even_under_unrelated_text() {
         "{res}"
     );
 }
+
+#[test]
+fn feed_photos_downloaded_beside_are_hashed_by_file_name() {
+    let env = Env::new();
+    std::fs::create_dir(env.path("photos")).unwrap();
+    let original = photo(5, 500, 500);
+    original.save(env.path("photos/BW1500H.jpg")).unwrap();
+    let r = env.run(&[
+        "ingest",
+        s(&fixture("cpsc_recalls.json")),
+        "--images",
+        s(&env.path("photos")),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let copy = env.path("listing.png");
+    image::imageops::flip_horizontal(&original)
+        .save(&copy)
+        .unwrap();
+    let listing = format!(
+        r#"{{"id":"L","title":"warm heater for the office","images":["{}"]}}"#,
+        s(&copy)
+    );
+    let (_, res) = check(&env, &listing);
+    assert_eq!(res["matches"][0]["banned_id"], "CPSC-26901", "{res}");
+    assert!(
+        res["matches"][0]["reasons"]
+            .to_string()
+            .contains("photo 1 matches"),
+        "{res}"
+    );
+}

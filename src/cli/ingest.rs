@@ -26,6 +26,10 @@ pub struct IngestArgs {
     /// Do nothing if the index already holds records (for first-run scripts).
     #[arg(long)]
     if_empty: bool,
+    /// Photos already downloaded from the feed, by file name: an image URL ending in
+    /// `/x/photo.jpg` is hashed from `DIR/photo.jpg` when that file is there. Nothing is fetched.
+    #[arg(long, value_name = "DIR")]
+    images: Option<std::path::PathBuf>,
 }
 
 pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
@@ -67,6 +71,22 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
                             base,
                             &mut r.image_hashes,
                         ));
+                        if let Some(dir) = &a.images {
+                            // Feed photos are addresses; their downloads sit in DIR by name.
+                            let local: Vec<String> = images
+                                .iter()
+                                .filter(|i| i.starts_with("http://") || i.starts_with("https://"))
+                                .filter_map(|u| u.rsplit('/').next())
+                                .map(|name| name.split(['?', '#']).next().unwrap_or(name))
+                                .filter(|name| !name.is_empty() && dir.join(name).is_file())
+                                .map(str::to_string)
+                                .collect();
+                            parsed.warnings.extend(relist::imghash::hash_images(
+                                &local,
+                                dir,
+                                &mut r.image_hashes,
+                            ));
+                        }
                     }
                     for w in &parsed.warnings {
                         reporter.warn(&format_args!("{}:{line}: warning: {w}", path.display()));
