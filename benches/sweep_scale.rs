@@ -18,7 +18,7 @@ use std::time::Instant;
 use relist::config::Config;
 use relist::engine::Engine;
 use relist::model::BannedRecord;
-use relist::output::{OutputFormat, Sink};
+use relist::output::Sink;
 use relist::store::Store;
 use relist::sweep::{SweepOptions, sweep_with_progress};
 
@@ -152,7 +152,6 @@ fn main() {
         planted_found: 0,
         rows: 0,
     };
-    let _ = OutputFormat::Jsonl;
     let start = Instant::now();
     let mut next_report = listings / 10;
     let s = sweep_with_progress(

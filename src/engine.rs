@@ -82,8 +82,20 @@ impl Engine {
     pub fn check(&self, listing: &Listing, opts: CheckOptions) -> Result<CheckResult> {
         let snap = self.snapshot();
         let prepared = PreparedListing::new(listing, snap.as_ref());
-        let mut matches = self.term_matches(&snap, &prepared);
-        for (features, banned) in self.scored_candidates(&snap, &prepared)? {
+        self.check_prepared(&snap, &prepared, opts)
+    }
+
+    /// Checks a listing already prepared against `snap` (the incremental sweep prepares it
+    /// once to decide whether a full check is needed at all).
+    pub fn check_prepared(
+        &self,
+        snap: &Snapshot,
+        prepared: &PreparedListing,
+        opts: CheckOptions,
+    ) -> Result<CheckResult> {
+        let listing = prepared.listing;
+        let mut matches = self.term_matches(snap, prepared);
+        for (features, banned) in self.scored_candidates(snap, prepared)? {
             let (s, decision) = score::judge(&features, banned.words.len(), &self.config);
             if s < opts.min_score {
                 continue;

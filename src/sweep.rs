@@ -307,7 +307,7 @@ fn check_new(
         .any(|(field, text, _)| new.terms.contains(&(field, text)))
         || !new.rules.find(&prepared).is_empty();
     let mut res = if reachable {
-        engine.check(listing, CheckOptions::top(1000))?
+        engine.check_prepared(&snap, &prepared, CheckOptions::top(1000))?
     } else {
         CheckResult {
             listing_id: listing.id.clone(),

@@ -9,6 +9,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::put;
+
 use crate::ident;
 
 /// Which CPSC shape a JSON document is, if any.
@@ -105,12 +107,8 @@ fn api(r: &Value) -> Map<String, Value> {
     let mut o = Map::new();
     o.insert("id".into(), json!(format!("CPSC-{number}")));
     o.insert("title".into(), json!(title));
-    if let Some(b) = dba(&companies) {
-        o.insert("brand".into(), json!(b));
-    }
-    if let Some(d) = description {
-        o.insert("description".into(), json!(d));
-    }
+    put(&mut o, "brand", dba(&companies));
+    put(&mut o, "description", description);
     let hazards = names(r.get("Hazards"), "Name");
     if !hazards.is_empty() {
         o.insert("hazard".into(), json!(hazards.join(" ")));
@@ -120,12 +118,8 @@ fn api(r: &Value) -> Map<String, Value> {
     o.insert("images".into(), json!(names(r.get("Images"), "URL")));
     o.insert("source".into(), json!("CPSC"));
     o.insert("jurisdictions".into(), json!(["US"]));
-    if let Some(d) = date(r.get("RecallDate")) {
-        o.insert("recalled_at".into(), json!(d));
-    }
-    if let Some(u) = s(r.get("URL")) {
-        o.insert("url".into(), json!(u));
-    }
+    put(&mut o, "recalled_at", date(r.get("RecallDate")));
+    put(&mut o, "url", s(r.get("URL")));
     o
 }
 
@@ -143,9 +137,7 @@ fn recalls_gov(r: &Value) -> Map<String, Value> {
         .or_else(|| names(r.get("product_types"), "").first().cloned())
         .unwrap_or_default();
     o.insert("title".into(), json!(title));
-    if let Some(m) = manufacturers.first() {
-        o.insert("brand".into(), json!(m));
-    }
+    put(&mut o, "brand", manufacturers.first().cloned());
     if !text.is_empty() {
         o.insert("description".into(), json!(text));
     }
@@ -160,12 +152,8 @@ fn recalls_gov(r: &Value) -> Map<String, Value> {
         json!(s(r.get("organization")).unwrap_or_else(|| "CPSC".into())),
     );
     o.insert("jurisdictions".into(), json!(["US"]));
-    if let Some(d) = date(r.get("recall_date")) {
-        o.insert("recalled_at".into(), json!(d));
-    }
-    if let Some(u) = s(r.get("recall_url")) {
-        o.insert("url".into(), json!(u));
-    }
+    put(&mut o, "recalled_at", date(r.get("recall_date")));
+    put(&mut o, "url", s(r.get("recall_url")));
     o
 }
 
@@ -184,9 +172,7 @@ fn second_look(r: &Value) -> Map<String, Value> {
     if !description.is_empty() {
         o.insert("description".into(), json!(description));
     }
-    if let Some(h) = s(r.get("hazard")) {
-        o.insert("hazard".into(), json!(h));
-    }
+    put(&mut o, "hazard", s(r.get("hazard")));
     let mut models = names(r.get("modelTokens"), "");
     models.extend(models_in(&description));
     o.insert("models".into(), json!(dedup(models)));
@@ -196,12 +182,8 @@ fn second_look(r: &Value) -> Map<String, Value> {
     }
     o.insert("source".into(), json!("CPSC"));
     o.insert("jurisdictions".into(), json!(["US"]));
-    if let Some(d) = date(r.get("date")) {
-        o.insert("recalled_at".into(), json!(d));
-    }
-    if let Some(u) = s(r.get("url")) {
-        o.insert("url".into(), json!(u));
-    }
+    put(&mut o, "recalled_at", date(r.get("date")));
+    put(&mut o, "url", s(r.get("url")));
     o
 }
 

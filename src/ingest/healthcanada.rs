@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::put;
+
 pub fn detect(doc: &Value) -> bool {
     doc.as_array()
         .and_then(|a| a.first())
@@ -34,12 +36,8 @@ pub fn convert(doc: Value) -> Result<Vec<Value>, String> {
             if !description.is_empty() {
                 o.insert("description".into(), json!(description.join(" ")));
             }
-            if let Some(h) = s(&r, "Issue") {
-                o.insert("hazard".into(), json!(h));
-            }
-            if let Some(c) = s(&r, "Category") {
-                o.insert("category".into(), json!(c));
-            }
+            put(&mut o, "hazard", s(&r, "Issue"));
+            put(&mut o, "category", s(&r, "Category"));
             if let Some(u) = s(&r, "URL") {
                 let url = if u.starts_with('/') {
                     format!("https://recalls-rappels.canada.ca{u}")

@@ -189,6 +189,13 @@ pub(crate) fn json_text(r: &Value, k: &str) -> Option<String> {
     }
 }
 
+/// Sets `key` when the value is there: feed adapters build records from optional fields.
+pub(crate) fn put(o: &mut serde_json::Map<String, Value>, key: &str, v: Option<impl Into<Value>>) {
+    if let Some(v) = v {
+        o.insert(key.to_string(), v.into());
+    }
+}
+
 /// Largest feed document read whole.
 const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
 

@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::put;
+
 pub fn detect(doc: &Value) -> bool {
     doc.get("resultCode").is_some() && doc.get("resultData").is_some()
 }
@@ -40,10 +42,11 @@ pub fn convert(doc: Value) -> Result<Vec<Value>, String> {
                 "title".into(),
                 json!(s(&r, "recallProductName").unwrap_or_default()),
             );
-            if let Some(b) = s(&r, "recallBrandName").filter(|b| !b.eq_ignore_ascii_case("unknown"))
-            {
-                o.insert("brand".into(), json!(b));
-            }
+            put(
+                &mut o,
+                "brand",
+                s(&r, "recallBrandName").filter(|b| !b.eq_ignore_ascii_case("unknown")),
+            );
             let models: Vec<String> = s(&r, "recallModelName")
                 .map(|m| {
                     m.split([',', '/', ';', '、'])
@@ -62,12 +65,12 @@ pub fn convert(doc: Value) -> Result<Vec<Value>, String> {
                 })
                 .unwrap_or_default();
             o.insert("gtins".into(), json!(gtins));
-            if let Some(c) = s(&r, "categoryName") {
-                o.insert("category".into(), json!(c));
-            }
-            if let Some(h) = s(&r, "harmDscr").or_else(|| s(&r, "violateDscr")) {
-                o.insert("hazard".into(), json!(h));
-            }
+            put(&mut o, "category", s(&r, "categoryName"));
+            put(
+                &mut o,
+                "hazard",
+                s(&r, "harmDscr").or_else(|| s(&r, "violateDscr")),
+            );
             let description: Vec<String> = ["recallProductDscr", "publishActionDscr"]
                 .iter()
                 .filter_map(|k| s(&r, k))
@@ -82,12 +85,12 @@ pub fn convert(doc: Value) -> Result<Vec<Value>, String> {
                 .unwrap_or_default();
             images.extend(s(&r, "imageUrl"));
             o.insert("images".into(), json!(images));
-            if let Some(u) = s(&r, "recallUrl") {
-                o.insert("url".into(), json!(u));
-            }
-            if let Some(d) = s(&r, "publishDate").and_then(|d| ymd(&d)) {
-                o.insert("recalled_at".into(), json!(d));
-            }
+            put(&mut o, "url", s(&r, "recallUrl"));
+            put(
+                &mut o,
+                "recalled_at",
+                s(&r, "publishDate").and_then(|d| ymd(&d)),
+            );
             o.insert("source".into(), json!("SafetyKorea"));
             o.insert("jurisdictions".into(), json!(["KR"]));
             o.insert("original".into(), r);

@@ -9,6 +9,8 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 use serde_json::{Map, Value, json};
 
+use super::put;
+
 /// One record: each leaf tag and its non-empty texts.
 type Fields = BTreeMap<String, Vec<String>>;
 
@@ -121,17 +123,15 @@ pub fn safety_gate(xml: &str) -> Result<Vec<Value>, String> {
                 .or_else(|| one(f, "product"))
                 .unwrap_or_default();
             o.insert("title".into(), json!(title));
-            if let Some(b) = one(f, "brand").filter(|b| !b.eq_ignore_ascii_case("unknown")) {
-                o.insert("brand".into(), json!(b));
-            }
+            put(
+                &mut o,
+                "brand",
+                one(f, "brand").filter(|b| !b.eq_ignore_ascii_case("unknown")),
+            );
             o.insert("models".into(), json!(list(f, "type_numberOfModel")));
             o.insert("gtins".into(), json!(list(f, "barcode")));
-            if let Some(c) = one(f, "category") {
-                o.insert("category".into(), json!(c));
-            }
-            if let Some(d) = one(f, "description") {
-                o.insert("description".into(), json!(d));
-            }
+            put(&mut o, "category", one(f, "category"));
+            put(&mut o, "description", one(f, "description"));
             let hazard: Vec<String> = ["riskType", "danger"]
                 .iter()
                 .filter_map(|k| one(f, k))
@@ -139,9 +139,11 @@ pub fn safety_gate(xml: &str) -> Result<Vec<Value>, String> {
             if !hazard.is_empty() {
                 o.insert("hazard".into(), json!(hazard.join(": ")));
             }
-            if let Some(u) = one(f, "reference").or_else(|| one(f, "URLrecall")) {
-                o.insert("url".into(), json!(u));
-            }
+            put(
+                &mut o,
+                "url",
+                one(f, "reference").or_else(|| one(f, "URLrecall")),
+            );
             o.insert(
                 "images".into(),
                 json!(f.get("picture").cloned().unwrap_or_default()),
@@ -176,14 +178,10 @@ pub fn consumer24(xml: &str) -> Result<Vec<Value>, String> {
                 "title".into(),
                 json!(one(f, "productNm").unwrap_or_default()),
             );
-            if let Some(b) = one(f, "makr").or_else(|| one(f, "bsnmNm")) {
-                o.insert("brand".into(), json!(b));
-            }
+            put(&mut o, "brand", one(f, "makr").or_else(|| one(f, "bsnmNm")));
             o.insert("models".into(), json!(list(f, "modlNmInfo")));
             o.insert("gtins".into(), json!(list(f, "stdBrcd")));
-            if let Some(h) = one(f, "shrtcomCn") {
-                o.insert("hazard".into(), json!(h));
-            }
+            put(&mut o, "hazard", one(f, "shrtcomCn"));
             let description: Vec<String> = ["injryCauseResult", "cnsmrGhvrTips"]
                 .iter()
                 .filter_map(|k| one(f, k))
@@ -191,9 +189,7 @@ pub fn consumer24(xml: &str) -> Result<Vec<Value>, String> {
             if !description.is_empty() {
                 o.insert("description".into(), json!(description.join(" ")));
             }
-            if let Some(u) = one(f, "infoOriginUrl") {
-                o.insert("url".into(), json!(u));
-            }
+            put(&mut o, "url", one(f, "infoOriginUrl"));
             if let Some(d) = one(f, "recallPublictBgnde").filter(|d| d.len() >= 8) {
                 o.insert(
                     "recalled_at".into(),
@@ -298,9 +294,7 @@ pub fn accc(xml: &str) -> Result<Vec<Value>, String> {
                     .split_once(" - ")
                     .map(|(trader, _)| trader.trim().to_string())
             });
-            if let Some(b) = brand {
-                o.insert("brand".into(), json!(b));
-            }
+            put(&mut o, "brand", brand);
             o.insert("title".into(), json!(title));
             let product = field("product-desc").unwrap_or_default();
             let mut models: Vec<String> = field("model").map(|m| vec![m]).unwrap_or_default();
@@ -328,18 +322,12 @@ pub fn accc(xml: &str) -> Result<Vec<Value>, String> {
             if !hazard.is_empty() {
                 o.insert("hazard".into(), json!(hazard.join(" ")));
             }
-            if let Some(c) = one(f, "category") {
-                o.insert("category".into(), json!(c));
-            }
-            if let Some(u) = one(f, "link") {
-                o.insert("url".into(), json!(u));
-            }
+            put(&mut o, "category", one(f, "category"));
+            put(&mut o, "url", one(f, "link"));
             let date = field("published-date")
                 .filter(|d| d.len() == 10)
                 .or_else(|| one(f, "pubDate").and_then(|d| rfc822_date(&d)));
-            if let Some(d) = date {
-                o.insert("recalled_at".into(), json!(d));
-            }
+            put(&mut o, "recalled_at", date);
             let images: Vec<String> = html
                 .split("href=\"")
                 .skip(1)
