@@ -17,42 +17,13 @@ use std::time::Instant;
 
 use relist::config::Config;
 use relist::engine::{CheckOptions, Engine};
-use relist::model::{BannedRecord, Decision, Listing};
-use relist::store::Store;
+use relist::model::{Decision, Listing};
 use relist::sweep::{SweepOptions, sweep};
 
 const SEED: u64 = 42;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn build(dir: &PathBuf, vocab: &synth::Vocab, n: usize) -> Store {
-    let done = dir.join("complete");
-    if done.exists() {
-        // An index from an older build of relist is rebuilt.
-        if let Ok(store) = Store::open(dir) {
-            return store;
-        }
-    }
-    let _ = std::fs::remove_dir_all(dir);
-    let store = Store::open_or_create(dir).expect("create bench index");
-    let t = Instant::now();
-    let chunk = 100_000;
-    for start in (0..n).step_by(chunk) {
-        let recs: Vec<BannedRecord> = (start..(start + chunk).min(n))
-            .map(|i| {
-                let (line, ..) = synth::banned(vocab, SEED, i);
-                BannedRecord::from_value(serde_json::from_str(&line).unwrap())
-                    .unwrap()
-                    .record
-            })
-            .collect();
-        store.ingest(recs).expect("ingest");
-    }
-    eprintln!("  built {n} records in {:.1} s", t.elapsed().as_secs_f64());
-    std::fs::write(done, "").unwrap();
-    store
 }
 
 fn main() {
@@ -76,7 +47,7 @@ fn main() {
         "caught"
     );
     for &n in &sizes {
-        let store = build(&root.join(format!("syn-{n}")), &vocab, n);
+        let store = synth::build_index(&root.join(format!("syn-{n}")), &vocab, SEED, n);
         let engine = Engine::new(store, Config::default()).expect("engine");
         let listings: Vec<(Listing, Option<String>)> = (0..3000)
             .map(|j| {

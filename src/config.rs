@@ -55,6 +55,23 @@ pub struct Weights {
     pub photo_match: f32,
 }
 
+/// `[server]`: settings of `relist serve` kept in the file. Tokens are secrets: a file only the
+/// service can read keeps them out of `ps`, shell history and the environment of children.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerFile {
+    /// Bearer tokens with scope `check` (check, query, read).
+    pub check_tokens: Vec<String>,
+    /// Bearer tokens with scope `admin` (also add and remove banned records).
+    pub admin_tokens: Vec<String>,
+}
+
+impl ServerFile {
+    fn is_empty(&self) -> bool {
+        self.check_tokens.is_empty() && self.admin_tokens.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -62,6 +79,9 @@ pub struct Config {
     pub retrieval: Retrieval,
     pub terms: Terms,
     pub weights: Weights,
+    /// Left out of a written config when empty; `calibrate` never writes it.
+    #[serde(default, skip_serializing_if = "ServerFile::is_empty")]
+    pub server: ServerFile,
 }
 
 impl Default for Config {
@@ -134,6 +154,19 @@ mod tests {
         assert_eq!(c.thresholds.block, 0.95);
         assert_eq!(c.thresholds.review, d.thresholds.review);
         assert_eq!(c.weights, d.weights);
+    }
+
+    #[test]
+    fn server_tokens_come_from_the_file() {
+        let c = Config::from_toml(
+            "[server]\ncheck_tokens = [\"c1\"]\nadmin_tokens = [\"a1\", \"a2\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.server.check_tokens, ["c1"]);
+        assert_eq!(c.server.admin_tokens, ["a1", "a2"]);
+        assert!(Config::default().server.check_tokens.is_empty());
+        let e = Config::from_toml("[server]\ncheck_token = \"c1\"\n").unwrap_err();
+        assert!(e.contains("check_token"), "{e}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub enum Error {
     /// A photo could not be used: not an image, truncated, corrupt, or over the decoding limits.
     #[error("{}: {reason}", path.display())]
     Image { path: PathBuf, reason: String },
+    /// Another process holds the index's writer: the write was not made, and may be retried.
+    #[error("index {}: another process is writing to this index; try again when it has finished", .0.display())]
+    Busy(PathBuf),
     /// A banned record that was asked for does not exist.
     #[error("no banned record with id '{0}'")]
     NotFound(String),

@@ -66,13 +66,25 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
 
 /// One request on a fresh connection (`Connection: close`), read to the end.
 fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Resp {
+    http_typed(addr, method, path, token, "application/json", body)
+}
+
+/// [`http`] with another `Content-Type`.
+fn http_typed(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> Resp {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\
-         Content-Type: application/json\r\nConnection: close\r\n",
+         Content-Type: {content_type}\r\nConnection: close\r\n",
         body.len()
     );
     if let Some(t) = token {
@@ -746,4 +758,402 @@ fn commits_by_another_process_are_seen_within_seconds() {
     );
     assert_eq!(r.json()["matches"][0]["banned_id"], "OUT-1", "{}", r.body);
     assert_ne!(r.json()["decision"], "allow", "{}", r.body);
+}
+
+/// A photo-like picture: gradients and a disc, deterministic per seed.
+fn picture(seed: u32, w: u32, h: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+        let s = seed as f32;
+        let r = (128.0 + 100.0 * ((fx * 6.0 + s).sin() * (fy * 3.0 + s * 0.7).cos())) as u8;
+        let g = (128.0 + 90.0 * ((fx * 2.0 - fy * 5.0 + s * 1.3).sin())) as u8;
+        let inside = (fx - 0.3 - 0.05 * s % 0.4).powi(2) + (fy - 0.6).powi(2) < 0.04;
+        let b = if inside {
+            230
+        } else {
+            (60.0 + 120.0 * fy) as u8
+        };
+        image::Rgb([r, g, b])
+    })
+}
+
+fn encoded(img: &image::RgbImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A real 4 × 4 PNG whose header (checksum fixed up) claims 50000 × 50000 pixels: 7 GiB
+/// decoded, from 80 bytes.
+fn bomb() -> Vec<u8> {
+    let mut bytes = encoded(&image::RgbImage::new(4, 4), image::ImageFormat::Png);
+    bytes[16..20].copy_from_slice(&50_000u32.to_be_bytes());
+    bytes[20..24].copy_from_slice(&50_000u32.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+/// A `multipart/form-data` body: (part name, file name, bytes) in order.
+fn form(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "relist-test-boundary-7d1f";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let disposition = match file {
+            Some(f) => format!("form-data; name=\"{name}\"; filename=\"{f}\""),
+            None => format!("form-data; name=\"{name}\""),
+        };
+        body.extend_from_slice(format!("Content-Disposition: {disposition}\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// An index with P-1, whose photo is `picture(3, 640, 480)`, hashed at ingest.
+fn photo_setup() -> (Env, image::RgbImage) {
+    let env = setup();
+    let original = picture(3, 640, 480);
+    original.save(env.path("banned-photo.png")).unwrap();
+    let f = env.write(
+        "photo.jsonl",
+        r#"{"id":"P-1","title":"Kiddo night light lamp KL-2000","images":["banned-photo.png"]}
+"#,
+    );
+    let r = env.run(&["ingest", s(&f)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (env, original)
+}
+
+#[test]
+fn photos_inline_or_as_multipart_parts_are_evidence() {
+    let (env, original) = photo_setup();
+    let srv = Server::start(&env, &[], &[]);
+    // The banned photo resized and re-encoded as JPEG, under a title that shares nothing.
+    let small = image::imageops::resize(&original, 400, 300, image::imageops::FilterType::Triangle);
+    let jpeg = encoded(&small, image::ImageFormat::Jpeg);
+    let body = json!({"id": "L-p1", "title": "cute bedroom decor",
+        "photos": [{"name": "front.jpg", "data": b64(&jpeg)}]});
+    let r = srv.post("/v1/check", &body.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let res = r.json();
+    assert_eq!(res["matches"][0]["banned_id"], "P-1", "{res}");
+    assert_ne!(res["decision"], "allow", "{res}");
+    assert!(
+        res["matches"][0]["reasons"]
+            .to_string()
+            .contains("photo 1 matches a banned photo"),
+        "{res}"
+    );
+    assert!(
+        res["matches"][0]["signals"]["image_distance"]
+            .as_u64()
+            .unwrap()
+            <= 4
+    );
+    // The listing's own `photos` field is not echoed or kept: the result is the usual one.
+    assert!(
+        res.get("photos").is_none() && res.get("error").is_none(),
+        "{res}"
+    );
+
+    // A data: URL, and a precomputed hash numbered before it: the photo is number 2.
+    let body = json!({"id": "L-p2", "title": "cute bedroom decor",
+        "image_hashes": [{"algo": "dhash", "hash": "0123456789abcdef"}, {"algo": "phash", "hash": "fedcba9876543210"}],
+        "photos": [{"data": format!("data:image/jpeg;base64,{}", b64(&jpeg))}]});
+    let res = srv.post("/v1/check", &body.to_string()).json();
+    assert_eq!(res["matches"][0]["banned_id"], "P-1", "{res}");
+    assert!(
+        res["matches"][0]["reasons"]
+            .to_string()
+            .contains("photo 2 matches"),
+        "{res}"
+    );
+
+    // Multipart: the listing as one part, the photo (mirrored: found through the flips) as a file.
+    let mirrored = encoded(
+        &image::imageops::flip_horizontal(&original),
+        image::ImageFormat::Png,
+    );
+    let listing = br#"{"id":"L-p3","title":"cute bedroom decor"}"#;
+    let (ct, body) = form(&[
+        ("listing", None, listing),
+        ("photo", Some("side.png"), &mirrored),
+    ]);
+    let r = http_typed(&srv.addr, "POST", "/v1/check", None, &ct, &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["matches"][0]["banned_id"], "P-1", "{}", r.body);
+    assert_eq!(r.json()["listing_id"], "L-p3");
+
+    // Another picture: no photo evidence, and the text alone allows it.
+    let other = encoded(&picture(11, 640, 480), image::ImageFormat::Jpeg);
+    let (ct, body) = form(&[
+        ("listing", None, listing),
+        ("photo", Some("other.jpg"), &other),
+    ]);
+    let r = http_typed(&srv.addr, "POST", "/v1/check", None, &ct, &body);
+    assert_eq!(r.json()["decision"], "allow", "{}", r.body);
+
+    // In a batch, inline photos count per listing.
+    let batch = json!([
+        {"id": "b1", "title": "cute bedroom decor", "photos": [{"data": b64(&jpeg)}]},
+        {"id": "b2", "title": "cute bedroom decor", "photos": [{"data": b64(&other)}]},
+    ]);
+    let out = srv.post("/v1/check/batch", &batch.to_string()).json();
+    assert_eq!(out[0]["matches"][0]["banned_id"], "P-1", "{out}");
+    assert_eq!(out[1]["decision"], "allow", "{out}");
+}
+
+#[test]
+fn hostile_photos_are_refused_with_stable_codes_and_the_server_goes_on() {
+    let (env, original) = photo_setup();
+    let srv = Server::start(
+        &env,
+        &["--max-photos", "2", "--max-photo-bytes", "200000"],
+        &[],
+    );
+    let png = encoded(&original, image::ImageFormat::Png);
+    let truncated = png[..png.len() / 2].to_vec();
+    let not_an_image = b"<html>this is not a photo</html>".repeat(10);
+    let inline = |data: &str| {
+        json!({"id": "L-h", "title": "VoltMax HB-2210X", "photos": [{"name": "x.png", "data": data}]})
+            .to_string()
+    };
+    for (what, bytes) in [
+        ("truncated", truncated.as_slice()),
+        ("not an image", not_an_image.as_slice()),
+        ("decompression bomb", bomb().as_slice()),
+    ] {
+        let r = srv.post("/v1/check", &inline(&b64(bytes)));
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (400, "invalid_image"),
+            "{what}: {}",
+            r.body
+        );
+        let msg = r.json()["message"].as_str().unwrap().to_string();
+        assert!(msg.starts_with("photo 1 (x.png): "), "{what}: {msg}");
+        assert_eq!(msg.lines().count(), 1, "{msg}");
+        // The same bytes as a multipart part.
+        let (ct, body) = form(&[
+            (
+                "listing",
+                None,
+                br#"{"id":"L-h","title":"VoltMax HB-2210X"}"#,
+            ),
+            ("photo", Some("y.png"), bytes),
+        ]);
+        let r = http_typed(&srv.addr, "POST", "/v1/check", None, &ct, &body);
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (400, "invalid_image"),
+            "{what}"
+        );
+    }
+    let r = srv.post("/v1/check", &inline("@@not base64@@"));
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_image"));
+    assert!(r.json()["message"].as_str().unwrap().contains("base64"));
+
+    // Limits: photo count and photo bytes, inline and multipart.
+    let small = b64(&encoded(&picture(5, 64, 48), image::ImageFormat::Png));
+    let three = json!({"id": "L", "title": "x", "photos": [{"data": small}, {"data": small}, {"data": small}]});
+    let r = srv.post("/v1/check", &three.to_string());
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (413, "payload_too_large"),
+        "{}",
+        r.body
+    );
+    let noise: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let r = srv.post("/v1/check", &inline(&b64(&noise)));
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (413, "payload_too_large"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.json()["message"].as_str().unwrap().contains("photos[0]"),
+        "{}",
+        r.body
+    );
+    let (ct, body) = form(&[
+        ("listing", None, br#"{"id":"L","title":"x"}"#),
+        ("photo", Some("big.jpg"), &noise),
+    ]);
+    let r = http_typed(&srv.addr, "POST", "/v1/check", None, &ct, &body);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (413, "payload_too_large"),
+        "{}",
+        r.body
+    );
+
+    // Malformed forms.
+    let (ct, body) = form(&[("photo", Some("a.png"), &png[..100])]);
+    let r = http_typed(&srv.addr, "POST", "/v1/check", None, &ct, &body);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "bad_request"),
+        "{}",
+        r.body
+    );
+    let (ct, body) = form(&[("listing", None, b"{}"), ("colour", None, b"red")]);
+    let r = http_typed(&srv.addr, "POST", "/v1/check", None, &ct, &body);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "bad_request"),
+        "{}",
+        r.body
+    );
+    let r = http_typed(
+        &srv.addr,
+        "POST",
+        "/v1/check",
+        None,
+        "multipart/form-data",
+        b"x",
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "bad_request"),
+        "{}",
+        r.body
+    );
+
+    // In a batch, a hostile photo fails its own item only.
+    let batch = json!([
+        {"id": "ok", "title": "VoltMax HB-2210X"},
+        {"id": "bad", "title": "VoltMax HB-2210X", "photos": [{"data": b64(&bomb())}]},
+    ]);
+    let out = srv.post("/v1/check/batch", &batch.to_string()).json();
+    assert_eq!(out[0]["decision"], "block", "{out}");
+    assert!(
+        out[1]["error"].as_str().unwrap().contains("too large"),
+        "{out}"
+    );
+
+    // And the server goes on.
+    let r = srv.post("/v1/check", RELISTING);
+    assert_eq!(
+        (r.status, r.json()["decision"].clone()),
+        (200, json!("block"))
+    );
+    assert_eq!(srv.get("/healthz").status, 200);
+}
+
+#[test]
+fn tokens_from_the_config_file_under_env_and_flags() {
+    let env = setup();
+    let cfg = env.write(
+        "serve.toml",
+        "[server]\ncheck_tokens = [\"file-chk\"]\nadmin_tokens = [\"file-adm\"]\n",
+    );
+    let rec = r#"[{"id":"N-8","title":"Filed thing"}]"#;
+    let srv = Server::start(&env, &["--config", s(&cfg)], &[]);
+    let check = |srv: &Server, t: Option<&str>| srv.req("POST", "/v1/check", t, RELISTING).status;
+    assert_eq!(check(&srv, None), 401);
+    assert_eq!(check(&srv, Some("file-chk")), 200);
+    assert_eq!(
+        srv.req("POST", "/v1/banned", Some("file-chk"), rec).status,
+        403
+    );
+    assert_eq!(
+        srv.req("POST", "/v1/banned", Some("file-adm"), rec).status,
+        200
+    );
+    drop(srv);
+
+    // The environment replaces the file's check tokens; the file's admin tokens still hold.
+    let srv = Server::start(
+        &env,
+        &["--config", s(&cfg)],
+        &[("RELIST_CHECK_TOKENS", "env-chk")],
+    );
+    assert_eq!(check(&srv, Some("file-chk")), 401);
+    assert_eq!(check(&srv, Some("env-chk")), 200);
+    assert_eq!(check(&srv, Some("file-adm")), 200);
+    drop(srv);
+
+    // A flag replaces both.
+    let srv = Server::start(
+        &env,
+        &["--config", s(&cfg), "--check-token", "flag-chk"],
+        &[("RELIST_CHECK_TOKENS", "env-chk")],
+    );
+    assert_eq!(check(&srv, Some("env-chk")), 401);
+    assert_eq!(check(&srv, Some("flag-chk")), 200);
+    drop(srv);
+
+    // A misspelt key is a one-line start-up error naming it.
+    let bad = env.write("bad.toml", "[server]\ncheck_token = [\"x\"]\n");
+    let r = env.run(&["serve", "--addr", "127.0.0.1:0", "--config", s(&bad)]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("check_token"), "{}", r.stderr);
+}
+
+#[test]
+fn a_write_while_another_process_holds_the_writer_is_503_index_busy() {
+    let env = setup();
+    let srv = Server::start(&env, &[], &[]);
+    // What `relist ingest` in another process holds while it writes: tantivy's flock.
+    let lock = std::fs::File::options()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(env.index().join("text/.tantivy-writer.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let rec = r#"{"id":"BUSY-1","title":"Busy Bee hair dryer BB-77","models":["BB-77"]}"#;
+    let r = srv.post("/v1/banned", rec);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (503, "index_busy"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("another process")
+    );
+    let r = srv.req("DELETE", "/v1/banned/B-2", None, "");
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (503, "index_busy"),
+        "{}",
+        r.body
+    );
+    // Checks and reads go on meanwhile.
+    assert_eq!(srv.post("/v1/check", RELISTING).json()["decision"], "block");
+    assert_eq!(srv.get("/v1/banned/B-2").status, 200);
+    lock.unlock().unwrap();
+    let r = srv.post("/v1/banned", rec);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(srv.get("/v1/banned/BUSY-1").status, 200);
 }

@@ -143,3 +143,39 @@ pub fn listing(
         )
     }
 }
+
+/// The index of `n` synthetic banned records (seed `seed`) at `dir`, built once and reused by
+/// every benchmark that asks for the same size (a 1M index takes minutes to build).
+pub fn build_index(
+    dir: &std::path::Path,
+    vocab: &Vocab,
+    seed: u64,
+    n: usize,
+) -> relist::store::Store {
+    use relist::store::Store;
+    let done = dir.join("complete");
+    if done.exists() {
+        // An index from an older build of relist is rebuilt.
+        if let Ok(store) = Store::open(dir) {
+            return store;
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    let store = Store::open_or_create(dir).expect("create bench index");
+    let t = std::time::Instant::now();
+    let chunk = 100_000;
+    for start in (0..n).step_by(chunk) {
+        let recs: Vec<relist::model::BannedRecord> = (start..(start + chunk).min(n))
+            .map(|i| {
+                let (line, ..) = banned(vocab, seed, i);
+                relist::model::BannedRecord::from_value(serde_json::from_str(&line).unwrap())
+                    .unwrap()
+                    .record
+            })
+            .collect();
+        store.ingest(recs).expect("ingest");
+    }
+    eprintln!("  built {n} records in {:.1} s", t.elapsed().as_secs_f64());
+    std::fs::write(done, "").unwrap();
+    store
+}

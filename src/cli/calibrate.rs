@@ -96,6 +96,8 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
     let fitted = Config {
         weights: w,
         thresholds,
+        // A fitted policy is shared and committed; the tokens of the config in force are not.
+        server: Default::default(),
         ..config
     };
     fitted.validate().map_err(Error::Config)?;

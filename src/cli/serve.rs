@@ -17,14 +17,16 @@ pub struct ServeArgs {
     /// Address to listen on. Anything but loopback needs tokens.
     #[arg(long, env = "RELIST_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Tokens with scope "check" (check, query, read), comma-separated.
+    /// Tokens with scope "check" (check, query, read), comma-separated. Over the config file's
+    /// `[server] check_tokens`.
     #[arg(
         long = "check-token",
         env = "RELIST_CHECK_TOKENS",
         value_delimiter = ','
     )]
     check_tokens: Vec<String>,
-    /// Tokens with scope "admin" (also add and remove banned records), comma-separated.
+    /// Tokens with scope "admin" (also add and remove banned records), comma-separated. Over
+    /// the config file's `[server] admin_tokens`.
     #[arg(
         long = "admin-token",
         env = "RELIST_ADMIN_TOKENS",
@@ -43,6 +45,12 @@ pub struct ServeArgs {
     /// Longest listing title, in bytes.
     #[arg(long, default_value_t = 4096)]
     max_title_bytes: usize,
+    /// Most photos sent with one listing (inline base64 or multipart parts).
+    #[arg(long, default_value_t = 4)]
+    max_photos: usize,
+    /// Largest photo, in bytes of the image file.
+    #[arg(long, default_value_t = 4 << 20)]
+    max_photo_bytes: usize,
     /// Deadline of a check or read, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     timeout_ms: u64,
@@ -61,21 +69,31 @@ pub struct ServeArgs {
     create: bool,
 }
 
-pub fn run(g: &Global, a: ServeArgs) -> Result<Outcome> {
-    let clean = |v: Vec<String>| -> Vec<String> {
-        v.into_iter()
+/// Tokens given by flag or environment (clap has already put the flag over the variable), else
+/// those of the config file: each scope on its own.
+fn tokens(given: Vec<String>, file: &[String]) -> Vec<String> {
+    let clean = |v: &[String]| -> Vec<String> {
+        v.iter()
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty())
             .collect()
     };
+    let given = clean(&given);
+    if given.is_empty() { clean(file) } else { given }
+}
+
+pub fn run(g: &Global, a: ServeArgs) -> Result<Outcome> {
+    let policy = g.config()?;
     let config = ServerConfig {
         addr: a.addr,
-        check_tokens: clean(a.check_tokens),
-        admin_tokens: clean(a.admin_tokens),
+        check_tokens: tokens(a.check_tokens, &policy.server.check_tokens),
+        admin_tokens: tokens(a.admin_tokens, &policy.server.admin_tokens),
         max_body_bytes: a.max_body_bytes,
         max_ingest_bytes: a.max_ingest_bytes,
         max_batch: a.max_batch,
         max_title_bytes: a.max_title_bytes,
+        max_photos: a.max_photos,
+        max_photo_bytes: a.max_photo_bytes,
         request_timeout: Duration::from_millis(a.timeout_ms),
         max_in_flight: a.max_in_flight,
         top: a.top,
@@ -89,7 +107,7 @@ pub fn run(g: &Global, a: ServeArgs) -> Result<Outcome> {
     } else {
         Store::open(&g.index)?
     };
-    let engine = Arc::new(Engine::new(store, g.config()?)?);
+    let engine = Arc::new(Engine::new(store, policy)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("relist-http")

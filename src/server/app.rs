@@ -53,23 +53,24 @@ pub fn router(state: Shared) -> Router {
     let auth_a = from_fn_with_state(state.clone(), require_admin);
     let lim_a = from_fn_with_state(state.clone(), limit_write);
     let body = DefaultBodyLimit::max(cfg.max_body_bytes);
+    let check_body = DefaultBodyLimit::max(cfg.max_check_body_bytes());
     let ingest_body = DefaultBodyLimit::max(cfg.max_ingest_bytes);
     // Layers run outside-in in reverse order of `.layer` calls: auth first, then the limits.
-    let checked = |m: axum::routing::MethodRouter<Shared>| {
-        m.layer(body).layer(lim_c.clone()).layer(auth_c.clone())
+    let checked = |m: axum::routing::MethodRouter<Shared>, b: DefaultBodyLimit| {
+        m.layer(b).layer(lim_c.clone()).layer(auth_c.clone())
     };
     let admin = |m: axum::routing::MethodRouter<Shared>, b: DefaultBodyLimit| {
         m.layer(b).layer(lim_a.clone()).layer(auth_a.clone())
     };
     Router::new()
-        .route("/v1/check", checked(post(routes::check)))
-        .route("/v1/check/batch", checked(post(routes::check_batch)))
+        .route("/v1/check", checked(post(routes::check), check_body))
+        .route("/v1/check/batch", checked(post(routes::check_batch), body))
         .route("/v1/banned", admin(post(routes::ingest), ingest_body))
         .route(
             "/v1/banned/{id}",
-            checked(get(routes::get_banned)).merge(admin(delete(routes::remove), body)),
+            checked(get(routes::get_banned), body).merge(admin(delete(routes::remove), body)),
         )
-        .route("/v1/query", checked(get(routes::query)))
+        .route("/v1/query", checked(get(routes::query), body))
         // Behind auth but not the load limit: metrics must answer while the server is shedding.
         .route("/metrics", get(routes::metrics).layer(auth_c.clone()))
         .route("/healthz", get(routes::healthz))

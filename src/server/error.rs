@@ -18,10 +18,15 @@ pub enum ApiError {
     Forbidden(String),
     NotFound(String),
     MethodNotAllowed(String),
-    /// The body, a batch or a text field is over its limit.
+    /// The body, a batch, a text field, or the photos of a listing are over their limit.
     PayloadTooLarge(String),
+    /// A listing photo cannot be used: not an image, truncated, corrupt, over the decoder's
+    /// pixel limits (a decompression bomb), or not valid base64.
+    InvalidImage(String),
     /// Too many requests in flight; retry later.
     Overloaded(String),
+    /// Another process holds the index's writer; the write was not made and may be retried.
+    IndexBusy(String),
     /// The request took longer than the configured timeout.
     Timeout(String),
     Internal(String),
@@ -38,13 +43,15 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::InvalidImage(_) => (StatusCode::BAD_REQUEST, "invalid_image"),
             ApiError::Overloaded(_) => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            ApiError::IndexBusy(_) => (StatusCode::SERVICE_UNAVAILABLE, "index_busy"),
             ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 
-    fn message(&self) -> &str {
+    pub fn message(&self) -> &str {
         match self {
             ApiError::BadRequest(m)
             | ApiError::InvalidRecord(m, _)
@@ -53,7 +60,9 @@ impl ApiError {
             | ApiError::NotFound(m)
             | ApiError::MethodNotAllowed(m)
             | ApiError::PayloadTooLarge(m)
+            | ApiError::InvalidImage(m)
             | ApiError::Overloaded(m)
+            | ApiError::IndexBusy(m)
             | ApiError::Timeout(m)
             | ApiError::Internal(m) => m,
         }
@@ -69,7 +78,9 @@ pub const ERROR_CODES: &[(u16, &str)] = &[
     (404, "not_found"),
     (405, "method_not_allowed"),
     (413, "payload_too_large"),
+    (400, "invalid_image"),
     (503, "overloaded"),
+    (503, "index_busy"),
     (503, "timeout"),
     (500, "internal"),
 ];
@@ -117,6 +128,11 @@ impl IntoResponse for ApiError {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        // Shed load and a busy writer pass within moments: say when to come back.
+        if matches!(code, "overloaded" | "index_busy") {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         resp
     }
 }
@@ -128,7 +144,12 @@ impl From<crate::Error> for ApiError {
                 ApiError::InvalidRecord(m, Vec::new())
             }
             crate::Error::NotFound(_) => ApiError::NotFound(e.to_string()),
-            e => ApiError::Internal(e.to_string()),
+            crate::Error::Image { .. } => ApiError::InvalidImage(e.to_string()),
+            crate::Error::Busy(_) => ApiError::IndexBusy(e.to_string()),
+            // Io, Index, Config: the server's own files or settings, not the caller's request.
+            crate::Error::Io { .. } | crate::Error::Index { .. } | crate::Error::Config(_) => {
+                ApiError::Internal(e.to_string())
+            }
         }
     }
 }
@@ -139,6 +160,22 @@ impl From<axum::extract::rejection::BytesRejection> for ApiError {
             ApiError::PayloadTooLarge(format!("request body is over the limit: {}", r.body_text()))
         } else {
             ApiError::BadRequest(r.body_text())
+        }
+    }
+}
+
+impl From<axum::extract::multipart::MultipartRejection> for ApiError {
+    fn from(r: axum::extract::multipart::MultipartRejection) -> Self {
+        ApiError::BadRequest(format!("multipart body: {}", r.body_text()))
+    }
+}
+
+impl From<axum::extract::multipart::MultipartError> for ApiError {
+    fn from(e: axum::extract::multipart::MultipartError) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!("request body is over the limit: {}", e.body_text()))
+        } else {
+            ApiError::BadRequest(format!("multipart body: {}", e.body_text()))
         }
     }
 }
@@ -169,7 +206,9 @@ mod tests {
             ApiError::NotFound(String::new()),
             ApiError::MethodNotAllowed(String::new()),
             ApiError::PayloadTooLarge(String::new()),
+            ApiError::InvalidImage(String::new()),
             ApiError::Overloaded(String::new()),
+            ApiError::IndexBusy(String::new()),
             ApiError::Timeout(String::new()),
             ApiError::Internal(String::new()),
         ];
@@ -178,5 +217,34 @@ mod tests {
             let (status, code) = e.status_and_code();
             assert!(ERROR_CODES.contains(&(status.as_u16(), code)), "{code}");
         }
+    }
+
+    #[test]
+    fn library_errors_map_to_the_right_status() {
+        let code = |e: crate::Error| ApiError::from(e).status_and_code();
+        let busy = code(crate::Error::Busy("index".into()));
+        assert_eq!(busy, (StatusCode::SERVICE_UNAVAILABLE, "index_busy"));
+        let img = code(crate::Error::image("photo 1", "truncated"));
+        assert_eq!(img, (StatusCode::BAD_REQUEST, "invalid_image"));
+        let nf = code(crate::Error::NotFound("x".into()));
+        assert_eq!(nf, (StatusCode::NOT_FOUND, "not_found"));
+        let bad = code(crate::Error::Invalid("field `title`".into()));
+        assert_eq!(bad, (StatusCode::BAD_REQUEST, "invalid_record"));
+        let io = std::io::Error::other("disk full");
+        assert_eq!(code(crate::Error::io("index/x", io)).1, "internal");
+        assert_eq!(code(crate::Error::index("index", "corrupt")).1, "internal");
+    }
+
+    #[test]
+    fn shed_and_busy_answers_say_when_to_retry() {
+        for e in [
+            ApiError::Overloaded("x".into()),
+            ApiError::IndexBusy("x".into()),
+        ] {
+            let r = e.into_response();
+            assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        }
+        let r = ApiError::Internal("x".into()).into_response();
+        assert!(r.headers().get(header::RETRY_AFTER).is_none());
     }
 }

@@ -10,6 +10,7 @@ mod auth;
 mod error;
 mod metrics;
 mod openapi;
+mod photos;
 mod routes;
 mod state;
 

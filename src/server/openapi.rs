@@ -4,7 +4,8 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::error::{ErrorBody, ItemError};
+use super::error::{ERROR_CODES, ErrorBody, ItemError};
+use super::photos::{CheckForm, CheckRequest, InlinePhoto};
 use super::routes;
 use crate::model::{
     BannedRecord, CheckResult, Decision, ImageHashRef, Listing, Match, RecordKind, Signals,
@@ -14,12 +15,9 @@ use crate::model::{
 #[openapi(
     info(
         title = "relist",
-        description = "Matches marketplace listings against banned products. Errors are \
-            `{\"code\", \"message\"}` with stable codes: bad_request and invalid_record (400), \
-            unauthorized (401), forbidden (403), not_found (404), method_not_allowed (405), \
-            payload_too_large (413), internal (500), overloaded and timeout (503). With tokens \
+        description = "Matches marketplace listings against banned products. With tokens \
             configured, check/query/read endpoints need a check or admin token, writes an \
-            admin token."
+            admin token. Photos are sent as bytes (inline base64 or multipart), never fetched."
     ),
     paths(
         routes::check,
@@ -34,7 +32,7 @@ use crate::model::{
         routes::openapi,
     ),
     components(schemas(
-        Listing, CheckResult, Match, Signals, Decision, BannedRecord, RecordKind, ImageHashRef,
+        Listing, CheckRequest, CheckForm, InlinePhoto, CheckResult, Match, Signals, Decision, BannedRecord, RecordKind, ImageHashRef,
         ErrorBody, ItemError, routes::IngestReport, routes::Removed
     )),
     modifiers(&Bearer),
@@ -50,6 +48,16 @@ struct Bearer;
 
 impl Modify for Bearer {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        // The error codes from the one table, so the document cannot disagree with it.
+        let codes: Vec<String> = ERROR_CODES
+            .iter()
+            .map(|(status, code)| format!("{code} ({status})"))
+            .collect();
+        let about = doc.info.description.get_or_insert_with(String::new);
+        about.push_str(&format!(
+            " Errors are `{{\"code\", \"message\"}}` with stable codes: {}.",
+            codes.join(", ")
+        ));
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rayon::prelude::*;
@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::{ApiError, ErrorBody, ItemError};
+use super::photos::{self, CheckForm, CheckRequest};
 use super::state::{ServerConfig, Shared};
 use crate::engine::{CheckOptions, Engine};
 use crate::model::{BannedRecord, CheckResult, Decision, Listing};
@@ -101,7 +102,8 @@ fn parse_listing(v: Value, cfg: &ServerConfig) -> Result<Listing, String> {
         }
     }
     // The server never reads a file or fetches a URL that a caller named: listing `images`
-    // are paths or addresses of the caller's choosing. Send `image_hashes` instead.
+    // are paths or addresses of the caller's choosing. Photos come as bytes (`photos`, or
+    // multipart parts) or as `image_hashes`.
     l.images.clear();
     Ok(l)
 }
@@ -110,33 +112,73 @@ fn count(state: &Shared, r: &CheckResult) {
     state.metrics.decision(r.decision);
 }
 
-/// Checks one listing.
+/// Whether a request body is `multipart/form-data`.
+fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+/// Checks one listing, with its photos if it has any: inline (`photos`, base64) in a JSON body,
+/// or as files in a `multipart/form-data` body beside a `listing` part. A photo that cannot be
+/// decoded (not an image, truncated, a decompression bomb) is refused with `invalid_image`.
 #[utoipa::path(
     post, path = "/v1/check", tag = "check",
-    request_body(content = Listing, description = "One listing record"),
+    request_body(
+        description = "One listing record (JSON, photos inline in `photos`), or a form with a \
+            `listing` part (JSON) and `photo` parts (files)",
+        content(
+            (CheckRequest = "application/json"),
+            (CheckForm = "multipart/form-data"),
+        )
+    ),
     responses(
         (status = 200, description = "The result, as `relist check` prints it", body = CheckResult),
-        (status = 400, description = "bad_request or invalid_record", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 400, description = "bad_request, invalid_record or invalid_image", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 413, description = "body, text field, photo count or photo size over its limit", body = ErrorBody),
         (status = 503, description = "overloaded or timeout", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
 pub async fn check(
     State(state): State<Shared>,
-    body: Result<Bytes, BytesRejection>,
+    req: Request,
 ) -> Result<Json<CheckResult>, ApiError> {
-    let v = json_body(&body?)?;
-    if !v.is_object() {
+    let cfg = &state.config;
+    // The route's body limit leaves room for photos; the listing itself has the usual one.
+    let (v, mut photos, listing_bytes) = if is_multipart(&req) {
+        let form = Multipart::from_request(req, &state).await?;
+        let (v, photos) = photos::read_multipart(form, cfg).await?;
+        (v, photos, 0)
+    } else {
+        let body = Bytes::from_request(req, &state).await?;
+        (json_body(&body)?, Vec::new(), body.len())
+    };
+    let Value::Object(mut obj) = v else {
         return Err(ApiError::BadRequest(
             "expected one listing object (use /v1/check/batch for an array)".into(),
         ));
+    };
+    let inline = photos::take_inline(&mut obj, cfg, photos.len())?;
+    let without_photos = listing_bytes - inline.iter().map(|p| p.sent_bytes).sum::<usize>();
+    if without_photos > cfg.max_body_bytes {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the listing is {without_photos} bytes without its photos, over the limit of {}",
+            cfg.max_body_bytes
+        )));
     }
-    let listing =
-        parse_listing(v, &state.config).map_err(|e| ApiError::InvalidRecord(e, Vec::new()))?;
-    let top = state.config.top;
+    photos.extend(inline);
+    let listing = parse_listing(Value::Object(obj), cfg)
+        .map_err(|e| ApiError::InvalidRecord(e, Vec::new()))?;
+    let top = cfg.top;
     let res = blocking(&state, move |engine| {
-        Ok(engine.check(&listing, CheckOptions::top(top))?)
+        photos::check_with_photos(engine, &listing, &photos, CheckOptions::top(top))
     })
     .await?;
     count(&state, &res);
@@ -144,10 +186,11 @@ pub async fn check(
 }
 
 /// Checks up to `max_batch` listings; results come in the order of the listings. A listing
-/// that fails validation gets a result with `error` set and decision `review`.
+/// that fails validation (or whose inline photo cannot be used) gets a result with `error` set
+/// and decision `review`.
 #[utoipa::path(
     post, path = "/v1/check/batch", tag = "check",
-    request_body(content = Vec<Listing>, description = "A JSON array of listing records"),
+    request_body(content = Vec<CheckRequest>, description = "A JSON array of listing records (photos inline, within the body limit)"),
     responses(
         (status = 200, description = "One result per listing, in order", body = Vec<CheckResult>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -172,16 +215,24 @@ pub async fn check_batch(
             state.config.max_batch
         )));
     }
-    let parsed: Vec<Result<Listing, (String, String)>> = items
+    type Item = Result<(Listing, Vec<photos::Photo>), (String, String)>;
+    let parsed: Vec<Item> = items
         .into_iter()
         .enumerate()
-        .map(|(i, v)| {
+        .map(|(i, mut v)| {
             let id = v
                 .get("id")
                 .and_then(|x| x.as_str())
                 .unwrap_or_default()
                 .to_string();
-            parse_listing(v, &state.config).map_err(|e| (id, format!("item {i}: {e}")))
+            let fail = |e: String| (id.clone(), format!("item {i}: {e}"));
+            let photos = match v.as_object_mut() {
+                Some(obj) => photos::take_inline(obj, &state.config, 0)
+                    .map_err(|e| fail(e.message().to_string()))?,
+                None => Vec::new(),
+            };
+            let listing = parse_listing(v, &state.config).map_err(fail)?;
+            Ok((listing, photos))
         })
         .collect();
     let top = state.config.top;
@@ -190,10 +241,13 @@ pub async fn check_batch(
             .into_par_iter()
             .map(|item| {
                 let (id, err) = match item {
-                    Ok(l) => match engine.check(&l, CheckOptions::top(top)) {
-                        Ok(r) => return r,
-                        Err(e) => (l.id.clone(), e.to_string()),
-                    },
+                    Ok((l, photos)) => {
+                        match photos::check_with_photos(engine, &l, &photos, CheckOptions::top(top))
+                        {
+                            Ok(r) => return r,
+                            Err(e) => (l.id.clone(), e.message().to_string()),
+                        }
+                    }
                     Err(e) => e,
                 };
                 CheckResult {

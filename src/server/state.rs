@@ -29,6 +29,10 @@ pub struct ServerConfig {
     pub max_title_bytes: usize,
     /// Longest other text field of a listing (description, brand, ...), in bytes.
     pub max_text_bytes: usize,
+    /// Most photos sent with one listing (inline or multipart).
+    pub max_photos: usize,
+    /// Largest photo, in bytes of the image file (before base64).
+    pub max_photo_bytes: usize,
     /// Deadline of a check, query or read, body included.
     pub request_timeout: Duration,
     /// Deadline of a write (ingest or remove), commit included.
@@ -55,6 +59,8 @@ impl Default for ServerConfig {
             max_batch: 1000,
             max_title_bytes: 4096,
             max_text_bytes: 64 << 10,
+            max_photos: 4,
+            max_photo_bytes: 4 << 20,
             request_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(120),
             max_in_flight: 512,
@@ -74,13 +80,22 @@ impl ServerConfig {
             .any(|t| !t.trim().is_empty())
     }
 
+    /// Largest body of `POST /v1/check`: the listing's own limit, plus room for its photos
+    /// in base64 (4 characters per 3 bytes) and their JSON or multipart framing.
+    pub fn max_check_body_bytes(&self) -> usize {
+        let per_photo = self.max_photo_bytes.div_ceil(3).saturating_mul(4) + 1024;
+        self.max_body_bytes
+            .saturating_add(self.max_photos.saturating_mul(per_photo))
+    }
+
     /// Refuses settings that would expose an open server: a non-loopback address without
     /// tokens, or limits of zero.
     pub fn validate(&self) -> Result<(), String> {
         if !self.addr.ip().is_loopback() && !self.auth_enabled() {
             return Err(format!(
                 "refusing to listen on {} without tokens: set RELIST_CHECK_TOKENS and \
-                 RELIST_ADMIN_TOKENS (or --check-token/--admin-token), or bind 127.0.0.1",
+                 RELIST_ADMIN_TOKENS (or --check-token/--admin-token, or check_tokens and \
+                 admin_tokens in the config file's [server] section), or bind 127.0.0.1",
                 self.addr
             ));
         }
@@ -89,6 +104,7 @@ impl ServerConfig {
             ("max_ingest_bytes", self.max_ingest_bytes),
             ("max_batch", self.max_batch),
             ("max_title_bytes", self.max_title_bytes),
+            ("max_photo_bytes", self.max_photo_bytes),
             ("max_in_flight", self.max_in_flight),
             ("check_workers", self.check_workers),
         ] {

@@ -103,10 +103,7 @@ impl Store {
         self.index
             .writer_with_num_threads(1, WRITER_HEAP)
             .map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(..) => Error::index(
-                    &self.dir,
-                    "another process is writing to this index; try again when it has finished",
-                ),
+                tantivy::TantivyError::LockFailure(..) => Error::Busy(self.dir.clone()),
                 e => Error::index(&self.dir, e),
             })
     }
