@@ -731,6 +731,19 @@ fn the_openapi_document_is_whole() {
         parsed["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+    // Photos: JSON with inline photos, or a form.
+    let content = &parsed["paths"]["/v1/check"]["post"]["requestBody"]["content"];
+    assert!(content.get("multipart/form-data").is_some(), "{content}");
+    assert!(schemas.contains_key("InlinePhoto"));
+    // The error codes come from the one table, new ones included.
+    let about = parsed["info"]["description"].as_str().unwrap();
+    for code in [
+        "invalid_image (400)",
+        "index_busy (503)",
+        "overloaded (503)",
+    ] {
+        assert!(about.contains(code), "{code} missing from: {about}");
+    }
 }
 
 #[test]

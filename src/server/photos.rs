@@ -45,6 +45,7 @@ pub struct CheckRequest {
     #[serde(flatten)]
     listing: Listing,
     /// At most `--max-photos`, each at most `--max-photo-bytes` once decoded from base64.
+    #[serde(default)]
     photos: Vec<InlinePhoto>,
 }
 
