@@ -8,8 +8,9 @@
 //! Settings (environment): `RELIST_BENCH_SIZE` banned records (default 1000000; the index is
 //! built once into `target/bench-index/` and shared with `check_latency`), `RELIST_LOAD_SECS`
 //! per measured phase (20), `RELIST_LOAD_SOAK_SECS` at saturation with the server's RSS sampled
-//! every 10 s (0: none), `RELIST_LOAD_CONNS` keep-alive connections (32), `RELIST_LOAD_MODES`
-//! (`text,photo`), `RELIST_LOAD_BUILD_ONLY=1` to build the index and stop.
+//! every 10 s (0: none), `RELIST_LOAD_CONNS` keep-alive connections (8: twice the server's check
+//! workers on 2 cores keeps them busy; more only queue, adding latency and no throughput),
+//! `RELIST_LOAD_MODES` (`text,photo`), `RELIST_LOAD_BUILD_ONLY=1` to build the index and stop.
 //!
 //! The client is one blocking thread per keep-alive connection speaking HTTP/1.1 (no client
 //! crate: hyper or reqwest would double the build for a loop of write, read, parse a length).
@@ -74,7 +75,7 @@ impl Phase {
 
     fn row(&self, mode: &str, load: &str, conns: usize) {
         println!(
-            "{:<6} {:<22} {:>5} {:>9.0} {:>8} {:>6} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            "{:<6} {:<22} {:>5} {:>9.0} {:>8} {:>6} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>6}",
             mode,
             load,
             conns,
@@ -85,6 +86,7 @@ impl Phase {
             percentile(&self.lat, 0.9),
             percentile(&self.lat, 0.99),
             self.lat.last().map_or(f64::NAN, |&m| m as f64 / 1000.0),
+            loadavg(),
         );
         if let Some(e) = &self.first_error {
             println!("       first error: {e}");
@@ -241,6 +243,15 @@ fn run_phase(
     phase.secs = start.elapsed().as_secs_f64();
     phase.lat.sort_unstable();
     phase
+}
+
+/// The machine's 1-minute load average (Linux): this run's server and client count for about
+/// 2-3 of it; the rest is other work sharing the cores.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// The server's resident memory in MiB (Linux).
@@ -403,18 +414,18 @@ fn baseline(engine: &Engine, vocab: &synth::Vocab, n: usize, ph: Option<&[Vec<u8
         }
         engine.check(&l, CheckOptions::default()).unwrap()
     };
-    pool.install(|| (0..500).into_par_iter().for_each(|j| drop(one(j))));
+    // One pass to warm the caches, as the server's warm-up does, then the measured pass.
+    pool.install(|| (0..LISTINGS).into_par_iter().for_each(|j| drop(one(j))));
     let t = Instant::now();
-    let total = 4000;
-    pool.install(|| (0..total).into_par_iter().for_each(|j| drop(one(j))));
-    total as f64 / t.elapsed().as_secs_f64()
+    pool.install(|| (0..LISTINGS).into_par_iter().for_each(|j| drop(one(j))));
+    LISTINGS as f64 / t.elapsed().as_secs_f64()
 }
 
 fn main() {
     let n: usize = env_or("RELIST_BENCH_SIZE", 1_000_000);
     let secs: f64 = env_or("RELIST_LOAD_SECS", 20.0);
     let soak: f64 = env_or("RELIST_LOAD_SOAK_SECS", 0.0);
-    let conns: usize = env_or("RELIST_LOAD_CONNS", 32);
+    let conns: usize = env_or("RELIST_LOAD_CONNS", 8);
     let modes = std::env::var("RELIST_LOAD_MODES").unwrap_or_else(|_| "text,photo".into());
     let vocab = synth::Vocab::new(SEED);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -458,8 +469,18 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |c| c.get())
     );
     println!(
-        "{:<6} {:<22} {:>5} {:>9} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8}",
-        "mode", "load", "conns", "checks/s", "ok", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms"
+        "{:<6} {:<22} {:>5} {:>9} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8} {:>6}",
+        "mode",
+        "load",
+        "conns",
+        "checks/s",
+        "ok",
+        "errors",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "load1"
     );
     for mode in modes.split(',').map(str::trim) {
         let ph = match mode {
@@ -475,8 +496,10 @@ fn main() {
         );
         let base = baseline(&engine, &vocab, n, ph);
         println!(
-            "{mode:<6} {:<22} {:>5} {base:>9.0}",
-            "in-process, 2 threads", "-"
+            "{mode:<6} {:<22} {:>5} {base:>9.0} {:>58}",
+            "in-process, 2 threads",
+            "-",
+            loadavg()
         );
         // Warm-up: page cache, record cache, connection setup.
         run_phase(&addr, &reqs, conns, 5.0, None);
