@@ -929,6 +929,18 @@ fn photos_inline_or_as_multipart_parts_are_evidence() {
     let r = http_typed(&srv.addr, "POST", "/v1/check", None, &ct, &body);
     assert_eq!(r.json()["decision"], "allow", "{}", r.body);
 
+    // Both at once: the form's files come first, then the listing part's inline photos.
+    let listing_inline = json!({"id": "L-p4", "title": "cute bedroom decor",
+        "photos": [{"name": "inline.jpg", "data": b64(&jpeg)}]})
+    .to_string();
+    let (ct, body) = form(&[
+        ("listing", None, listing_inline.as_bytes()),
+        ("photo", Some("other.jpg"), &other),
+    ]);
+    let r = http_typed(&srv.addr, "POST", "/v1/check", None, &ct, &body);
+    assert_eq!(r.json()["matches"][0]["banned_id"], "P-1", "{}", r.body);
+    assert!(r.body.contains("photo 2 matches"), "{}", r.body);
+
     // In a batch, inline photos count per listing.
     let batch = json!([
         {"id": "b1", "title": "cute bedroom decor", "photos": [{"data": b64(&jpeg)}]},

@@ -150,15 +150,40 @@ pub async fn check(
     State(state): State<Shared>,
     req: Request,
 ) -> Result<Json<CheckResult>, ApiError> {
-    let cfg = &state.config;
-    // The route's body limit leaves room for photos; the listing itself has the usual one.
-    let (v, mut photos, listing_bytes) = if is_multipart(&req) {
+    // Only reading the body is async; parsing it (megabytes of base64, with photos) runs on
+    // the blocking pool with the check, never on the workers that accept and answer requests.
+    let body = if is_multipart(&req) {
         let form = Multipart::from_request(req, &state).await?;
-        let (v, photos) = photos::read_multipart(form, cfg).await?;
-        (v, photos, 0)
+        let (v, photos) = photos::read_multipart(form, &state.config).await?;
+        CheckBody::Form(v, photos)
     } else {
-        let body = Bytes::from_request(req, &state).await?;
-        (json_body(&body)?, Vec::new(), body.len())
+        CheckBody::Json(Bytes::from_request(req, &state).await?)
+    };
+    let shared = state.clone();
+    let res = blocking(&state, move |engine| {
+        let cfg = &shared.config;
+        let (listing, photos) = parse_check(body, cfg)?;
+        photos::check_with_photos(engine, &listing, &photos, CheckOptions::top(cfg.top))
+    })
+    .await?;
+    count(&state, &res);
+    Ok(Json(res))
+}
+
+/// The body of `POST /v1/check` as read: JSON, or a form already split into its parts.
+enum CheckBody {
+    Json(Bytes),
+    Form(Value, Vec<photos::Photo>),
+}
+
+/// The listing of a check and its photos, validated.
+fn parse_check(
+    body: CheckBody,
+    cfg: &ServerConfig,
+) -> Result<(Listing, Vec<photos::Photo>), ApiError> {
+    let (v, mut photos, listing_bytes) = match body {
+        CheckBody::Json(bytes) => (json_body(&bytes)?, Vec::new(), bytes.len()),
+        CheckBody::Form(v, photos) => (v, photos, 0),
     };
     let Value::Object(mut obj) = v else {
         return Err(ApiError::BadRequest(
@@ -166,7 +191,10 @@ pub async fn check(
         ));
     };
     let inline = photos::take_inline(&mut obj, cfg, photos.len())?;
-    let without_photos = listing_bytes - inline.iter().map(|p| p.sent_bytes).sum::<usize>();
+    // The route's body limit leaves room for photos; the listing itself has the usual one.
+    // (A form's `listing` part was held to that limit as it was read.)
+    let without_photos =
+        listing_bytes.saturating_sub(inline.iter().map(|p| p.sent_bytes).sum::<usize>());
     if without_photos > cfg.max_body_bytes {
         return Err(ApiError::PayloadTooLarge(format!(
             "the listing is {without_photos} bytes without its photos, over the limit of {}",
@@ -176,13 +204,7 @@ pub async fn check(
     photos.extend(inline);
     let listing = parse_listing(Value::Object(obj), cfg)
         .map_err(|e| ApiError::InvalidRecord(e, Vec::new()))?;
-    let top = cfg.top;
-    let res = blocking(&state, move |engine| {
-        photos::check_with_photos(engine, &listing, &photos, CheckOptions::top(top))
-    })
-    .await?;
-    count(&state, &res);
-    Ok(Json(res))
+    Ok((listing, photos))
 }
 
 /// Checks up to `max_batch` listings; results come in the order of the listings. A listing
