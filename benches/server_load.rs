@@ -17,8 +17,7 @@
 //! Saturation is closed-loop (each connection sends as soon as it has its answer); the half
 //! load is open-loop (each request has a scheduled time, and its latency counts from then, so a
 //! stall is not hidden by requests that were never sent). The baseline, measured in the same
-//! run, is the engine called in-process on as many threads as the server's check workers: the
-//! ceiling HTTP could reach.
+//! run with the same client and connections, is `GET /healthz`: the HTTP stack alone.
 
 #[path = "synth/mod.rs"]
 mod synth;
@@ -33,10 +32,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rayon::prelude::*;
-use relist::config::Config;
-use relist::engine::{CheckOptions, Engine};
 use relist::imghash::{PhotoHasher, decode_bytes, hex64};
-use relist::model::Listing;
 
 const SEED: u64 = 42;
 /// Distinct listings sent (cycled); enough that the server's caches do not hold all answers.
@@ -205,7 +201,11 @@ fn run_phase(
                     k += 1;
                     i = (i + 1) % reqs.len();
                     match conn.roundtrip(&reqs[i]) {
-                        Ok((200, body)) if body.starts_with(b"{\"listing_id\"") => {
+                        // A check's result, or healthz's answer for the baseline.
+                        Ok((200, body))
+                            if body.starts_with(b"{\"listing_id\"")
+                                || body.starts_with(b"{\"status\"") =>
+                        {
                             lat.push(due.elapsed().as_micros().min(u32::MAX as u128) as u32);
                         }
                         Ok((status, body)) => {
@@ -381,52 +381,6 @@ fn bodies(vocab: &synth::Vocab, n: usize, photos: Option<&[Vec<u8>]>) -> Vec<Vec
         .collect()
 }
 
-/// The in-process ceiling: checks a second on the server's number of check workers, the same
-/// listings (and photos, decoded and hashed as the server does).
-fn baseline(engine: &Engine, vocab: &synth::Vocab, n: usize, ph: Option<&[Vec<u8>]>) -> f64 {
-    let listings: Vec<Listing> = (0..LISTINGS)
-        .map(|j| {
-            let (line, _) = synth::listing(vocab, SEED, SEED + 2, n, j);
-            Listing::from_value(serde_json::from_str(&line).unwrap()).unwrap()
-        })
-        .collect();
-    // As many threads as the server has check workers: on a machine shared with other work,
-    // the scheduler shares the cores by thread, and fewer threads would get a smaller share.
-    let threads = 2 * std::thread::available_parallelism().map_or(2, |c| c.get());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    let hasher = PhotoHasher::new();
-    let one = |j: usize| {
-        let mut l = listings[j % listings.len()].clone();
-        if let Some(ph) = ph {
-            let img = decode_bytes(&ph[j % ph.len()], Path::new("p.jpg")).unwrap();
-            if let Some(h) = hasher.hash(&img) {
-                l.image_hashes = vec![
-                    relist::model::ImageHashRef {
-                        algo: "dhash".into(),
-                        hash: hex64(h.dhash),
-                    },
-                    relist::model::ImageHashRef {
-                        algo: "phash".into(),
-                        hash: hex64(h.phash),
-                    },
-                ];
-            }
-            std::hint::black_box(hasher.dihedral(&img));
-        }
-        engine.check(&l, CheckOptions::default()).unwrap()
-    };
-    // One pass to warm the caches, as the server's warm-up does, then the measured pass
-    // (shorter with photos: decoding costs the same cold or warm).
-    let n = if ph.is_some() { 800 } else { LISTINGS };
-    pool.install(|| (0..n).into_par_iter().for_each(|j| drop(one(j))));
-    let t = Instant::now();
-    pool.install(|| (0..n).into_par_iter().for_each(|j| drop(one(j))));
-    n as f64 / t.elapsed().as_secs_f64()
-}
-
 fn main() {
     let n: usize = env_or("RELIST_BENCH_SIZE", 1_000_000);
     let secs: f64 = env_or("RELIST_LOAD_SECS", 20.0);
@@ -437,11 +391,10 @@ fn main() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/bench-index")
         .join(format!("syn-{n}"));
-    let store = synth::build_index(&dir, &vocab, SEED, n);
+    drop(synth::build_index(&dir, &vocab, SEED, n));
     if std::env::var("RELIST_LOAD_BUILD_ONLY").is_ok_and(|v| v == "1") {
         return;
     }
-    let engine = Engine::new(store, Config::default()).expect("engine");
     let photos = modes.contains("photo").then(photos);
 
     let server = start_server(&dir);
@@ -468,7 +421,6 @@ fn main() {
             .expect("ingest photo records");
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     }
-    engine.reload().expect("reload");
     println!(
         "relist serve, {n} banned records, {conns} keep-alive connections, {secs} s phases, \
          {} cores",
@@ -488,6 +440,12 @@ fn main() {
         "max ms",
         "load1"
     );
+    // The baseline: the same client, connections and server answering `GET /healthz`, which
+    // does no work: what HTTP alone costs on this machine now.
+    let health: Arc<Vec<Vec<u8>>> = Arc::new(vec![request("GET", "/healthz", b"")]);
+    run_phase(&addr, &health, conns, 2.0, None);
+    let base = run_phase(&addr, &health, conns, secs.min(10.0), None);
+    base.row("-", "healthz (baseline)", conns);
     for mode in modes.split(',').map(str::trim) {
         let ph = match mode {
             "text" => None,
@@ -500,13 +458,6 @@ fn main() {
                 .map(|b| request("POST", "/v1/check", b))
                 .collect(),
         );
-        let base = baseline(&engine, &vocab, n, ph);
-        println!(
-            "{mode:<6} {:<22} {:>5} {base:>9.0} {:>58}",
-            "in-process (no HTTP)",
-            "-",
-            loadavg()
-        );
         // Warm-up: page cache, record cache, connection setup.
         run_phase(&addr, &reqs, conns, 5.0, None);
         let sat = run_phase(&addr, &reqs, conns, secs, None);
@@ -518,8 +469,8 @@ fn main() {
             conns,
         );
         println!(
-            "{mode:<6} HTTP at saturation / in-process: {:.2}",
-            sat.rate() / base
+            "{mode:<6} checks at saturation / healthz at saturation: {:.3}",
+            sat.rate() / base.rate()
         );
         if soak > 0.0 {
             let stop = Arc::new(AtomicBool::new(false));
