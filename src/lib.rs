@@ -33,6 +33,7 @@
 
 pub mod attrs;
 pub mod calibrate;
+pub mod catalog;
 pub mod config;
 pub mod em;
 pub mod engine;
@@ -53,5 +54,6 @@ pub mod store;
 pub mod sweep;
 pub mod terms;
 pub mod text;
+pub mod thumbs;
 
 pub use error::{Error, Result};
