@@ -41,6 +41,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod hamming;
+pub mod html;
 pub mod ident;
 pub mod imghash;
 pub mod ingest;

@@ -15,6 +15,8 @@ pub struct Query {
     pub gtins: Vec<String>,
     /// Photo files to look for (local paths; the command line only, never the server).
     pub images: Vec<String>,
+    /// Photo hashes to look for (an uploaded photo, hashed by the caller).
+    pub image_hashes: Vec<crate::model::ImageHashRef>,
     /// Which banned records may be found.
     pub filters: Filters,
     pub limit: usize,
@@ -130,7 +132,11 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
         title.push_str(m);
     }
     q.filters.validate()?;
-    if title.trim().is_empty() && q.gtins.is_empty() && q.images.is_empty() {
+    if title.trim().is_empty()
+        && q.gtins.is_empty()
+        && q.images.is_empty()
+        && q.image_hashes.is_empty()
+    {
         return Err(Error::Invalid(
             "query: give a text, --model, --gtin or --image".into(),
         ));
@@ -141,6 +147,7 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
         models: q.models.clone(),
         gtins: q.gtins.clone(),
         images: q.images.clone(),
+        image_hashes: q.image_hashes.clone(),
         ..Listing::default()
     };
     let res = engine.check(

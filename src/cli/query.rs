@@ -87,6 +87,7 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
         models: a.model.clone(),
         gtins: a.gtin.clone(),
         images: a.image.iter().map(|p| p.display().to_string()).collect(),
+        image_hashes: Vec::new(),
         filters,
         limit: a.limit,
     };

@@ -20,7 +20,7 @@ use crate::engine::{CheckOptions, Engine};
 use crate::model::{BannedRecord, CheckResult, Decision, Listing};
 
 /// Runs `f` on the blocking pool, at most `check_workers` at once (others wait for a turn).
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     state: &Shared,
     f: impl FnOnce(&Engine) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
