@@ -49,6 +49,7 @@ pub mod model;
 pub mod normalize;
 pub mod output;
 pub mod query;
+pub mod report;
 pub mod score;
 pub mod server;
 pub mod store;
