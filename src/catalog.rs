@@ -42,6 +42,67 @@ pub fn record_listing(r: &BannedRecord) -> Result<Listing> {
     Listing::from_value(v).map_err(|e| Error::Invalid(format!("catalog record '{}': {e}", r.id)))
 }
 
+/// Field of a catalog record mapping each stored photo-hash pair to the listing's photo it
+/// came from (a file is stored in its 8 rotations and flips).
+const PHOTO_NUMBERS: &str = "photo_numbers";
+
+/// Readies a listing for the catalog: its local photo files (paths relative to `base`) are
+/// hashed in all 8 rotations and flips, as `sweep` hashes a listing's files, so a banned photo
+/// finds a turned or mirrored copy from either side. Returns a thumbnail of the first photo
+/// read and a message for each photo that could not be used.
+pub fn prepare_listing(l: &mut Listing, base: &std::path::Path) -> (Option<Vec<u8>>, Vec<String>) {
+    let given = crate::imghash::photos(&l.image_hashes).len();
+    let mut numbers: Vec<usize> = (1..=given).collect();
+    let mut thumb = None;
+    let mut problems = Vec::new();
+    let files: Vec<String> = l
+        .images
+        .iter()
+        .filter(|i| !i.starts_with("http://") && !i.starts_with("https://"))
+        .cloned()
+        .collect();
+    for (i, img) in files.iter().enumerate() {
+        let pixels = match crate::imghash::decode_file(&base.join(img)) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.push(format!("image '{img}': {e}"));
+                continue;
+            }
+        };
+        if thumb.is_none() {
+            thumb = crate::thumbs::encode(&pixels).ok();
+        }
+        match photo_hashes(&pixels, img) {
+            Ok(h) => {
+                numbers.extend(std::iter::repeat_n(given + i + 1, h.len() / 2));
+                l.image_hashes.extend(h);
+            }
+            Err(_) => problems.push(format!(
+                "image '{img}': too flat to hash; no photo evidence"
+            )),
+        }
+    }
+    if numbers.len() > given {
+        l.extra
+            .insert(PHOTO_NUMBERS.into(), serde_json::json!(numbers));
+    }
+    (thumb, problems)
+}
+
+/// Reasons name photos by hash pair ("photo 12 matches"); a catalog listing's reasons name
+/// them as the listing numbers its photos.
+fn renumber_photos(reason: &str, listing: &Listing) -> Option<String> {
+    let rest = reason.strip_prefix("photo ")?;
+    let (n, tail) = rest.split_once(' ')?;
+    let n: usize = n.parse().ok()?;
+    let photo = listing
+        .extra
+        .get(PHOTO_NUMBERS)?
+        .get(n.checked_sub(1)?)?
+        .as_u64()?;
+    Some(format!("photo {photo} {tail}"))
+}
+
 /// A banned record as a probe listing, to retrieve the catalog's listings like it.
 fn probe_listing(b: &BannedRecord) -> Listing {
     let title = if b.kind == RecordKind::Term {
@@ -252,6 +313,11 @@ pub fn find_listings(
     for listing in candidates.into_values() {
         let res = engine.check(&listing, judge_opts)?;
         for mut m in res.matches {
+            for r in &mut m.reasons {
+                if let Some(n) = renumber_photos(r, &listing) {
+                    *r = n;
+                }
+            }
             if probing {
                 // The reasons speak of "banned" fields; here the other side is the query.
                 for r in &mut m.reasons {

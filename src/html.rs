@@ -49,10 +49,16 @@ pub fn path_segment(s: &str) -> String {
     out
 }
 
-/// The words a match's reasons name as shared ("... weighted words (a, b, c); ...").
+/// The words a match's reasons name as shared ("... weighted words (a, b, c); ..."), and the
+/// listing's model number of a model reason ("model 'kt9000' equals ...").
 pub fn shared_words(reasons: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for r in reasons {
+        if let Some(rest) = r.strip_prefix("model '")
+            && let Some(end) = rest.find("' ")
+        {
+            out.push(rest[..end].to_string());
+        }
         if let Some(start) = r.find("weighted words (") {
             let rest = &r[start + "weighted words (".len()..];
             if let Some(end) = rest.find(')') {
@@ -90,24 +96,33 @@ pub fn highlight(text: &str, words: &[String]) -> String {
 /// of shared words, and photo distances.
 pub fn evidence(reason: &str) -> String {
     let mut out = String::new();
-    // Quoted parts alternate with the rest: 'a' ... 'b'.
-    for (i, part) in reason.split('\'').enumerate() {
-        if i % 2 == 1 {
-            let _ = write!(out, "'<mark>{}</mark>'", esc(part));
-        } else {
-            out.push_str(&esc(part));
-        }
+    // Quoted values ('HB-2210X'): a quote after a space or at the start opens one, the next
+    // quote not followed by a letter or digit closes it; an apostrophe ("title's") does neither.
+    let mut rest = reason;
+    loop {
+        let open = rest.char_indices().find(|&(i, c)| {
+            c == '\'' && (i == 0 || rest[..i].ends_with(|p: char| p.is_whitespace()))
+        });
+        let Some((o, _)) = open else { break };
+        let inner = &rest[o + 1..];
+        let close = inner.char_indices().find(|&(i, c)| {
+            c == '\'' && !inner[i + 1..].starts_with(|n: char| n.is_alphanumeric())
+        });
+        let Some((c, _)) = close else { break };
+        out.push_str(&esc(&rest[..o]));
+        let _ = write!(out, "'<mark>{}</mark>'", esc(&inner[..c]));
+        rest = &inner[c + 1..];
     }
-    if reason.contains("weighted words (")
-        && let (Some(a), Some(b)) = (out.find("weighted words ("), out.find(')'))
-    {
+    out.push_str(&esc(rest));
+    if let Some(a) = out.find("weighted words (") {
         let start = a + "weighted words (".len();
-        if b > start {
+        if let Some(len) = out[start..].find(')') {
+            let end = start + len;
             out = format!(
                 "{}<mark>{}</mark>{}",
                 &out[..start],
-                &out[start..b],
-                &out[b..]
+                &out[start..end],
+                &out[end..]
             );
         }
     }
@@ -270,7 +285,14 @@ mod tests {
         );
         let r = "title shares 100 % of the banned title's weighted words (voltmax, power); character overlap 90 %";
         let e = evidence(r);
-        assert!(e.contains("<mark>voltmax, power</mark>"), "{e}");
+        assert_eq!(
+            e,
+            "title shares 100 % of the banned title&#39;s weighted words (<mark>voltmax, power</mark>); character overlap 90 %"
+        );
+        assert_eq!(
+            evidence("listing names another brand than 'O'Neill'"),
+            "listing names another brand than '<mark>O&#39;Neill</mark>'"
+        );
         let e = evidence("photo 1 matches a banned photo: dHash and pHash distance 3 of 64");
         assert!(e.contains("<mark class=\"photo\">3 of 64</mark>"), "{e}");
         assert_eq!(shared_words(&[r.to_string()]), vec!["voltmax", "power"]);

@@ -107,12 +107,11 @@ fn index(g: &Global, a: IndexArgs) -> Result<Outcome> {
             }
             match item {
                 Ok((line, mut l)) => {
-                    let problems =
-                        relist::imghash::hash_images(&l.images, base, &mut l.image_hashes);
+                    let (thumb, problems) = relist::catalog::prepare_listing(&mut l, base);
                     for p in problems {
                         reporter.warn(&format_args!("{}:{line}: warning: {p}", path.display()));
                     }
-                    if let Some(t) = relist::thumbs::from_images(&l.images, base) {
+                    if let Some(t) = thumb {
                         photos += 1;
                         batch.thumbs.push((l.id.clone(), t));
                     }

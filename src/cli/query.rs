@@ -69,13 +69,15 @@ pub struct QueryArgs {
 }
 
 pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
+    // An empty filter (`--category ""`, from a script) is no filter.
+    let f = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     let filters = Filters {
-        source: a.source.clone(),
-        jurisdiction: a.jurisdiction.clone(),
-        since: a.since.clone(),
-        until: a.until.clone(),
-        category: a.category.clone(),
-        hazard: a.hazard.clone(),
+        source: f(&a.source),
+        jurisdiction: f(&a.jurisdiction),
+        since: f(&a.since),
+        until: f(&a.until),
+        category: f(&a.category),
+        hazard: f(&a.hazard),
     };
     filters.validate()?;
     if let Some(dir) = &a.catalog {

@@ -410,7 +410,8 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
     let cards: Vec<Card> = blocking(state, move |engine| {
         let (hashes, uploaded) = match &photo {
             Some(bytes) => {
-                let (h, u) = photo_probe(bytes)?;
+                // A photo that cannot be used is the caller's mistake, whatever the reason.
+                let (h, u) = photo_probe(bytes).map_err(|e| ApiError::BadRequest(e.to_string()))?;
                 (h, Some(u))
             }
             None => (Vec::new(), None),
