@@ -237,6 +237,7 @@ form.search label{display:flex;flex-direction:column;font-size:13px;color:#4a536
 form.search input[type=text]{font-size:15px;padding:5px 8px;border:1px solid #b9c0cc;border-radius:4px;min-width:220px}
 form.search button{font-size:15px;padding:6px 18px;background:#2456c7;color:#fff;border:0;border-radius:4px;cursor:pointer}
 fieldset{border:0;padding:0;margin:0;font-size:13px}
+form.search fieldset label{display:inline-flex;flex-direction:row;gap:4px;align-items:center;margin-right:10px}
 .summary{color:#4a5366}.error{background:#fde8e8;border:1px solid #e3a0a0;padding:8px 12px;border-radius:6px}
 .card{background:#fff;border:1px solid #d8dce3;border-left:6px solid #9aa3b2;border-radius:8px;margin:12px 0;display:flex;gap:16px;padding:12px}
 .card.block{border-left-color:#c62828}.card.review{border-left-color:#ef8f00}.card.allow{border-left-color:#7b8494}

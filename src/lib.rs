@@ -29,7 +29,9 @@
 //! compares a listing with a banned record field by field; [`score`] fuses the evidence and
 //! decides; [`store`] is the index directory; [`engine`] ties them together for [`sweep`],
 //! [`eval`] and the command line. [`imghash`] decodes and hashes photos and [`hamming`]
-//! searches the hashes; neither is part of matching yet.
+//! searches the hashes; neither is part of matching yet. [`catalog`] answers reverse queries
+//! (the listings of a catalog that match a banned record); [`html`] and [`report`] show results
+//! to people, with the photos [`thumbs`] keeps beside an index.
 
 pub mod attrs;
 pub mod calibrate;
