@@ -83,7 +83,7 @@ pub fn highlight(text: &str, words: &[String]) -> String {
             out.push(' ');
         }
         let key = TextKeys::new(tok).spaceless;
-        if !key.is_empty() && keys.iter().any(|k| *k == key) {
+        if !key.is_empty() && keys.contains(&key) {
             let _ = write!(out, "<mark>{}</mark>", esc(tok));
         } else {
             out.push_str(&esc(tok));

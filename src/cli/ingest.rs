@@ -94,7 +94,7 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
                         }
                         // The first photo is decoded a second time here; hashing keeps no
                         // pixels, and one small decode per record is cheap beside the commit.
-                        if !thumbs.last().is_some_and(|(id, _)| *id == r.id)
+                        if thumbs.last().is_none_or(|(id, _)| *id != r.id)
                             && let Some(t) = relist::thumbs::from_images(&images, base)
                         {
                             thumbs.push((r.id.clone(), t));
