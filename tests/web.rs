@@ -313,6 +313,28 @@ fn thumbnails_are_kept_at_ingest_and_catalog_index_and_dropped_on_remove() {
     assert_eq!(count("index"), 0);
 }
 
+#[test]
+fn feed_photos_downloaded_beside_get_thumbnails() {
+    let env = Env::new();
+    std::fs::create_dir(env.path("downloads")).unwrap();
+    // The CPSC fixture names https://www.cpsc.gov/s3fs-public/BW1500H.jpg.
+    save_jpeg(&kettle(), &env.path("downloads/BW1500H.jpg"), 90);
+    let r = env.run(&[
+        "ingest",
+        s(&fixture("cpsc_recalls.json")),
+        "--images",
+        "downloads",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let thumbs: Vec<_> = std::fs::read_dir(env.path("index/thumbs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(thumbs.len(), 1, "{thumbs:?}");
+    let img = image::open(&thumbs[0]).unwrap();
+    assert_eq!((img.width(), img.height()), (160, 120));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server's page, over plain HTTP.
 
@@ -524,6 +546,16 @@ fn the_page_searches_shows_photos_and_refuses_bad_uploads() {
     let (_, _, page) = srv.get("/?model=LT-77", &[]);
     assert!(page.contains("TEST-SHADY-1"), "{page}");
     assert!(!page.contains("javascript:"), "{page}");
+
+    // A catalog indexed again beside the running server is searched at once.
+    env.write(
+        "more.jsonl",
+        r#"{"id":"L-NEW","title":"Brewsmith electric kettle KT-9000 glass","seller":"LateComer"}"#,
+    );
+    let r = env.run(&["catalog", "index", "more.jsonl", "--catalog", "cat"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (_, _, page) = srv.get("/?banned=TEST-KETTLE-1&target=catalog", &[]);
+    assert!(page.contains("data-listing-id=\"L-NEW\""), "{page}");
 
     // A broken upload is a one-line error on the page, with the status of the error table.
     let broken = std::fs::read(env.path("photos/broken.jpg")).unwrap();

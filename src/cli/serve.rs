@@ -96,7 +96,7 @@ pub fn run(g: &Global, a: ServeArgs) -> Result<Outcome> {
     let mut config = config;
     if let Some(dir) = &a.catalog {
         let catalog = Engine::open(dir, g.config()?)?;
-        config.catalog = Some(relist::server::CatalogHandle(Arc::new(catalog)));
+        config.catalog = Some(relist::server::CatalogHandle::new(catalog));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

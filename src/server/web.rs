@@ -30,12 +30,48 @@ use crate::query::{Filters, Hit};
 
 /// The catalog a server searches besides the banned index (`relist serve --catalog DIR`).
 #[derive(Clone)]
-pub struct CatalogHandle(pub Arc<Engine>);
+pub struct CatalogHandle {
+    engine: Arc<Engine>,
+    /// Modification time of the catalog's manifest when last loaded.
+    seen: Arc<std::sync::Mutex<Option<std::time::SystemTime>>>,
+}
 
 impl std::fmt::Debug for CatalogHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CatalogHandle({})", self.0.store().dir().display())
+        write!(f, "CatalogHandle({})", self.engine.store().dir().display())
     }
+}
+
+impl CatalogHandle {
+    pub fn new(engine: Engine) -> CatalogHandle {
+        let seen = manifest_mtime(&engine);
+        CatalogHandle {
+            engine: Arc::new(engine),
+            seen: Arc::new(std::sync::Mutex::new(seen)),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.engine.store().dir()
+    }
+
+    /// The catalog's engine, reloaded first if `relist catalog index` committed since (a
+    /// catalog is written by another process, never by the server).
+    fn fresh(&self) -> crate::Result<Arc<Engine>> {
+        let now = manifest_mtime(&self.engine);
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if now != *seen {
+            self.engine.reload()?;
+            *seen = now;
+        }
+        Ok(self.engine.clone())
+    }
+}
+
+fn manifest_mtime(engine: &Engine) -> Option<std::time::SystemTime> {
+    std::fs::metadata(engine.store().dir().join("manifest.json"))
+        .and_then(|m| m.modified())
+        .ok()
 }
 
 /// Largest request to the page: one photo and a few fields.
@@ -273,7 +309,7 @@ fn photo_probe(bytes: &[u8]) -> crate::Result<(Vec<crate::model::ImageHashRef>, 
 fn thumb_url(state: &Shared, kind: &str, id: &str) -> Option<String> {
     let dir = match kind {
         "banned" => state.engine.store().dir().to_path_buf(),
-        _ => state.config.catalog.as_ref()?.0.store().dir().to_path_buf(),
+        _ => state.config.catalog.as_ref()?.dir().to_path_buf(),
     };
     crate::thumbs::path(&dir, id)
         .is_file()
@@ -437,14 +473,16 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
                     .map(|h| banned_card(&st, h, form_side(&echo)))
                     .collect())
             }
-            Some(CatalogHandle(cat)) if !banned_id.is_empty() => {
+            Some(handle) if !banned_id.is_empty() => {
+                let cat = handle.fresh()?;
                 let records =
                     crate::catalog::select_banned(engine, &[banned_id], &Filters::default(), 1)?;
                 let hits =
                     crate::catalog::find_listings(&cat, &records, Judge::Index(engine), RESULTS)?;
                 Ok(hits.iter().map(|h| catalog_card(&st, h, None)).collect())
             }
-            Some(CatalogHandle(cat)) => {
+            Some(handle) => {
+                let cat = handle.fresh()?;
                 let probe = crate::catalog::probe_record(text.as_deref(), &models, &[], hashes)?;
                 let hits = crate::catalog::find_listings(
                     &cat,
@@ -551,11 +589,7 @@ async fn thumbnail(
 ) -> Response {
     let dir = match kind.as_str() {
         "banned" => Some(state.engine.store().dir().to_path_buf()),
-        "catalog" => state
-            .config
-            .catalog
-            .as_ref()
-            .map(|c| c.0.store().dir().to_path_buf()),
+        "catalog" => state.config.catalog.as_ref().map(|c| c.dir().to_path_buf()),
         _ => None,
     };
     let Some(dir) = dir else {
