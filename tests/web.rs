@@ -807,7 +807,9 @@ fn the_page_in_headless_chromium() {
         "{c}"
     );
     assert!(
-        c["evidence"].to_string().contains("matches a banned photo"),
+        c["evidence"]
+            .to_string()
+            .contains("the uploaded photo matches a banned photo"),
         "{c}"
     );
     for p in c["photos"].as_array().unwrap() {

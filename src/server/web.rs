@@ -467,7 +467,18 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
                     limit: RESULTS,
                     ..Default::default()
                 };
-                let hits = crate::query::search(engine, &q)?;
+                let mut hits = crate::query::search(engine, &q)?;
+                // The upload's 8 rotations and flips are numbered as photos; it is one photo.
+                for h in &mut hits {
+                    for r in &mut h.matched.reasons {
+                        if let Some((_, tail)) = r
+                            .strip_prefix("photo ")
+                            .and_then(|t| t.split_once(" matches "))
+                        {
+                            *r = format!("the uploaded photo matches {tail}");
+                        }
+                    }
+                }
                 Ok(hits
                     .iter()
                     .map(|h| banned_card(&st, h, form_side(&echo)))
