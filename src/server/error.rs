@@ -44,7 +44,7 @@ impl ApiError {
         }
     }
 
-    fn message(&self) -> &str {
+    pub(super) fn message(&self) -> &str {
         match self {
             ApiError::BadRequest(m)
             | ApiError::InvalidRecord(m, _)

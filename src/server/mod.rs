@@ -12,8 +12,10 @@ mod metrics;
 mod openapi;
 mod routes;
 mod state;
+mod web;
 
 pub use app::{router, serve, serve_until};
 pub use error::{ApiError, ERROR_CODES};
 pub use openapi::openapi_json;
 pub use state::ServerConfig;
+pub use web::{CatalogHandle, MAX_UPLOAD_BYTES};
