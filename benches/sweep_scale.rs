@@ -2,6 +2,7 @@
 //!
 //!     cargo bench --bench sweep_scale                                   # 100k banned × 200k listings
 //!     RELIST_SCALE_BANNED=100000 RELIST_SCALE_LISTINGS=1000000 cargo bench --bench sweep_scale
+//!     RELIST_SCALE_PHOTOS=1 cargo bench --bench sweep_scale    # precomputed photo hashes too
 //!
 //! The catalog is generated on the fly (benches/synth, a reader thread producing JSON Lines), so
 //! the harness itself holds no catalog in memory: peak RSS (VmHWM) measures relist's sweep. Peak
@@ -52,6 +53,8 @@ struct Catalog {
     total: usize,
     buf: Vec<u8>,
     pos: usize,
+    /// Every listing and banned record carries precomputed photo hashes.
+    photos: bool,
 }
 
 impl Read for Catalog {
@@ -70,7 +73,17 @@ impl BufRead for Catalog {
             self.buf.clear();
             self.pos = 0;
             while self.buf.len() < 1 << 16 && self.next < self.total {
-                let (line, _) = synth::listing(&self.vocab, SEED, SEED + 7, self.banned, self.next);
+                let (line, planted) =
+                    synth::listing(&self.vocab, SEED, SEED + 7, self.banned, self.next);
+                let line = match (self.photos, planted) {
+                    (false, _) => line,
+                    // A relisting reuses the banned photo, recompressed: 3 bits away.
+                    (true, Some(id)) => {
+                        let i: u64 = id.trim_start_matches("SYN-").parse().unwrap_or(0);
+                        synth::with_photo(&line, i, 3)
+                    }
+                    (true, None) => synth::with_photo(&line, (1 << 40) + self.next as u64, 0),
+                };
                 self.buf.extend_from_slice(line.as_bytes());
                 self.buf.push(b'\n');
                 self.next += 1;
@@ -111,8 +124,11 @@ fn main() {
     let banned = env("RELIST_SCALE_BANNED", 100_000);
     let listings = env("RELIST_SCALE_LISTINGS", 200_000);
     let vocab = synth::Vocab::new(SEED);
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-index/syn-{banned}"));
+    let photos = env("RELIST_SCALE_PHOTOS", 0) == 1;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "target/bench-index/syn-{banned}{}",
+        if photos { "-photos" } else { "" }
+    ));
     // An index from an older build of relist is rebuilt.
     let existing = dir
         .join("complete")
@@ -127,7 +143,10 @@ fn main() {
         for start in (0..banned).step_by(100_000) {
             let recs: Vec<BannedRecord> = (start..(start + 100_000).min(banned))
                 .map(|i| {
-                    let (line, ..) = synth::banned(&vocab, SEED, i);
+                    let (mut line, ..) = synth::banned(&vocab, SEED, i);
+                    if photos {
+                        line = synth::with_photo(&line, i as u64, 0);
+                    }
                     BannedRecord::from_value(serde_json::from_str(&line).unwrap())
                         .unwrap()
                         .record
@@ -147,6 +166,7 @@ fn main() {
         total: listings,
         buf: Vec::new(),
         pos: 0,
+        photos,
     };
     let mut sink = Count {
         planted_found: 0,

@@ -270,9 +270,11 @@ fn brand_evidence(l: &PreparedListing, b: &PreparedBanned) -> BrandEvidence {
     // A typo'd brand inside the title, possibly split in two words ("volt maks").
     let toks = &l.head.tokens;
     let close = toks.iter().any(|t| token_close(t, bk))
-        || toks
-            .windows(2)
-            .any(|w| token_close(&format!("{}{}", w[0], w[1]), bk));
+        || toks.windows(2).any(|w| {
+            // Only pairs of a length one typo away are worth gluing together.
+            (w[0].len() + w[1].len()).abs_diff(bk.len()) <= 4
+                && token_close(&format!("{}{}", w[0], w[1]), bk)
+        });
     if close {
         return BrandEvidence::Match(0.8);
     }
@@ -331,18 +333,6 @@ impl Features {
             .collect();
         let brand = brand_evidence(l, b);
         let same_brand = matches!(brand, BrandEvidence::Match(_));
-        // "V0ltM4x" or "P0w3r" look like model numbers but are leetspeak for words of the
-        // banned record: they must not count as another model.
-        let models: Vec<ModelToken> = l
-            .models
-            .iter()
-            .filter(|m| {
-                let k = leet_key(&m.raw);
-                b.brand_key.as_ref() != Some(&k)
-                    && !b.side.tokens.iter().any(|t| token_close(t, &k))
-            })
-            .cloned()
-            .collect();
         // Equality first on every token; the leetspeak filter only guards against conflicts.
         let model = match ident::compare_models(&l.models, &b.models, same_brand) {
             // A key that several banned records share ("pc3200", "cat5e") names a kind of
@@ -357,7 +347,21 @@ impl Features {
                 }
             }
             e @ (ModelEvidence::Equal { .. } | ModelEvidence::Partial { .. }) => e,
-            _ => ident::compare_models(&models, &b.models, same_brand),
+            _ => {
+                // "V0ltM4x" or "P0w3r" look like model numbers but are leetspeak for words of
+                // the banned record: they must not count as another model.
+                let models: Vec<ModelToken> = l
+                    .models
+                    .iter()
+                    .filter(|m| {
+                        let k = leet_key(&m.raw);
+                        b.brand_key.as_ref() != Some(&k)
+                            && !b.side.tokens.iter().any(|t| token_close(t, &k))
+                    })
+                    .cloned()
+                    .collect();
+                ident::compare_models(&models, &b.models, same_brand)
+            }
         };
         let (attr_agree, attr_conflict) = attrs::compare(&l.attrs, &b.attrs);
         let price_gap = match (l.listing.price, b.price) {

@@ -29,10 +29,13 @@
 //! compares a listing with a banned record field by field; [`score`] fuses the evidence and
 //! decides; [`store`] is the index directory; [`engine`] ties them together for [`sweep`],
 //! [`eval`] and the command line. [`imghash`] decodes and hashes photos and [`hamming`]
-//! searches the hashes; neither is part of matching yet.
+//! searches the hashes; neither is part of matching yet. [`catalog`] answers reverse queries
+//! (the listings of a catalog that match a banned record); [`html`] and [`report`] show results
+//! to people, with the photos [`thumbs`] keeps beside an index.
 
 pub mod attrs;
 pub mod calibrate;
+pub mod catalog;
 pub mod config;
 pub mod em;
 pub mod engine;
@@ -40,6 +43,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod hamming;
+pub mod html;
 pub mod ident;
 pub mod imghash;
 pub mod ingest;
@@ -47,11 +51,13 @@ pub mod model;
 pub mod normalize;
 pub mod output;
 pub mod query;
+pub mod report;
 pub mod score;
 pub mod server;
 pub mod store;
 pub mod sweep;
 pub mod terms;
 pub mod text;
+pub mod thumbs;
 
 pub use error::{Error, Result};

@@ -15,11 +15,93 @@ pub struct Query {
     pub gtins: Vec<String>,
     /// Photo files to look for (local paths; the command line only, never the server).
     pub images: Vec<String>,
+    /// Photo hashes to look for (an uploaded photo, hashed by the caller).
+    pub image_hashes: Vec<crate::model::ImageHashRef>,
+    /// Which banned records may be found.
+    pub filters: Filters,
+    pub limit: usize,
+}
+
+/// Conditions on banned records: by source, market, recall date, category and hazard.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
     /// Only records from this source (case-insensitive).
     pub source: Option<String>,
     /// Only records that apply in this market (ISO 3166 alpha-2).
     pub jurisdiction: Option<String>,
-    pub limit: usize,
+    /// Only records recalled on or after this day (YYYY-MM-DD).
+    pub since: Option<String>,
+    /// Only records recalled on or before this day (YYYY-MM-DD).
+    pub until: Option<String>,
+    /// Only records whose category contains this (case-insensitive).
+    pub category: Option<String>,
+    /// Only records whose hazard contains this (case-insensitive): "fire" finds "Fire and
+    /// burn hazards".
+    pub hazard: Option<String>,
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        self.source.is_none()
+            && self.jurisdiction.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+            && self.category.is_none()
+            && self.hazard.is_none()
+    }
+
+    /// Refuses dates that are not YYYY-MM-DD, naming the filter.
+    pub fn validate(&self) -> Result<()> {
+        for (name, d) in [("since", &self.since), ("until", &self.until)] {
+            if let Some(d) = d {
+                let b = d.as_bytes();
+                let ok = b.len() == 10
+                    && b.iter().enumerate().all(|(i, c)| {
+                        if i == 4 || i == 7 {
+                            *c == b'-'
+                        } else {
+                            c.is_ascii_digit()
+                        }
+                    });
+                if !ok {
+                    return Err(Error::Invalid(format!(
+                        "--{name}: '{d}' is not a date YYYY-MM-DD"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `r` passes every filter set. A record without the field a filter looks at
+    /// (no recall date, no hazard) does not pass it.
+    pub fn accepts(&self, r: &BannedRecord) -> bool {
+        let contains = |field: &Option<String>, want: &Option<String>| match want {
+            None => true,
+            Some(w) => field
+                .as_deref()
+                .is_some_and(|f| f.to_lowercase().contains(&w.to_lowercase())),
+        };
+        let date = r.recalled_at.as_deref();
+        self.source.as_ref().is_none_or(|s| {
+            r.source
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(s))
+        }) && self
+            .jurisdiction
+            .as_ref()
+            .is_none_or(|j| r.applies_to(Some(j)))
+            && self
+                .since
+                .as_deref()
+                .is_none_or(|s| date.is_some_and(|d| d >= s))
+            && self
+                .until
+                .as_deref()
+                .is_none_or(|u| date.is_some_and(|d| d <= u))
+            && contains(&r.category, &self.category)
+            && contains(&r.hazard, &self.hazard)
+    }
 }
 
 /// One banned record found, with the match that found it.
@@ -42,14 +124,19 @@ impl Hit {
 }
 
 /// Runs a query: the banned records most like a probe listing made of the text and
-/// identifiers, best first, filtered by source and jurisdiction, at most `q.limit`.
+/// identifiers, best first, that the filters accept, at most `q.limit`.
 pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
     let mut title = q.text.clone().unwrap_or_default();
     for m in &q.models {
         title.push(' ');
         title.push_str(m);
     }
-    if title.trim().is_empty() && q.gtins.is_empty() && q.images.is_empty() {
+    q.filters.validate()?;
+    if title.trim().is_empty()
+        && q.gtins.is_empty()
+        && q.images.is_empty()
+        && q.image_hashes.is_empty()
+    {
         return Err(Error::Invalid(
             "query: give a text, --model, --gtin or --image".into(),
         ));
@@ -60,6 +147,7 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
         models: q.models.clone(),
         gtins: q.gtins.clone(),
         images: q.images.clone(),
+        image_hashes: q.image_hashes.clone(),
         ..Listing::default()
     };
     let res = engine.check(
@@ -85,17 +173,7 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
         else {
             continue;
         };
-        if let Some(s) = &q.source
-            && !rec
-                .source
-                .as_deref()
-                .is_some_and(|r| r.eq_ignore_ascii_case(s))
-        {
-            continue;
-        }
-        if let Some(j) = &q.jurisdiction
-            && !rec.applies_to(Some(j))
-        {
+        if !q.filters.accepts(&rec) {
             continue;
         }
         hits.push(Hit {
@@ -107,4 +185,74 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
         }
     }
     Ok(hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_select_by_source_market_date_category_and_hazard() {
+        let r = BannedRecord {
+            id: "X".into(),
+            source: Some("CPSC".into()),
+            jurisdictions: vec!["US".into()],
+            recalled_at: Some("2024-03-05".into()),
+            category: Some("Power banks".into()),
+            hazard: Some("Fire and burn hazards".into()),
+            ..Default::default()
+        };
+        let f = |f: Filters| f.accepts(&r);
+        assert!(f(Filters::default()));
+        assert!(f(Filters {
+            source: Some("cpsc".into()),
+            ..Default::default()
+        }));
+        assert!(!f(Filters {
+            source: Some("KFTC".into()),
+            ..Default::default()
+        }));
+        assert!(!f(Filters {
+            jurisdiction: Some("KR".into()),
+            ..Default::default()
+        }));
+        assert!(f(Filters {
+            since: Some("2024-03-05".into()),
+            until: Some("2024-12-31".into()),
+            ..Default::default()
+        }));
+        assert!(!f(Filters {
+            since: Some("2024-03-06".into()),
+            ..Default::default()
+        }));
+        assert!(!f(Filters {
+            until: Some("2023-12-31".into()),
+            ..Default::default()
+        }));
+        assert!(f(Filters {
+            hazard: Some("FIRE".into()),
+            category: Some("power".into()),
+            ..Default::default()
+        }));
+        assert!(!f(Filters {
+            hazard: Some("choking".into()),
+            ..Default::default()
+        }));
+        let undated = BannedRecord::default();
+        assert!(
+            !Filters {
+                since: Some("2000-01-01".into()),
+                ..Default::default()
+            }
+            .accepts(&undated)
+        );
+        assert!(
+            Filters {
+                since: Some("2024-1-5".into()),
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+    }
 }

@@ -179,3 +179,23 @@ pub fn build_index(
     std::fs::write(done, "").unwrap();
     store
 }
+
+/// `line` (a JSON object) with precomputed photo hashes, as a platform sends them instead of
+/// pixels: a pHash and a dHash drawn from `key`, with `flips` bits changed (a recompressed or
+/// resized copy of the same photo lands a few bits away).
+#[allow(dead_code)]
+pub fn with_photo(line: &str, key: u64, flips: u32) -> String {
+    let mut rng = Rng::new(key.wrapping_mul(0xD1B54A32D192ED03) ^ 0x5EED);
+    let (mut p, mut d) = (rng.next(), rng.next());
+    let mut noise = Rng::new(key ^ u64::from(flips).rotate_left(40) ^ 0xF11B);
+    for _ in 0..flips {
+        p ^= 1 << noise.below(64);
+        d ^= 1 << noise.below(64);
+    }
+    let mut v: serde_json::Value = serde_json::from_str(line).expect("synthetic JSON");
+    v["image_hashes"] = serde_json::json!([
+        {"algo": "phash", "hash": format!("{p:016x}")},
+        {"algo": "dhash", "hash": format!("{d:016x}")},
+    ]);
+    v.to_string()
+}

@@ -48,6 +48,8 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
         }
     }
     let mut records: Vec<BannedRecord> = Vec::new();
+    // Thumbnails of the records' first readable photo, for the web page and sweep reports.
+    let mut thumbs: Vec<(String, Vec<u8>)> = Vec::new();
     let mut rejected = 0u64;
     let mut reporter = ErrorReporter::new(g.quiet);
     for path in &a.files {
@@ -86,6 +88,16 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
                                 dir,
                                 &mut r.image_hashes,
                             ));
+                            if let Some(t) = relist::thumbs::from_images(&local, dir) {
+                                thumbs.push((r.id.clone(), t));
+                            }
+                        }
+                        // The first photo is decoded a second time here; hashing keeps no
+                        // pixels, and one small decode per record is cheap beside the commit.
+                        if thumbs.last().is_none_or(|(id, _)| *id != r.id)
+                            && let Some(t) = relist::thumbs::from_images(&images, base)
+                        {
+                            thumbs.push((r.id.clone(), t));
                         }
                     }
                     for w in &parsed.warnings {
@@ -128,6 +140,10 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
         return Err(Error::Invalid(format!(
             "no valid records to ingest ({rejected} lines rejected)"
         )));
+    }
+    // Before the commit: a crash leaves at worst a thumbnail no record points to.
+    for (id, jpeg) in &thumbs {
+        relist::thumbs::put(&g.index, id, jpeg)?;
     }
     let counts = store.ingest(records)?;
     if !g.quiet {

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive) and the plain config they turn into.
 
 mod calibrate;
+mod catalog;
 mod check;
 mod eval;
 mod hash;
@@ -91,8 +92,11 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Check a whole catalog; writes review and block results as JSON Lines.
     Sweep(sweep::SweepArgs),
-    /// Search the banned index by text, model number or GTIN.
+    /// Search the banned index by text, model number, GTIN or photo; or a catalog for the
+    /// listings that match banned records (--catalog DIR).
     Query(query::QueryArgs),
+    /// Index a marketplace catalog for reverse queries (`catalog index FILE --catalog DIR`).
+    Catalog(catalog::CatalogArgs),
     /// Precision, recall and F1 on labelled listings.
     Eval(eval::EvalArgs),
     /// What the index holds.
@@ -115,6 +119,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Check(a) => check::run(g, a),
         Command::Sweep(a) => sweep::run(g, a),
         Command::Query(a) => query::run(g, a),
+        Command::Catalog(a) => catalog::run(g, a),
         Command::Eval(a) => eval::run(g, a),
         Command::Stats(a) => stats::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),

@@ -1,11 +1,13 @@
-//! `relist query`: ad-hoc search of the banned index by text, model number or GTIN.
+//! `relist query`: ad-hoc search of the banned index by text, model number, GTIN or photo, or
+//! of a catalog (`--catalog DIR`) for the listings that match banned records or a probe.
 
 use std::io::Write;
 
 use clap::{Args, ValueEnum};
+use relist::catalog::{CatalogHit, Judge};
 use relist::engine::Engine;
 use relist::model::{BannedRecord, Match};
-use relist::query::{Hit, Query};
+use relist::query::{Filters, Hit, Query};
 use relist::{Error, Result};
 
 use super::{Global, Outcome};
@@ -30,13 +32,36 @@ pub struct QueryArgs {
     /// A photo: banned products with a matching photo (any rotation or flip).
     #[arg(long)]
     image: Vec<std::path::PathBuf>,
-    /// Only records from this source (e.g. CPSC).
+    /// Only banned records from this source (e.g. CPSC).
     #[arg(long)]
     source: Option<String>,
-    /// Only records that apply in this market (ISO 3166 alpha-2).
+    /// Only banned records that apply in this market (ISO 3166 alpha-2).
     #[arg(long)]
     jurisdiction: Option<String>,
-    /// Most results.
+    /// Only banned records recalled on or after this day (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    since: Option<String>,
+    /// Only banned records recalled on or before this day (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    until: Option<String>,
+    /// Only banned records whose category contains this (case-insensitive).
+    #[arg(long)]
+    category: Option<String>,
+    /// Only banned records whose hazard contains this (case-insensitive), e.g. fire.
+    #[arg(long)]
+    hazard: Option<String>,
+    /// Search this catalog (made by `relist catalog index`) for listings instead of the
+    /// banned index for banned records.
+    #[arg(long, env = "RELIST_CATALOG", value_name = "DIR")]
+    catalog: Option<std::path::PathBuf>,
+    /// With --catalog: the listings that match this banned record (repeatable). Without it
+    /// and without a text, model, GTIN or photo, every banned record the filters accept.
+    #[arg(long, value_name = "ID", requires = "catalog")]
+    banned: Vec<String>,
+    /// With --catalog: most banned records the filters may select.
+    #[arg(long, default_value_t = 1000, requires = "catalog")]
+    max_banned: usize,
+    /// Most results (with --catalog: per banned record).
     #[arg(long, default_value_t = 10)]
     limit: usize,
     #[arg(long, value_enum, default_value = "table")]
@@ -44,14 +69,28 @@ pub struct QueryArgs {
 }
 
 pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
+    // An empty filter (`--category ""`, from a script) is no filter.
+    let f = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let filters = Filters {
+        source: f(&a.source),
+        jurisdiction: f(&a.jurisdiction),
+        since: f(&a.since),
+        until: f(&a.until),
+        category: f(&a.category),
+        hazard: f(&a.hazard),
+    };
+    filters.validate()?;
+    if let Some(dir) = &a.catalog {
+        return run_catalog(g, &a, dir, &filters);
+    }
     let engine = Engine::open(&g.index, g.config()?)?;
     let q = Query {
         text: a.text.clone(),
         models: a.model.clone(),
         gtins: a.gtin.clone(),
         images: a.image.iter().map(|p| p.display().to_string()).collect(),
-        source: a.source.clone(),
-        jurisdiction: a.jurisdiction.clone(),
+        image_hashes: Vec::new(),
+        filters,
         limit: a.limit,
     };
     let rows: Vec<(Match, BannedRecord)> = relist::query::search(&engine, &q)?
@@ -117,6 +156,107 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
                 )
                 .map_err(io)?;
                 for reason in &m.reasons {
+                    writeln!(out, "      - {reason}").map_err(io)?;
+                }
+            }
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(Outcome::Clean)
+}
+
+/// `query --catalog DIR`: listings for banned records (by id or filters) or for a probe.
+fn run_catalog(
+    g: &Global,
+    a: &QueryArgs,
+    dir: &std::path::Path,
+    filters: &Filters,
+) -> Result<Outcome> {
+    let catalog = Engine::open(dir, g.config()?)?;
+    let probing = a.text.as_deref().is_some_and(|t| !t.trim().is_empty())
+        || !a.model.is_empty()
+        || !a.gtin.is_empty()
+        || !a.image.is_empty();
+    let hits: Vec<CatalogHit> = if probing {
+        if !a.banned.is_empty() || !filters.is_empty() {
+            return Err(Error::Invalid(
+                "query --catalog: ask for a text, --model, --gtin or --image, or for banned \
+                 records (--banned ID, filters), not both"
+                    .into(),
+            ));
+        }
+        let mut hashes = Vec::new();
+        for p in &a.image {
+            let img = relist::imghash::decode_file(p)?;
+            hashes.extend(relist::catalog::photo_hashes(
+                &img,
+                &p.display().to_string(),
+            )?);
+        }
+        let probe = relist::catalog::probe_record(a.text.as_deref(), &a.model, &a.gtin, hashes)?;
+        relist::catalog::find_listings(&catalog, &[probe], Judge::Scratch(g.config()?), a.limit)?
+    } else {
+        let banned = Engine::open(&g.index, g.config()?)?;
+        let records = relist::catalog::select_banned(&banned, &a.banned, filters, a.max_banned)?;
+        if records.is_empty() {
+            eprintln!("no banned record passes the filters");
+        }
+        relist::catalog::find_listings(&catalog, &records, Judge::Index(&banned), a.limit)?
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let io = |e| Error::io("<stdout>", e);
+    let csv_err = |e: csv::Error| Error::Invalid(e.to_string());
+    match a.format {
+        OutputFormat::Json => {
+            for h in &hits {
+                writeln!(out, "{}", h.to_value()).map_err(io)?;
+            }
+        }
+        OutputFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record([
+                "listing_id",
+                "score",
+                "decision",
+                "banned_id",
+                "listing_title",
+                "seller",
+                "reasons",
+            ])
+            .map_err(csv_err)?;
+            for h in &hits {
+                w.write_record([
+                    h.listing.id.as_str(),
+                    &format!("{:.3}", h.matched.score),
+                    h.matched.decision.as_str(),
+                    h.banned.id.as_str(),
+                    h.listing.title.as_str(),
+                    h.listing.seller.as_deref().unwrap_or(""),
+                    &h.matched.reasons.join("; "),
+                ])
+                .map_err(csv_err)?;
+            }
+            w.flush().map_err(io)?;
+        }
+        OutputFormat::Table => {
+            if hits.is_empty() {
+                eprintln!("no listing matches");
+            }
+            for (i, h) in hits.iter().enumerate() {
+                writeln!(
+                    out,
+                    "{:>2}. {:.3} {:<6} {:<14} {} [{}] <- {}",
+                    i + 1,
+                    h.matched.score,
+                    h.matched.decision.as_str(),
+                    h.listing.id,
+                    h.listing.title,
+                    h.listing.seller.as_deref().unwrap_or("-"),
+                    h.banned.id,
+                )
+                .map_err(io)?;
+                for reason in &h.matched.reasons {
                     writeln!(out, "      - {reason}").map_err(io)?;
                 }
             }

@@ -64,6 +64,9 @@ pub struct ServeArgs {
     /// in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     drain_ms: u64,
+    /// A catalog (made by `relist catalog index`) the web page at `/` searches too.
+    #[arg(long, env = "RELIST_CATALOG", value_name = "DIR")]
+    catalog: Option<std::path::PathBuf>,
     /// Create an empty index if the directory has none (otherwise refuse to start).
     #[arg(long)]
     create: bool,
@@ -107,7 +110,12 @@ pub fn run(g: &Global, a: ServeArgs) -> Result<Outcome> {
     } else {
         Store::open(&g.index)?
     };
-    let engine = Arc::new(Engine::new(store, policy)?);
+    let engine = Arc::new(Engine::new(store, policy.clone())?);
+    let mut config = config;
+    if let Some(dir) = &a.catalog {
+        let catalog = Engine::open(dir, policy)?;
+        config.catalog = Some(relist::server::CatalogHandle::new(catalog));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("relist-http")

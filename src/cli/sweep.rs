@@ -51,6 +51,10 @@ pub struct SweepArgs {
     /// batch updates, so that the output equals that of an uninterrupted run. Needs --out.
     #[arg(long, requires = "out")]
     resume: bool,
+    /// Also write one self-contained HTML report: counts by decision, source and hazard, and
+    /// every hit with both photos and its reasons, sortable by score.
+    #[arg(long, value_name = "FILE.html", conflicts_with = "resume")]
+    report: Option<PathBuf>,
 }
 
 /// Where a sweep writing to a file stands; rewritten (atomically) after every batch.
@@ -288,6 +292,18 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
             &mut line_sink
         }
     };
+    let mut collector = a
+        .report
+        .as_ref()
+        .map(|_| relist::report::Collector::new(relist::report::MAX_HITS));
+    let mut tee;
+    let sink: &mut dyn Sink = match &mut collector {
+        Some(c) => {
+            tee = c.tee(sink);
+            &mut tee
+        }
+        None => sink,
+    };
     let s = sweep_with_progress(
         &engine,
         &a.catalog,
@@ -326,6 +342,12 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
         let _ = std::fs::remove_file(checkpoint_path(p));
     }
     reporter.finish(&a.catalog);
+    if let (Some(path), Some(c)) = (&a.report, collector) {
+        relist::report::write(path, &engine, &a.catalog, a.format, &s, c)?;
+        if !g.quiet {
+            eprintln!("report: {}", path.display());
+        }
+    }
     if !g.quiet {
         eprintln!(
             "swept {} listings: {} block, {} review, {} allow, {} bad lines; {:.1} s, {:.0} listings/s",

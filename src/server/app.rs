@@ -33,7 +33,7 @@ async fn limit(state: Shared, req: Request, next: Next, deadline: Duration) -> R
     }
 }
 
-async fn limit_read(State(state): State<Shared>, req: Request, next: Next) -> Response {
+pub(super) async fn limit_read(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let d = state.config.request_timeout;
     limit(state, req, next, d).await
 }
@@ -76,6 +76,8 @@ pub fn router(state: Shared) -> Router {
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/openapi.json", get(routes::openapi))
+        // The web page for people, behind the same tokens (header or login cookie).
+        .merge(super::web::router(state.clone()).layer(lim_c.clone()))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(from_fn_with_state(state.clone(), track))

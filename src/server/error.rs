@@ -51,7 +51,7 @@ impl ApiError {
         }
     }
 
-    pub fn message(&self) -> &str {
+    pub(super) fn message(&self) -> &str {
         match self {
             ApiError::BadRequest(m)
             | ApiError::InvalidRecord(m, _)

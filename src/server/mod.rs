@@ -13,8 +13,10 @@ mod openapi;
 mod photos;
 mod routes;
 mod state;
+mod web;
 
 pub use app::{router, serve, serve_until};
 pub use error::{ApiError, ERROR_CODES};
 pub use openapi::openapi_json;
 pub use state::ServerConfig;
+pub use web::{CatalogHandle, MAX_UPLOAD_BYTES};

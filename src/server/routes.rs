@@ -21,7 +21,7 @@ use crate::engine::{CheckOptions, Engine};
 use crate::model::{BannedRecord, CheckResult, Decision, Listing};
 
 /// Runs `f` on the blocking pool, at most `check_workers` at once (others wait for a turn).
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     state: &Shared,
     f: impl FnOnce(&Engine) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -480,6 +480,14 @@ pub struct QueryParams {
     source: Option<String>,
     /// Only records that apply in this market (ISO 3166 alpha-2).
     jurisdiction: Option<String>,
+    /// Only records recalled on or after this day (YYYY-MM-DD).
+    since: Option<String>,
+    /// Only records recalled on or before this day (YYYY-MM-DD).
+    until: Option<String>,
+    /// Only records whose category contains this (case-insensitive).
+    category: Option<String>,
+    /// Only records whose hazard contains this (case-insensitive).
+    hazard: Option<String>,
     /// Most results (default 10, at most 100).
     limit: Option<usize>,
 }
@@ -498,8 +506,12 @@ fn parse_query(pairs: Vec<(String, String)>) -> Result<crate::query::Query, ApiE
             "text" => q.text = some(v),
             "model" => q.models.extend(some(v)),
             "gtin" => q.gtins.extend(some(v)),
-            "source" => q.source = some(v),
-            "jurisdiction" => q.jurisdiction = some(v),
+            "source" => q.filters.source = some(v),
+            "jurisdiction" => q.filters.jurisdiction = some(v),
+            "since" => q.filters.since = some(v),
+            "until" => q.filters.until = some(v),
+            "category" => q.filters.category = some(v),
+            "hazard" => q.filters.hazard = some(v),
             "limit" => {
                 q.limit = v
                     .parse()
@@ -513,7 +525,7 @@ fn parse_query(pairs: Vec<(String, String)>) -> Result<crate::query::Query, ApiE
             }
             other => {
                 return Err(ApiError::BadRequest(format!(
-                    "unknown parameter `{other}` (text, model, gtin, source, jurisdiction, limit)"
+                    "unknown parameter `{other}` (text, model, gtin, source, jurisdiction, since, until, category, hazard, limit)"
                 )));
             }
         }

@@ -45,6 +45,8 @@ pub struct ServerConfig {
     pub top: usize,
     /// After SIGTERM, how long requests in flight may take before the process exits anyway.
     pub drain_timeout: Duration,
+    /// A catalog of listings the web page searches too (`--catalog DIR`).
+    pub catalog: Option<super::web::CatalogHandle>,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +69,7 @@ impl Default for ServerConfig {
             check_workers: cores * 2,
             top: 5,
             drain_timeout: Duration::from_secs(30),
+            catalog: None,
         }
     }
 }

@@ -201,6 +201,9 @@ impl Store {
             writer.delete_term(term);
         }
         self.commit(writer)?;
+        for id in ids {
+            crate::thumbs::remove(&self.dir, id);
+        }
         Ok(missing)
     }
 

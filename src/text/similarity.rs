@@ -9,19 +9,19 @@ pub fn token_close(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    // Cheap rejections first: this runs for every word pair of every candidate.
-    let ascii = a.is_ascii() && b.is_ascii();
-    if ascii {
-        let (x, y) = (a.as_bytes(), b.as_bytes());
-        // One edit cannot change both the first and the last letter of words this long.
-        if x.len().abs_diff(y.len()) > 1
-            || x.len().min(y.len()) < 5
-            || (x[0] != y[0] && x[x.len() - 1] != y[y.len() - 1])
-        {
-            return false;
-        }
+    // Cheap rejections first, on bytes (valid for any UTF-8: five characters take at least
+    // five bytes, and differing first or last bytes mean differing first or last characters):
+    // this runs for every word pair of every candidate.
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    // One edit cannot change both the first and the last letter of words this long.
+    if x.len().abs_diff(y.len()) > 4
+        || x.len().min(y.len()) < 5
+        || (x[0] != y[0] && x[x.len() - 1] != y[y.len() - 1])
+    {
+        return false;
     }
-    if a.len().abs_diff(b.len()) > 4 {
+    let ascii = a.is_ascii() && b.is_ascii();
+    if ascii && x.len().abs_diff(y.len()) > 1 {
         return false;
     }
     // Numbers must agree exactly: "2210" against "2220" is another product.

@@ -1,0 +1,391 @@
+//! Reverse queries: which listings of a catalog match a banned record, a text, a model number
+//! or a photo.
+//!
+//! A catalog is an index directory like the banned index ([`crate::store::Store`]), holding
+//! listings instead of banned records, so the same retrieval finds listings for a probe. Every
+//! candidate listing is then judged the way `relist check` judges it: against the banned index
+//! itself for stored banned records (so a listing's score here is its score in a sweep), or
+//! against a scratch index holding only the probe for an ad-hoc text, model or photo.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::engine::{CheckOptions, Engine, Scratch};
+use crate::error::{Error, Result};
+use crate::model::{BannedRecord, ImageHashRef, Listing, Match, RecordKind};
+use crate::query::Filters;
+
+/// Id of the ad-hoc probe record (a text, model or photo query).
+pub const PROBE_ID: &str = "query";
+
+/// A listing as the catalog stores it: the record fields it shares with banned records, and
+/// the rest (price, seller, market, ...) kept as extra fields. `images` are kept as given;
+/// their hashes are expected in `image_hashes`.
+pub fn listing_record(l: &Listing) -> Result<BannedRecord> {
+    let v = serde_json::to_value(l).map_err(|e| Error::Invalid(e.to_string()))?;
+    BannedRecord::from_value(v)
+        .map(|p| p.record)
+        .map_err(|e| Error::Invalid(format!("listing '{}': {e}", l.id)))
+}
+
+/// The listing a catalog record was made from. Its photos are its stored hashes: the files
+/// they came from are not read again.
+pub fn record_listing(r: &BannedRecord) -> Result<Listing> {
+    let mut v = serde_json::to_value(r).map_err(|e| Error::Invalid(e.to_string()))?;
+    if let Value::Object(o) = &mut v {
+        o.remove("kind");
+        o.remove("images");
+        o.remove("jurisdictions");
+    }
+    Listing::from_value(v).map_err(|e| Error::Invalid(format!("catalog record '{}': {e}", r.id)))
+}
+
+/// Field of a catalog record mapping each stored photo-hash pair to the listing's photo it
+/// came from (a file is stored in its 8 rotations and flips).
+const PHOTO_NUMBERS: &str = "photo_numbers";
+
+/// Readies a listing for the catalog: its local photo files (paths relative to `base`) are
+/// hashed in all 8 rotations and flips, as `sweep` hashes a listing's files, so a banned photo
+/// finds a turned or mirrored copy from either side. Returns a thumbnail of the first photo
+/// read and a message for each photo that could not be used.
+pub fn prepare_listing(l: &mut Listing, base: &std::path::Path) -> (Option<Vec<u8>>, Vec<String>) {
+    let given = crate::imghash::photos(&l.image_hashes).len();
+    let mut numbers: Vec<usize> = (1..=given).collect();
+    let mut thumb = None;
+    let mut problems = Vec::new();
+    let files: Vec<String> = l
+        .images
+        .iter()
+        .filter(|i| !i.starts_with("http://") && !i.starts_with("https://"))
+        .cloned()
+        .collect();
+    for (i, img) in files.iter().enumerate() {
+        let pixels = match crate::imghash::decode_file(&base.join(img)) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.push(format!("image '{img}': {e}"));
+                continue;
+            }
+        };
+        if thumb.is_none() {
+            thumb = crate::thumbs::encode(&pixels).ok();
+        }
+        match photo_hashes(&pixels, img) {
+            Ok(h) => {
+                numbers.extend(std::iter::repeat_n(given + i + 1, h.len() / 2));
+                l.image_hashes.extend(h);
+            }
+            Err(_) => problems.push(format!(
+                "image '{img}': too flat to hash; no photo evidence"
+            )),
+        }
+    }
+    if numbers.len() > given {
+        l.extra
+            .insert(PHOTO_NUMBERS.into(), serde_json::json!(numbers));
+    }
+    (thumb, problems)
+}
+
+/// Reasons name photos by hash pair ("photo 12 matches"); a catalog listing's reasons name
+/// them as the listing numbers its photos.
+fn renumber_photos(reason: &str, listing: &Listing) -> Option<String> {
+    let rest = reason.strip_prefix("photo ")?;
+    let (n, tail) = rest.split_once(' ')?;
+    let n: usize = n.parse().ok()?;
+    let photo = listing
+        .extra
+        .get(PHOTO_NUMBERS)?
+        .get(n.checked_sub(1)?)?
+        .as_u64()?;
+    Some(format!("photo {photo} {tail}"))
+}
+
+/// A banned record as a probe listing, to retrieve the catalog's listings like it.
+fn probe_listing(b: &BannedRecord) -> Listing {
+    let title = if b.kind == RecordKind::Term {
+        b.terms.join(" ")
+    } else {
+        b.title.clone()
+    };
+    Listing {
+        id: b.id.clone(),
+        title,
+        brand: b.brand.clone(),
+        models: b.models.clone(),
+        gtins: b.gtins.clone(),
+        image_hashes: b.image_hashes.clone(),
+        ..Listing::default()
+    }
+}
+
+/// An ad-hoc probe: a text, model numbers, GTINs and photo hashes (a photo in all 8
+/// rotations and flips, so a listing's photo matches however it was turned).
+pub fn probe_record(
+    text: Option<&str>,
+    models: &[String],
+    gtins: &[String],
+    image_hashes: Vec<ImageHashRef>,
+) -> Result<BannedRecord> {
+    let mut title = text.unwrap_or_default().trim().to_string();
+    for m in models {
+        title.push(' ');
+        title.push_str(m);
+    }
+    let title = title.trim().to_string();
+    if title.is_empty() && gtins.is_empty() && image_hashes.is_empty() {
+        return Err(Error::Invalid(
+            "query: give a text, --model, --gtin, --image, --banned ID or a filter".into(),
+        ));
+    }
+    let mut v = serde_json::json!({
+        "id": PROBE_ID,
+        // A record needs a title; a GTIN or photo alone is still a probe.
+        "title": if title.is_empty() { "(photo or GTIN query)" } else { title.as_str() },
+        "models": models,
+        "gtins": gtins,
+    });
+    v["image_hashes"] = serde_json::to_value(&image_hashes).expect("hashes serialise");
+    BannedRecord::from_value(v)
+        .map(|p| p.record)
+        .map_err(|e| Error::Invalid(format!("query: {e}")))
+}
+
+/// A photo as probe hashes: dHash and pHash pairs of its 8 rotations and flips. Errors name
+/// `name` (a file, or an upload); a photo too flat to tell apart is an error too, since it would
+/// match everything.
+pub fn photo_hashes(img: &image::DynamicImage, name: &str) -> Result<Vec<ImageHashRef>> {
+    use crate::imghash::{PhotoHasher, hex64};
+    let variants = PhotoHasher::new().dihedral(img).ok_or_else(|| {
+        Error::image(
+            name,
+            "too flat to hash (blank or one colour); no photo to look for",
+        )
+    })?;
+    Ok(variants
+        .iter()
+        .flat_map(|h| {
+            [
+                ImageHashRef {
+                    algo: "dhash".into(),
+                    hash: hex64(h.dhash),
+                },
+                ImageHashRef {
+                    algo: "phash".into(),
+                    hash: hex64(h.phash),
+                },
+            ]
+        })
+        .collect())
+}
+
+/// The banned records a reverse query is about: the ids asked for (each must exist), or, with
+/// no id, every product or term record the filters accept. Filters narrow the ids too.
+pub fn select_banned(
+    banned: &Engine,
+    ids: &[String],
+    filters: &Filters,
+    max: usize,
+) -> Result<Vec<BannedRecord>> {
+    let snap = banned.snapshot();
+    let dir = banned.store().dir();
+    let mut out = Vec::new();
+    if !ids.is_empty() {
+        for id in ids {
+            let r = snap
+                .get(id)
+                .map_err(|e| Error::index(dir, e))?
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "banned record '{id}' is not in the index {}",
+                        dir.display()
+                    ))
+                })?;
+            if filters.accepts(&r) {
+                out.push(r);
+            }
+        }
+        return Ok(out);
+    }
+    if filters.is_empty() {
+        return Err(Error::Invalid(
+            "query --catalog: give a text, --model, --gtin, --image, --banned ID or a filter \
+             (--source, --jurisdiction, --since, --until, --category, --hazard)"
+                .into(),
+        ));
+    }
+    for a in snap.all_addresses() {
+        let r = snap.record(a).map_err(|e| Error::index(dir, e))?;
+        if filters.accepts(&r) {
+            out.push(r);
+            if out.len() > max {
+                return Err(Error::Invalid(format!(
+                    "the filters select more than {max} banned records; narrow them or raise \
+                     --max-banned"
+                )));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// One listing found for one banned record (or probe), with the match that judged it.
+#[derive(Debug, Clone)]
+pub struct CatalogHit {
+    pub listing: Listing,
+    pub banned: BannedRecord,
+    pub matched: Match,
+}
+
+impl CatalogHit {
+    /// The JSON shape of `relist query --catalog --format json` (one per line).
+    pub fn to_value(&self) -> Value {
+        let (l, b, m) = (&self.listing, &self.banned, &self.matched);
+        serde_json::json!({
+            "listing_id": l.id, "listing_title": l.title, "seller": l.seller,
+            "platform": l.platform, "market": l.market, "listing_url": l.url,
+            "banned_id": b.id, "banned_title": b.title, "source": b.source,
+            "hazard": b.hazard, "url": b.url,
+            "score": m.score, "decision": m.decision, "reasons": m.reasons, "signals": m.signals,
+        })
+    }
+}
+
+/// Where the banned side of a reverse query is judged.
+pub enum Judge<'a> {
+    /// Records stored in this banned index: listings are judged against the whole index, as a
+    /// sweep would judge them.
+    Index(&'a Engine),
+    /// Records (an ad-hoc probe) judged on their own, in a scratch index.
+    Scratch(Config),
+}
+
+/// The listings of `catalog` that match each of `banned`, best first within each record, at
+/// most `per_banned` each (matches of score at least 0.05, decided allow included as context),
+/// all ranked by decision then score.
+pub fn find_listings(
+    catalog: &Engine,
+    banned: &[BannedRecord],
+    judge: Judge,
+    per_banned: usize,
+) -> Result<Vec<CatalogHit>> {
+    if banned.is_empty() || per_banned == 0 {
+        return Ok(Vec::new());
+    }
+    let csnap = catalog.snapshot();
+    let cdir = catalog.store().dir();
+    // Candidates: the catalog's retrieval (words, n-grams, identifiers, photos) for each probe.
+    let retrieve = CheckOptions {
+        top: per_banned.saturating_mul(4).max(40),
+        min_score: 0.0,
+    };
+    let mut candidates: BTreeMap<String, Listing> = BTreeMap::new();
+    for b in banned {
+        let res = catalog.check(&probe_listing(b), retrieve)?;
+        for m in res.matches {
+            if candidates.contains_key(&m.banned_id) {
+                continue;
+            }
+            if let Some(rec) = csnap.get(&m.banned_id).map_err(|e| Error::index(cdir, e))? {
+                candidates.insert(m.banned_id.clone(), record_listing(&rec)?);
+            }
+        }
+    }
+    let scratch;
+    let probing = matches!(judge, Judge::Scratch(_));
+    let engine = match judge {
+        Judge::Index(e) => e,
+        Judge::Scratch(config) => {
+            scratch = Scratch::new(banned.to_vec(), config)?;
+            &scratch.engine
+        }
+    };
+    let wanted: HashMap<&str, &BannedRecord> = banned.iter().map(|b| (b.id.as_str(), b)).collect();
+    // Enough matches per listing that every wanted record judged is kept.
+    let judge_opts = CheckOptions {
+        top: 64.max(banned.len()),
+        ..CheckOptions::default()
+    };
+    let mut per: HashMap<&str, Vec<CatalogHit>> = HashMap::new();
+    for listing in candidates.into_values() {
+        let res = engine.check(&listing, judge_opts)?;
+        for mut m in res.matches {
+            for r in &mut m.reasons {
+                if let Some(n) = renumber_photos(r, &listing) {
+                    *r = n;
+                }
+            }
+            if probing {
+                // The reasons speak of "banned" fields; here the other side is the query.
+                for r in &mut m.reasons {
+                    *r = r.replace("banned ", "queried ");
+                }
+            }
+            if let Some((id, b)) = wanted.get_key_value(m.banned_id.as_str()) {
+                per.entry(id).or_default().push(CatalogHit {
+                    listing: listing.clone(),
+                    banned: (*b).clone(),
+                    matched: m,
+                });
+            }
+        }
+    }
+    let rank = |a: &CatalogHit, b: &CatalogHit| {
+        b.matched
+            .decision
+            .cmp(&a.matched.decision)
+            .then(b.matched.score.total_cmp(&a.matched.score))
+            .then(a.listing.id.cmp(&b.listing.id))
+            .then(a.banned.id.cmp(&b.banned.id))
+    };
+    let mut out = Vec::new();
+    for (_, mut hits) in per {
+        hits.sort_by(rank);
+        hits.truncate(per_banned);
+        out.extend(hits);
+    }
+    out.sort_by(rank);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn listings_round_trip_through_catalog_records() {
+        let l = Listing::from_value(json!({
+            "id": "L-1", "title": "VoltMax power bank", "seller": "s1", "price": 12.5,
+            "market": "US", "models": ["HB-2210X"], "images": ["a.jpg"],
+            "image_hashes": [{"algo": "dhash", "hash": "00ff00ff00ff00ff"}]
+        }))
+        .unwrap();
+        let r = listing_record(&l).unwrap();
+        assert!(
+            r.jurisdictions.is_empty(),
+            "a market is not a ban's jurisdiction"
+        );
+        let back = record_listing(&r).unwrap();
+        assert_eq!(back.seller.as_deref(), Some("s1"));
+        assert_eq!(back.price, Some(12.5));
+        assert_eq!(back.market.as_deref(), Some("US"));
+        assert_eq!(back.models, vec!["HB-2210X"]);
+        assert!(
+            back.images.is_empty(),
+            "photos come back as their hashes only"
+        );
+        assert_eq!(back.image_hashes.len(), 1);
+    }
+
+    #[test]
+    fn a_probe_needs_something_to_look_for() {
+        assert!(probe_record(Some("  "), &[], &[], vec![]).is_err());
+        let p = probe_record(Some("power bank"), &["HB-2210X".into()], &[], vec![]).unwrap();
+        assert_eq!(p.title, "power bank HB-2210X");
+        assert_eq!(p.id, PROBE_ID);
+    }
+}
