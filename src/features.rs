@@ -20,6 +20,10 @@ pub trait Rarity {
 
 /// Photos farther apart than this (the larger of the dHash and pHash distances) are unrelated.
 pub const PHOTO_RADIUS: u32 = 16;
+/// PDQ distance (of 256) within which banned photos are retrieved as candidates: the usual PDQ
+/// match threshold (31) with room for the reduced decode of listing photos. Unrelated photos
+/// sit about 128 apart.
+pub const PDQ_RADIUS: u32 = 40;
 
 /// Identifier keys carried by this many banned records are generic (see `Features::compute`).
 const COMMON_ID: u64 = 3;
@@ -68,8 +72,10 @@ pub struct PreparedBanned {
     /// Numbers with units in the title.
     pub attrs: Vec<(&'static str, f64)>,
     pub colours: Vec<&'static str>,
-    /// Photo hashes (precomputed, or hashed at ingest).
+    /// Photo hashes (precomputed, or hashed at ingest), then those of the photos' crops.
     pub photos: Vec<crate::imghash::PhotoHashes>,
+    /// PDQ hashes of the photos.
+    pub pdqs: Vec<crate::imghash::Pdq>,
     /// A price, when the record carries one (`price`, kept as an extra field).
     pub price: Option<f64>,
 }
@@ -119,7 +125,12 @@ impl PreparedBanned {
         PreparedBanned {
             attrs: attrs::extract(&record.title),
             colours: attrs::colours(&record.title),
-            photos: crate::imghash::photos(&record.image_hashes),
+            photos: {
+                let mut p = crate::imghash::photos(&record.image_hashes);
+                p.extend(crate::imghash::crop_photos(&record.image_hashes));
+                p
+            },
+            pdqs: crate::imghash::pdqs(&record.image_hashes),
             price: record
                 .extra
                 .get("price")
@@ -178,6 +189,8 @@ pub struct PreparedListing<'a> {
     pub colours: Vec<&'static str>,
     /// Photos to compare: `(photo number, hashes)`, a file in all its rotations and flips.
     pub photos: Vec<(usize, crate::imghash::PhotoHashes)>,
+    /// PDQ hashes to compare, likewise.
+    pub pdqs: Vec<(usize, crate::imghash::Pdq)>,
     /// Photos that could not be used, and why.
     pub photo_problems: Vec<String>,
 }
@@ -225,12 +238,16 @@ impl<'a> PreparedListing<'a> {
                 gtins.push(g);
             }
         }
-        let (photos, photo_problems) =
-            crate::imghash::query_photos(&listing.images, &listing.image_hashes);
+        let crate::imghash::QueryPhotos {
+            pairs: photos,
+            pdq: pdqs,
+            problems: photo_problems,
+        } = crate::imghash::query_evidence(&listing.images, &listing.image_hashes);
         PreparedListing {
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
             photos,
+            pdqs,
             photo_problems,
             listing,
             brand_key: brand_key(listing.brand.as_deref()),
@@ -309,8 +326,10 @@ pub struct Features {
     /// Both titles name colours and share none.
     pub colour_conflict: bool,
     /// The closest photo pair: (listing photo number, distance = the larger of the dHash and
-    /// pHash distances, of 64).
+    /// pHash distances, of 64; for PDQ, its distance of 256 over 4).
     pub photo: Option<(usize, u32)>,
+    /// The PDQ distance (of 256) when the closest photo pair was found by PDQ.
+    pub photo_pdq: Option<u32>,
     /// |ln(listing price / banned price)|, capped at 2 and scaled to [0, 1]; 0 when either
     /// price is unknown. Weak evidence: resellers discount.
     pub price_gap: f32,
@@ -376,8 +395,24 @@ impl Features {
                 })
             })
             .min_by_key(|(_, d)| *d);
+        // PDQ for photos known only by it (a hash-sharing list, a platform sending PDQ).
+        let pdq = l
+            .pdqs
+            .iter()
+            .flat_map(|(n, lp)| {
+                b.pdqs
+                    .iter()
+                    .map(move |bp| (*n, crate::hamming::distance(lp, bp)))
+            })
+            .min_by_key(|(_, d)| *d);
+        let (photo, photo_pdq) = match (photo, pdq) {
+            (Some(p), Some((n, d))) if d.div_ceil(4) < p.1 => (Some((n, d.div_ceil(4))), Some(d)),
+            (None, Some((n, d))) => (Some((n, d.div_ceil(4))), Some(d)),
+            (p, _) => (p, None),
+        };
         Features {
             photo,
+            photo_pdq,
             colour_conflict: attrs::colour_conflict(&l.colours, &b.colours),
             attr_agree,
             attr_conflict,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
+use rayon::prelude::*;
 use relist::ingest::{self, Format};
 use relist::model::BannedRecord;
 use relist::store::Store;
@@ -55,44 +56,13 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
         let before = records.len();
         let format = ingest::sniff(path, a.format);
         let mut fatal: Option<Error> = None;
+        let mut pending = Vec::new();
         ingest::read_records(path, input, format, BannedRecord::from_value, |item| {
             if fatal.is_some() {
                 return;
             }
             match item {
-                Ok((line, mut parsed)) => {
-                    // Photos named by the record, relative to the file that names them.
-                    let r = &mut parsed.record;
-                    if !r.images.is_empty() {
-                        let base = path.parent().unwrap_or(std::path::Path::new("."));
-                        let images = r.images.clone();
-                        parsed.warnings.extend(relist::imghash::hash_images(
-                            &images,
-                            base,
-                            &mut r.image_hashes,
-                        ));
-                        if let Some(dir) = &a.images {
-                            // Feed photos are addresses; their downloads sit in DIR by name.
-                            let local: Vec<String> = images
-                                .iter()
-                                .filter(|i| i.starts_with("http://") || i.starts_with("https://"))
-                                .filter_map(|u| u.rsplit('/').next())
-                                .map(|name| name.split(['?', '#']).next().unwrap_or(name))
-                                .filter(|name| !name.is_empty() && dir.join(name).is_file())
-                                .map(str::to_string)
-                                .collect();
-                            parsed.warnings.extend(relist::imghash::hash_images(
-                                &local,
-                                dir,
-                                &mut r.image_hashes,
-                            ));
-                        }
-                    }
-                    for w in &parsed.warnings {
-                        reporter.warn(&format_args!("{}:{line}: warning: {w}", path.display()));
-                    }
-                    records.push(parsed.record);
-                }
+                Ok(ok) => pending.push(ok),
                 Err(e) if a.strict => fatal = Some(e),
                 Err(e) => {
                     rejected += 1;
@@ -102,6 +72,42 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
         })?;
         if let Some(e) = fatal {
             return Err(Error::Invalid(format!("{e} (--strict: nothing ingested)")));
+        }
+        // Photos are hashed on all cores (decoding dominates); warnings keep the file's order.
+        let base = path.parent().unwrap_or(std::path::Path::new("."));
+        pending.par_iter_mut().for_each(|(_, parsed)| {
+            // Photos named by the record, relative to the file that names them.
+            let r = &mut parsed.record;
+            if !r.images.is_empty() {
+                let images = r.images.clone();
+                parsed.warnings.extend(relist::imghash::hash_images(
+                    &images,
+                    base,
+                    &mut r.image_hashes,
+                ));
+                if let Some(dir) = &a.images {
+                    // Feed photos are addresses; their downloads sit in DIR by name.
+                    let local: Vec<String> = images
+                        .iter()
+                        .filter(|i| i.starts_with("http://") || i.starts_with("https://"))
+                        .filter_map(|u| u.rsplit('/').next())
+                        .map(|name| name.split(['?', '#']).next().unwrap_or(name))
+                        .filter(|name| !name.is_empty() && dir.join(name).is_file())
+                        .map(str::to_string)
+                        .collect();
+                    parsed.warnings.extend(relist::imghash::hash_images(
+                        &local,
+                        dir,
+                        &mut r.image_hashes,
+                    ));
+                }
+            }
+        });
+        for (line, parsed) in pending.drain(..) {
+            for w in &parsed.warnings {
+                reporter.warn(&format_args!("{}:{line}: warning: {w}", path.display()));
+            }
+            records.push(parsed.record);
         }
         reporter.finish(path);
         // Regulator feeds say what they brought.

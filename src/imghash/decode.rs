@@ -4,6 +4,11 @@
 //! [`MAX_FILE_BYTES`] is not read, a header announcing more than [`MAX_SIDE`] pixels a side or a
 //! pixel buffer over [`MAX_ALLOC`] bytes is refused before anything is allocated for it, and a
 //! truncated or corrupt file is an [`Error::Image`] naming the file, never a panic.
+//!
+//! Hashing needs a few hundred pixels a side at most, so [`decode_file_scaled`] decodes a JPEG
+//! at reduced size through IDCT scaling (1/2 to 1/8 of each side, with `jpeg-decoder`): the
+//! decoder skips most of the inverse DCT and never holds the full-size pixels, which is where
+//! most of the time of hashing a photo goes otherwise.
 
 use std::io::{Cursor, Read};
 use std::path::Path;
@@ -21,8 +26,29 @@ pub const MAX_SIDE: u32 = 16_384;
 /// a small file announcing 50000 × 50000 pixels (a decompression bomb) is refused up front.
 pub const MAX_ALLOC: u64 = 256 << 20;
 
-/// Reads and decodes a photo; errors name `path`.
+/// Shorter side, in pixels, a photo decoded for dHash and pHash keeps at least (see
+/// [`decode_bytes_scaled`]): trimming works on 256 pixels a side, and a listing's photo
+/// decoded smaller than the banned one it is compared with is trimmed less precisely (measured
+/// on the tests' photos: 128 turned a near-exact match, distance 2, into 4).
+pub const HASH_DECODE_SIDE: u32 = 256;
+
+/// Shorter side, in pixels, a photo decoded for PDQ keeps at least: PDQ blurs before it samples
+/// 64×64, and the hashes stay within the reference's agreement (distance 10, see the `photos`
+/// bench) only when the blur sees most of the photo's resolution.
+pub const PDQ_DECODE_SIDE: u32 = 512;
+
+/// Reads and decodes a photo at full size; errors name `path`.
 pub fn decode_file(path: &Path) -> Result<DynamicImage> {
+    decode_bytes(&read_bounded(path)?, path)
+}
+
+/// Reads and decodes a photo for hashing: a JPEG at the smallest IDCT scale that keeps
+/// `min_side` pixels on its shorter side (or its full size), anything else at full size.
+pub fn decode_file_scaled(path: &Path, min_side: u32) -> Result<DynamicImage> {
+    decode_bytes_scaled(&read_bounded(path)?, path, min_side)
+}
+
+fn read_bounded(path: &Path) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let announced = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if announced > MAX_FILE_BYTES {
@@ -33,7 +59,59 @@ pub fn decode_file(path: &Path) -> Result<DynamicImage> {
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
-    decode_bytes(&bytes, path)
+    Ok(bytes)
+}
+
+/// [`decode_bytes`] for hashing: a JPEG is decoded at reduced size (see [`decode_file_scaled`]).
+/// A JPEG the scaling decoder cannot read (CMYK, or a file it finds corrupt) goes through the
+/// full decoder, which then gives the error, or the pixels if it is more lenient.
+pub fn decode_bytes_scaled(bytes: &[u8], path: &Path, min_side: u32) -> Result<DynamicImage> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(path, bytes.len() as u64));
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        if let Ok(Some(img)) = std::panic::catch_unwind(|| decode_jpeg_scaled(bytes, min_side)) {
+            return Ok(img);
+        }
+    }
+    decode_bytes(bytes, path)
+}
+
+/// A JPEG decoded at reduced size with its EXIF orientation applied; `None` when this decoder
+/// cannot (the caller falls back to the full decoder).
+fn decode_jpeg_scaled(bytes: &[u8], min_side: u32) -> Option<DynamicImage> {
+    use jpeg_decoder::PixelFormat;
+    let mut d = jpeg_decoder::Decoder::new(bytes);
+    d.set_max_decoding_buffer_size(MAX_ALLOC as usize);
+    d.read_info().ok()?;
+    let info = d.info()?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+        return None;
+    }
+    // `scale` picks the smallest factor giving at least the size asked for on either axis: ask
+    // on the shorter side's axis, and for more than can be had on the other.
+    let min_side = min_side.clamp(1, u32::from(u16::MAX));
+    let (rw, rh) = if w <= h {
+        (min_side.min(w), u32::from(u16::MAX))
+    } else {
+        (u32::from(u16::MAX), min_side.min(h))
+    };
+    let (sw, sh) = d.scale(rw as u16, rh as u16).ok()?;
+    let pixels = d.decode().ok()?;
+    let (sw, sh) = (u32::from(sw), u32::from(sh));
+    let mut img = match d.info()?.pixel_format {
+        PixelFormat::L8 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(sw, sh, pixels)?),
+        PixelFormat::RGB24 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(sw, sh, pixels)?),
+        // 16-bit (lossless) and CMYK JPEGs are rare in listings: the full decoder handles them.
+        PixelFormat::L16 | PixelFormat::CMYK32 => return None,
+    };
+    let orientation = d
+        .exif_data()
+        .and_then(|exif| Orientation::from_exif_chunk(exif))
+        .unwrap_or(Orientation::NoTransforms);
+    img.apply_orientation(orientation);
+    Some(img)
 }
 
 /// Decodes a photo held in memory (an HTTP body, say); `path` names it in errors.
