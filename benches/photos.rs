@@ -155,6 +155,15 @@ fn speed(dir: &Path, n: usize) {
             files.len() as f64 / par
         );
     };
+    run("reduced decode only (shorter side >= 200)", &|p| {
+        std::hint::black_box(decode_file_scaled(p, HASH_DECODE_SIDE).unwrap());
+    });
+    run("1/8 decode only", &|p| {
+        std::hint::black_box(decode_file_scaled(p, 1).unwrap());
+    });
+    run("full decode only", &|p| {
+        std::hint::black_box(decode_file(p).unwrap());
+    });
     run("reduced decode + dHash/pHash (hash, ingest)", &|p| {
         std::hint::black_box(dhash_phash(p));
     });

@@ -20,10 +20,20 @@ pub trait Rarity {
 
 /// Photos farther apart than this (the larger of the dHash and pHash distances) are unrelated.
 pub const PHOTO_RADIUS: u32 = 16;
-/// PDQ distance (of 256) within which banned photos are retrieved as candidates: the usual PDQ
-/// match threshold (31) with room for the reduced decode of listing photos. Unrelated photos
-/// sit about 128 apart.
-pub const PDQ_RADIUS: u32 = 40;
+/// A PDQ distance (of 256) on the scale of the dHash/pHash distance (of 64) the score uses.
+/// Not a quarter: PDQ spreads the edits of one photo wider than the 64-bit hashes do (its usual
+/// match threshold is 31; a banner leaves 38–44) while photos of other products stay over 90
+/// apart (grocery photos, `benches/photo_robustness.sh`). [`PDQ_RADIUS`] maps to 10, PDQ's 31
+/// to 7, and the decisive 4 of 64 to 19 of 256; 77 and beyond are no evidence.
+pub fn pdq_on_64(d: u32) -> u32 {
+    (d * 10).div_ceil(PDQ_RADIUS)
+}
+
+/// PDQ distance (of 256) within which banned photos are retrieved as candidates: above the
+/// usual PDQ match threshold (31), since a banner over a photo leaves it 38–44 bits away
+/// (measured on the grocery photos, `benches/photo_robustness.sh`), where photos of other
+/// products sat more than 90 apart. 48 keeps the multi-index probe at 3 bits per 16-bit chunk.
+pub const PDQ_RADIUS: u32 = 48;
 
 /// Identifier keys carried by this many banned records are generic (see `Features::compute`).
 const COMMON_ID: u64 = 3;
@@ -326,7 +336,7 @@ pub struct Features {
     /// Both titles name colours and share none.
     pub colour_conflict: bool,
     /// The closest photo pair: (listing photo number, distance = the larger of the dHash and
-    /// pHash distances, of 64; for PDQ, its distance of 256 over 4).
+    /// pHash distances, of 64; for PDQ, its distance of 256 mapped by [`pdq_on_64`]).
     pub photo: Option<(usize, u32)>,
     /// The PDQ distance (of 256) when the closest photo pair was found by PDQ.
     pub photo_pdq: Option<u32>,
@@ -406,8 +416,8 @@ impl Features {
             })
             .min_by_key(|(_, d)| *d);
         let (photo, photo_pdq) = match (photo, pdq) {
-            (Some(p), Some((n, d))) if d.div_ceil(4) < p.1 => (Some((n, d.div_ceil(4))), Some(d)),
-            (None, Some((n, d))) => (Some((n, d.div_ceil(4))), Some(d)),
+            (Some(p), Some((n, d))) if pdq_on_64(d) < p.1 => (Some((n, pdq_on_64(d))), Some(d)),
+            (None, Some((n, d))) => (Some((n, pdq_on_64(d))), Some(d)),
             (p, _) => (p, None),
         };
         Features {

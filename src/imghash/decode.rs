@@ -28,9 +28,10 @@ pub const MAX_ALLOC: u64 = 256 << 20;
 
 /// Shorter side, in pixels, a photo decoded for dHash and pHash keeps at least (see
 /// [`decode_bytes_scaled`]): trimming works on 256 pixels a side, and a listing's photo
-/// decoded smaller than the banned one it is compared with is trimmed less precisely (measured
-/// on the tests' photos: 128 turned a near-exact match, distance 2, into 4).
-pub const HASH_DECODE_SIDE: u32 = 256;
+/// decoded much smaller than the banned one it is compared with is trimmed less precisely
+/// (measured on the tests' photos: 128 turned a near-exact match, distance 2, into 4). An
+/// 800 × 800 JPEG is decoded at 1/4, 200 a side.
+pub const HASH_DECODE_SIDE: u32 = 200;
 
 /// Shorter side, in pixels, a photo decoded for PDQ keeps at least: PDQ blurs before it samples
 /// 64×64, and the hashes stay within the reference's agreement (distance 10, see the `photos`

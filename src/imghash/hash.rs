@@ -215,9 +215,10 @@ fn thumbnail(region: &GrayImage) -> Option<GrayImage> {
 /// after a 5 % crop): a listing's photo cropped by up to 10 % of a side is instead close to the
 /// stored crop that keeps about the same window. Windows of 90 % at offsets 0, 5 and 10 % (on
 /// both axes, and on one axis with the other whole) leave at most 2.5 % of misalignment, which
-/// the hashes absorb; 80 % centred covers a deeper crop of all four sides. Stored on the banned
-/// side only, so a query still costs 8 symmetries, not 8 × 16.
-pub const CROPS: [(f32, f32, f32, f32); 16] = [
+/// the hashes absorb; 80 % centred covers a deeper crop of all four sides, and the top 80 % a
+/// banner ("SALE", a price) laid over the bottom of the photo. Stored on the banned side only,
+/// so a query still costs 8 symmetries, not 8 × 17.
+pub const CROPS: [(f32, f32, f32, f32); 17] = [
     (0.0, 0.0, 0.9, 0.9),
     (0.05, 0.0, 0.9, 0.9),
     (0.1, 0.0, 0.9, 0.9),
@@ -234,22 +235,30 @@ pub const CROPS: [(f32, f32, f32, f32); 16] = [
     (0.0, 0.05, 1.0, 0.9),
     (0.0, 0.1, 1.0, 0.9),
     (0.1, 0.1, 0.8, 0.8),
+    (0.0, 0.0, 1.0, 0.8),
 ];
 
 /// The photo in grey, at most [`WORK_SIDE`] a side, transparency composited over white (a
 /// product cut out on a transparent background is the same product on a white one).
 fn grey_work_image(img: &DynamicImage) -> GrayImage {
-    let small;
-    let img = if img.width() > WORK_SIDE || img.height() > WORK_SIDE {
+    let large = img.width() > WORK_SIDE || img.height() > WORK_SIDE;
+    if !img.color().has_alpha() {
+        // Grey first: shrinking one channel costs a third of shrinking three.
+        let grey = img.to_luma8();
+        if !large {
+            return grey;
+        }
         // `thumbnail` averages areas: every source pixel counts once, fast at any size.
+        let (w, h) = fit(grey.width(), grey.height());
+        return imageops::thumbnail(&grey, w, h);
+    }
+    let small;
+    let img = if large {
         small = img.thumbnail(WORK_SIDE, WORK_SIDE);
         &small
     } else {
         img
     };
-    if !img.color().has_alpha() {
-        return img.to_luma8();
-    }
     let rgba = img.to_rgba8();
     let over_white = RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
         let [r, g, b, a] = rgba.get_pixel(x, y).0;
@@ -258,6 +267,15 @@ fn grey_work_image(img: &DynamicImage) -> GrayImage {
         Rgb([blend(r), blend(g), blend(b)])
     });
     DynamicImage::ImageRgb8(over_white).to_luma8()
+}
+
+/// `w × h` scaled to fit [`WORK_SIDE`] with its aspect kept, as `DynamicImage::thumbnail` does.
+fn fit(w: u32, h: u32) -> (u32, u32) {
+    let scale = f64::from(WORK_SIDE) / f64::from(w.max(h));
+    (
+        ((f64::from(w) * scale).round() as u32).max(1),
+        ((f64::from(h) * scale).round() as u32).max(1),
+    )
 }
 
 /// The region left after peeling uniform lines off each side, as `(x0, y0, x1, y1)` with the
