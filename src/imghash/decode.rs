@@ -65,12 +65,13 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>> {
 
 /// [`decode_bytes`] for hashing: a JPEG is decoded at reduced size (see [`decode_file_scaled`]).
 /// A JPEG the scaling decoder cannot read (CMYK, or a file it finds corrupt) goes through the
-/// full decoder, which then gives the error, or the pixels if it is more lenient.
+/// full decoder, which then gives the error, or the pixels if it is more lenient; so does one
+/// cut short, for its error.
 pub fn decode_bytes_scaled(bytes: &[u8], path: &Path, min_side: u32) -> Result<DynamicImage> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_big(path, bytes.len() as u64));
     }
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && !jpeg_cut_short(bytes) {
         if let Ok(Some(img)) = std::panic::catch_unwind(|| decode_jpeg_scaled(bytes, min_side)) {
             return Ok(img);
         }
@@ -132,6 +133,14 @@ fn decode_unchecked(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
     if bytes.is_empty() {
         return Err(Error::image(path, "empty file"));
     }
+    // Both JPEG decoders pad a file cut short with grey instead of failing: a photo half
+    // downloaded would hash as another photo.
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && jpeg_cut_short(bytes) {
+        return Err(Error::image(
+            path,
+            "truncated JPEG image (no end-of-image marker after its last scan)",
+        ));
+    }
     // The content decides the format, not the file name: sellers' files are often misnamed.
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -164,6 +173,16 @@ fn decode_unchecked(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(path, format, e))?;
     img.apply_orientation(orientation);
     Ok(img)
+}
+
+/// Whether a JPEG has no end-of-image marker (FF D9) after the start of its last scan
+/// (FF DA). Entropy-coded data never holds FF D9 (an FF there is followed by 00), and the
+/// thumbnail an EXIF block may embed ends before the main image's scans begin.
+fn jpeg_cut_short(bytes: &[u8]) -> bool {
+    let Some(last_scan) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
+        return true;
+    };
+    !bytes[last_scan..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 fn limits() -> Limits {
@@ -297,6 +316,41 @@ mod tests {
         }
         let out = decode_bytes(&buf, Path::new("o.jpg")).unwrap();
         assert_eq!((out.width(), out.height()), (20, 40));
+    }
+
+    #[test]
+    fn jpegs_are_decoded_at_reduced_size_with_their_orientation() {
+        let img = RgbImage::from_fn(800, 600, |x, y| Rgb([(x / 4) as u8, (y / 3) as u8, 60]));
+        let mut buf = Vec::new();
+        {
+            let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 90);
+            enc.set_exif_metadata(exif_orientation(6)).unwrap();
+            enc.encode_image(&img).unwrap();
+        }
+        // 1/4 keeps 150 of the 600 rows: enough for 128, not for 200 (then 1/2).
+        let small = decode_bytes_scaled(&buf, Path::new("s.jpg"), 128).unwrap();
+        assert_eq!((small.width(), small.height()), (150, 200));
+        let half = decode_bytes_scaled(&buf, Path::new("s.jpg"), 200).unwrap();
+        assert_eq!((half.width(), half.height()), (300, 400));
+        // Smaller than asked for: full size.
+        let full = decode_bytes_scaled(&buf, Path::new("s.jpg"), 1000).unwrap();
+        assert_eq!((full.width(), full.height()), (600, 800));
+        // The same pixels, roughly, as the full decode shrunk.
+        let reference = decode_bytes(&buf, Path::new("s.jpg"))
+            .unwrap()
+            .resize_exact(150, 200, image::imageops::FilterType::Triangle)
+            .to_rgb8();
+        let diff: f64 = small
+            .to_rgb8()
+            .pixels()
+            .zip(reference.pixels())
+            .map(|(a, b)| f64::from(a.0[0].abs_diff(b.0[0])))
+            .sum::<f64>()
+            / (150.0 * 200.0);
+        assert!(diff < 4.0, "mean difference {diff}");
+        // Cut short: an error naming the file, not grey padding.
+        let e = decode_bytes_scaled(&buf[..buf.len() / 2], Path::new("cut.jpg"), 128).unwrap_err();
+        assert!(e.to_string().starts_with("cut.jpg: "), "{e}");
     }
 
     /// A minimal little-endian TIFF block with one IFD entry: Orientation (0x0112) = `o`.

@@ -134,6 +134,10 @@ pub fn query_evidence(images: &[String], hashes: &[ImageHashRef]) -> QueryPhotos
                     out.pairs
                         .extend(variants.into_iter().map(|h| (first + i, h)));
                 }
+                // Its top part, for a banner laid over the bottom of a banned photo.
+                if let Some(top) = hasher.top_part(&pixels) {
+                    out.pairs.push((first + i, top));
+                }
                 if let Some(variants) = pdq_dihedral(&pixels) {
                     out.pdq.extend(
                         variants

@@ -176,6 +176,13 @@ impl PhotoHasher {
         Some((whole, crops))
     }
 
+    /// The hashes of the top [`BANNER_KEEP`] of the photo as it is (cut before trimming: the
+    /// band is not a uniform border), or `None` when that part is too flat.
+    pub fn top_part(&self, img: &DynamicImage) -> Option<PhotoHashes> {
+        let h = ((img.height() as f32 * BANNER_KEEP) as u32).max(1);
+        self.hash(&img.crop_imm(0, 0, img.width(), h))
+    }
+
     fn hash_thumbnail(&self, t: &GrayImage) -> PhotoHashes {
         PhotoHashes {
             dhash: u64::from_be_bytes(self.dhash.hash_image(t).into_inner()),
@@ -215,8 +222,8 @@ fn thumbnail(region: &GrayImage) -> Option<GrayImage> {
 /// after a 5 % crop): a listing's photo cropped by up to 10 % of a side is instead close to the
 /// stored crop that keeps about the same window. Windows of 90 % at offsets 0, 5 and 10 % (on
 /// both axes, and on one axis with the other whole) leave at most 2.5 % of misalignment, which
-/// the hashes absorb; 80 % centred covers a deeper crop of all four sides, and the top 80 % a
-/// banner ("SALE", a price) laid over the bottom of the photo. Stored on the banned side only,
+/// the hashes absorb; 80 % centred covers a deeper crop of all four sides, and the top
+/// [`BANNER_KEEP`] a banner ("SALE", a price) laid over the bottom of the photo. Stored on the banned side only,
 /// so a query still costs 8 symmetries, not 8 × 17.
 pub const CROPS: [(f32, f32, f32, f32); 17] = [
     (0.0, 0.0, 0.9, 0.9),
@@ -235,8 +242,13 @@ pub const CROPS: [(f32, f32, f32, f32); 17] = [
     (0.0, 0.05, 1.0, 0.9),
     (0.0, 0.1, 1.0, 0.9),
     (0.1, 0.1, 0.8, 0.8),
-    (0.0, 0.0, 1.0, 0.8),
+    (0.0, 0.0, 1.0, BANNER_KEEP),
 ];
+
+/// The share of a photo's height kept above a banner: a listing photo's top part is hashed
+/// beside the whole (see [`PhotoHasher::top_part`]) and compared with the same crop of the
+/// banned photo, so a band laid over the bottom ("SALE -50 %") leaves both alike.
+pub const BANNER_KEEP: f32 = 0.85;
 
 /// The photo in grey, at most [`WORK_SIDE`] a side, transparency composited over white (a
 /// product cut out on a transparent background is the same product on a white one).

@@ -17,7 +17,9 @@ pub use evidence::{
     DHASH_CROP, PHASH_CROP, QueryPhotos, crop_photos, hash_images, pdqs, photos, query_evidence,
     query_photos,
 };
-pub use hash::{CROPS, Dihedral, PhotoHasher, PhotoHashes, hex64, parse_hex64, prepare};
+pub use hash::{
+    BANNER_KEEP, CROPS, Dihedral, PhotoHasher, PhotoHashes, hex64, parse_hex64, prepare,
+};
 pub use pdq::{
     PDQ_MIN_QUALITY, Pdq, PdqHash, hex256, parse_hex256, pdq, pdq_dihedral, pdq_from_luma,
 };
