@@ -3,6 +3,7 @@
 //!     cargo bench --bench photos -- pdq ../shared/data/pdq
 //!     cargo bench --bench photos -- speed DIR_OF_JPEGS [N]
 //!     cargo bench --bench photos -- search [N_HASHES]
+//!     cargo bench --bench photos -- check DIR_OF_JPEGS [N]
 //!
 //! `pdq`: every "orig" row of `expected/expected_hashes.csv` whose image is there, hashed from
 //! the full decode and from the reduced (IDCT-scaled) decode relist hashes with; distance to the
@@ -11,6 +12,8 @@
 //! (reduced decode, dHash + pHash, PDQ) against the full decode of the same files, and the 8
 //! symmetries a listing's photo is hashed in. `search`: radius queries over N random 64-bit
 //! hashes (1M by default) with the multi-index against a linear scan, results compared.
+//! `check`: one-thread `check` latency of listings with one photo (the first N/2 JPEGs banned,
+//! every JPEG a listing), beside the same listings without their photo.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -38,7 +41,11 @@ fn main() {
             args.get(2).map_or(400, |n| n.parse().expect("N")),
         ),
         Some("search") => search(args.get(1).map_or(1_000_000, |n| n.parse().expect("N"))),
-        _ => eprintln!("usage: photos pdq DIR | speed DIR [N] | search [N]"),
+        Some("check") => check(
+            Path::new(args.get(1).expect("check DIR")),
+            args.get(2).map_or(400, |n| n.parse().expect("N")),
+        ),
+        _ => eprintln!("usage: photos pdq DIR | speed DIR [N] | search [N] | check DIR [N]"),
     }
 }
 
@@ -251,4 +258,65 @@ fn search(n: usize) {
             percentile(&scan, 0.5) / percentile(&mih, 0.5)
         );
     }
+}
+
+fn check(dir: &Path, n: usize) {
+    use relist::config::Config;
+    use relist::engine::{CheckOptions, Engine};
+    use relist::model::{BannedRecord, Listing};
+    let files = jpegs(dir, n);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = relist::store::Store::open_or_create(tmp.path()).expect("index");
+    let banned: Vec<BannedRecord> = files[..files.len() / 2]
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut r = BannedRecord::from_value(serde_json::json!({
+                "id": format!("B-{i}"), "title": format!("recalled thing {i}"),
+                "images": [p.display().to_string()]}))
+            .unwrap()
+            .record;
+            let images = r.images.clone();
+            relist::imghash::hash_images(&images, Path::new("/"), &mut r.image_hashes);
+            r
+        })
+        .collect();
+    store.ingest(banned).expect("ingest");
+    let engine = Engine::new(store, Config::default()).expect("engine");
+    let listing = |i: usize, p: &PathBuf, photo: bool| {
+        let mut v = serde_json::json!({"id": format!("L-{i}"), "title": "shop offer"});
+        if photo {
+            v["images"] = serde_json::json!([p.display().to_string()]);
+        }
+        Listing::from_value(v).unwrap()
+    };
+    let time = |photo: bool| {
+        let listings: Vec<Listing> = files
+            .iter()
+            .enumerate()
+            .map(|(i, p)| listing(i, p, photo))
+            .collect();
+        for l in listings.iter().take(50) {
+            engine.check(l, CheckOptions::default()).unwrap();
+        }
+        let mut times: Vec<f64> = listings
+            .iter()
+            .map(|l| {
+                let t = Instant::now();
+                std::hint::black_box(engine.check(l, CheckOptions::default()).unwrap());
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        (percentile(&times, 0.5), percentile(&times, 0.99))
+    };
+    let (p50, p99) = time(true);
+    let (t50, t99) = time(false);
+    println!(
+        "{} banned photos; one-thread check of {} listings",
+        files.len() / 2,
+        files.len()
+    );
+    println!("with one 800x800 JPEG photo   p50 {p50:.2} ms  p99 {p99:.2} ms");
+    println!("the same, without the photo   p50 {t50:.2} ms  p99 {t99:.2} ms");
 }
