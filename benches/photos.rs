@@ -153,7 +153,7 @@ fn speed(dir: &Path, n: usize) {
         let total: f64 = times.iter().sum();
         times.sort_by(f64::total_cmp);
         let t = Instant::now();
-        files.par_iter().for_each(|p| f(p));
+        files.par_iter().for_each(f);
         let par = t.elapsed().as_secs_f64();
         println!(
             "{name:<44} {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  {:>8.0}/s all threads",

@@ -71,10 +71,11 @@ pub fn decode_bytes_scaled(bytes: &[u8], path: &Path, min_side: u32) -> Result<D
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_big(path, bytes.len() as u64));
     }
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && !jpeg_cut_short(bytes) {
-        if let Ok(Some(img)) = std::panic::catch_unwind(|| decode_jpeg_scaled(bytes, min_side)) {
-            return Ok(img);
-        }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+        && !jpeg_cut_short(bytes)
+        && let Ok(Some(img)) = std::panic::catch_unwind(|| decode_jpeg_scaled(bytes, min_side))
+    {
+        return Ok(img);
     }
     decode_bytes(bytes, path)
 }
@@ -110,7 +111,7 @@ fn decode_jpeg_scaled(bytes: &[u8], min_side: u32) -> Option<DynamicImage> {
     };
     let orientation = d
         .exif_data()
-        .and_then(|exif| Orientation::from_exif_chunk(exif))
+        .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
     img.apply_orientation(orientation);
     Some(img)

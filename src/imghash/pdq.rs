@@ -167,7 +167,7 @@ fn sample_from_luma(
 
 /// The reference's `computeJaroszFilterWindowSize`: half the decimation step, rounded up.
 fn jarosz_window(old: usize) -> usize {
-    (old + 2 * DOWNSAMPLE - 1) / (2 * DOWNSAMPLE)
+    old.div_ceil(2 * DOWNSAMPLE)
 }
 
 /// One column of `input` box-filtered into the same column of `out`.
@@ -227,9 +227,9 @@ fn box_1d(input: &[f32], stride: usize, out: &mut [f32], full_window: usize) {
 /// grey range (truncated as integers, as there), over 90, capped at 100.
 fn quality(s: &[[f32; DOWNSAMPLE]; DOWNSAMPLE]) -> u8 {
     let mut sum: i64 = 0;
-    for i in 0..DOWNSAMPLE - 1 {
-        for j in 0..DOWNSAMPLE {
-            sum += (((s[i][j] - s[i + 1][j]) * 100.0 / 255.0) as i64).abs();
+    for pair in s.windows(2) {
+        for (u, v) in pair[0].iter().zip(&pair[1]) {
+            sum += (((u - v) * 100.0 / 255.0) as i64).abs();
         }
     }
     for row in s {
@@ -290,7 +290,7 @@ fn dct_64_to_16(a: &[[f32; DOWNSAMPLE]; DOWNSAMPLE]) -> [[f32; DCT_SIDE]; DCT_SI
 /// values: the 128th smallest).
 fn bits(b: &[[f32; DCT_SIDE]; DCT_SIDE]) -> Pdq {
     let mut flat: Vec<f32> = b.iter().flatten().copied().collect();
-    let mid = (flat.len() + 1) / 2 - 1;
+    let mid = flat.len().div_ceil(2) - 1;
     let median = *flat.select_nth_unstable_by(mid, f32::total_cmp).1;
     let mut out = [0u64; 4];
     for (i, row) in b.iter().enumerate() {
