@@ -189,6 +189,13 @@ impl Engine {
                 }
             }
         }
+        for (_, pdq) in &l.pdqs {
+            for a in snap.pdq_candidates(pdq, crate::features::PDQ_RADIUS) {
+                if !addrs.contains(&a) {
+                    addrs.push(a);
+                }
+            }
+        }
         let market = l.listing.market.as_deref();
         let mut out = Vec::with_capacity(addrs.len());
         for a in addrs {

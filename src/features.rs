@@ -20,6 +20,20 @@ pub trait Rarity {
 
 /// Photos farther apart than this (the larger of the dHash and pHash distances) are unrelated.
 pub const PHOTO_RADIUS: u32 = 16;
+/// A PDQ distance (of 256) on the scale of the dHash/pHash distance (of 64) the score uses.
+/// Not a quarter: PDQ spreads the edits of one photo wider than the 64-bit hashes do (its usual
+/// match threshold is 31; a banner leaves 38–44) while photos of other products stay over 90
+/// apart (grocery photos, `benches/photo_robustness.sh`). [`PDQ_RADIUS`] maps to 10, PDQ's 31
+/// to 7, and the decisive 4 of 64 to 19 of 256; 77 and beyond are no evidence.
+pub fn pdq_on_64(d: u32) -> u32 {
+    (d * 10).div_ceil(PDQ_RADIUS)
+}
+
+/// PDQ distance (of 256) within which banned photos are retrieved as candidates: above the
+/// usual PDQ match threshold (31), since a banner over a photo leaves it 38–44 bits away
+/// (measured on the grocery photos, `benches/photo_robustness.sh`), where photos of other
+/// products sat more than 90 apart. 48 keeps the multi-index probe at 3 bits per 16-bit chunk.
+pub const PDQ_RADIUS: u32 = 48;
 
 /// Identifier keys carried by this many banned records are generic (see `Features::compute`).
 const COMMON_ID: u64 = 3;
@@ -68,8 +82,10 @@ pub struct PreparedBanned {
     /// Numbers with units in the title.
     pub attrs: Vec<(&'static str, f64)>,
     pub colours: Vec<&'static str>,
-    /// Photo hashes (precomputed, or hashed at ingest).
+    /// Photo hashes (precomputed, or hashed at ingest), then those of the photos' crops.
     pub photos: Vec<crate::imghash::PhotoHashes>,
+    /// PDQ hashes of the photos.
+    pub pdqs: Vec<crate::imghash::Pdq>,
     /// A price, when the record carries one (`price`, kept as an extra field).
     pub price: Option<f64>,
 }
@@ -119,7 +135,12 @@ impl PreparedBanned {
         PreparedBanned {
             attrs: attrs::extract(&record.title),
             colours: attrs::colours(&record.title),
-            photos: crate::imghash::photos(&record.image_hashes),
+            photos: {
+                let mut p = crate::imghash::photos(&record.image_hashes);
+                p.extend(crate::imghash::crop_photos(&record.image_hashes));
+                p
+            },
+            pdqs: crate::imghash::pdqs(&record.image_hashes),
             price: record
                 .extra
                 .get("price")
@@ -178,6 +199,8 @@ pub struct PreparedListing<'a> {
     pub colours: Vec<&'static str>,
     /// Photos to compare: `(photo number, hashes)`, a file in all its rotations and flips.
     pub photos: Vec<(usize, crate::imghash::PhotoHashes)>,
+    /// PDQ hashes to compare, likewise.
+    pub pdqs: Vec<(usize, crate::imghash::Pdq)>,
     /// Photos that could not be used, and why.
     pub photo_problems: Vec<String>,
 }
@@ -225,12 +248,16 @@ impl<'a> PreparedListing<'a> {
                 gtins.push(g);
             }
         }
-        let (photos, photo_problems) =
-            crate::imghash::query_photos(&listing.images, &listing.image_hashes);
+        let crate::imghash::QueryPhotos {
+            pairs: photos,
+            pdq: pdqs,
+            problems: photo_problems,
+        } = crate::imghash::query_evidence(&listing.images, &listing.image_hashes);
         PreparedListing {
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
             photos,
+            pdqs,
             photo_problems,
             listing,
             brand_key: brand_key(listing.brand.as_deref()),
@@ -311,8 +338,10 @@ pub struct Features {
     /// Both titles name colours and share none.
     pub colour_conflict: bool,
     /// The closest photo pair: (listing photo number, distance = the larger of the dHash and
-    /// pHash distances, of 64).
+    /// pHash distances, of 64; for PDQ, its distance of 256 mapped by [`pdq_on_64`]).
     pub photo: Option<(usize, u32)>,
+    /// The PDQ distance (of 256) when the closest photo pair was found by PDQ.
+    pub photo_pdq: Option<u32>,
     /// |ln(listing price / banned price)|, capped at 2 and scaled to [0, 1]; 0 when either
     /// price is unknown. Weak evidence: resellers discount.
     pub price_gap: f32,
@@ -380,8 +409,24 @@ impl Features {
                 })
             })
             .min_by_key(|(_, d)| *d);
+        // PDQ for photos known only by it (a hash-sharing list, a platform sending PDQ).
+        let pdq = l
+            .pdqs
+            .iter()
+            .flat_map(|(n, lp)| {
+                b.pdqs
+                    .iter()
+                    .map(move |bp| (*n, crate::hamming::distance(lp, bp)))
+            })
+            .min_by_key(|(_, d)| *d);
+        let (photo, photo_pdq) = match (photo, pdq) {
+            (Some(p), Some((n, d))) if pdq_on_64(d) < p.1 => (Some((n, pdq_on_64(d))), Some(d)),
+            (None, Some((n, d))) => (Some((n, pdq_on_64(d))), Some(d)),
+            (p, _) => (p, None),
+        };
         Features {
             photo,
+            photo_pdq,
             colour_conflict: attrs::colour_conflict(&l.colours, &b.colours),
             attr_agree,
             attr_conflict,

@@ -263,6 +263,14 @@ fn take_hashes(obj: &mut Map<String, Value>) -> Result<Vec<ImageHashRef>, String
                 if !hash.chars().all(|c| c.is_ascii_hexdigit()) {
                     return Err(format!("field `{name}.hash`: not a hex string"));
                 }
+                // A hash of the wrong width would be dropped unseen when compared.
+                let digits = if algo == "pdq" { 64 } else { 16 };
+                if hash.len() != digits {
+                    return Err(format!(
+                        "field `{name}.hash`: a {algo} hash has {digits} hex digits, not {}",
+                        hash.len()
+                    ));
+                }
                 Ok(ImageHashRef { algo, hash })
             })
             .collect(),

@@ -90,9 +90,10 @@ pub fn reasons(f: &Features, banned_brand: Option<&str>) -> Vec<String> {
         out.push(format!("GTIN {g} equals a banned GTIN"));
     }
     if let Some((n, d)) = f.photo.filter(|(_, d)| *d < crate::features::PHOTO_RADIUS) {
-        out.push(format!(
-            "photo {n} matches a banned photo: dHash and pHash distance {d} of 64"
-        ));
+        out.push(match f.photo_pdq {
+            Some(p) => format!("photo {n} matches a banned photo: PDQ distance {p} of 256"),
+            None => format!("photo {n} matches a banned photo: dHash and pHash distance {d} of 64"),
+        });
     }
     match &f.model {
         ModelEvidence::Equal { listing, banned } => {
@@ -188,6 +189,7 @@ mod tests {
             price_gap: 0.0,
             colour_conflict: false,
             photo: None,
+            photo_pdq: None,
         }
     }
 

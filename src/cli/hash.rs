@@ -4,9 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use relist::imghash::{PhotoHasher, decode_file, hex64};
+use rayon::prelude::*;
+use relist::imghash::{PDQ_DECODE_SIDE, PhotoHasher, decode_file_scaled, hex64, pdq};
 use relist::{Error, Result};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Global, Outcome};
 
@@ -17,31 +18,52 @@ pub struct HashArgs {
     images: Vec<PathBuf>,
 }
 
-/// Prints `{"path", "dhash", "phash"}` per photo, or `{"path", "error"}` for a photo that cannot
-/// be decoded or is too flat to be evidence; every photo gets its line, then the exit code says
-/// whether any could not be decoded.
+/// Prints `{"path", "dhash", "phash", "pdq", "pdq_quality"}` per photo, or `{"path", "error"}`
+/// for a photo that cannot be decoded or is too flat to be evidence; every photo gets its line,
+/// then the exit code says whether any could not be decoded. Photos are hashed on all cores.
 pub fn run(_g: &Global, a: HashArgs) -> Result<Outcome> {
     let hasher = PhotoHasher::new();
+    let lines: Vec<(Value, bool)> = a
+        .images
+        .par_iter()
+        .map(|path| {
+            let shown = path.display().to_string();
+            match decode_file_scaled(path, PDQ_DECODE_SIDE) {
+                Ok(img) => {
+                    // PDQ is printed whatever its quality: a hash-sharing system decides by it.
+                    let p = pdq(&img);
+                    let pdq_fields = |mut v: Value| {
+                        if let Some(p) = p {
+                            v["pdq"] = json!(p.hex());
+                            v["pdq_quality"] = json!(p.quality);
+                        }
+                        v
+                    };
+                    match hasher.hash(&img) {
+                        Some(h) => (
+                            pdq_fields(json!({"path": shown, "dhash": hex64(h.dhash),
+                                              "phash": hex64(h.phash)})),
+                            true,
+                        ),
+                        // Not a failure: the photo is read, it just says nothing.
+                        None => (
+                            pdq_fields(json!({"path": shown,
+                                "error": "no evidence: too flat to hash (blank or a single colour)"})),
+                            true,
+                        ),
+                    }
+                }
+                Err(e) => (json!({"path": shown, "error": e.to_string()}), false),
+            }
+        })
+        .collect();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut failed = 0usize;
-    for path in &a.images {
-        let shown = path.display().to_string();
-        let line = match decode_file(path) {
-            Ok(img) => match hasher.hash(&img) {
-                Some(h) => json!({"path": shown, "dhash": hex64(h.dhash), "phash": hex64(h.phash)}),
-                // Not a failure: the photo is read, it just says nothing.
-                None => json!({"path": shown,
-                               "error": "no evidence: too flat to hash (blank or a single colour)"}),
-            },
-            Err(e) => {
-                failed += 1;
-                json!({"path": shown, "error": e.to_string()})
-            }
-        };
+    for (line, _) in &lines {
         writeln!(out, "{line}").map_err(|e| Error::io("<stdout>", e))?;
     }
     out.flush().map_err(|e| Error::io("<stdout>", e))?;
+    let failed = lines.iter().filter(|(_, ok)| !ok).count();
     if failed > 0 {
         return Err(Error::Invalid(format!(
             "{failed} of {} images could not be hashed",

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
+use rayon::prelude::*;
 use relist::ingest::{self, Format};
 use relist::model::BannedRecord;
 use relist::store::Store;
@@ -57,54 +58,13 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
         let before = records.len();
         let format = ingest::sniff(path, a.format);
         let mut fatal: Option<Error> = None;
+        let mut pending = Vec::new();
         ingest::read_records(path, input, format, BannedRecord::from_value, |item| {
             if fatal.is_some() {
                 return;
             }
             match item {
-                Ok((line, mut parsed)) => {
-                    // Photos named by the record, relative to the file that names them.
-                    let r = &mut parsed.record;
-                    if !r.images.is_empty() {
-                        let base = path.parent().unwrap_or(std::path::Path::new("."));
-                        let images = r.images.clone();
-                        parsed.warnings.extend(relist::imghash::hash_images(
-                            &images,
-                            base,
-                            &mut r.image_hashes,
-                        ));
-                        if let Some(dir) = &a.images {
-                            // Feed photos are addresses; their downloads sit in DIR by name.
-                            let local: Vec<String> = images
-                                .iter()
-                                .filter(|i| i.starts_with("http://") || i.starts_with("https://"))
-                                .filter_map(|u| u.rsplit('/').next())
-                                .map(|name| name.split(['?', '#']).next().unwrap_or(name))
-                                .filter(|name| !name.is_empty() && dir.join(name).is_file())
-                                .map(str::to_string)
-                                .collect();
-                            parsed.warnings.extend(relist::imghash::hash_images(
-                                &local,
-                                dir,
-                                &mut r.image_hashes,
-                            ));
-                            if let Some(t) = relist::thumbs::from_images(&local, dir) {
-                                thumbs.push((r.id.clone(), t));
-                            }
-                        }
-                        // The first photo is decoded a second time here; hashing keeps no
-                        // pixels, and one small decode per record is cheap beside the commit.
-                        if thumbs.last().is_none_or(|(id, _)| *id != r.id)
-                            && let Some(t) = relist::thumbs::from_images(&images, base)
-                        {
-                            thumbs.push((r.id.clone(), t));
-                        }
-                    }
-                    for w in &parsed.warnings {
-                        reporter.warn(&format_args!("{}:{line}: warning: {w}", path.display()));
-                    }
-                    records.push(parsed.record);
-                }
+                Ok(ok) => pending.push(ok),
                 Err(e) if a.strict => fatal = Some(e),
                 Err(e) => {
                     rejected += 1;
@@ -114,6 +74,54 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
         })?;
         if let Some(e) = fatal {
             return Err(Error::Invalid(format!("{e} (--strict: nothing ingested)")));
+        }
+        // Photos are hashed on all cores (decoding dominates); warnings keep the file's order.
+        let base = path.parent().unwrap_or(std::path::Path::new("."));
+        let new_thumbs: Vec<Option<(String, Vec<u8>)>> = pending
+            .par_iter_mut()
+            .map(|(_, parsed)| {
+                // Photos named by the record, relative to the file that names them.
+                let r = &mut parsed.record;
+                let mut thumb = None;
+                if !r.images.is_empty() {
+                    let images = r.images.clone();
+                    parsed.warnings.extend(relist::imghash::hash_images(
+                        &images,
+                        base,
+                        &mut r.image_hashes,
+                    ));
+                    if let Some(dir) = &a.images {
+                        // Feed photos are addresses; their downloads sit in DIR by name.
+                        let local: Vec<String> = images
+                            .iter()
+                            .filter(|i| i.starts_with("http://") || i.starts_with("https://"))
+                            .filter_map(|u| u.rsplit('/').next())
+                            .map(|name| name.split(['?', '#']).next().unwrap_or(name))
+                            .filter(|name| !name.is_empty() && dir.join(name).is_file())
+                            .map(str::to_string)
+                            .collect();
+                        parsed.warnings.extend(relist::imghash::hash_images(
+                            &local,
+                            dir,
+                            &mut r.image_hashes,
+                        ));
+                        thumb = relist::thumbs::from_images(&local, dir);
+                    }
+                    // The first photo is decoded a second time here; hashing keeps no pixels, and
+                    // one small decode per record is cheap beside the commit.
+                    if thumb.is_none() {
+                        thumb = relist::thumbs::from_images(&images, base);
+                    }
+                }
+                thumb.map(|t| (r.id.clone(), t))
+            })
+            .collect();
+        thumbs.extend(new_thumbs.into_iter().flatten());
+        for (line, parsed) in pending.drain(..) {
+            for w in &parsed.warnings {
+                reporter.warn(&format_args!("{}:{line}: warning: {w}", path.display()));
+            }
+            records.push(parsed.record);
         }
         reporter.finish(path);
         // Regulator feeds say what they brought.

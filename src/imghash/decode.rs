@@ -4,6 +4,11 @@
 //! [`MAX_FILE_BYTES`] is not read, a header announcing more than [`MAX_SIDE`] pixels a side or a
 //! pixel buffer over [`MAX_ALLOC`] bytes is refused before anything is allocated for it, and a
 //! truncated or corrupt file is an [`Error::Image`] naming the file, never a panic.
+//!
+//! Hashing needs a few hundred pixels a side at most, so [`decode_file_scaled`] decodes a JPEG
+//! at reduced size through IDCT scaling (1/2 to 1/8 of each side, with `jpeg-decoder`): the
+//! decoder skips most of the inverse DCT and never holds the full-size pixels, which is where
+//! most of the time of hashing a photo goes otherwise.
 
 use std::io::{Cursor, Read};
 use std::path::Path;
@@ -21,8 +26,30 @@ pub const MAX_SIDE: u32 = 16_384;
 /// a small file announcing 50000 × 50000 pixels (a decompression bomb) is refused up front.
 pub const MAX_ALLOC: u64 = 256 << 20;
 
-/// Reads and decodes a photo; errors name `path`.
+/// Shorter side, in pixels, a photo decoded for dHash and pHash keeps at least (see
+/// [`decode_bytes_scaled`]): trimming works on 256 pixels a side, and a listing's photo
+/// decoded much smaller than the banned one it is compared with is trimmed less precisely
+/// (measured on the tests' photos: 128 turned a near-exact match, distance 2, into 4). An
+/// 800 × 800 JPEG is decoded at 1/4, 200 a side.
+pub const HASH_DECODE_SIDE: u32 = 200;
+
+/// Shorter side, in pixels, a photo decoded for PDQ keeps at least: PDQ blurs before it samples
+/// 64×64, and the hashes stay within the reference's agreement (distance 10, see the `photos`
+/// bench) only when the blur sees most of the photo's resolution.
+pub const PDQ_DECODE_SIDE: u32 = 512;
+
+/// Reads and decodes a photo at full size; errors name `path`.
 pub fn decode_file(path: &Path) -> Result<DynamicImage> {
+    decode_bytes(&read_bounded(path)?, path)
+}
+
+/// Reads and decodes a photo for hashing: a JPEG at the smallest IDCT scale that keeps
+/// `min_side` pixels on its shorter side (or its full size), anything else at full size.
+pub fn decode_file_scaled(path: &Path, min_side: u32) -> Result<DynamicImage> {
+    decode_bytes_scaled(&read_bounded(path)?, path, min_side)
+}
+
+fn read_bounded(path: &Path) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let announced = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if announced > MAX_FILE_BYTES {
@@ -33,7 +60,61 @@ pub fn decode_file(path: &Path) -> Result<DynamicImage> {
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
-    decode_bytes(&bytes, path)
+    Ok(bytes)
+}
+
+/// [`decode_bytes`] for hashing: a JPEG is decoded at reduced size (see [`decode_file_scaled`]).
+/// A JPEG the scaling decoder cannot read (CMYK, or a file it finds corrupt) goes through the
+/// full decoder, which then gives the error, or the pixels if it is more lenient; so does one
+/// cut short, for its error.
+pub fn decode_bytes_scaled(bytes: &[u8], path: &Path, min_side: u32) -> Result<DynamicImage> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(path, bytes.len() as u64));
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+        && !jpeg_cut_short(bytes)
+        && let Ok(Some(img)) = std::panic::catch_unwind(|| decode_jpeg_scaled(bytes, min_side))
+    {
+        return Ok(img);
+    }
+    decode_bytes(bytes, path)
+}
+
+/// A JPEG decoded at reduced size with its EXIF orientation applied; `None` when this decoder
+/// cannot (the caller falls back to the full decoder).
+fn decode_jpeg_scaled(bytes: &[u8], min_side: u32) -> Option<DynamicImage> {
+    use jpeg_decoder::PixelFormat;
+    let mut d = jpeg_decoder::Decoder::new(bytes);
+    d.set_max_decoding_buffer_size(MAX_ALLOC as usize);
+    d.read_info().ok()?;
+    let info = d.info()?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+        return None;
+    }
+    // `scale` picks the smallest factor giving at least the size asked for on either axis: ask
+    // on the shorter side's axis, and for more than can be had on the other.
+    let min_side = min_side.clamp(1, u32::from(u16::MAX));
+    let (rw, rh) = if w <= h {
+        (min_side.min(w), u32::from(u16::MAX))
+    } else {
+        (u32::from(u16::MAX), min_side.min(h))
+    };
+    let (sw, sh) = d.scale(rw as u16, rh as u16).ok()?;
+    let pixels = d.decode().ok()?;
+    let (sw, sh) = (u32::from(sw), u32::from(sh));
+    let mut img = match d.info()?.pixel_format {
+        PixelFormat::L8 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(sw, sh, pixels)?),
+        PixelFormat::RGB24 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(sw, sh, pixels)?),
+        // 16-bit (lossless) and CMYK JPEGs are rare in listings: the full decoder handles them.
+        PixelFormat::L16 | PixelFormat::CMYK32 => return None,
+    };
+    let orientation = d
+        .exif_data()
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
+    img.apply_orientation(orientation);
+    Some(img)
 }
 
 /// Decodes a photo held in memory (an HTTP body, say); `path` names it in errors.
@@ -52,6 +133,14 @@ pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
 fn decode_unchecked(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
     if bytes.is_empty() {
         return Err(Error::image(path, "empty file"));
+    }
+    // Both JPEG decoders pad a file cut short with grey instead of failing: a photo half
+    // downloaded would hash as another photo.
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && jpeg_cut_short(bytes) {
+        return Err(Error::image(
+            path,
+            "truncated JPEG image (no end-of-image marker after its last scan)",
+        ));
     }
     // The content decides the format, not the file name: sellers' files are often misnamed.
     let mut reader = ImageReader::new(Cursor::new(bytes))
@@ -85,6 +174,16 @@ fn decode_unchecked(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(path, format, e))?;
     img.apply_orientation(orientation);
     Ok(img)
+}
+
+/// Whether a JPEG has no end-of-image marker (FF D9) after the start of its last scan
+/// (FF DA). Entropy-coded data never holds FF D9 (an FF there is followed by 00), and the
+/// thumbnail an EXIF block may embed ends before the main image's scans begin.
+fn jpeg_cut_short(bytes: &[u8]) -> bool {
+    let Some(last_scan) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
+        return true;
+    };
+    !bytes[last_scan..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 fn limits() -> Limits {
@@ -218,6 +317,41 @@ mod tests {
         }
         let out = decode_bytes(&buf, Path::new("o.jpg")).unwrap();
         assert_eq!((out.width(), out.height()), (20, 40));
+    }
+
+    #[test]
+    fn jpegs_are_decoded_at_reduced_size_with_their_orientation() {
+        let img = RgbImage::from_fn(800, 600, |x, y| Rgb([(x / 4) as u8, (y / 3) as u8, 60]));
+        let mut buf = Vec::new();
+        {
+            let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 90);
+            enc.set_exif_metadata(exif_orientation(6)).unwrap();
+            enc.encode_image(&img).unwrap();
+        }
+        // 1/4 keeps 150 of the 600 rows: enough for 128, not for 200 (then 1/2).
+        let small = decode_bytes_scaled(&buf, Path::new("s.jpg"), 128).unwrap();
+        assert_eq!((small.width(), small.height()), (150, 200));
+        let half = decode_bytes_scaled(&buf, Path::new("s.jpg"), 200).unwrap();
+        assert_eq!((half.width(), half.height()), (300, 400));
+        // Smaller than asked for: full size.
+        let full = decode_bytes_scaled(&buf, Path::new("s.jpg"), 1000).unwrap();
+        assert_eq!((full.width(), full.height()), (600, 800));
+        // The same pixels, roughly, as the full decode shrunk.
+        let reference = decode_bytes(&buf, Path::new("s.jpg"))
+            .unwrap()
+            .resize_exact(150, 200, image::imageops::FilterType::Triangle)
+            .to_rgb8();
+        let diff: f64 = small
+            .to_rgb8()
+            .pixels()
+            .zip(reference.pixels())
+            .map(|(a, b)| f64::from(a.0[0].abs_diff(b.0[0])))
+            .sum::<f64>()
+            / (150.0 * 200.0);
+        assert!(diff < 4.0, "mean difference {diff}");
+        // Cut short: an error naming the file, not grey padding.
+        let e = decode_bytes_scaled(&buf[..buf.len() / 2], Path::new("cut.jpg"), 128).unwrap_err();
+        assert!(e.to_string().starts_with("cut.jpg: "), "{e}");
     }
 
     /// A minimal little-endian TIFF block with one IFD entry: Orientation (0x0112) = `o`.

@@ -1,9 +1,20 @@
 //! Photo hashes of records and listings: from files (hashed here) or sent precomputed.
+//!
+//! A banned record's photo is stored as its dHash and pHash, the same of its [`super::CROPS`]
+//! (`dhash-crop`, `phash-crop`: crop-resistant evidence, never sent by callers) and its PDQ.
+//! A listing's photo file is hashed in its 8 rotations and flips (dHash, pHash and PDQ).
 
 use std::path::Path;
 
-use super::{PhotoHasher, PhotoHashes, decode_file, hex64, parse_hex64};
+use super::{
+    HASH_DECODE_SIDE, PDQ_DECODE_SIDE, PDQ_MIN_QUALITY, Pdq, PhotoHasher, PhotoHashes,
+    decode_file_scaled, hex64, parse_hex64, parse_hex256, pdq, pdq_dihedral,
+};
 use crate::model::ImageHashRef;
+
+/// Algorithm names of the crop hashes stored beside a banned photo's own.
+pub const DHASH_CROP: &str = "dhash-crop";
+pub const PHASH_CROP: &str = "phash-crop";
 
 /// Whether an image reference is a remote address (kept as a reference, never fetched).
 fn is_url(s: &str) -> bool {
@@ -11,76 +22,142 @@ fn is_url(s: &str) -> bool {
     l.starts_with("http://") || l.starts_with("https://")
 }
 
-/// Hashes a record's local `images` (relative to `base`) into `hashes` as dhash/phash pairs.
-/// Returns one message per image that could not be used; remote addresses are skipped.
+fn href(algo: &str, hash: String) -> ImageHashRef {
+    ImageHashRef {
+        algo: algo.into(),
+        hash,
+    }
+}
+
+/// Hashes a record's local `images` (relative to `base`) into `hashes`: dhash/phash pairs, the
+/// pairs of its crops, and PDQ. Returns one message per image that could not be used; remote
+/// addresses are skipped.
 pub fn hash_images(images: &[String], base: &Path, hashes: &mut Vec<ImageHashRef>) -> Vec<String> {
     let hasher = PhotoHasher::new();
     let mut problems = Vec::new();
     for img in images.iter().filter(|i| !is_url(i)) {
         let path = base.join(img);
-        match decode_file(&path) {
-            Ok(pixels) => match hasher.hash(&pixels) {
-                Some(h) => {
-                    hashes.push(ImageHashRef {
-                        algo: "dhash".into(),
-                        hash: hex64(h.dhash),
-                    });
-                    hashes.push(ImageHashRef {
-                        algo: "phash".into(),
-                        hash: hex64(h.phash),
-                    });
+        // One decode serves both: PDQ needs the larger one (see `PDQ_DECODE_SIDE`).
+        let pixels = match decode_file_scaled(&path, PDQ_DECODE_SIDE) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.push(format!("image '{img}': {e}"));
+                continue;
+            }
+        };
+        let pdq = pdq(&pixels).filter(|p| p.quality >= PDQ_MIN_QUALITY);
+        match hasher.with_crops(&pixels) {
+            Some((whole, crops)) => {
+                hashes.push(href("dhash", hex64(whole.dhash)));
+                hashes.push(href("phash", hex64(whole.phash)));
+                for c in crops {
+                    hashes.push(href(DHASH_CROP, hex64(c.dhash)));
+                    hashes.push(href(PHASH_CROP, hex64(c.phash)));
                 }
-                None => problems.push(format!(
-                    "image '{img}': too flat to hash; no photo evidence"
-                )),
-            },
-            Err(e) => problems.push(format!("image '{img}': {e}")),
+            }
+            None => problems.push(format!(
+                "image '{img}': too flat to hash; no photo evidence"
+            )),
+        }
+        if let Some(p) = pdq {
+            hashes.push(href("pdq", p.hex()));
         }
     }
     problems
 }
 
-/// The photos of a record: dhash and phash in the order they were given, paired.
-pub fn photos(hashes: &[ImageHashRef]) -> Vec<PhotoHashes> {
-    let d: Vec<u64> = hashes
-        .iter()
-        .filter(|h| h.algo == "dhash")
-        .filter_map(|h| parse_hex64(&h.hash))
-        .collect();
-    let p: Vec<u64> = hashes
-        .iter()
-        .filter(|h| h.algo == "phash")
-        .filter_map(|h| parse_hex64(&h.hash))
-        .collect();
-    d.into_iter()
-        .zip(p)
+fn pairs(hashes: &[ImageHashRef], d_algo: &str, p_algo: &str) -> Vec<PhotoHashes> {
+    let of = |algo: &str| -> Vec<u64> {
+        hashes
+            .iter()
+            .filter(|h| h.algo == algo)
+            .filter_map(|h| parse_hex64(&h.hash))
+            .collect()
+    };
+    of(d_algo)
+        .into_iter()
+        .zip(of(p_algo))
         .map(|(dhash, phash)| PhotoHashes { dhash, phash })
         .collect()
 }
 
+/// The photos of a record: dhash and phash in the order they were given, paired.
+pub fn photos(hashes: &[ImageHashRef]) -> Vec<PhotoHashes> {
+    pairs(hashes, "dhash", "phash")
+}
+
+/// The crop hashes stored beside a banned record's photos (see [`super::CROPS`]).
+pub fn crop_photos(hashes: &[ImageHashRef]) -> Vec<PhotoHashes> {
+    pairs(hashes, DHASH_CROP, PHASH_CROP)
+}
+
+/// The PDQ hashes of a record, in the order given.
+pub fn pdqs(hashes: &[ImageHashRef]) -> Vec<Pdq> {
+    hashes
+        .iter()
+        .filter(|h| h.algo == "pdq")
+        .filter_map(|h| parse_hex256(&h.hash))
+        .collect()
+}
+
+/// A listing's photos ready to search: `(photo number, hashes)`, a file in its 8 symmetries.
+#[derive(Debug, Default, Clone)]
+pub struct QueryPhotos {
+    pub pairs: Vec<(usize, PhotoHashes)>,
+    pub pdq: Vec<(usize, Pdq)>,
+    /// Photos that could not be used, and why.
+    pub problems: Vec<String>,
+}
+
 /// A listing's photos for searching: its precomputed hashes, and its local files hashed in all
 /// 8 rotations and flips. Files that cannot be read give no evidence (and are reported).
+pub fn query_evidence(images: &[String], hashes: &[ImageHashRef]) -> QueryPhotos {
+    let mut out = QueryPhotos {
+        pairs: photos(hashes)
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| (i + 1, h))
+            .collect(),
+        pdq: pdqs(hashes)
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| (i + 1, h))
+            .collect(),
+        problems: Vec::new(),
+    };
+    let hasher = PhotoHasher::new();
+    let first = out.pairs.len().max(out.pdq.len()) + 1;
+    for (i, img) in images.iter().filter(|i| !is_url(i)).enumerate() {
+        match decode_file_scaled(Path::new(img), HASH_DECODE_SIDE) {
+            Ok(pixels) => {
+                if let Some(variants) = hasher.dihedral(&pixels) {
+                    out.pairs
+                        .extend(variants.into_iter().map(|h| (first + i, h)));
+                }
+                // Its top part, for a banner laid over the bottom of a banned photo.
+                if let Some(top) = hasher.top_part(&pixels) {
+                    out.pairs.push((first + i, top));
+                }
+                if let Some(variants) = pdq_dihedral(&pixels) {
+                    out.pdq.extend(
+                        variants
+                            .into_iter()
+                            .filter(|p| p.quality >= PDQ_MIN_QUALITY)
+                            .map(|p| (first + i, p.hash)),
+                    );
+                }
+            }
+            Err(e) => out.problems.push(format!("image '{img}': {e}")),
+        }
+    }
+    out
+}
+
+/// [`query_evidence`]'s dHash/pHash pairs and problems (the form callers used before PDQ).
 pub fn query_photos(
     images: &[String],
     hashes: &[ImageHashRef],
 ) -> (Vec<(usize, PhotoHashes)>, Vec<String>) {
-    let mut out: Vec<(usize, PhotoHashes)> = photos(hashes)
-        .into_iter()
-        .enumerate()
-        .map(|(i, h)| (i + 1, h))
-        .collect();
-    let hasher = PhotoHasher::new();
-    let mut problems = Vec::new();
-    let first = out.len() + 1;
-    for (i, img) in images.iter().filter(|i| !is_url(i)).enumerate() {
-        match decode_file(Path::new(img)) {
-            Ok(pixels) => {
-                if let Some(variants) = hasher.dihedral(&pixels) {
-                    out.extend(variants.into_iter().map(|h| (first + i, h)));
-                }
-            }
-            Err(e) => problems.push(format!("image '{img}': {e}")),
-        }
-    }
-    (out, problems)
+    let q = query_evidence(images, hashes);
+    (q.pairs, q.problems)
 }

@@ -1,13 +1,25 @@
 //! Photos as evidence: bounded decoding and perceptual hashes robust to the edits sellers make.
 //!
 //! [`decode_file`] turns a file into pixels within fixed limits; [`PhotoHasher`] turns pixels
-//! into dHash and pHash after trimming borders, or into nothing for a photo too flat to tell
+//! into dHash and pHash after trimming borders (and [`pdq`] into PDQ for exchange), or into nothing for a photo too flat to tell
 //! apart from others. Hashes are searched with [`crate::hamming`].
 
 mod decode;
 mod evidence;
 mod hash;
+mod pdq;
 
-pub use decode::{MAX_ALLOC, MAX_FILE_BYTES, MAX_SIDE, decode_bytes, decode_file};
-pub use evidence::{hash_images, photos, query_photos};
-pub use hash::{Dihedral, PhotoHasher, PhotoHashes, hex64, parse_hex64, prepare};
+pub use decode::{
+    HASH_DECODE_SIDE, MAX_ALLOC, MAX_FILE_BYTES, MAX_SIDE, PDQ_DECODE_SIDE, decode_bytes,
+    decode_bytes_scaled, decode_file, decode_file_scaled,
+};
+pub use evidence::{
+    DHASH_CROP, PHASH_CROP, QueryPhotos, crop_photos, hash_images, pdqs, photos, query_evidence,
+    query_photos,
+};
+pub use hash::{
+    BANNER_KEEP, CROPS, Dihedral, PhotoHasher, PhotoHashes, hex64, parse_hex64, prepare,
+};
+pub use pdq::{
+    PDQ_MIN_QUALITY, Pdq, PdqHash, hex256, parse_hex256, pdq, pdq_dihedral, pdq_from_luma,
+};

@@ -38,6 +38,8 @@ pub struct Snapshot {
     df: RwLock<HashMap<(u32, String), u64>>,
     /// Photo hashes of the products that have them (ids index `photo_docs`).
     photo_index: crate::hamming::HammingIndex<1>,
+    /// Their PDQ hashes, with the same ids.
+    pdq_index: crate::hamming::HammingIndex<4>,
     photo_docs: Vec<DocAddress>,
 }
 
@@ -53,6 +55,7 @@ impl Snapshot {
             idf: RwLock::new(HashMap::default()),
             df: RwLock::new(HashMap::default()),
             photo_index: crate::hamming::HammingIndex::new(),
+            pdq_index: crate::hamming::HammingIndex::new(),
             photo_docs: Vec::new(),
         };
         let q = TermQuery::new(
@@ -80,8 +83,16 @@ impl Snapshot {
         for a in addrs {
             let record = snap.load(a)?;
             let id = snap.photo_docs.len() as u32;
-            for p in crate::imghash::photos(&record.image_hashes) {
+            // The crops too: a cropped listing photo is near one of them, not the whole.
+            let h = &record.image_hashes;
+            for p in crate::imghash::photos(h)
+                .into_iter()
+                .chain(crate::imghash::crop_photos(h))
+            {
                 snap.photo_index.insert(id, [p.dhash]);
+            }
+            for p in crate::imghash::pdqs(h) {
+                snap.pdq_index.insert(id, p);
             }
             snap.photo_docs.push(a);
         }
@@ -92,6 +103,15 @@ impl Snapshot {
     pub fn photo_candidates(&self, dhash: u64, radius: u32) -> Vec<DocAddress> {
         self.photo_index
             .radius(&[dhash], radius)
+            .into_iter()
+            .map(|(id, _)| self.photo_docs[id as usize])
+            .collect()
+    }
+
+    /// Products with a photo whose PDQ is within `radius` (of 256) of `pdq`.
+    pub fn pdq_candidates(&self, pdq: &crate::imghash::Pdq, radius: u32) -> Vec<DocAddress> {
+        self.pdq_index
+            .radius(pdq, radius)
             .into_iter()
             .map(|(id, _)| self.photo_docs[id as usize])
             .collect()

@@ -135,7 +135,7 @@ impl Store {
         }
         // Term rules are matched by `terms::TermMatcher`, never retrieved by text.
         if r.kind == RecordKind::Product {
-            if !p.photos.is_empty() {
+            if !p.photos.is_empty() || !p.pdqs.is_empty() {
                 doc.add_text(f.photo, "1");
             }
             doc.add_text(f.words, p.index_words().join(" "));
