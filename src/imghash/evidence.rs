@@ -129,28 +129,38 @@ pub fn query_evidence(images: &[String], hashes: &[ImageHashRef]) -> QueryPhotos
     let first = out.pairs.len().max(out.pdq.len()) + 1;
     for (i, img) in images.iter().filter(|i| !is_url(i)).enumerate() {
         match decode_file_scaled(Path::new(img), HASH_DECODE_SIDE) {
-            Ok(pixels) => {
-                if let Some(variants) = hasher.dihedral(&pixels) {
-                    out.pairs
-                        .extend(variants.into_iter().map(|h| (first + i, h)));
-                }
-                // Its top part, for a banner laid over the bottom of a banned photo.
-                if let Some(top) = hasher.top_part(&pixels) {
-                    out.pairs.push((first + i, top));
-                }
-                if let Some(variants) = pdq_dihedral(&pixels) {
-                    out.pdq.extend(
-                        variants
-                            .into_iter()
-                            .filter(|p| p.quality >= PDQ_MIN_QUALITY)
-                            .map(|p| (first + i, p.hash)),
-                    );
-                }
-            }
+            Ok(pixels) => out.add_photo(&hasher, first + i, &pixels),
             Err(e) => out.problems.push(format!("image '{img}': {e}")),
         }
     }
     out
+}
+
+impl QueryPhotos {
+    /// Adds photo number `n`, decoded (see [`decode_query_photo`]): its 8 rotations and flips,
+    /// its top part (for a banner laid over the bottom of a banned photo), and PDQ.
+    pub fn add_photo(&mut self, hasher: &PhotoHasher, n: usize, pixels: &image::DynamicImage) {
+        if let Some(variants) = hasher.dihedral(pixels) {
+            self.pairs.extend(variants.into_iter().map(|h| (n, h)));
+        }
+        if let Some(top) = hasher.top_part(pixels) {
+            self.pairs.push((n, top));
+        }
+        if let Some(variants) = pdq_dihedral(pixels) {
+            self.pdq.extend(
+                variants
+                    .into_iter()
+                    .filter(|p| p.quality >= PDQ_MIN_QUALITY)
+                    .map(|p| (n, p.hash)),
+            );
+        }
+    }
+}
+
+/// A listing photo sent as bytes (the server's uploads), decoded as files are for a query: at
+/// reduced size, bounded.
+pub fn decode_query_photo(bytes: &[u8], label: &Path) -> crate::Result<image::DynamicImage> {
+    crate::imghash::decode_bytes_scaled(bytes, label, HASH_DECODE_SIDE)
 }
 
 /// [`query_evidence`]'s dHash/pHash pairs and problems (the form callers used before PDQ).

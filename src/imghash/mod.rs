@@ -14,8 +14,8 @@ pub use decode::{
     decode_bytes_scaled, decode_file, decode_file_scaled,
 };
 pub use evidence::{
-    DHASH_CROP, PHASH_CROP, QueryPhotos, crop_photos, hash_images, pdqs, photos, query_evidence,
-    query_photos,
+    DHASH_CROP, PHASH_CROP, QueryPhotos, crop_photos, decode_query_photo, hash_images, pdqs,
+    photos, query_evidence, query_photos,
 };
 pub use hash::{
     BANNER_KEEP, CROPS, Dihedral, PhotoHasher, PhotoHashes, hex64, parse_hex64, prepare,

@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::state::ServerConfig;
 use crate::engine::{CheckOptions, Engine};
 use crate::features::PreparedListing;
-use crate::imghash::{PhotoHasher, PhotoHashes, decode_bytes};
+use crate::imghash::{PhotoHasher, QueryPhotos, decode_query_photo};
 use crate::model::{CheckResult, Listing};
 
 /// A photo as received, before decoding.
@@ -231,9 +231,12 @@ fn hash_photo(
     hasher: &PhotoHasher,
     bytes: &[u8],
     label: &str,
-) -> crate::Result<Option<[PhotoHashes; 8]>> {
-    let pixels = decode_bytes(bytes, Path::new(label))?;
-    Ok(hasher.dihedral(&pixels))
+    n: usize,
+    out: &mut QueryPhotos,
+) -> crate::Result<()> {
+    let pixels = decode_query_photo(bytes, Path::new(label))?;
+    out.add_photo(hasher, n, &pixels);
+    Ok(())
 }
 
 /// Checks a listing with its photos as extra evidence; a photo that cannot be decoded fails
@@ -247,12 +250,23 @@ pub fn check_with_photos(
     if photos.is_empty() {
         return Ok(engine.check(listing, opts)?);
     }
+    let snap = engine.snapshot();
+    let mut prepared = PreparedListing::new(listing, snap.as_ref());
+    // Numbered after the listing's precomputed hashes, as files are, for the reasons' "photo N".
+    let first = prepared
+        .photos
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(prepared.pdqs.iter().map(|(n, _)| *n))
+        .max()
+        .unwrap_or(0)
+        + 1;
     let hasher = PhotoHasher::new();
-    let mut hashed = Vec::with_capacity(photos.len());
+    let mut hashed = QueryPhotos::default();
     for (i, p) in photos.iter().enumerate() {
         let label = format!("photo {} ({})", i + 1, p.name);
-        match hash_photo(&hasher, &p.bytes, &label) {
-            Ok(h) => hashed.push(h),
+        match hash_photo(&hasher, &p.bytes, &label, first + i, &mut hashed) {
+            Ok(()) => {}
             Err(crate::Error::Image { path, reason }) => {
                 return Err(ApiError::InvalidImage(format!(
                     "{}: {reason}",
@@ -262,17 +276,8 @@ pub fn check_with_photos(
             Err(e) => return Err(e.into()),
         }
     }
-    let snap = engine.snapshot();
-    let mut prepared = PreparedListing::new(listing, snap.as_ref());
-    // Numbered after the listing's precomputed hashes, as files are, for the reasons' "photo N".
-    let first = prepared.photos.iter().map(|(n, _)| *n).max().unwrap_or(0) + 1;
-    for (i, variants) in hashed.into_iter().enumerate() {
-        if let Some(v) = variants {
-            prepared
-                .photos
-                .extend(v.into_iter().map(|h| (first + i, h)));
-        }
-    }
+    prepared.photos.extend(hashed.pairs);
+    prepared.pdqs.extend(hashed.pdq);
     Ok(engine.check_prepared(&snap, &prepared, opts)?)
 }
 
