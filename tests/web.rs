@@ -564,7 +564,7 @@ fn the_page_searches_shows_photos_and_refuses_bad_uploads() {
     let page = String::from_utf8(page).unwrap();
     assert_eq!(st, 400, "{page}");
     assert!(
-        page.contains("id=\"error\">uploaded photo: corrupt or truncated JPEG"),
+        page.contains("id=\"error\">uploaded photo: truncated JPEG"),
         "{page}"
     );
     // Too big an upload is refused before it is read.
