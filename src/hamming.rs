@@ -144,10 +144,13 @@ impl<const W: usize> HammingIndex<W> {
     /// Every id with a hash within distance `r` of `query`, once each at its smallest distance,
     /// sorted by distance then id. Exact.
     pub fn radius(&self, query: &[u64; W], r: u32) -> Vec<(u32, u32)> {
-        // Probing costs one table look-up per neighbour per chunk; when that exceeds the number of
-        // stored hashes (a small index, a radius near the hash width) a scan is cheaper.
+        // Probing costs one table look-up per neighbour per chunk, and every hash found in a
+        // probed bucket costs a random access, a sort and a check: about 24 times a scan's
+        // sequential compare (benches/photos.rs `search`: at 1M hashes MIH wins up to radius 10
+        // and loses from 12). When that exceeds a scan of everything, scan.
         let probes = self.tables.len() as u64 * neighbours_within(r / self.tables.len() as u32);
-        if probes >= self.live as u64 {
+        let found = probes * self.live as u64 >> CHUNK_BITS;
+        if probes + 24 * found >= self.live as u64 {
             self.radius_scan(query, r)
         } else {
             self.radius_mih(query, r)
