@@ -33,9 +33,6 @@ pub struct Snapshot {
     cache: RwLock<HashMap<DocAddress, Arc<PreparedBanned>>>,
     /// Word rarity, memoised: the same words come back in listing after listing.
     idf: RwLock<HashMap<String, f32>>,
-    /// Document frequencies of retrieval terms, by field: `rarest` asks for every word and
-    /// n-gram of every listing, and the same ones come back.
-    df: RwLock<HashMap<(u32, String), u64>>,
     /// Photo hashes of the products that have them (ids index `photo_docs`).
     photo_index: crate::hamming::HammingIndex<1>,
     /// Their PDQ hashes, with the same ids.
@@ -53,7 +50,6 @@ impl Snapshot {
             terms: TermMatcher::default(),
             cache: RwLock::new(HashMap::default()),
             idf: RwLock::new(HashMap::default()),
-            df: RwLock::new(HashMap::default()),
             photo_index: crate::hamming::HammingIndex::new(),
             pdq_index: crate::hamming::HammingIndex::new(),
             photo_docs: Vec::new(),
@@ -254,7 +250,10 @@ impl Snapshot {
         let mut with_df: Vec<(u64, String)> = terms
             .into_iter()
             .filter_map(|t| {
-                let df = self.doc_freq(field, t.clone())?;
+                let df = self
+                    .searcher
+                    .doc_freq(&Term::from_field_text(field, &t))
+                    .ok()?;
                 (df > 0).then_some((df, t))
             })
             .collect();
@@ -262,25 +261,6 @@ impl Snapshot {
         let rare = with_df.iter().filter(|(df, _)| *df <= cap).count();
         let keep = if rare > 0 { rare.min(k) } else { k.min(2) };
         with_df.into_iter().take(keep).map(|(_, t)| t).collect()
-    }
-}
-
-impl Snapshot {
-    fn doc_freq(&self, field: Field, term: String) -> Option<u64> {
-        let key = (field.field_id(), term);
-        if let Some(df) = self.df.read().expect("df lock").get(&key) {
-            return Some(*df);
-        }
-        let df = self
-            .searcher
-            .doc_freq(&Term::from_field_text(field, &key.1))
-            .ok()?;
-        let mut map = self.df.write().expect("df lock");
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(key, df);
-        Some(df)
     }
 }
 
