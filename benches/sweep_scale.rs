@@ -23,6 +23,10 @@ use relist::output::Sink;
 use relist::store::Store;
 use relist::sweep::{SweepOptions, sweep_with_progress};
 
+// The allocator of the relist binary (src/main.rs).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SEED: u64 = 42;
 
 fn env(name: &str, default: usize) -> usize {
