@@ -13,7 +13,7 @@ mod openapi;
 mod routes;
 mod state;
 
-pub use app::{router, serve, serve_until};
+pub use app::{app, router, serve, serve_until};
 pub use error::{ApiError, ERROR_CODES};
 pub use openapi::openapi_json;
 pub use state::ServerConfig;
