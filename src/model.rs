@@ -247,13 +247,13 @@ fn take_list(obj: &mut Map<String, Value>, name: &str) -> Result<Vec<String>, St
         ),
         _ => (0, 0),
     };
-    if bytes > MAX_TEXT_BYTES {
-        return Err(too_long(name, bytes));
-    }
     if items > max_items {
         return Err(format!(
             "field `{name}`: {items} entries, over the limit of {max_items}"
         ));
+    }
+    if bytes > MAX_TEXT_BYTES {
+        return Err(too_long(name, bytes));
     }
     let out: Vec<String> = match v {
         None | Some(Value::Null) => Vec::new(),
