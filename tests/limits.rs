@@ -196,6 +196,36 @@ fn a_10_mb_title_is_refused_by_field_and_the_next_listing_is_checked() {
     assert_eq!(m.run.code, 0, "{}", m.run.stderr);
     one_line_naming(&m.run.stderr, "feed.jsonl:2: field `title`: 3145728 bytes");
     one_line_naming(&m.run.stderr, "1 added, 1 replaced, 1 rejected");
+
+    // The server: a check over the body limit (413), a write refused by field (400), then
+    // the next check is answered; its memory stays bounded throughout.
+    let server = Server::start(&env, &[], &[]);
+    let big = format!("{{\"id\":\"big\",\"title\":\"{title}\"}}");
+    let r = server.post("/v1/check", &big);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (413, "payload_too_large"),
+        "{}",
+        r.body
+    );
+    let r = server.post("/v1/banned", &big);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "invalid_record"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("field `title`: 10485760 bytes"),
+        "{}",
+        r.body
+    );
+    let r = server.post("/v1/check", RELISTING);
+    assert_eq!(r.json()["decision"], "block");
+    let pid = server.child.as_ref().unwrap().id();
+    let peak = peak_kib(pid).unwrap() / 1024;
+    eprintln!("relist serve after 10 MB titles: peak RSS {peak} MiB");
+    assert!(peak < MAX_RSS_MIB, "server peak RSS {peak} MiB");
 }
 
 #[test]
