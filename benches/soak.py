@@ -73,15 +73,17 @@ def pct(values, p):
 class Stats:
     """Latencies and statuses per window and kind, under one lock."""
 
-    def __init__(self, window_s):
+    def __init__(self, window_s, total_s):
         self.window_s = window_s
+        self.last = max(0, int(round(total_s / window_s)) - 1)
         self.start = time.monotonic()
         self.lock = threading.Lock()
         self.windows = {}  # index -> {"lat": {kind: [ms]}, "status": {code: n}, "rss": [kib]}
         self.errors = []
 
     def _w(self, t):
-        i = int((t - self.start) // self.window_s)
+        # Requests still in flight when the run ends count in the last window.
+        i = min(int((t - self.start) // self.window_s), self.last)
         return self.windows.setdefault(i, {"lat": {}, "status": {}, "rss": []})
 
     def record(self, kind, status, ms, detail=None):
@@ -150,6 +152,8 @@ def main():
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--clients", type=int, default=6)
     ap.add_argument("--write-every", type=float, default=0.5)
+    ap.add_argument("--no-writes", action="store_true",
+                    help="checks, batches, queries and reads only (a control for memory growth)")
     ap.add_argument("--window-minutes", type=float, default=5)
     ap.add_argument("--json", help="also write the summary as JSON to this file")
     a = ap.parse_args()
@@ -171,7 +175,7 @@ def main():
     )
     port = free_port()
     server = start_server(a.binary, index, port)
-    stats = Stats(a.window_minutes * 60)
+    stats = Stats(a.window_minutes * 60, a.minutes * 60)
     stop = threading.Event()
     added, removed = set(), set()
     books = threading.Lock()
@@ -242,7 +246,9 @@ def main():
             stop.wait(10)
 
     threads = [threading.Thread(target=checker, args=(i,), daemon=True) for i in range(a.clients)]
-    threads += [threading.Thread(target=writer, daemon=True), threading.Thread(target=sampler, daemon=True)]
+    threads.append(threading.Thread(target=sampler, daemon=True))
+    if not a.no_writes:
+        threads.append(threading.Thread(target=writer, daemon=True))
     began = time.time()
     for t in threads:
         t.start()
@@ -299,7 +305,8 @@ def main():
             if k in lat:
                 row[k] = (pct(lat[k], 50), pct(lat[k], 99), len(lat[k]))
         rows.append(row)
-    print(f"soak: {elapsed / 60:.1f} min, {a.clients} check clients + 1 writer every {a.write_every} s, "
+    writes = "no writer" if a.no_writes else f"1 writer every {a.write_every} s"
+    print(f"soak: {elapsed / 60:.1f} min, {a.clients} check clients + {writes}, "
           f"server alive at the end: {alive}")
     print(f"status totals: {dict(sorted(total.items()))}")
     head = f"{'window':<12} {'requests':>8} {'req/s':>6} " + " ".join(
