@@ -152,6 +152,9 @@ def main():
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--clients", type=int, default=6)
     ap.add_argument("--write-every", type=float, default=0.5)
+    ap.add_argument("--replace-pool", type=int, default=0,
+                    help="writes replace records of a pool of this many ids (no removals), so the "
+                         "index stays the same size: a control for memory growth per commit")
     ap.add_argument("--no-writes", action="store_true",
                     help="checks, batches, queries and reads only (a control for memory growth)")
     ap.add_argument("--window-minutes", type=float, default=5)
@@ -212,7 +215,7 @@ def main():
             time.sleep(a.write_every)
             with books:
                 pool = sorted(added - removed)
-            if pool and rng.random() < 0.1:
+            if pool and rng.random() < 0.1 and not a.replace_pool:
                 victim = rng.choice(pool)
                 status, out, ms = c.request("DELETE", "/v1/banned/" + victim)
                 stats.record("remove", status, ms, out.decode("utf-8", "replace"))
@@ -224,8 +227,9 @@ def main():
             for _ in range(rng.randint(1, 5)):
                 n += 1
                 base = rng.choice(banned)
+                key = rng.randint(1, a.replace_pool) if a.replace_pool else n
                 recs.append({
-                    "id": f"SOAK-{n:06d}",
+                    "id": f"SOAK-{key:06d}",
                     "title": f"{base['title']} variant {n}",
                     "brand": base.get("brand"),
                     "models": [f"SK-{n:06d}"],
