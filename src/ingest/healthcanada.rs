@@ -73,5 +73,11 @@ mod tests {
             convert(json!([{"NID": "1", "Product": "Seat", "Last updated": "2026-09-02 10:00"}]))
                 .unwrap();
         assert_eq!(recs[0]["recalled_at"], "2026-09-02");
+        // fuzz/artifacts/ingest_healthcanada/crash-6ac9ba4f…, found on the unfixed code.
+        let seed = include_bytes!(
+            "../../fuzz/corpus/ingest_healthcanada/regression-date-char-boundary.json"
+        );
+        let doc: Value = serde_json::from_slice(seed).unwrap();
+        assert!(convert(doc).is_ok());
     }
 }
