@@ -85,7 +85,7 @@ fn guarded<T>(path: &Path, step: impl FnOnce() -> Result<T>) -> Result<T> {
 /// Longest the Parquet reader may go without producing a batch (or an error). The parquet
 /// crate skips unknown Thrift fields element by element, and a footer of a few KiB can declare
 /// nested lists of billions of zero-byte elements (found by fuzzing: 2 KiB, one CPU-second;
-/// nested deeper, hours). Such a file is refused instead of hanging the command.
+/// nesting multiplies the declared counts). Such a file is refused instead of hanging the command.
 const STEP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Calls `each(row, object)` for every row (rows numbered from 1, reported as lines).
@@ -196,8 +196,8 @@ mod tests {
     }
 
     /// fuzz/artifacts/ingest_parquet/slow-unit-0f0e651c…: 2 KiB whose footer makes the parquet
-    /// crate skip billions of zero-byte Thrift elements (a CPU-second here; deeper nesting,
-    /// hours). With a step timeout, the read gives up with an error naming the file.
+    /// crate skip billions of zero-byte Thrift elements (a CPU-second here; nesting multiplies
+    /// the counts). With a step timeout, the read gives up with an error naming the file.
     #[test]
     fn a_footer_that_never_ends_is_given_up() {
         let dir = tempfile::tempdir().unwrap();
