@@ -14,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let banned = PreparedBanned::new(parsed.record, &Uniform);
-    let _ = (banned.index_words(), banned.index_grams(), banned.index_ids());
+    let _ = (
+        banned.index_words(),
+        banned.index_grams(),
+        banned.index_ids(),
+    );
     if let Ok(mut listing) = Listing::from_value(v) {
         listing.images.clear();
         let prepared = PreparedListing::new(&listing, &Uniform);

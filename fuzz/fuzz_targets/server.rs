@@ -70,7 +70,9 @@ fuzz_target!(|data: &[u8]| {
     h.rt.block_on(async {
         let resp = h.router.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
-        let bytes = to_bytes(resp.into_body(), 64 << 20).await.expect("response body");
+        let bytes = to_bytes(resp.into_body(), 64 << 20)
+            .await
+            .expect("response body");
         // Every error is the JSON `{code, message}` of the one table, and none is a 500 but
         // the write that finds the index locked (by this harness).
         if status.is_client_error() || status.is_server_error() {

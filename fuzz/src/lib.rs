@@ -52,7 +52,6 @@ pub fn ingest_bytes(name: &str, data: &[u8], format: Format) {
     });
 }
 
-
 /// Lets panics raised inside the named dependencies (matched against the panic's source path,
 /// e.g. "/parquet-") unwind, so that relist's own `catch_unwind` around them is what gets
 /// fuzzed; any other panic aborts as libFuzzer needs. libfuzzer-sys aborts on every panic,
