@@ -188,9 +188,27 @@ fn field_err(name: &str, expected: &str, got: &Value) -> String {
     format!("field `{name}`: expected {expected}, got {kind}")
 }
 
+/// Longest text field (title, description, ...) and longest list field in total, in bytes.
+/// Hostile listings and broken feeds send megabytes where a title belongs; every later stage
+/// (normalising, n-grams, scoring) costs in proportion, so the record is refused here.
+pub const MAX_TEXT_BYTES: usize = 64 << 10;
+/// Most entries of a list field (models, GTINs, terms, jurisdictions).
+pub const MAX_LIST_ITEMS: usize = 1000;
+/// Most photos a record or listing may name (`images`); `image_hashes` may hold three
+/// hashes (dhash, phash, pdq) per photo.
+pub const MAX_PHOTOS: usize = 256;
+
+fn too_long(name: &str, len: usize) -> String {
+    format!(
+        "field `{name}`: {len} bytes, over the limit of {} KiB",
+        MAX_TEXT_BYTES >> 10
+    )
+}
+
 fn take_string(obj: &mut Map<String, Value>, name: &str) -> Result<Option<String>, String> {
     match obj.remove(name) {
         None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.len() > MAX_TEXT_BYTES => Err(too_long(name, s.len())),
         Some(Value::String(s)) => {
             let t = s.trim();
             Ok(if t.is_empty() {
@@ -212,9 +230,43 @@ fn take_list(obj: &mut Map<String, Value>, name: &str) -> Result<Vec<String>, St
             _ => None,
         }
     }
-    let out: Vec<String> = match obj.remove(name) {
+    let max_items = if name == "images" {
+        MAX_PHOTOS
+    } else {
+        MAX_LIST_ITEMS
+    };
+    let v = obj.remove(name);
+    let (bytes, items) = match &v {
+        Some(Value::String(s)) => (s.len(), 1),
+        Some(Value::Array(items)) => (
+            items
+                .iter()
+                .map(|i| i.as_str().map_or(0, str::len))
+                .sum::<usize>(),
+            items.len(),
+        ),
+        _ => (0, 0),
+    };
+    if items > max_items {
+        return Err(format!(
+            "field `{name}`: {items} entries, over the limit of {max_items}"
+        ));
+    }
+    if bytes > MAX_TEXT_BYTES {
+        return Err(too_long(name, bytes));
+    }
+    let out: Vec<String> = match v {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => split_list(&s),
+        Some(Value::String(s)) => {
+            let out = split_list(&s);
+            if out.len() > max_items {
+                return Err(format!(
+                    "field `{name}`: {} entries, over the limit of {max_items}",
+                    out.len()
+                ));
+            }
+            out
+        }
         Some(Value::Number(n)) => vec![n.to_string()],
         Some(Value::Array(items)) => {
             let mut out = Vec::with_capacity(items.len());
@@ -242,6 +294,11 @@ pub fn split_list(s: &str) -> Vec<String> {
 fn take_hashes(obj: &mut Map<String, Value>) -> Result<Vec<ImageHashRef>, String> {
     match obj.remove("image_hashes") {
         None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) if items.len() > 3 * MAX_PHOTOS => Err(format!(
+            "field `image_hashes`: {} entries, over the limit of {} (3 per photo, {MAX_PHOTOS} photos)",
+            items.len(),
+            3 * MAX_PHOTOS
+        )),
         Some(Value::Array(items)) => items
             .into_iter()
             .enumerate()
@@ -260,8 +317,11 @@ fn take_hashes(obj: &mut Map<String, Value>) -> Result<Vec<ImageHashRef>, String
                         "field `{name}.algo`: unknown algorithm '{algo}' (pdq, phash, dhash)"
                     ));
                 }
-                if !hash.chars().all(|c| c.is_ascii_hexdigit()) {
-                    return Err(format!("field `{name}.hash`: not a hex string"));
+                // PDQ is 256 bits (64 hex digits), the longest hash there is.
+                if hash.len() > 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(format!(
+                        "field `{name}.hash`: not a hex string of at most 64 digits"
+                    ));
                 }
                 // A hash of the wrong width would be dropped unseen when compared.
                 let digits = if algo == "pdq" { 64 } else { 16 };
@@ -482,6 +542,42 @@ mod tests {
         let e =
             Listing::from_value(json!({"id": "L", "title": "t", "market": "Korea"})).unwrap_err();
         assert!(e.contains("`market`"), "{e}");
+    }
+
+    #[test]
+    fn oversized_fields_are_refused_by_name() {
+        let big = "x".repeat(MAX_TEXT_BYTES + 1);
+        let e = Listing::from_value(json!({"id": "L", "title": big})).unwrap_err();
+        assert!(
+            e.starts_with("field `title`: 65537 bytes, over the limit"),
+            "{e}"
+        );
+        let e = BannedRecord::from_value(json!({"id": "X", "title": "t", "description": big}))
+            .unwrap_err();
+        assert!(e.contains("`description`"), "{e}");
+        let e = Listing::from_value(json!({"id": "L", "title": "t", "models": [big]})).unwrap_err();
+        assert!(e.contains("`models`"), "{e}");
+        let photos: Vec<String> = (0..=MAX_PHOTOS).map(|i| format!("{i}.jpg")).collect();
+        let e =
+            Listing::from_value(json!({"id": "L", "title": "t", "images": photos})).unwrap_err();
+        assert!(e.contains("`images`: 257 entries"), "{e}");
+        let e = Listing::from_value(json!({"id": "L", "title": "t", "images": photos.join(";")}))
+            .unwrap_err();
+        assert!(e.contains("`images`"), "{e}");
+        let hashes: Vec<Value> = (0..=3 * MAX_PHOTOS)
+            .map(|_| json!({"algo": "dhash", "hash": "ff"}))
+            .collect();
+        let e = Listing::from_value(json!({"id": "L", "title": "t", "image_hashes": hashes}))
+            .unwrap_err();
+        assert!(e.contains("`image_hashes`"), "{e}");
+        let h = json!([{"algo": "pdq", "hash": "f".repeat(65)}]);
+        let e =
+            Listing::from_value(json!({"id": "L", "title": "t", "image_hashes": h})).unwrap_err();
+        assert!(e.contains("`image_hashes[0].hash`"), "{e}");
+        // At the limits, accepted.
+        let ok = "y".repeat(MAX_TEXT_BYTES);
+        let photos: Vec<String> = photos[..MAX_PHOTOS].to_vec();
+        assert!(Listing::from_value(json!({"id": "L", "title": ok, "images": photos})).is_ok());
     }
 
     #[test]

@@ -46,13 +46,17 @@ fn names(v: Option<&Value>, key: &str) -> Vec<String> {
 
 fn date(v: Option<&Value>) -> Option<String> {
     let d = s(v)?;
-    (d.len() >= 10 && d.as_bytes()[4] == b'-').then(|| d[..10].to_string())
+    // `get`, not `[..10]`: a hostile feed's "date" may put a multi-byte letter across byte 10
+    // (found by fuzzing).
+    let head = d.get(..10)?;
+    (head.as_bytes()[4] == b'-').then(|| head.to_string())
 }
 
 /// "Shenzhen Example Trading Co., dba HomezoDirect, of China" → "HomezoDirect".
 fn dba(names: &[String]) -> Option<String> {
     names.iter().find_map(|n| {
-        let i = n.to_lowercase().find("dba ")?;
+        // ASCII lowering keeps byte offsets (full Unicode lowering may not: 'İ' grows).
+        let i = n.to_ascii_lowercase().find("dba ")?;
         let rest = &n[i + 4..];
         let end = rest.find([',', ';', '(']).unwrap_or(rest.len());
         let b = rest[..end].trim();
@@ -250,6 +254,25 @@ mod tests {
         assert_eq!(r["brand"], "HomezoDirect");
         assert_eq!(r["recalled_at"], "2026-08-14");
         assert_eq!(r["original"]["RecallID"], 10901);
+    }
+
+    /// fuzz/artifacts/ingest_cpsc/crash-0cb515c1…: a date with a two-byte letter across byte 10
+    /// panicked (a string sliced inside a character); so could a "dba" after a letter that
+    /// grows when lowered.
+    #[test]
+    fn non_ascii_dates_and_names_are_no_panic() {
+        let doc = json!([{
+            "RecallID": 91001, "RecallNumber": "13450", "RecallDate": "2026-09-0\u{3eb}00:00:00",
+            "Products": [{"Name": "Heater"}],
+            "Importers": [{"Name": "İİİİ Trading dba Acme, of China"}],
+        }]);
+        let recs = convert(doc).unwrap();
+        assert!(recs[0].get("recalled_at").is_none(), "{}", recs[0]);
+        assert_eq!(recs[0]["brand"], "Acme");
+        let seed =
+            include_bytes!("../../fuzz/corpus/ingest_cpsc/regression-date-char-boundary.json");
+        let doc: Value = serde_json::from_slice(seed).unwrap();
+        assert!(convert(doc).is_ok());
     }
 
     #[test]

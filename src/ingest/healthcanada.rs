@@ -46,8 +46,8 @@ pub fn convert(doc: Value) -> Result<Vec<Value>, String> {
                 };
                 o.insert("url".into(), json!(url));
             }
-            if let Some(d) = s(&r, "Last updated").filter(|d| d.len() >= 10) {
-                o.insert("recalled_at".into(), json!(d[..10]));
+            if let Some(d) = s(&r, "Last updated").and_then(|d| d.get(..10).map(str::to_string)) {
+                o.insert("recalled_at".into(), json!(d));
             }
             o.insert("source".into(), json!("HealthCanada"));
             o.insert("jurisdictions".into(), json!(["CA"]));
@@ -55,4 +55,29 @@ pub fn convert(doc: Value) -> Result<Vec<Value>, String> {
             Value::Object(o)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A "Last updated" with a multi-byte letter across byte 10 (the CPSC adapter's fuzzing
+    /// finding, fixed here as well): no date, no panic.
+    #[test]
+    fn a_non_ascii_date_is_dropped_not_a_panic() {
+        let recs =
+            convert(json!([{"NID": "1", "Product": "Seat", "Last updated": "2026-09-0\u{3eb}"}]))
+                .unwrap();
+        assert!(recs[0].get("recalled_at").is_none(), "{}", recs[0]);
+        let recs =
+            convert(json!([{"NID": "1", "Product": "Seat", "Last updated": "2026-09-02 10:00"}]))
+                .unwrap();
+        assert_eq!(recs[0]["recalled_at"], "2026-09-02");
+        // fuzz/artifacts/ingest_healthcanada/crash-6ac9ba4f…, found on the unfixed code.
+        let seed = include_bytes!(
+            "../../fuzz/corpus/ingest_healthcanada/regression-date-char-boundary.json"
+        );
+        let doc: Value = serde_json::from_slice(seed).unwrap();
+        assert!(convert(doc).is_ok());
+    }
 }

@@ -203,9 +203,12 @@ const MAX_DOCUMENT_BYTES: u64 = 1 << 30;
 pub fn sniff(path: &Path, format: Format) -> Format {
     let ext = path.extension().and_then(|e| e.to_str());
     if format == Format::Auto && matches!(ext, Some("xml" | "rss")) {
-        let head: String = std::fs::read(path)
-            .map(|b| String::from_utf8_lossy(&b[..b.len().min(4096)]).into_owned())
-            .unwrap_or_default();
+        // The head only: a feed may be large, and the markers are at its start.
+        let mut head = Vec::new();
+        if let Ok(f) = std::fs::File::open(path) {
+            let _ = std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head);
+        }
+        let head = String::from_utf8_lossy(&head);
         if xml::is_safety_gate(&head) {
             return Format::SafetyGate;
         }
@@ -220,9 +223,20 @@ pub fn sniff(path: &Path, format: Format) -> Format {
     if format != Format::Auto || ext != Some("json") {
         return format;
     }
-    let Ok(text) = std::fs::read(path) else {
+    // Read within the feed bound: a larger file is no feed document (and is read as lines).
+    let mut text = Vec::new();
+    let Ok(f) = std::fs::File::open(path) else {
         return format;
     };
+    if std::io::Read::read_to_end(
+        &mut std::io::Read::take(f, MAX_DOCUMENT_BYTES + 1),
+        &mut text,
+    )
+    .is_err()
+        || text.len() as u64 > MAX_DOCUMENT_BYTES
+    {
+        return format;
+    }
     match serde_json::from_slice::<Value>(&text) {
         Ok(doc) if cpsc::detect(&doc) => Format::Cpsc,
         Ok(doc) if healthcanada::detect(&doc) => Format::HealthCanada,

@@ -190,7 +190,12 @@ pub fn consumer24(xml: &str) -> Result<Vec<Value>, String> {
                 o.insert("description".into(), json!(description.join(" ")));
             }
             put(&mut o, "url", one(f, "infoOriginUrl"));
-            if let Some(d) = one(f, "recallPublictBgnde").filter(|d| d.len() >= 8) {
+            // Eight ASCII digits (yyyyMMdd), checked before slicing: a hostile feed may put
+            // multi-byte letters there.
+            if let Some(d) = one(f, "recallPublictBgnde")
+                .and_then(|d| d.get(..8).map(str::to_string))
+                .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
+            {
                 o.insert(
                     "recalled_at".into(),
                     json!(format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..8])),
@@ -342,4 +347,27 @@ pub fn accc(xml: &str) -> Result<Vec<Value>, String> {
             Value::Object(o)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Consumer24 date with multi-byte letters in its first 8 bytes (the CPSC adapter's
+    /// fuzzing finding, fixed here as well): no date, no panic.
+    #[test]
+    fn a_non_ascii_date_is_dropped_not_a_panic() {
+        let doc = |d: &str| {
+            format!(
+                "<selectCntntsForOpenAPIResponse><channel><return><code>00</code><content>\
+                 <recallSn>1</recallSn><productNm>킥보드</productNm>\
+                 <recallPublictBgnde>{d}</recallPublictBgnde></content></return></channel>\
+                 </selectCntntsForOpenAPIResponse>"
+            )
+        };
+        let recs = consumer24(&doc("2026년9월5일")).unwrap();
+        assert!(recs[0].get("recalled_at").is_none(), "{}", recs[0]);
+        let recs = consumer24(&doc("20260905")).unwrap();
+        assert_eq!(recs[0]["recalled_at"], "2026-09-05");
+    }
 }

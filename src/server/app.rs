@@ -84,6 +84,12 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// The router over a fresh state, without the listener and the watcher of outside commits:
+/// for callers that drive requests in-process (the fuzz target of `fuzz/`, tests).
+pub fn app(engine: Arc<Engine>, config: ServerConfig) -> Router {
+    router(Arc::new(AppState::new(engine, config)))
+}
+
 /// Modification time of the manifest, rewritten by every commit (of this or another process).
 fn manifest_mtime(engine: &Engine) -> Option<SystemTime> {
     std::fs::metadata(engine.store().dir().join("manifest.json"))

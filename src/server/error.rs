@@ -180,6 +180,14 @@ impl From<axum::extract::multipart::MultipartError> for ApiError {
     }
 }
 
+/// A path segment that is not valid percent-encoded UTF-8 (found by fuzzing: axum's own
+/// rejection is plain text, not the JSON of the table).
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(r: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::BadRequest(r.body_text())
+    }
+}
+
 impl From<axum::extract::rejection::QueryRejection> for ApiError {
     fn from(r: axum::extract::rejection::QueryRejection) -> Self {
         ApiError::BadRequest(r.body_text())

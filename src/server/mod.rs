@@ -15,7 +15,7 @@ mod routes;
 mod state;
 mod web;
 
-pub use app::{router, serve, serve_until};
+pub use app::{app, router, serve, serve_until};
 pub use error::{ApiError, ERROR_CODES};
 pub use openapi::openapi_json;
 pub use state::ServerConfig;

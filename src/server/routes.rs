@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -426,8 +426,9 @@ pub struct Removed {
 )]
 pub async fn remove(
     State(state): State<Shared>,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Removed>, ApiError> {
+    let Path(id) = path?;
     let target = id.clone();
     let missing = write(&state, move |engine| engine.store().remove(&[target])).await?;
     if !missing.is_empty() {
@@ -451,8 +452,9 @@ pub async fn remove(
 )]
 pub async fn get_banned(
     State(state): State<Shared>,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<BannedRecord>, ApiError> {
+    let Path(id) = path?;
     let key = id.clone();
     let rec = blocking(&state, move |engine| {
         engine

@@ -7,6 +7,12 @@ use std::path::Path;
 use super::{Manifest, Store};
 use crate::error::{Error, Result};
 
+/// Most an archive may expand, as a multiple of its size (index files are lz4-compressed
+/// already, so gzip gains little on them)...
+const MAX_EXPANSION: u64 = 64;
+/// ...except that a small archive may always unpack to this much.
+const MIN_IMPORT_BYTES: u64 = 256 << 20;
+
 /// Writes the index at `store` to `archive`. The index's write lock is held meanwhile, so no
 /// commit can land halfway through the copy.
 pub fn export(store: &Store, archive: &Path) -> Result<u64> {
@@ -57,9 +63,25 @@ pub fn import(archive: &Path, dir: &Path) -> Result<Store> {
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let f = File::open(archive).map_err(|e| Error::io(archive, e))?;
+    let packed = f.metadata().map_err(|e| Error::io(archive, e))?.len();
+    // A gzip bomb (a few MiB that inflate to terabytes) must not fill the disk: index files
+    // compress a few times at most, so far more than that is refused before it is written.
+    let budget = MIN_IMPORT_BYTES.max(packed.saturating_mul(MAX_EXPANSION));
+    let mut unpacked = 0u64;
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(f));
     for entry in tar.entries().map_err(|e| Error::io(archive, e))? {
         let mut entry = entry.map_err(|e| Error::io(archive, e))?;
+        // The header's size is exactly what unpacking writes.
+        unpacked = unpacked.saturating_add(entry.size());
+        if unpacked > budget {
+            return Err(Error::Invalid(format!(
+                "{}: unpacks to more than {} MiB ({}x its size); not an index archive \
+                 (a decompression bomb?)",
+                archive.display(),
+                budget >> 20,
+                MAX_EXPANSION
+            )));
+        }
         // `unpack_in` refuses paths that would leave `dir` ("../", absolute paths).
         let inside = entry.unpack_in(dir).map_err(|e| Error::io(archive, e))?;
         if !inside {

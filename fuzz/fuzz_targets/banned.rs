@@ -1,0 +1,28 @@
+//! A banned record as every reader parses it (JSON bytes → validated record), then prepared
+//! for the index and compared with itself as a listing.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use relist::features::{Features, PreparedBanned, PreparedListing, Uniform};
+use relist::model::{BannedRecord, Listing};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let Ok(parsed) = BannedRecord::from_value(v.clone()) else {
+        return;
+    };
+    let banned = PreparedBanned::new(parsed.record, &Uniform);
+    let _ = (
+        banned.index_words(),
+        banned.index_grams(),
+        banned.index_ids(),
+    );
+    if let Ok(mut listing) = Listing::from_value(v) {
+        listing.images.clear();
+        let prepared = PreparedListing::new(&listing, &Uniform);
+        let f = Features::compute(&prepared, &banned, &Uniform);
+        let _ = f.vector();
+    }
+});

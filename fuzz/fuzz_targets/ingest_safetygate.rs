@@ -1,0 +1,9 @@
+//! The SafetyGate ingest adapter on arbitrary bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use relist::ingest::Format;
+
+fuzz_target!(|data: &[u8]| {
+    relist_fuzz::ingest_bytes("feed.xml", data, Format::SafetyGate);
+});
