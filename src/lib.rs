@@ -28,8 +28,9 @@
 //! Module map: [`normalize`] and [`ident`] turn text into comparable keys; [`features`]
 //! compares a listing with a banned record field by field; [`score`] fuses the evidence and
 //! decides; [`store`] is the index directory; [`engine`] ties them together for [`sweep`],
-//! [`eval`] and the command line. [`imghash`] decodes and hashes photos and [`hamming`]
-//! searches the hashes; neither is part of matching yet. [`catalog`] answers reverse queries
+//! [`eval`] and the command line. [`imghash`] decodes and hashes photos (dHash, pHash, PDQ,
+//! crops) and [`hamming`] searches the hashes: photo evidence is fused into the score with the
+//! text. [`catalog`] answers reverse queries
 //! (the listings of a catalog that match a banned record); [`html`] and [`report`] show results
 //! to people, with the photos [`thumbs`] keeps beside an index.
 
