@@ -296,7 +296,8 @@ async fn upload(
 
 /// The uploaded photo: its probe hashes and a thumbnail to show it back (inline, not stored).
 fn photo_probe(bytes: &[u8]) -> crate::Result<(Vec<crate::model::ImageHashRef>, String)> {
-    let img = crate::imghash::decode_bytes(bytes, Path::new("uploaded photo"))?;
+    // Decoded at reduced size, as listing photos are for a check.
+    let img = crate::imghash::decode_query_photo(bytes, Path::new("uploaded photo"))?;
     let hashes = crate::catalog::photo_hashes(&img, "uploaded photo")?;
     let jpeg = crate::thumbs::encode(&img)?;
     let uri = format!(
