@@ -468,6 +468,24 @@ impl BannedRecord {
 }
 
 impl Listing {
+    /// Makes the photo paths of a listing read from `file` relative to that file, as the record
+    /// format says (`images`: relative to the file that names them). Addresses, absolute paths
+    /// and listings from standard input (`-`) are left as they are.
+    pub fn rebase_images(&mut self, file: &std::path::Path) {
+        if file.as_os_str() == "-" {
+            return;
+        }
+        let Some(base) = file.parent().filter(|b| !b.as_os_str().is_empty()) else {
+            return;
+        };
+        for img in &mut self.images {
+            let is_url = img.starts_with("http://") || img.starts_with("https://");
+            if !is_url && std::path::Path::new(img.as_str()).is_relative() {
+                *img = base.join(img.as_str()).to_string_lossy().into_owned();
+            }
+        }
+    }
+
     /// Parses and validates a listing record.
     pub fn from_value(v: Value) -> Result<Listing, String> {
         let mut o = as_object(v)?;

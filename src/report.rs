@@ -89,9 +89,10 @@ fn hit_listings(catalog: &Path, format: Format, ids: &HashSet<&str>) -> HashMap<
         return out;
     };
     let _ = ingest::read_records(catalog, input, format, Listing::from_value, |item| {
-        if let Ok((_, l)) = item
+        if let Ok((_, mut l)) = item
             && ids.contains(l.id.as_str())
         {
+            l.rebase_images(catalog);
             out.insert(l.id.clone(), l);
         }
     });

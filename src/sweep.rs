@@ -176,9 +176,12 @@ pub fn sweep_with_progress(
     let written: Result<()> = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
-            let r = ingest::read_records(path, input, format, Listing::from_value, |item| {
+            let r = ingest::read_records(path, input, format, Listing::from_value, |mut item| {
                 if item_line(&item).is_some_and(|l| l <= skip) {
                     return;
+                }
+                if let Ok((_, l)) = &mut item {
+                    l.rebase_images(path);
                 }
                 // Bad lines have no trustworthy id: shard 0 reports them, once.
                 let mine = match (&item, shard) {

@@ -314,3 +314,40 @@ fn precomputed_pdq_alone_is_photo_evidence() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("image_hashes[0].hash"), "{}", r.stderr);
 }
+
+#[test]
+fn listing_photos_are_found_relative_to_the_file_that_names_them() {
+    let env = Env::new();
+    let photo = std::fs::read(photo_path(3)).unwrap();
+    std::fs::create_dir_all(env.path("feed/photos")).unwrap();
+    std::fs::create_dir_all(env.path("shop/photos")).unwrap();
+    env.write("feed/photos/recalled.jpg", &photo);
+    env.write("shop/photos/offer.jpg", &photo);
+    env.write(
+        "feed/banned.jsonl",
+        r#"{"id":"PHOTO-3","title":"recalled night light","images":["photos/recalled.jpg"]}"#,
+    );
+    // The listing's words share nothing with the record: only its photo can match, and only
+    // if `photos/offer.jpg` is read beside the catalog, not in the working directory.
+    env.write(
+        "shop/catalog.jsonl",
+        r#"{"id":"L-1","title":"marketplace offer","images":["photos/offer.jpg"]}"#,
+    );
+    let r = env.run(&["ingest", "feed/banned.jsonl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for args in [
+        &["sweep", "shop/catalog.jsonl", "--all"][..],
+        &["check", "shop/catalog.jsonl"][..],
+    ] {
+        let r = env.run(args);
+        let lines = r.json_lines();
+        assert_eq!(lines.len(), 1, "{args:?}: {}", r.stdout);
+        let res = &lines[0];
+        assert!(
+            res.get("error").is_none_or(|e| e.is_null()),
+            "{args:?}: {res}"
+        );
+        assert_eq!(res["matches"][0]["banned_id"], "PHOTO-3", "{args:?}: {res}");
+        assert_ne!(res["decision"], "allow", "{args:?}: {res}");
+    }
+}

@@ -67,6 +67,14 @@ pub fn run(g: &Global, a: CheckArgs) -> Result<Outcome> {
 }
 
 fn parse_listings(path: &Path, text: &[u8], reporter: &mut ErrorReporter) -> Result<Vec<Listing>> {
+    let mut listings = parse_values(path, text, reporter)?;
+    for l in &mut listings {
+        l.rebase_images(path);
+    }
+    Ok(listings)
+}
+
+fn parse_values(path: &Path, text: &[u8], reporter: &mut ErrorReporter) -> Result<Vec<Listing>> {
     let one_line = |reason: String| Error::Record {
         path: path.to_path_buf(),
         line: 1,
