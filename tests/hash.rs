@@ -38,34 +38,6 @@ fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     buf
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A real PNG whose header (checksum fixed up) claims 50000 × 50000 pixels.
-fn bomb() -> Vec<u8> {
-    let mut bytes = encode(
-        &DynamicImage::ImageRgb8(RgbImage::new(4, 4)),
-        ImageFormat::Png,
-    );
-    bytes[16..20].copy_from_slice(&50_000u32.to_be_bytes());
-    bytes[20..24].copy_from_slice(&50_000u32.to_be_bytes());
-    let crc = crc32(&bytes[12..29]);
-    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
-    bytes
-}
-
 fn distance(a: &serde_json::Value, b: &serde_json::Value) -> u32 {
     let a = u64::from_str_radix(a.as_str().unwrap(), 16).unwrap();
     let b = u64::from_str_radix(b.as_str().unwrap(), 16).unwrap();
@@ -88,7 +60,7 @@ fn hashes_each_photo_and_reports_broken_ones_by_name() {
     );
     let text = env.write("notes.jpg", "this is not a photo\n");
     let cut = env.write("cut.png", &png[..png.len() / 2]);
-    let bomb = env.write("bomb.png", bomb());
+    let bomb = env.write("bomb.png", common::png_claiming(50_000, 50_000));
     let missing = env.path("missing.webp");
 
     let r = env.run(&[

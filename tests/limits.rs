@@ -280,25 +280,10 @@ fn a_100000_photo_listing_is_refused_by_field() {
     assert_eq!(r.json()["decision"], "block");
 }
 
-/// A valid PNG whose header claims `w × h` pixels: a decompression bomb before inflation.
-fn png_claiming(w: u32, h: u32) -> Vec<u8> {
-    let img =
-        image::RgbImage::from_fn(4, 4, |x, y| image::Rgb([(x * 60) as u8, (y * 60) as u8, 9]));
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
-    let mut bytes = bytes.into_inner();
-    bytes[16..20].copy_from_slice(&w.to_be_bytes());
-    bytes[20..24].copy_from_slice(&h.to_be_bytes());
-    let mut crc = flate2::Crc::new();
-    crc.update(&bytes[12..29]);
-    bytes[29..33].copy_from_slice(&crc.sum().to_be_bytes());
-    bytes
-}
-
 #[test]
 fn a_50000_by_50000_png_is_refused_before_decoding() {
     let env = setup();
-    let bomb = env.write("bomb.png", png_claiming(50_000, 50_000));
+    let bomb = env.write("bomb.png", common::png_claiming(50_000, 50_000));
     let fine = image::RgbImage::from_fn(64, 64, |x, y| {
         image::Rgb([(x * 4) as u8, (y * 4) as u8, ((x + y) * 2) as u8])
     });

@@ -209,15 +209,7 @@ fn a_hostile_photo_never_stops_a_sweep() {
     assert_eq!(env.run(&["ingest", s(&f)]).code, 0);
     let good = std::fs::read(photo_path(1)).unwrap();
     // A PNG whose header claims 60000 × 60000 pixels: a decompression bomb.
-    let mut bomb = Vec::new();
-    DynamicImage::ImageRgb8(RgbImage::new(4, 4))
-        .write_to(
-            &mut std::io::Cursor::new(&mut bomb),
-            image::ImageFormat::Png,
-        )
-        .unwrap();
-    bomb[16..20].copy_from_slice(&60_000u32.to_be_bytes());
-    bomb[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+    let bomb = common::png_claiming(60_000, 60_000);
     // A JPEG whose frame header claims 65000 × 65000 pixels.
     let mut huge_jpeg = good.clone();
     if let Some(i) = huge_jpeg.windows(2).position(|w| w == [0xFF, 0xC0]) {

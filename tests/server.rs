@@ -3,13 +3,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use common::http::{Server, http, http_typed};
 use common::{Env, s};
 use serde_json::{Value, json};
 
@@ -26,205 +27,6 @@ fn setup() -> Env {
     let r = env.run(&["ingest", s(&f)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     env
-}
-
-struct Resp {
-    status: u16,
-    body: String,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: status {} body {}", self.status, self.body))
-    }
-
-    /// The stable error code of an error body.
-    fn code(&self) -> String {
-        self.json()["code"].as_str().unwrap_or_default().to_string()
-    }
-}
-
-/// Decodes a `Transfer-Encoding: chunked` body.
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") else {
-            return out;
-        };
-        let size_text = std::str::from_utf8(&raw[..eol]).unwrap_or("0");
-        let size =
-            usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap_or(0);
-        raw = &raw[eol + 2..];
-        if size == 0 || raw.len() < size {
-            return out;
-        }
-        out.extend_from_slice(&raw[..size]);
-        raw = &raw[(size + 2).min(raw.len())..];
-    }
-}
-
-/// One request on a fresh connection (`Connection: close`), read to the end.
-fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Resp {
-    http_typed(addr, method, path, token, "application/json", body)
-}
-
-/// [`http`] with another `Content-Type`.
-fn http_typed(
-    addr: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    content_type: &str,
-    body: &[u8],
-) -> Resp {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\
-         Content-Type: {content_type}\r\nConnection: close\r\n",
-        body.len()
-    );
-    if let Some(t) = token {
-        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    head.push_str("\r\n");
-    // The server may answer (413) and close before reading a large body: not an error here.
-    let _ = stream
-        .write_all(head.as_bytes())
-        .and_then(|_| stream.write_all(body));
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => raw.extend_from_slice(&buf[..n]),
-            Err(_) if !raw.is_empty() => break,
-            Err(e) => panic!("{method} {path}: {e}"),
-        }
-    }
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(&raw)));
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line: {head}"));
-    let mut body = raw[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body);
-    }
-    Resp {
-        status,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
-/// A running `relist serve` on 127.0.0.1 and a port the OS chose; killed on drop.
-struct Server {
-    child: Option<Child>,
-    addr: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Server {
-    fn start(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Server {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_relist"));
-        c.current_dir(env.dir.path())
-            .env_remove("RELIST_INDEX")
-            .env_remove("RELIST_CONFIG")
-            .env_remove("RELIST_CHECK_TOKENS")
-            .env_remove("RELIST_ADMIN_TOKENS")
-            .env_remove("RELIST_ADDR")
-            .env("RELIST_LOG", "warn")
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in vars {
-            c.env(k, v);
-        }
-        let mut child = c.spawn().unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let pipe = child.stderr.take().unwrap();
-        let log = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("relist: listening on http://") {
-                    let _ = tx.send(addr.to_string());
-                }
-                let mut l = log.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("server did not start: {}", stderr.lock().unwrap())
-            });
-        Server {
-            child: Some(child),
-            addr,
-            stderr,
-        }
-    }
-
-    fn req(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> Resp {
-        http(&self.addr, method, path, token, body.as_bytes())
-    }
-
-    fn get(&self, path: &str) -> Resp {
-        self.req("GET", path, None, "")
-    }
-
-    fn post(&self, path: &str, body: &str) -> Resp {
-        self.req("POST", path, None, body)
-    }
-
-    /// SIGTERM, then waits for the process to drain and exit.
-    fn stop(self) -> ExitStatus {
-        let pid = self.child.as_ref().unwrap().id().to_string();
-        let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(ok.success());
-        self.stop_waiting()
-    }
-
-    /// Waits for the process to exit (after a signal sent already).
-    fn stop_waiting(mut self) -> ExitStatus {
-        let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let log = self.stderr.lock().unwrap();
-        assert!(!log.contains("panicked"), "server panicked: {log}");
-    }
 }
 
 #[test]
@@ -801,32 +603,6 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A real 4 × 4 PNG whose header (checksum fixed up) claims 50000 × 50000 pixels: 7 GiB
-/// decoded, from 80 bytes.
-fn bomb() -> Vec<u8> {
-    let mut bytes = encoded(&image::RgbImage::new(4, 4), image::ImageFormat::Png);
-    bytes[16..20].copy_from_slice(&50_000u32.to_be_bytes());
-    bytes[20..24].copy_from_slice(&50_000u32.to_be_bytes());
-    let crc = crc32(&bytes[12..29]);
-    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
-    bytes
-}
-
 /// A `multipart/form-data` body: (part name, file name, bytes) in order.
 fn form(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "relist-test-boundary-7d1f";
@@ -969,7 +745,10 @@ fn hostile_photos_are_refused_with_stable_codes_and_the_server_goes_on() {
     for (what, bytes) in [
         ("truncated", truncated.as_slice()),
         ("not an image", not_an_image.as_slice()),
-        ("decompression bomb", bomb().as_slice()),
+        (
+            "decompression bomb",
+            common::png_claiming(50_000, 50_000).as_slice(),
+        ),
     ] {
         let r = srv.post("/v1/check", &inline(&b64(bytes)));
         assert_eq!(
@@ -1073,7 +852,7 @@ fn hostile_photos_are_refused_with_stable_codes_and_the_server_goes_on() {
     // In a batch, a hostile photo fails its own item only.
     let batch = json!([
         {"id": "ok", "title": "VoltMax HB-2210X"},
-        {"id": "bad", "title": "VoltMax HB-2210X", "photos": [{"data": b64(&bomb())}]},
+        {"id": "bad", "title": "VoltMax HB-2210X", "photos": [{"data": b64(&common::png_claiming(50_000, 50_000))}]},
     ]);
     let out = srv.post("/v1/check/batch", &batch.to_string()).json();
     assert_eq!(out[0]["decision"], "block", "{out}");

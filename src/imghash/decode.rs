@@ -235,22 +235,6 @@ mod tests {
         out.into_inner()
     }
 
-    /// CRC-32 as PNG chunks use it (polynomial 0xEDB88320).
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &b in data {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-
     /// A small valid PNG whose header (with a correct checksum) claims `w × h` pixels: what a
     /// decompression bomb looks like before its data is inflated.
     pub(crate) fn png_claiming(w: u32, h: u32) -> Vec<u8> {
@@ -258,8 +242,9 @@ mod tests {
         // Signature (8 bytes), then the IHDR chunk: length (4), type (4), width (4), height (4).
         bytes[16..20].copy_from_slice(&w.to_be_bytes());
         bytes[20..24].copy_from_slice(&h.to_be_bytes());
-        let crc = crc32(&bytes[12..29]);
-        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.sum().to_be_bytes());
         bytes
     }
 

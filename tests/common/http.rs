@@ -49,13 +49,25 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
 
 /// One request on a fresh connection (`Connection: close`), read to the end.
 pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Resp {
+    http_typed(addr, method, path, token, "application/json", body)
+}
+
+/// [`http`] with another `Content-Type`.
+pub fn http_typed(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> Resp {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\
-         Content-Type: application/json\r\nConnection: close\r\n",
+         Content-Type: {content_type}\r\nConnection: close\r\n",
         body.len()
     );
     if let Some(t) = token {

@@ -111,3 +111,20 @@ impl Env {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// A valid PNG whose header (checksum fixed up) claims `w × h` pixels: a decompression bomb
+/// before inflation, from about 80 bytes.
+pub fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let img =
+        image::RgbImage::from_fn(4, 4, |x, y| image::Rgb([(x * 60) as u8, (y * 60) as u8, 9]));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+    let mut bytes = bytes.into_inner();
+    // Signature (8 bytes), then the IHDR chunk: length (4), type (4), width (4), height (4).
+    bytes[16..20].copy_from_slice(&w.to_be_bytes());
+    bytes[20..24].copy_from_slice(&h.to_be_bytes());
+    let mut crc = flate2::Crc::new();
+    crc.update(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+    bytes
+}
