@@ -182,18 +182,20 @@ impl Engine {
             .retrieve(l, self.config.retrieval.candidates)
             .map_err(idx_err)?;
         // Products whose photo is close to one of the listing's, whatever the text says.
-        for (_, photo) in &l.photos {
-            for a in snap.photo_candidates(photo.dhash, crate::features::PHOTO_RADIUS) {
-                if !addrs.contains(&a) {
-                    addrs.push(a);
-                }
-            }
-        }
-        for (_, pdq) in &l.pdqs {
-            for a in snap.pdq_candidates(pdq, crate::features::PDQ_RADIUS) {
-                if !addrs.contains(&a) {
-                    addrs.push(a);
-                }
+        // All of a listing's photo hashes (each photo in 8 symmetries and its top part) in one
+        // search: a scan of the index is one pass, not one per hash.
+        let dhashes: Vec<[u64; 1]> = l.photos.iter().map(|(_, p)| [p.dhash]).collect();
+        let by_photo = snap
+            .photo_candidates(&dhashes, crate::features::PHOTO_RADIUS)
+            .into_iter()
+            .chain(
+                l.pdqs
+                    .iter()
+                    .flat_map(|(_, q)| snap.pdq_candidates(q, crate::features::PDQ_RADIUS)),
+            );
+        for a in by_photo {
+            if !addrs.contains(&a) {
+                addrs.push(a);
             }
         }
         let market = l.listing.market.as_deref();

@@ -144,6 +144,16 @@ impl<const W: usize> HammingIndex<W> {
     /// Every id with a hash within distance `r` of `query`, once each at its smallest distance,
     /// sorted by distance then id. Exact.
     pub fn radius(&self, query: &[u64; W], r: u32) -> Vec<(u32, u32)> {
+        self.radius_any(std::slice::from_ref(query), r)
+    }
+
+    /// Every id with a hash within distance `r` of any of `queries` (a photo in its rotations
+    /// and flips), once each at its smallest distance, sorted by distance then id. Exact. When
+    /// a scan is the cheaper way, it is one pass for all the queries, not one per query.
+    pub fn radius_any(&self, queries: &[[u64; W]], r: u32) -> Vec<(u32, u32)> {
+        if queries.is_empty() {
+            return Vec::new();
+        }
         // Probing costs one table look-up per neighbour per chunk, and every hash found in a
         // probed bucket costs a random access, a sort and a check: about 24 times a scan's
         // sequential compare (benches/photos.rs `search`: at 1M hashes MIH wins up to radius 10
@@ -151,9 +161,9 @@ impl<const W: usize> HammingIndex<W> {
         let probes = self.tables.len() as u64 * neighbours_within(r / self.tables.len() as u32);
         let found = probes * self.live as u64 >> CHUNK_BITS;
         if probes + 24 * found >= self.live as u64 {
-            self.radius_scan(query, r)
+            self.radius_scan(queries, r)
         } else {
-            self.radius_mih(query, r)
+            best_per_id(queries.iter().flat_map(|q| self.radius_mih(q, r)))
         }
     }
 
@@ -180,15 +190,15 @@ impl<const W: usize> HammingIndex<W> {
         best_per_id(hits)
     }
 
-    /// `radius` by comparing the query with every stored hash.
-    fn radius_scan(&self, query: &[u64; W], r: u32) -> Vec<(u32, u32)> {
+    /// `radius_any` by comparing the queries with every stored hash, in one pass.
+    fn radius_scan(&self, queries: &[[u64; W]], r: u32) -> Vec<(u32, u32)> {
         let hits = self
             .hashes
             .iter()
             .zip(&self.owners)
             .filter_map(|(h, owner)| {
                 let id = (*owner)?;
-                let d = distance(h, query);
+                let d = queries.iter().map(|q| distance(h, q)).min()?;
                 (d <= r).then_some((id, d))
             });
         best_per_id(hits)
@@ -303,7 +313,7 @@ mod tests {
         idx.insert(3, [u64::MAX]);
         assert_eq!((idx.len(), idx.ids()), (4, 3));
         assert_eq!(idx.radius_mih(&[0b1], 3), vec![(1, 1), (2, 2)]);
-        assert_eq!(idx.radius_scan(&[0b1], 3), vec![(1, 1), (2, 2)]);
+        assert_eq!(idx.radius_scan(&[[0b1]], 3), vec![(1, 1), (2, 2)]);
         assert_eq!(idx.remove(2), 2);
         assert_eq!(idx.remove(2), 0);
         assert_eq!(idx.radius_mih(&[0b1], 3), vec![(1, 1)]);
@@ -367,6 +377,16 @@ mod tests {
             let expected = linear(&model, &q, *r);
             prop_assert_eq!(&idx.radius_mih(&q, *r), &expected, "r = {}", r);
             prop_assert_eq!(&idx.radius(&q, *r), &expected, "r = {}", r);
+            // With a second query (the first one turned): the better of the two per id.
+            let q2 = clustered(&centres, pick + 1, flips);
+            let mut both = linear(&model, &q, *r);
+            both.extend(linear(&model, &q2, *r));
+            prop_assert_eq!(
+                &idx.radius_any(&[q, q2], *r),
+                &best_per_id(both.into_iter()),
+                "r = {}",
+                r
+            );
         }
         Ok(())
     }

@@ -85,7 +85,7 @@ fn open_and_audit(env: &Env) -> HashMap<String, BannedRecord> {
     for (id, r) in &by_id {
         let photos = relist::imghash::photos(&r.image_hashes);
         for p in &photos {
-            let found = snap.photo_candidates(p.dhash, 0);
+            let found = snap.photo_candidates(&[[p.dhash]], 0);
             assert!(
                 found.contains(&addr_of[id]),
                 "{id}: its photo hash is not in the photo index"
@@ -97,7 +97,7 @@ fn open_and_audit(env: &Env) -> HashMap<String, BannedRecord> {
     let mut indexed = HashSet::new();
     for r in by_id.values() {
         for p in relist::imghash::photos(&r.image_hashes) {
-            for a in snap.photo_candidates(p.dhash, 0) {
+            for a in snap.photo_candidates(&[[p.dhash]], 0) {
                 indexed.insert(a);
             }
         }

@@ -95,10 +95,10 @@ impl Snapshot {
         Ok(snap)
     }
 
-    /// Products with a photo whose dHash is within `radius` of `dhash`.
-    pub fn photo_candidates(&self, dhash: u64, radius: u32) -> Vec<DocAddress> {
+    /// Products with a photo whose dHash is within `radius` of any of `dhashes`.
+    pub fn photo_candidates(&self, dhashes: &[[u64; 1]], radius: u32) -> Vec<DocAddress> {
         self.photo_index
-            .radius(&[dhash], radius)
+            .radius_any(dhashes, radius)
             .into_iter()
             .map(|(id, _)| self.photo_docs[id as usize])
             .collect()
