@@ -10,6 +10,7 @@ use crate::model::{CheckResult, Decision, Listing, Match, Signals};
 use crate::normalize::TextKeys;
 use crate::score;
 use crate::store::{Snapshot, Store};
+use crate::view::BannedView;
 
 /// Which matches to return per listing.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +41,7 @@ impl CheckOptions {
 pub struct Engine {
     store: Store,
     config: Config,
-    snapshot: RwLock<Arc<Snapshot>>,
+    view: RwLock<Arc<BannedView>>,
 }
 
 impl Engine {
@@ -49,12 +50,22 @@ impl Engine {
     }
 
     pub fn new(store: Store, config: Config) -> Result<Engine> {
-        let snapshot = RwLock::new(Arc::new(store.snapshot()?));
+        let view = RwLock::new(Arc::new(view_of(&store)?));
         Ok(Engine {
             store,
             config,
-            snapshot,
+            view,
         })
+    }
+
+    /// An engine over `records` alone, indexed in memory ([`Store::in_memory`]): the same
+    /// retrieval and rarity as an index directory holding just them.
+    pub fn in_memory(records: Vec<crate::model::BannedRecord>, config: Config) -> Result<Engine> {
+        let store = Store::in_memory()?;
+        if !records.is_empty() {
+            store.ingest(records)?;
+        }
+        Engine::new(store, config)
     }
 
     pub fn store(&self) -> &Store {
@@ -66,21 +77,26 @@ impl Engine {
     }
 
     /// The current read view; checks in flight keep theirs while a reload installs a new one.
+    pub fn view(&self) -> Arc<BannedView> {
+        self.view.read().expect("view lock").clone()
+    }
+
+    /// The current view's snapshot: records by id, counts, retrieval.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.read().expect("snapshot lock").clone()
+        self.view().snapshot().clone()
     }
 
     /// Picks up the last commit.
     pub fn reload(&self) -> Result<()> {
         self.store.reload()?;
-        let snap = Arc::new(self.store.snapshot()?);
-        *self.snapshot.write().expect("snapshot lock") = snap;
+        let view = Arc::new(view_of(&self.store)?);
+        *self.view.write().expect("view lock") = view;
         Ok(())
     }
 
     /// Checks one listing.
     pub fn check(&self, listing: &Listing, opts: CheckOptions) -> Result<CheckResult> {
-        let snap = self.snapshot();
+        let snap = self.view();
         let prepared = PreparedListing::new(listing, snap.as_ref());
         self.check_prepared(&snap, &prepared, opts)
     }
@@ -89,7 +105,7 @@ impl Engine {
     /// once to decide whether a full check is needed at all).
     pub fn check_prepared(
         &self,
-        snap: &Snapshot,
+        snap: &BannedView,
         prepared: &PreparedListing,
         opts: CheckOptions,
     ) -> Result<CheckResult> {
@@ -139,7 +155,7 @@ impl Engine {
         })
     }
 
-    fn term_matches(&self, snap: &Snapshot, l: &PreparedListing) -> Vec<Match> {
+    fn term_matches(&self, snap: &BannedView, l: &PreparedListing) -> Vec<Match> {
         snap.terms()
             .find(l)
             .into_iter()
@@ -174,7 +190,7 @@ impl Engine {
     /// Candidates that apply in the listing's market, with their evidence.
     fn scored_candidates(
         &self,
-        snap: &Snapshot,
+        snap: &BannedView,
         l: &PreparedListing,
     ) -> Result<Vec<(Features, Arc<crate::features::PreparedBanned>)>> {
         let idx_err = |e| Error::index(self.store.dir(), e);
@@ -185,13 +201,14 @@ impl Engine {
         // All of a listing's photo hashes (each photo in 8 symmetries and its top part) in one
         // search: a scan of the index is one pass, not one per hash.
         let dhashes: Vec<[u64; 1]> = l.photos.iter().map(|(_, p)| [p.dhash]).collect();
-        let by_photo = snap
+        let photos = snap.snapshot();
+        let by_photo = photos
             .photo_candidates(&dhashes, crate::features::PHOTO_RADIUS)
             .into_iter()
             .chain(
                 l.pdqs
                     .iter()
-                    .flat_map(|(_, q)| snap.pdq_candidates(q, crate::features::PDQ_RADIUS)),
+                    .flat_map(|(_, q)| photos.pdq_candidates(q, crate::features::PDQ_RADIUS)),
             );
         for a in by_photo {
             if !addrs.contains(&a) {
@@ -242,7 +259,7 @@ impl Engine {
     /// The evidence for each candidate of a listing: `(banned id, features, title words)`.
     /// What calibration fits the fusion weights on.
     pub fn evidence(&self, listing: &Listing) -> Result<Vec<(String, Features, usize)>> {
-        let snap = self.snapshot();
+        let snap = self.view();
         let l = PreparedListing::new(listing, snap.as_ref());
         Ok(self
             .scored_candidates(&snap, &l)?
@@ -253,7 +270,7 @@ impl Engine {
 
     /// Ids of the candidates retrieved before rescoring (for measuring candidate recall).
     pub fn candidate_ids(&self, listing: &Listing, k: usize) -> Result<Vec<String>> {
-        let snap = self.snapshot();
+        let snap = self.view();
         let l = PreparedListing::new(listing, snap.as_ref());
         let addrs = snap
             .retrieve(&l, k)
@@ -267,6 +284,10 @@ impl Engine {
             })
             .collect()
     }
+}
+
+fn view_of(store: &Store) -> Result<BannedView> {
+    BannedView::new(Arc::new(store.snapshot()?)).map_err(|e| Error::index(store.dir(), e))
 }
 
 fn round3(x: f32) -> f32 {

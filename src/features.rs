@@ -158,25 +158,19 @@ impl PreparedBanned {
         }
     }
 
-    /// Words for the BM25 field: title and brand.
+    /// Words for the BM25 field: title and brand (defined by the index, `store::terms`).
     pub fn index_words(&self) -> Vec<String> {
-        let mut w = self.title.index_words();
-        if let Some(b) = &self.record.brand {
-            w.extend(TextKeys::new(b).index_words());
-        }
-        w
+        crate::store::terms::words(&self.record)
     }
 
     /// N-grams for the n-gram field.
     pub fn index_grams(&self) -> Vec<String> {
-        self.title.gram_strings()
+        crate::store::terms::grams(&self.record)
     }
 
     /// Identifier keys for the identifier field: model keys and GTIN-14s.
     pub fn index_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.models.iter().map(|(_, k)| k.clone()).collect();
-        ids.extend(self.gtins.iter().cloned());
-        ids
+        crate::store::terms::ids(&self.record)
     }
 }
 

@@ -60,5 +60,6 @@ pub mod sweep;
 pub mod terms;
 pub mod text;
 pub mod thumbs;
+pub mod view;
 
 pub use error::{Error, Result};

@@ -14,12 +14,12 @@ use tantivy::schema::Field;
 
 use crate::engine::{CheckOptions, Engine};
 use crate::error::{Error, Result};
-use crate::features::{PreparedBanned, PreparedListing, Uniform};
+use crate::features::PreparedListing;
 use crate::ingest::{self, Format};
 use crate::model::{BannedRecord, RecordKind};
 use crate::model::{CheckResult, Decision, Listing};
 use crate::output::{LineSink, OutputFormat, Sink};
-use crate::store::Fields;
+use crate::store::{Fields, IndexTerms};
 use crate::terms::TermMatcher;
 
 /// Listings checked together: large enough to keep both cores busy, small enough to bound
@@ -278,10 +278,10 @@ impl NewRecords {
                 rules.push(r);
                 continue;
             }
-            let p = PreparedBanned::new(r, &Uniform);
-            terms.extend(p.index_words().into_iter().map(|w| (f.words, w)));
-            terms.extend(p.index_grams().into_iter().map(|g| (f.grams, g)));
-            terms.extend(p.index_ids().into_iter().map(|i| (f.ids, i)));
+            let t = IndexTerms::of(&r);
+            terms.extend(t.words.into_iter().map(|w| (f.words, w)));
+            terms.extend(t.grams.into_iter().map(|g| (f.grams, g)));
+            terms.extend(t.ids.into_iter().map(|i| (f.ids, i)));
         }
         NewRecords {
             ids,
@@ -302,7 +302,7 @@ fn check_new(
     listing: &Listing,
     top: usize,
 ) -> Result<CheckResult> {
-    let snap = engine.snapshot();
+    let snap = engine.view();
     let prepared = PreparedListing::new(listing, snap.as_ref());
     let reachable = snap
         .query_terms(&prepared)

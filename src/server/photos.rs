@@ -250,7 +250,7 @@ pub fn check_with_photos(
     if photos.is_empty() {
         return Ok(engine.check(listing, opts)?);
     }
-    let snap = engine.snapshot();
+    let snap = engine.view();
     let mut prepared = PreparedListing::new(listing, snap.as_ref());
     // Numbered after the listing's precomputed hashes, as files are, for the reasons' "photo N".
     let first = prepared

@@ -16,6 +16,11 @@ const MIN_IMPORT_BYTES: u64 = 256 << 20;
 /// Writes the index at `store` to `archive`. The index's write lock is held meanwhile, so no
 /// commit can land halfway through the copy.
 pub fn export(store: &Store, archive: &Path) -> Result<u64> {
+    if store.is_in_memory() {
+        return Err(Error::Invalid(
+            "an index in memory has no files to export".into(),
+        ));
+    }
     let _lock = store.write_lock()?;
     let dir = store.dir();
     let f = File::create(archive).map_err(|e| Error::io(archive, e))?;

@@ -9,7 +9,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// The index format this build reads and writes.
+/// The index format this build reads and writes: the schema ([`Fields`](super::Fields)) and
+/// the terms written for each record ([`IndexTerms`](super::IndexTerms)). Bump it when either
+/// changes: an index written with other terms would open and quietly retrieve less.
 pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,7 +1,6 @@
-//! A read view of one commit: retrieval, records by id, word rarity, and term rules.
-
-use rustc_hash::FxHashMap as HashMap;
-use std::sync::{Arc, RwLock};
+//! A read view of one commit: retrieval, records by id, document frequencies, term rules and
+//! photo candidates. What is derived from them for matching (prepared records, word rarity,
+//! the term matcher) is kept by the matching side (`crate::view`).
 
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
@@ -10,13 +9,7 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use super::Fields;
-use crate::features::{PreparedBanned, PreparedListing, Rarity};
 use crate::model::BannedRecord;
-use crate::terms::TermMatcher;
-
-/// Most prepared records kept per snapshot; beyond it the cache starts over. Bounds memory on
-/// very large indexes while keeping the records a sweep meets again and again.
-const CACHE_LIMIT: usize = 200_000;
 
 /// Query terms per field: the rarest of a listing's words and n-grams. Enough to find a
 /// relisting (one shared rare word or model number suffices), bounded for latency.
@@ -25,14 +18,22 @@ const MAX_GRAMS: usize = 10;
 /// Terms in more than this share of the records are left out of retrieval.
 const MAX_DF_SHARE: f64 = 0.01;
 
+/// What retrieval looks a listing up by, in the terms of the index fields (see
+/// [`IndexTerms`](super::IndexTerms) for the record side).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Probe {
+    /// Leet-keyed words of title and brand, CJK as character bigrams, in text order.
+    pub words: Vec<String>,
+    /// Character n-grams of title and brand.
+    pub grams: Vec<String>,
+    /// Model-number keys, then GTIN-14s.
+    pub ids: Vec<String>,
+}
+
 pub struct Snapshot {
     searcher: Searcher,
     fields: Fields,
     num_docs: u64,
-    terms: TermMatcher,
-    cache: RwLock<HashMap<DocAddress, Arc<PreparedBanned>>>,
-    /// Word rarity, memoised: the same words come back in listing after listing.
-    idf: RwLock<HashMap<String, f32>>,
     /// Photo hashes of the products that have them (ids index `photo_docs`).
     photo_index: crate::hamming::HammingIndex<1>,
     /// Their PDQ hashes, with the same ids.
@@ -47,24 +48,10 @@ impl Snapshot {
             searcher,
             fields,
             num_docs,
-            terms: TermMatcher::default(),
-            cache: RwLock::new(HashMap::default()),
-            idf: RwLock::new(HashMap::default()),
             photo_index: crate::hamming::HammingIndex::new(),
             pdq_index: crate::hamming::HammingIndex::new(),
             photo_docs: Vec::new(),
         };
-        let q = TermQuery::new(
-            Term::from_field_text(fields.kind, "term"),
-            IndexRecordOption::Basic,
-        );
-        let addrs = snap.searcher.search(&q, &DocSetCollector)?;
-        let mut rules = Vec::with_capacity(addrs.len());
-        for a in addrs {
-            rules.push(snap.load(a)?);
-        }
-        rules.sort_by(|a, b| a.id.cmp(&b.id));
-        snap.terms = TermMatcher::new(rules);
         // The photo index: dHash of every photo of every product that has one.
         let q = TermQuery::new(
             Term::from_field_text(fields.photo, "1"),
@@ -117,8 +104,31 @@ impl Snapshot {
         self.num_docs
     }
 
-    pub fn terms(&self) -> &TermMatcher {
-        &self.terms
+    /// The term rules (`kind: "term"`), by id.
+    pub fn term_records(&self) -> tantivy::Result<Vec<BannedRecord>> {
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.kind, "term"),
+            IndexRecordOption::Basic,
+        );
+        let addrs = self.searcher.search(&q, &DocSetCollector)?;
+        let mut rules = Vec::with_capacity(addrs.len());
+        for a in addrs {
+            rules.push(self.load(a)?);
+        }
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(rules)
+    }
+
+    /// How many records hold `word` in the `words` field.
+    pub fn word_doc_freq(&self, word: &str) -> u64 {
+        let t = Term::from_field_text(self.fields.words, word);
+        self.searcher.doc_freq(&t).unwrap_or(0)
+    }
+
+    /// How many records hold the identifier key `key` (a model key or GTIN-14).
+    pub fn id_doc_freq(&self, key: &str) -> u64 {
+        let t = Term::from_field_text(self.fields.ids, key);
+        self.searcher.doc_freq(&t).unwrap_or(0)
     }
 
     fn load(&self, addr: DocAddress) -> tantivy::Result<BannedRecord> {
@@ -129,20 +139,6 @@ impl Snapshot {
             .unwrap_or("{}");
         serde_json::from_str(json)
             .map_err(|e| tantivy::TantivyError::InternalError(format!("stored record: {e}")))
-    }
-
-    /// The prepared banned record at `addr`, from the cache when it has been seen.
-    pub fn prepared(&self, addr: DocAddress) -> tantivy::Result<Arc<PreparedBanned>> {
-        if let Some(p) = self.cache.read().expect("cache lock").get(&addr) {
-            return Ok(p.clone());
-        }
-        let p = Arc::new(PreparedBanned::new(self.load(addr)?, self));
-        let mut cache = self.cache.write().expect("cache lock");
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
-        }
-        cache.insert(addr, p.clone());
-        Ok(p)
     }
 
     /// A banned record by id.
@@ -188,9 +184,9 @@ impl Snapshot {
     }
 
     /// The `k` best candidates for a listing: BM25 over words, n-grams and identifiers.
-    pub fn retrieve(&self, l: &PreparedListing, k: usize) -> tantivy::Result<Vec<DocAddress>> {
+    pub fn retrieve(&self, probe: &Probe, k: usize) -> tantivy::Result<Vec<DocAddress>> {
         let clauses: Vec<(Occur, Box<dyn Query>)> = self
-            .query_terms(l)
+            .query_terms(probe)
             .into_iter()
             .map(|(field, text, boost)| {
                 let q = TermQuery::new(
@@ -213,25 +209,23 @@ impl Snapshot {
 
     /// The terms retrieval asks for, with their boosts: a record that has none of them cannot
     /// be a candidate for this listing.
-    pub fn query_terms(&self, l: &PreparedListing) -> Vec<(Field, String, f32)> {
+    pub fn query_terms(&self, probe: &Probe) -> Vec<(Field, String, f32)> {
         let f = &self.fields;
         let mut out = Vec::new();
         // The rarest terms only: common ones cost long posting lists and say little. Ties keep
         // the text order, so results do not depend on hash order.
-        let mut words = l.head.index_words();
+        let mut words: Vec<&str> = probe.words.iter().map(String::as_str).collect();
         words.sort_unstable();
         words.dedup();
         for w in self.rarest(f.words, words, MAX_WORDS) {
-            out.push((f.words, w, 1.0));
+            out.push((f.words, w.to_string(), 1.0));
         }
-        for g in self.rarest(f.grams, l.head.gram_strings(), MAX_GRAMS) {
-            out.push((f.grams, g, 0.3));
+        let grams = probe.grams.iter().map(String::as_str).collect();
+        for g in self.rarest(f.grams, grams, MAX_GRAMS) {
+            out.push((f.grams, g.to_string(), 0.3));
         }
-        for m in &l.models {
-            out.push((f.ids, m.key.clone(), 3.0));
-        }
-        for g in &l.gtins {
-            out.push((f.ids, g.clone(), 3.0));
+        for id in &probe.ids {
+            out.push((f.ids, id.clone(), 3.0));
         }
         out
     }
@@ -245,14 +239,14 @@ impl Snapshot {
 impl Snapshot {
     /// Up to `k` of `terms` that occur in the index, rarest first; terms in more than
     /// `MAX_DF_SHARE` of the records only if nothing rarer is left.
-    fn rarest(&self, field: tantivy::schema::Field, terms: Vec<String>, k: usize) -> Vec<String> {
+    fn rarest<'t>(&self, field: Field, terms: Vec<&'t str>, k: usize) -> Vec<&'t str> {
         let cap = ((self.num_docs as f64 * MAX_DF_SHARE) as u64).max(50);
-        let mut with_df: Vec<(u64, String)> = terms
+        let mut with_df: Vec<(u64, &str)> = terms
             .into_iter()
             .filter_map(|t| {
                 let df = self
                     .searcher
-                    .doc_freq(&Term::from_field_text(field, &t))
+                    .doc_freq(&Term::from_field_text(field, t))
                     .ok()?;
                 (df > 0).then_some((df, t))
             })
@@ -261,30 +255,5 @@ impl Snapshot {
         let rare = with_df.iter().filter(|(df, _)| *df <= cap).count();
         let keep = if rare > 0 { rare.min(k) } else { k.min(2) };
         with_df.into_iter().take(keep).map(|(_, t)| t).collect()
-    }
-}
-
-impl Rarity for Snapshot {
-    fn id_count(&self, key: &str) -> u64 {
-        let t = Term::from_field_text(self.fields.ids, key);
-        self.searcher.doc_freq(&t).unwrap_or(0)
-    }
-
-    /// BM25's inverse document frequency of a word among the banned records. Words the index
-    /// has never seen count as seen once, so a typo is not the rarest word of all.
-    fn idf(&self, token: &str) -> f32 {
-        if let Some(v) = self.idf.read().expect("idf lock").get(token) {
-            return *v;
-        }
-        let t = Term::from_field_text(self.fields.words, token);
-        let df = self.searcher.doc_freq(&t).unwrap_or(0).max(1) as f32;
-        let n = self.num_docs.max(1) as f32;
-        let v = (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05);
-        let mut map = self.idf.write().expect("idf lock");
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(token.to_string(), v);
-        v
     }
 }

@@ -8,9 +8,8 @@ use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-use super::{FORMAT_VERSION, Fields, Manifest, Snapshot};
+use super::{FORMAT_VERSION, Fields, IndexTerms, Manifest, Snapshot};
 use crate::error::{Error, Result};
-use crate::features::{PreparedBanned, Uniform};
 use crate::model::{BannedRecord, RecordKind};
 
 /// What an ingest did.
@@ -20,15 +19,19 @@ pub struct IngestCounts {
     pub replaced: u64,
 }
 
-/// An open index directory.
+/// An open index directory, or an index held in memory ([`Store::in_memory`]).
 pub struct Store {
-    dir: PathBuf,
+    /// None for an index in memory.
+    dir: Option<PathBuf>,
     index: Index,
     reader: IndexReader,
     fields: Fields,
 }
 
 const WRITER_HEAP: usize = 64 << 20;
+
+/// What messages name an in-memory index by, where they would name a directory.
+const IN_MEMORY: &str = "(in-memory index)";
 
 fn text_dir(dir: &Path) -> PathBuf {
     dir.join("text")
@@ -46,7 +49,7 @@ impl Store {
             ));
         }
         let index = Index::open_in_dir(&td).map_err(|e| Error::index(dir, e))?;
-        Store::from_index(dir, index)
+        Store::from_index(Some(dir), index)
     }
 
     /// Opens the index, creating an empty one if the directory has none.
@@ -59,39 +62,58 @@ impl Store {
         std::fs::create_dir_all(&td).map_err(|e| Error::io(&td, e))?;
         let (schema, _) = Fields::schema();
         let index = Index::create_in_dir(&td, schema).map_err(|e| Error::index(dir, e))?;
-        let store = Store::from_index(dir, index)?;
+        let store = Store::from_index(Some(dir), index)?;
         store.write_manifest()?;
         Ok(store)
     }
 
-    fn from_index(dir: &Path, index: Index) -> Result<Store> {
+    /// An empty index in memory (a tantivy RAM directory): the same ingest, commit and read
+    /// views as a directory, with no manifest, thumbnails or files, gone when dropped. For
+    /// records judged on their own (a benchmark's banned side).
+    pub fn in_memory() -> Result<Store> {
+        let (schema, _) = Fields::schema();
+        let index = tantivy::IndexBuilder::new()
+            .schema(schema)
+            .create_in_ram()
+            .map_err(|e| Error::index(IN_MEMORY, e))?;
+        Store::from_index(None, index)
+    }
+
+    fn from_index(dir: Option<&Path>, index: Index) -> Result<Store> {
+        let name = dir.unwrap_or(Path::new(IN_MEMORY));
         let fields = Fields::from_schema(&index.schema())
-            .map_err(|e| Error::index(dir, format!("not a relist index (schema: {e})")))?;
+            .map_err(|e| Error::index(name, format!("not a relist index (schema: {e})")))?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
-            .map_err(|e| Error::index(dir, e))?;
+            .map_err(|e| Error::index(name, e))?;
         Ok(Store {
-            dir: dir.to_path_buf(),
+            dir: dir.map(Path::to_path_buf),
             index,
             reader,
             fields,
         })
     }
 
+    /// The index directory; for an index in memory, a name for messages that is no path.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.dir.as_deref().unwrap_or(Path::new(IN_MEMORY))
+    }
+
+    /// Whether the index is held in memory ([`Store::in_memory`]).
+    pub fn is_in_memory(&self) -> bool {
+        self.dir.is_none()
     }
 
     /// A consistent read view of the last commit.
     pub fn snapshot(&self) -> Result<Snapshot> {
-        Snapshot::new(self.reader.searcher(), self.fields).map_err(|e| Error::index(&self.dir, e))
+        Snapshot::new(self.reader.searcher(), self.fields).map_err(|e| Error::index(self.dir(), e))
     }
 
     /// Picks up commits made since the store was opened (by this or another process).
     pub fn reload(&self) -> Result<()> {
-        self.reader.reload().map_err(|e| Error::index(&self.dir, e))
+        self.reader.reload().map_err(|e| Error::index(self.dir(), e))
     }
 
     /// Holds the index's write lock (no ingest or remove can commit) until dropped.
@@ -103,8 +125,8 @@ impl Store {
         self.index
             .writer_with_num_threads(1, WRITER_HEAP)
             .map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(..) => Error::Busy(self.dir.clone()),
-                e => Error::index(&self.dir, e),
+                tantivy::TantivyError::LockFailure(..) => Error::Busy(self.dir().to_path_buf()),
+                e => Error::index(self.dir(), e),
             })
     }
 
@@ -114,9 +136,8 @@ impl Store {
             .unwrap_or(0) as u64
     }
 
-    fn document(&self, p: &PreparedBanned, added: u64) -> TantivyDocument {
+    fn document(&self, r: &BannedRecord, added: u64) -> TantivyDocument {
         let f = &self.fields;
-        let r = &p.record;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, &r.id);
         doc.add_u64(f.added, added);
@@ -133,14 +154,15 @@ impl Store {
         for j in &r.jurisdictions {
             doc.add_text(f.jurisdiction, j);
         }
-        // Term rules are matched by `terms::TermMatcher`, never retrieved by text.
+        // Term rules are matched by name, never retrieved by text.
         if r.kind == RecordKind::Product {
-            if !p.photos.is_empty() || !p.pdqs.is_empty() {
+            let t = IndexTerms::of(r);
+            if t.photo {
                 doc.add_text(f.photo, "1");
             }
-            doc.add_text(f.words, p.index_words().join(" "));
-            doc.add_text(f.grams, p.index_grams().join(" "));
-            doc.add_text(f.ids, p.index_ids().join(" "));
+            doc.add_text(f.words, t.words.join(" "));
+            doc.add_text(f.grams, t.grams.join(" "));
+            doc.add_text(f.ids, t.ids.join(" "));
         }
         doc.add_text(
             f.record,
@@ -153,12 +175,12 @@ impl Store {
         let payload = format!("{{\"format\":\"relist-index\",\"version\":{FORMAT_VERSION}}}");
         let mut prepared = writer
             .prepare_commit()
-            .map_err(|e| Error::index(&self.dir, e))?;
+            .map_err(|e| Error::index(self.dir(), e))?;
         prepared.set_payload(&payload);
-        prepared.commit().map_err(|e| Error::index(&self.dir, e))?;
+        prepared.commit().map_err(|e| Error::index(self.dir(), e))?;
         writer
             .wait_merging_threads()
-            .map_err(|e| Error::index(&self.dir, e))?;
+            .map_err(|e| Error::index(self.dir(), e))?;
         self.reload()?;
         self.write_manifest()
     }
@@ -179,10 +201,10 @@ impl Store {
                 counts.added += 1;
             }
             seen.insert(r.id.clone());
-            let doc = self.document(&PreparedBanned::new(r, &Uniform), added);
+            let doc = self.document(&r, added);
             writer
                 .add_document(doc)
-                .map_err(|e| Error::index(&self.dir, e))?;
+                .map_err(|e| Error::index(self.dir(), e))?;
         }
         self.commit(writer)?;
         Ok(counts)
@@ -201,8 +223,10 @@ impl Store {
             writer.delete_term(term);
         }
         self.commit(writer)?;
-        for id in ids {
-            crate::thumbs::remove(&self.dir, id);
+        if let Some(dir) = &self.dir {
+            for id in ids {
+                crate::thumbs::remove(dir, id);
+            }
         }
         Ok(missing)
     }
@@ -216,8 +240,11 @@ impl Store {
     }
 
     fn write_manifest(&self) -> Result<()> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
         let (records, products, terms) = self.counts();
-        Manifest::new(records, products, terms).write(&self.dir)
+        Manifest::new(records, products, terms).write(dir)
     }
 
     /// Size of the index files on disk, in bytes.
@@ -235,7 +262,7 @@ impl Store {
                 })
                 .unwrap_or(0)
         }
-        walk(&self.dir)
+        self.dir.as_deref().map_or(0, walk)
     }
 
     pub fn segments(&self) -> usize {

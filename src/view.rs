@@ -1,0 +1,225 @@
+//! The matching side's view of one index snapshot: banned records prepared for comparison,
+//! word rarity and the term rules, derived once per snapshot and shared by every check.
+//!
+//! The store knows tantivy fields and terms; what a listing or a banned record means for
+//! matching is decided here, so the store needs nothing from the matching code.
+
+use rustc_hash::FxHashMap as HashMap;
+use std::sync::{Arc, RwLock};
+
+use tantivy::DocAddress;
+use tantivy::schema::Field;
+
+use crate::features::{PreparedBanned, PreparedListing, Rarity};
+use crate::store::{Probe, Snapshot};
+use crate::terms::TermMatcher;
+
+/// Most prepared records (and memoised word rarities) kept per view; beyond it the cache starts
+/// over. Bounds memory on very large indexes while keeping the records a sweep meets again and
+/// again.
+const CACHE_LIMIT: usize = 200_000;
+
+/// What retrieval looks `l` up by: the words and n-grams of its title and brand, its model
+/// keys and its GTINs.
+pub fn probe(l: &PreparedListing) -> Probe {
+    let mut ids: Vec<String> = l.models.iter().map(|m| m.key.clone()).collect();
+    ids.extend(l.gtins.iter().cloned());
+    Probe {
+        words: l.head.index_words(),
+        grams: l.head.gram_strings(),
+        ids,
+    }
+}
+
+/// A snapshot with what matching derives from it.
+pub struct BannedView {
+    snapshot: Arc<Snapshot>,
+    terms: TermMatcher,
+    cache: RwLock<HashMap<DocAddress, Arc<PreparedBanned>>>,
+    /// Word rarity, memoised: the same words come back in listing after listing.
+    idf: RwLock<HashMap<String, f32>>,
+}
+
+impl BannedView {
+    /// The view of `snapshot`; reads its term rules.
+    pub fn new(snapshot: Arc<Snapshot>) -> tantivy::Result<BannedView> {
+        let terms = TermMatcher::new(snapshot.term_records()?);
+        Ok(BannedView {
+            snapshot,
+            terms,
+            cache: RwLock::new(HashMap::default()),
+            idf: RwLock::new(HashMap::default()),
+        })
+    }
+
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snapshot
+    }
+
+    pub fn terms(&self) -> &TermMatcher {
+        &self.terms
+    }
+
+    /// The prepared banned record at `addr`, from the cache when it has been seen.
+    pub fn prepared(&self, addr: DocAddress) -> tantivy::Result<Arc<PreparedBanned>> {
+        if let Some(p) = self.cache.read().expect("cache lock").get(&addr) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(PreparedBanned::new(self.snapshot.record(addr)?, self));
+        let mut cache = self.cache.write().expect("cache lock");
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(addr, p.clone());
+        Ok(p)
+    }
+
+    /// The `k` best candidates for a listing (see [`Snapshot::retrieve`]).
+    pub fn retrieve(&self, l: &PreparedListing, k: usize) -> tantivy::Result<Vec<DocAddress>> {
+        self.snapshot.retrieve(&probe(l), k)
+    }
+
+    /// The terms retrieval asks for a listing (see [`Snapshot::query_terms`]).
+    pub fn query_terms(&self, l: &PreparedListing) -> Vec<(Field, String, f32)> {
+        self.snapshot.query_terms(&probe(l))
+    }
+}
+
+impl Rarity for BannedView {
+    fn id_count(&self, key: &str) -> u64 {
+        self.snapshot.id_doc_freq(key)
+    }
+
+    /// BM25's inverse document frequency of a word among the banned records. Words the index
+    /// has never seen count as seen once, so a typo is not the rarest word of all.
+    fn idf(&self, token: &str) -> f32 {
+        if let Some(v) = self.idf.read().expect("idf lock").get(token) {
+            return *v;
+        }
+        let df = self.snapshot.word_doc_freq(token).max(1) as f32;
+        let n = self.snapshot.num_docs().max(1) as f32;
+        let v = (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05);
+        let mut map = self.idf.write().expect("idf lock");
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(token.to_string(), v);
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::engine::{CheckOptions, Engine};
+    use crate::model::{BannedRecord, Listing};
+    use crate::store::Store;
+    use std::path::{Path, PathBuf};
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    }
+
+    fn values(name: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(fixture(name))
+            .expect("fixture")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect()
+    }
+
+    fn banned() -> Vec<BannedRecord> {
+        values("banned.jsonl")
+            .into_iter()
+            .map(|v| BannedRecord::from_value(v).expect("banned record").record)
+            .collect()
+    }
+
+    fn listings() -> Vec<Listing> {
+        let path = fixture("catalog.jsonl");
+        values("catalog.jsonl")
+            .into_iter()
+            .map(|v| {
+                let mut l = Listing::from_value(v).expect("listing");
+                l.rebase_images(&path);
+                l
+            })
+            .collect()
+    }
+
+    /// The in-memory index is the directory index without files: every listing of the fixture
+    /// catalog gets the same candidates in the same order, and the same judgement.
+    #[test]
+    fn in_memory_engine_matches_directory_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        store.ingest(banned()).unwrap();
+        let on_disk = Engine::new(store, Config::default()).unwrap();
+        let in_memory = Engine::in_memory(banned(), Config::default()).unwrap();
+        assert!(in_memory.store().is_in_memory());
+        assert_eq!(
+            in_memory.snapshot().num_docs(),
+            on_disk.snapshot().num_docs()
+        );
+        let (a, b) = (on_disk.view(), in_memory.view());
+        assert_eq!(a.terms().len(), b.terms().len());
+        let mut blocked = 0;
+        for l in listings() {
+            let (pa, pb) = (PreparedListing::new(&l, a.as_ref()), PreparedListing::new(&l, b.as_ref()));
+            assert_eq!(pa.weights, pb.weights, "{}: word rarity", l.id);
+            let ids = |v: &BannedView, p: &PreparedListing| -> Vec<String> {
+                v.retrieve(p, 50)
+                    .unwrap()
+                    .into_iter()
+                    .map(|addr| v.snapshot().record(addr).unwrap().id)
+                    .collect()
+            };
+            assert_eq!(ids(&a, &pa), ids(&b, &pb), "{}: candidates", l.id);
+            let ra = on_disk.check(&l, CheckOptions::default()).unwrap();
+            let rb = in_memory.check(&l, CheckOptions::default()).unwrap();
+            assert_eq!(
+                serde_json::to_value(&ra).unwrap(),
+                serde_json::to_value(&rb).unwrap(),
+                "{}: result",
+                l.id
+            );
+            blocked += usize::from(ra.decision == crate::model::Decision::Block);
+        }
+        // The comparison is about something: the catalog has relistings of the banned list.
+        assert!(blocked > 10, "{blocked} blocked");
+    }
+
+    #[test]
+    fn in_memory_store_has_no_files() {
+        let store = Store::in_memory().unwrap();
+        assert_eq!(store.disk_size(), 0);
+        store.ingest(banned()).unwrap();
+        assert_eq!(store.counts().0, banned().len() as u64);
+        let out = tempfile::tempdir().unwrap();
+        assert!(crate::store::export(&store, &out.path().join("a.tar.gz")).is_err());
+        // Removing records works as in a directory (and touches no thumbnail folder).
+        let id = banned()[0].id.clone();
+        assert!(store.remove(&[id.clone()]).unwrap().is_empty());
+        assert!(store.snapshot().unwrap().get(&id).unwrap().is_none());
+    }
+
+    #[test]
+    fn probe_has_the_listing_terms() {
+        let l = Listing::from_value(serde_json::json!({
+            "id": "L", "title": "VoltMax HB-2210X power bank", "gtins": ["608627149708"]
+        }))
+        .unwrap();
+        let prepared = PreparedListing::new(&l, &crate::features::Uniform);
+        let p = probe(&prepared);
+        // Leet-keyed, as the index stores them.
+        assert_eq!(p.words, ["voitmax", "hb", "22iox", "power", "bank"]);
+        // Every model key the listing may name, then its GTINs.
+        let models: Vec<&str> = prepared.models.iter().map(|m| m.key.as_str()).collect();
+        assert!(models.contains(&"hb2210x"));
+        assert_eq!(p.ids[..models.len()], models);
+        assert_eq!(p.ids[models.len()..], ["00608627149708"]);
+        assert!(p.grams.iter().any(|g| g == "voi"));
+    }
+}
