@@ -12,9 +12,6 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::model::{BannedRecord, Listing};
 
-/// An index of a dataset's banned side (tableA) in a scratch directory.
-pub type Scratch = crate::engine::Scratch;
-
 /// A labelled pair: (banned id, listing id, is a match).
 pub type Pair = (String, String, bool);
 

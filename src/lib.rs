@@ -27,7 +27,9 @@
 //!
 //! Module map: [`normalize`] and [`ident`] turn text into comparable keys; [`features`]
 //! compares a listing with a banned record field by field; [`score`] fuses the evidence and
-//! decides; [`store`] is the index directory; [`engine`] ties them together for [`sweep`],
+//! decides; [`store`] is the index directory (or an index in memory), which defines the terms
+//! it retrieves by; [`view`] is what matching derives from one of its snapshots (prepared
+//! records, word rarity, term rules); [`engine`] ties them together for [`sweep`],
 //! [`eval`] and the command line. [`imghash`] decodes and hashes photos (dHash, pHash, PDQ,
 //! crops) and [`hamming`] searches the hashes: photo evidence is fused into the score with the
 //! text. [`catalog`] answers reverse queries

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use relist::calibrate::{self, Sample};
 use relist::config::Config;
-use relist::em::{self, Dataset, Scratch};
+use relist::em::{self, Dataset};
 use relist::engine::Engine;
 use relist::score;
 use relist::{Error, Result};
@@ -53,8 +53,8 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
             }
             pairs.extend(Dataset::pairs(dir, split)?);
         }
-        let scratch = Scratch::new(ds.banned.clone(), config.clone())?;
-        let (s, m) = em::samples(&scratch.engine, &ds, &pairs)?;
+        let banned = Engine::in_memory(ds.banned.clone(), config.clone())?;
+        let (s, m) = em::samples(&banned, &ds, &pairs)?;
         if !g.quiet {
             eprintln!(
                 "{}: {} labelled candidate pairs, {m} true pairs not retrieved",

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use relist::em::{self, Dataset, Scratch};
+use relist::em::{self, Dataset};
 use relist::engine::Engine;
 use relist::eval::evaluate;
 use relist::{Error, Result};
@@ -16,7 +16,7 @@ pub struct EvalArgs {
     #[arg(required_unless_present = "em")]
     labels: Vec<PathBuf>,
     /// Instead: public product-matching benchmarks (DeepMatcher folders with tableA, tableB and
-    /// train/valid/test pairs). tableA is ingested into a scratch index; the index is not used.
+    /// train/valid/test pairs). tableA is indexed in memory; the index is not used.
     #[arg(long, num_args = 1..)]
     em: Vec<PathBuf>,
     /// The pairs to score with --em.
@@ -128,8 +128,8 @@ fn run_em(g: &Global, a: &EvalArgs) -> Result<Outcome> {
     for dir in &a.em {
         let ds = Dataset::load(dir)?;
         let pairs = Dataset::pairs(dir, &a.split)?;
-        let scratch = Scratch::new(ds.banned.clone(), config.clone())?;
-        let r = em::evaluate(&scratch.engine, &ds, &pairs)?;
+        let banned = Engine::in_memory(ds.banned.clone(), config.clone())?;
+        let r = em::evaluate(&banned, &ds, &pairs)?;
         println!(
             "{:<16} {:>5} {:>8} {:>9.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>10.0}",
             ds.name,

@@ -1,6 +1,6 @@
 //! A read view of one commit: retrieval, records by id, document frequencies, term rules and
 //! photo candidates. What is derived from them for matching (prepared records, word rarity,
-//! the term matcher) is kept by the matching side (`crate::view`).
+//! the term matcher) is kept by the matching side.
 
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
