@@ -132,8 +132,8 @@ mod tests {
             grams: strings(&[
                 "22i", "2io", "2oo", "ahp", "ank", "arz", "axh", "b22", "ban", "chw", "erb", "hb2",
                 "hpo", "hwa", "iox", "itm", "ksc", "mah", "max", "nks", "oit", "oma", "oom", "ooo",
-                "owe", "ox2", "pow", "rba", "sch", "tma", "voi", "war", "wer", "x2o", "xhb", "전기",
-                "충전",
+                "owe", "ox2", "pow", "rba", "sch", "tma", "voi", "war", "wer", "x2o", "xhb",
+                "전기", "충전",
             ]),
             ids: strings(&["hb2210x", "fq8u1tra690", "04006381333931"]),
             photo: true,

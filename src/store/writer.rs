@@ -113,7 +113,9 @@ impl Store {
 
     /// Picks up commits made since the store was opened (by this or another process).
     pub fn reload(&self) -> Result<()> {
-        self.reader.reload().map_err(|e| Error::index(self.dir(), e))
+        self.reader
+            .reload()
+            .map_err(|e| Error::index(self.dir(), e))
     }
 
     /// Holds the index's write lock (no ingest or remove can commit) until dropped.
