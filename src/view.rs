@@ -208,7 +208,7 @@ mod tests {
         assert!(crate::store::export(&store, &out.path().join("a.tar.gz")).is_err());
         // Removing records works as in a directory (and touches no thumbnail folder).
         let id = banned()[0].id.clone();
-        assert!(store.remove(&[id.clone()]).unwrap().is_empty());
+        assert!(store.remove(std::slice::from_ref(&id)).unwrap().is_empty());
         assert!(store.snapshot().unwrap().get(&id).unwrap().is_none());
     }
 

@@ -257,3 +257,71 @@ impl Snapshot {
         with_df.into_iter().take(keep).map(|(_, t)| t).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{IndexTerms, Store};
+    use super::*;
+
+    fn records() -> Vec<BannedRecord> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/banned.jsonl");
+        std::fs::read_to_string(path)
+            .expect("fixture")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let v = serde_json::from_str(l).expect("JSON line");
+                BannedRecord::from_value(v).expect("banned record").record
+            })
+            .collect()
+    }
+
+    /// A record's own index terms as a probe: what retrieval is asked when a listing copies it.
+    fn own_probe(r: &BannedRecord) -> Probe {
+        let t = IndexTerms::of(r);
+        Probe {
+            words: t.words,
+            grams: t.grams,
+            ids: t.ids,
+        }
+    }
+
+    /// An index in memory retrieves what an index directory retrieves for the same records:
+    /// same candidates, same order, and the same document frequencies behind them.
+    #[test]
+    fn in_memory_retrieves_as_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Store::open_or_create(dir.path()).unwrap();
+        let ram = Store::in_memory().unwrap();
+        for s in [&disk, &ram] {
+            s.ingest(records()).unwrap();
+        }
+        assert!(dir.path().join("text").read_dir().unwrap().next().is_some());
+        let (d, m) = (disk.snapshot().unwrap(), ram.snapshot().unwrap());
+        assert_eq!(d.num_docs(), m.num_docs());
+        assert_eq!(d.term_records().unwrap(), m.term_records().unwrap());
+        let ids = |s: &Snapshot, p: &Probe| -> Vec<String> {
+            let addrs = s.retrieve(p, 20).unwrap();
+            addrs.into_iter().map(|a| s.record(a).unwrap().id).collect()
+        };
+        let mut found_itself = 0;
+        for r in records()
+            .iter()
+            .filter(|r| r.kind == crate::model::RecordKind::Product)
+        {
+            let p = own_probe(r);
+            assert_eq!(d.query_terms(&p), m.query_terms(&p), "{}", r.id);
+            for w in &p.words {
+                assert_eq!(d.word_doc_freq(w), m.word_doc_freq(w), "{w}");
+            }
+            for k in &p.ids {
+                assert_eq!(d.id_doc_freq(k), m.id_doc_freq(k), "{k}");
+            }
+            let (a, b) = (ids(&d, &p), ids(&m, &p));
+            assert_eq!(a, b, "{}", r.id);
+            found_itself += usize::from(a.first() == Some(&r.id));
+        }
+        // Not a comparison of empty answers: a copied record is its own best candidate.
+        assert!(found_itself > 100, "{found_itself}");
+    }
+}
