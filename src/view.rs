@@ -199,20 +199,6 @@ mod tests {
     }
 
     #[test]
-    fn in_memory_store_has_no_files() {
-        let store = Store::in_memory().unwrap();
-        assert_eq!(store.disk_size(), 0);
-        store.ingest(banned()).unwrap();
-        assert_eq!(store.counts().0, banned().len() as u64);
-        let out = tempfile::tempdir().unwrap();
-        assert!(crate::store::export(&store, &out.path().join("a.tar.gz")).is_err());
-        // Removing records works as in a directory (and touches no thumbnail folder).
-        let id = banned()[0].id.clone();
-        assert!(store.remove(std::slice::from_ref(&id)).unwrap().is_empty());
-        assert!(store.snapshot().unwrap().get(&id).unwrap().is_none());
-    }
-
-    #[test]
     fn probe_has_the_listing_terms() {
         let l = Listing::from_value(serde_json::json!({
             "id": "L", "title": "VoltMax HB-2210X power bank", "gtins": ["608627149708"]

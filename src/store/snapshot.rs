@@ -324,4 +324,18 @@ mod tests {
         // Not a comparison of empty answers: a copied record is its own best candidate.
         assert!(found_itself > 100, "{found_itself}");
     }
+
+    #[test]
+    fn in_memory_store_has_no_files() {
+        let store = Store::in_memory().unwrap();
+        assert_eq!(store.disk_size(), 0);
+        store.ingest(records()).unwrap();
+        assert_eq!(store.counts().0, records().len() as u64);
+        let out = tempfile::tempdir().unwrap();
+        assert!(super::super::export(&store, &out.path().join("a.tar.gz")).is_err());
+        // Removing records works as in a directory (and touches no thumbnail folder).
+        let id = records()[0].id.clone();
+        assert!(store.remove(std::slice::from_ref(&id)).unwrap().is_empty());
+        assert!(store.snapshot().unwrap().get(&id).unwrap().is_none());
+    }
 }
