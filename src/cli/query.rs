@@ -194,7 +194,7 @@ fn run_catalog(
             )?);
         }
         let probe = relist::catalog::probe_record(a.text.as_deref(), &a.model, &a.gtin, hashes)?;
-        relist::catalog::find_listings(&catalog, &[probe], Judge::Scratch(g.config()?), a.limit)?
+        relist::catalog::find_listings(&catalog, &[probe], Judge::Probe(g.config()?), a.limit)?
     } else {
         let banned = Engine::open(&g.index, g.config()?)?;
         let records = relist::catalog::select_banned(&banned, &a.banned, filters, a.max_banned)?;
