@@ -265,13 +265,19 @@ impl Evidence {
             } => match relation {
                 BrandRelation::Match => s.t("brand '").v(brand).t("' matches"),
                 BrandRelation::Close => s.t("brand close to '").v(brand).t("'"),
-                BrandRelation::Mismatch => s.t("listing names another brand than '").v(brand).t("'"),
+                BrandRelation::Mismatch => {
+                    s.t("listing names another brand than '").v(brand).t("'")
+                }
             },
-            Evidence::PriceGap { factor } => s.t(format!("price differs by a factor of {factor:.1}")),
-            Evidence::ColourConflict => s.t(format!("listing and {o} title name different colours")),
-            Evidence::AttributeConflict { attribute, .. } => {
-                s.t(format!("a {attribute} differs between listing and {o} title"))
+            Evidence::PriceGap { factor } => {
+                s.t(format!("price differs by a factor of {factor:.1}"))
             }
+            Evidence::ColourConflict => {
+                s.t(format!("listing and {o} title name different colours"))
+            }
+            Evidence::AttributeConflict { attribute, .. } => s.t(format!(
+                "a {attribute} differs between listing and {o} title"
+            )),
             Evidence::SharedWords {
                 share,
                 words,

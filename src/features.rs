@@ -4,11 +4,11 @@
 //! comparing a listing with each of its candidates is cheap.
 
 use crate::attrs;
+use crate::evidence::Origin;
 use crate::ident::{self, ModelEvidence, ModelToken};
+use crate::imghash::QueryPhotos;
 use crate::model::{BannedRecord, Listing};
 use crate::normalize::{TextKeys, leet_key};
-use crate::evidence::Origin;
-use crate::imghash::QueryPhotos;
 use crate::text::{gram_containment, token_close, weighted_coverage};
 
 /// Rarity of a word among the banned records (inverse document frequency).
@@ -163,7 +163,12 @@ impl PreparedBanned {
     /// Where a model number of this record was found.
     pub fn model_origin(&self, raw: &str) -> Origin {
         let key = ident::model_key(raw);
-        if self.record.models.iter().any(|m| ident::model_key(m) == key) {
+        if self
+            .record
+            .models
+            .iter()
+            .any(|m| ident::model_key(m) == key)
+        {
             Origin::Models
         } else if self.title.folded.contains(raw) {
             Origin::Title
@@ -314,7 +319,12 @@ impl<'a> PreparedListing<'a> {
     /// Where a model number of this listing was found.
     pub fn model_origin(&self, raw: &str) -> Origin {
         let key = ident::model_key(raw);
-        if self.listing.models.iter().any(|m| ident::model_key(m) == key) {
+        if self
+            .listing
+            .models
+            .iter()
+            .any(|m| ident::model_key(m) == key)
+        {
             Origin::Models
         } else if self.head.folded.contains(raw) {
             Origin::Title
