@@ -697,28 +697,107 @@ mod tests {
     const D1: &str = "0f0f0f0f0f0f0f0f";
 
     /// For each feature: a pair where it fires, a pair where it does not.
-    fn cases() -> Vec<(&'static str, serde_json::Value, serde_json::Value, serde_json::Value)> {
+    fn cases() -> Vec<(
+        &'static str,
+        serde_json::Value,
+        serde_json::Value,
+        serde_json::Value,
+    )> {
         let b = json!({"id": "B", "title": KETTLE, "brand": "AquaBoil", "models": ["KT-9000"],
                        "gtins": ["4006381333931"], "price": 40.0,
                        "image_hashes": [{"algo": "dhash", "hash": D1}, {"algo": "phash", "hash": D1}]});
         let other = json!({"id": "L", "title": "garden hose 20 m green"});
         vec![
-            ("coverage", b.clone(), json!({"id": "L", "title": "aquaboil electric kettle kt-9000 1.7l"}), other.clone()),
-            ("grams", b.clone(), json!({"id": "L", "title": "aquaboil electric kettle"}), other.clone()),
-            ("precision", b.clone(), json!({"id": "L", "title": "electric kettle"}), other.clone()),
-            ("model_equal", b.clone(), json!({"id": "L", "title": "kettle kt9000"}), json!({"id": "L", "title": "kettle"})),
-            ("model_partial", b.clone(), json!({"id": "L", "title": "kettle", "models": ["KT-9000X"]}), json!({"id": "L", "title": "kettle kt9000"})),
-            ("model_conflict", b.clone(), json!({"id": "L", "title": "aquaboil kettle KT-9500"}), json!({"id": "L", "title": "kettle kt9000"})),
-            ("model_other", b.clone(), json!({"id": "L", "title": "kettle", "models": ["ZX-11"]}), json!({"id": "L", "title": "kettle kt9000"})),
-            ("gtin_equal", b.clone(), json!({"id": "L", "title": "kettle", "gtins": ["04006381333931"]}), json!({"id": "L", "title": "kettle", "gtins": ["96385074"]})),
-            ("brand_match", b.clone(), json!({"id": "L", "title": "kettle", "brand": "Aqua Boil"}), json!({"id": "L", "title": "kettle"})),
-            ("brand_mismatch", b.clone(), json!({"id": "L", "title": "kettle", "brand": "Philips"}), json!({"id": "L", "title": "kettle", "brand": "AquaBoil"})),
-            ("attr_agree", b.clone(), json!({"id": "L", "title": "kettle 1.7L"}), json!({"id": "L", "title": "kettle"})),
-            ("attr_conflict", b.clone(), json!({"id": "L", "title": "kettle 1.2L"}), json!({"id": "L", "title": "kettle 1.7L"})),
-            ("price_gap", b.clone(), json!({"id": "L", "title": "kettle", "price": 400.0}), json!({"id": "L", "title": "kettle", "price": 40.0})),
-            ("colour_conflict", json!({"id": "B", "title": "red kettle"}), json!({"id": "L", "title": "blue kettle"}), json!({"id": "L", "title": "red kettle"})),
-            ("photo_match", b.clone(), json!({"id": "L", "title": "x", "image_hashes": [{"algo": "dhash", "hash": D1}, {"algo": "phash", "hash": D1}]}),
-                json!({"id": "L", "title": "x", "image_hashes": [{"algo": "dhash", "hash": "f0f0f0f0f0f0f0f0"}, {"algo": "phash", "hash": "f0f0f0f0f0f0f0f0"}]})),
+            (
+                "coverage",
+                b.clone(),
+                json!({"id": "L", "title": "aquaboil electric kettle kt-9000 1.7l"}),
+                other.clone(),
+            ),
+            (
+                "grams",
+                b.clone(),
+                json!({"id": "L", "title": "aquaboil electric kettle"}),
+                other.clone(),
+            ),
+            (
+                "precision",
+                b.clone(),
+                json!({"id": "L", "title": "electric kettle"}),
+                other.clone(),
+            ),
+            (
+                "model_equal",
+                b.clone(),
+                json!({"id": "L", "title": "kettle kt9000"}),
+                json!({"id": "L", "title": "kettle"}),
+            ),
+            (
+                "model_partial",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "models": ["KT-9000X"]}),
+                json!({"id": "L", "title": "kettle kt9000"}),
+            ),
+            (
+                "model_conflict",
+                b.clone(),
+                json!({"id": "L", "title": "aquaboil kettle KT-9500"}),
+                json!({"id": "L", "title": "kettle kt9000"}),
+            ),
+            (
+                "model_other",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "models": ["ZX-11"]}),
+                json!({"id": "L", "title": "kettle kt9000"}),
+            ),
+            (
+                "gtin_equal",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "gtins": ["04006381333931"]}),
+                json!({"id": "L", "title": "kettle", "gtins": ["96385074"]}),
+            ),
+            (
+                "brand_match",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "brand": "Aqua Boil"}),
+                json!({"id": "L", "title": "kettle"}),
+            ),
+            (
+                "brand_mismatch",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "brand": "Philips"}),
+                json!({"id": "L", "title": "kettle", "brand": "AquaBoil"}),
+            ),
+            (
+                "attr_agree",
+                b.clone(),
+                json!({"id": "L", "title": "kettle 1.7L"}),
+                json!({"id": "L", "title": "kettle"}),
+            ),
+            (
+                "attr_conflict",
+                b.clone(),
+                json!({"id": "L", "title": "kettle 1.2L"}),
+                json!({"id": "L", "title": "kettle 1.7L"}),
+            ),
+            (
+                "price_gap",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "price": 400.0}),
+                json!({"id": "L", "title": "kettle", "price": 40.0}),
+            ),
+            (
+                "colour_conflict",
+                json!({"id": "B", "title": "red kettle"}),
+                json!({"id": "L", "title": "blue kettle"}),
+                json!({"id": "L", "title": "red kettle"}),
+            ),
+            (
+                "photo_match",
+                b.clone(),
+                json!({"id": "L", "title": "x", "image_hashes": [{"algo": "dhash", "hash": D1}, {"algo": "phash", "hash": D1}]}),
+                json!({"id": "L", "title": "x", "image_hashes": [{"algo": "dhash", "hash": "f0f0f0f0f0f0f0f0"}, {"algo": "phash", "hash": "f0f0f0f0f0f0f0f0"}]}),
+            ),
         ]
     }
 
@@ -753,12 +832,23 @@ mod tests {
     #[test]
     fn the_same_product_covers_itself_fully() {
         let b = json!({"id": "B", "title": KETTLE, "brand": "AquaBoil"});
-        let f = features(&b, &json!({"id": "L", "title": KETTLE, "brand": "AquaBoil"}));
+        let f = features(
+            &b,
+            &json!({"id": "L", "title": KETTLE, "brand": "AquaBoil"}),
+        );
         assert_eq!(f.coverage, 1.0);
         assert_eq!(f.grams, 1.0);
         assert_eq!(f.brand, BrandEvidence::Match(1.0));
-        assert!(matches!(f.model, ModelEvidence::Equal { .. }), "{:?}", f.model);
-        assert!(f.shared_words.contains(&"aquaboil".to_string()), "{:?}", f.shared_words);
+        assert!(
+            matches!(f.model, ModelEvidence::Equal { .. }),
+            "{:?}",
+            f.model
+        );
+        assert!(
+            f.shared_words.contains(&"aquaboil".to_string()),
+            "{:?}",
+            f.shared_words
+        );
     }
 
     #[test]

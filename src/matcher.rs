@@ -249,13 +249,18 @@ mod tests {
     }
 
     fn power_bank() -> Arc<PreparedBanned> {
-        banned(json!({"id": "B-1", "title": "VoltMax HB-2210X 20000mAh power bank",
-                      "brand": "VoltMax", "models": ["HB-2210X"]}))
+        banned(
+            json!({"id": "B-1", "title": "VoltMax HB-2210X 20000mAh power bank",
+                      "brand": "VoltMax", "models": ["HB-2210X"]}),
+        )
     }
 
     #[test]
     fn records_held_in_memory_are_judged_with_evidence_behind_the_reasons() {
-        let r = judge(&[power_bank()], json!({"id": "L", "title": "Vоltmax hb 2210x charger"}));
+        let r = judge(
+            &[power_bank()],
+            json!({"id": "L", "title": "Vоltmax hb 2210x charger"}),
+        );
         assert_eq!(r.decision, Decision::Block);
         let m = &r.matches[0];
         assert_eq!(m.reasons, evidence::reasons(&m.evidence, Voice::BANNED));
@@ -267,39 +272,63 @@ mod tests {
 
     #[test]
     fn a_sibling_model_is_not_blocked_and_says_why() {
-        let r = judge(&[power_bank()], json!({"id": "L", "title": "VoltMax HB-2270X 20000mAh power bank"}));
+        let r = judge(
+            &[power_bank()],
+            json!({"id": "L", "title": "VoltMax HB-2270X 20000mAh power bank"}),
+        );
         let m = &r.matches[0];
         assert_ne!(m.decision, Decision::Block);
-        assert!(m.evidence.iter().any(Evidence::is_conflict), "{:?}", m.evidence);
+        assert!(
+            m.evidence.iter().any(Evidence::is_conflict),
+            "{:?}",
+            m.evidence
+        );
     }
 
     #[test]
     fn the_candidate_that_stands_out_gets_the_margin() {
         let a = power_bank();
-        let b = banned(json!({"id": "B-2", "title": "AquaBoil KT-9000 electric kettle", "brand": "AquaBoil"}));
-        let l = Listing::from_value(json!({"id": "L", "title": "VoltMax HB-2210X power bank"})).unwrap();
+        let b = banned(
+            json!({"id": "B-2", "title": "AquaBoil KT-9000 electric kettle", "brand": "AquaBoil"}),
+        );
+        let l = Listing::from_value(json!({"id": "L", "title": "VoltMax HB-2210X power bank"}))
+            .unwrap();
         let p = PreparedListing::new(&l, QueryPhotos::default(), &Uniform);
         let c = Matcher::new(Config::default()).candidates(&p, &[a, b], &Uniform);
         assert!(c[0].features.margin > 0.0 && c[1].features.margin < 0.0);
-        assert_eq!((crate::features::FEATURES[11].value)(&c[0].features), 1.0, "top");
+        assert_eq!(
+            (crate::features::FEATURES[11].value)(&c[0].features),
+            1.0,
+            "top"
+        );
     }
 
     #[test]
     fn a_ban_applies_only_in_its_markets() {
         let b = banned(json!({"id": "B", "title": "VoltMax HB-2210X power bank",
                               "jurisdictions": ["KR"]}));
-        let r = judge(&[b.clone()], json!({"id": "L", "title": "VoltMax HB-2210X", "market": "US"}));
+        let r = judge(
+            std::slice::from_ref(&b),
+            json!({"id": "L", "title": "VoltMax HB-2210X", "market": "US"}),
+        );
         assert!(r.matches.is_empty());
-        let r = judge(&[b], json!({"id": "L", "title": "VoltMax HB-2210X", "market": "KR"}));
+        let r = judge(
+            &[b],
+            json!({"id": "L", "title": "VoltMax HB-2210X", "market": "KR"}),
+        );
         assert_eq!(r.decision, Decision::Block);
     }
 
     // Pairs drawn from a small vocabulary, so that words, brands, models, sizes and GTINs
     // collide often.
-    const WORDS: &[&str] = &["power", "bank", "kettle", "electric", "toy", "slime", "red", "blue",
-                             "20000mah", "1.7l", "40-inch", "46-inch", "kit", "portable"];
+    const WORDS: &[&str] = &[
+        "power", "bank", "kettle", "electric", "toy", "slime", "red", "blue", "20000mah", "1.7l",
+        "40-inch", "46-inch", "kit", "portable",
+    ];
     const BRANDS: &[&str] = &["VoltMax", "AquaBoil", "Philips", "GlitterGoo"];
-    const MODELS: &[&str] = &["HB-2210X", "HB-2270X", "KT-9000", "KT-9500", "ZX-11", "GG460"];
+    const MODELS: &[&str] = &[
+        "HB-2210X", "HB-2270X", "KT-9000", "KT-9500", "ZX-11", "GG460",
+    ];
     const GTINS: &[&str] = &["4006381333931", "96385074", "036000291452"];
 
     fn side() -> impl Strategy<Value = serde_json::Value> {
