@@ -140,8 +140,10 @@ pub fn prepare_listing(l: &mut Listing, base: &std::path::Path) -> (Option<Vec<u
         match photo_hashes(&pixels, img) {
             Ok(h) => {
                 let n = (given + i + 1) as u32;
-                l.image_hashes
-                    .extend(h.into_iter().map(|h| ImageHashRef { photo: Some(n), ..h }));
+                l.image_hashes.extend(h.into_iter().map(|h| ImageHashRef {
+                    photo: Some(n),
+                    ..h
+                }));
             }
             Err(_) => problems.push(format!(
                 "image '{img}': too flat to hash; no photo evidence"
@@ -369,13 +371,8 @@ pub fn find_listings(
             Judge::Index(engine) => engine.check_with_photos(&listing, photos, judge_opts)?,
             Judge::Probe(config) => {
                 let prepared = PreparedListing::new(&listing, photos, &Uniform);
-                let mut res = Matcher::new(config.clone()).judge(
-                    &prepared,
-                    &probes,
-                    &Uniform,
-                    None,
-                    judge_opts,
-                );
+                let mut res = Matcher::new(config.clone())
+                    .judge(&prepared, &probes, &Uniform, None, judge_opts);
                 // The other side is the query, not a banned record.
                 for m in &mut res.matches {
                     m.reasons = evidence::reasons(&m.evidence, Voice::QUERY);

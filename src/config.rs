@@ -228,7 +228,11 @@ mod tests {
     fn weights_are_named_by_feature_and_round_trip() {
         let d = Config::default();
         for f in features::FEATURES {
-            assert!(d.weights.get(f.name).is_some(), "relist.toml lacks `{}`", f.name);
+            assert!(
+                d.weights.get(f.name).is_some(),
+                "relist.toml lacks `{}`",
+                f.name
+            );
         }
         let text = toml::to_string(&d).unwrap();
         assert_eq!(Config::from_toml(&text).unwrap(), d);

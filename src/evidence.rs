@@ -89,7 +89,8 @@ pub enum Evidence {
         listing: String,
         banned: String,
         listing_from: Origin,
-        banned_from: Origin,
+        /// Where the banned value was found.
+        from: Origin,
         /// For `partial`: the share of the banned model number covered.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         coverage: Option<f32>,
@@ -264,13 +265,19 @@ impl Evidence {
             } => match relation {
                 BrandRelation::Match => s.t("brand '").v(brand).t("' matches"),
                 BrandRelation::Close => s.t("brand close to '").v(brand).t("'"),
-                BrandRelation::Mismatch => s.t("listing names another brand than '").v(brand).t("'"),
+                BrandRelation::Mismatch => {
+                    s.t("listing names another brand than '").v(brand).t("'")
+                }
             },
-            Evidence::PriceGap { factor } => s.t(format!("price differs by a factor of {factor:.1}")),
-            Evidence::ColourConflict => s.t(format!("listing and {o} title name different colours")),
-            Evidence::AttributeConflict { attribute, .. } => {
-                s.t(format!("a {attribute} differs between listing and {o} title"))
+            Evidence::PriceGap { factor } => {
+                s.t(format!("price differs by a factor of {factor:.1}"))
             }
+            Evidence::ColourConflict => {
+                s.t(format!("listing and {o} title name different colours"))
+            }
+            Evidence::AttributeConflict { attribute, .. } => s.t(format!(
+                "a {attribute} differs between listing and {o} title"
+            )),
             Evidence::SharedWords {
                 share,
                 words,
@@ -383,7 +390,7 @@ mod tests {
             listing: listing.into(),
             banned: banned.into(),
             listing_from: Origin::Title,
-            banned_from: Origin::Models,
+            from: Origin::Models,
             coverage: (relation == ModelRelation::Partial).then_some(0.7),
         }
     }
@@ -394,7 +401,7 @@ mod tests {
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["kind"], "model");
         assert_eq!(v["relation"], "equal");
-        assert_eq!(v["banned_from"], "models");
+        assert_eq!(v["from"], "models");
         assert_eq!(v["listing"], "hb-2210x");
         assert!(v.get("coverage").is_none(), "{v}");
         assert_eq!(serde_json::from_value::<Evidence>(v).unwrap(), e);
