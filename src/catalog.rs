@@ -43,51 +43,9 @@ pub fn record_listing(r: &BannedRecord) -> Result<Listing> {
 }
 
 /// Field of a catalog record mapping each stored photo-hash pair to the listing's photo it
-/// came from (a file is stored in its 8 rotations and flips).
-const PHOTO_NUMBERS: &str = "photo_numbers";
-
-/// Readies a listing for the catalog: its local photo files (paths relative to `base`) are
-/// hashed in all 8 rotations and flips, as `sweep` hashes a listing's files, so a banned photo
-/// finds a turned or mirrored copy from either side. Returns a thumbnail of the first photo
-/// read and a message for each photo that could not be used.
-pub fn prepare_listing(l: &mut Listing, base: &std::path::Path) -> (Option<Vec<u8>>, Vec<String>) {
-    let given = crate::imghash::photos(&l.image_hashes).len();
-    let mut numbers: Vec<usize> = (1..=given).collect();
-    let mut thumb = None;
-    let mut problems = Vec::new();
-    let files: Vec<String> = l
-        .images
-        .iter()
-        .filter(|i| !i.starts_with("http://") && !i.starts_with("https://"))
-        .cloned()
-        .collect();
-    for (i, img) in files.iter().enumerate() {
-        let pixels = match crate::imghash::decode_file(&base.join(img)) {
-            Ok(p) => p,
-            Err(e) => {
-                problems.push(format!("image '{img}': {e}"));
-                continue;
-            }
-        };
-        if thumb.is_none() {
-            thumb = crate::thumbs::encode(&pixels).ok();
-        }
-        match photo_hashes(&pixels, img) {
-            Ok(h) => {
-                numbers.extend(std::iter::repeat_n(given + i + 1, h.len() / 2));
-                l.image_hashes.extend(h);
-            }
-            Err(_) => problems.push(format!(
-                "image '{img}': too flat to hash; no photo evidence"
-            )),
-        }
-    }
-    if numbers.len() > given {
-        l.extra
-            .insert(PHOTO_NUMBERS.into(), serde_json::json!(numbers));
-    }
-    (thumb, problems)
-}
+/// came from (a file is stored in its 8 rotations and flips; written by
+/// [`crate::pipeline::catalog::prepare_listing`]).
+pub(crate) const PHOTO_NUMBERS: &str = "photo_numbers";
 
 /// Reasons name photos by hash pair ("photo 12 matches"); a catalog listing's reasons name
 /// them as the listing numbers its photos.
@@ -151,34 +109,6 @@ pub fn probe_record(
     BannedRecord::from_value(v)
         .map(|p| p.record)
         .map_err(|e| Error::Invalid(format!("query: {e}")))
-}
-
-/// A photo as probe hashes: dHash and pHash pairs of its 8 rotations and flips. Errors name
-/// `name` (a file, or an upload); a photo too flat to tell apart is an error too, since it would
-/// match everything.
-pub fn photo_hashes(img: &image::DynamicImage, name: &str) -> Result<Vec<ImageHashRef>> {
-    use crate::imghash::{PhotoHasher, hex64};
-    let variants = PhotoHasher::new().dihedral(img).ok_or_else(|| {
-        Error::image(
-            name,
-            "too flat to hash (blank or one colour); no photo to look for",
-        )
-    })?;
-    Ok(variants
-        .iter()
-        .flat_map(|h| {
-            [
-                ImageHashRef {
-                    algo: "dhash".into(),
-                    hash: hex64(h.dhash),
-                },
-                ImageHashRef {
-                    algo: "phash".into(),
-                    hash: hex64(h.phash),
-                },
-            ]
-        })
-        .collect())
 }
 
 /// The banned records a reverse query is about: the ids asked for (each must exist), or, with

@@ -54,16 +54,7 @@ impl Filters {
     pub fn validate(&self) -> Result<()> {
         for (name, d) in [("since", &self.since), ("until", &self.until)] {
             if let Some(d) = d {
-                let b = d.as_bytes();
-                let ok = b.len() == 10
-                    && b.iter().enumerate().all(|(i, c)| {
-                        if i == 4 || i == 7 {
-                            *c == b'-'
-                        } else {
-                            c.is_ascii_digit()
-                        }
-                    });
-                if !ok {
+                if !crate::dates::is_iso_shaped(d) {
                     return Err(Error::Invalid(format!(
                         "--{name}: '{d}' is not a date YYYY-MM-DD"
                     )));
