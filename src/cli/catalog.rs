@@ -9,7 +9,6 @@ use relist::Result;
 use relist::ingest::Format;
 use relist::pipeline::catalog::IndexRequest;
 
-use super::ingest::print_note;
 use super::{ErrorReporter, Global, Outcome};
 
 #[derive(Args)]
@@ -52,7 +51,7 @@ fn index(g: &Global, a: IndexArgs) -> Result<Outcome> {
         format: a.format,
     };
     let mut reporter = ErrorReporter::new(g.quiet);
-    let s = relist::pipeline::catalog::index(&req, |n| print_note(&mut reporter, n))?;
+    let s = relist::pipeline::catalog::index(&req, |n| reporter.note(n))?;
     if !g.quiet {
         eprintln!(
             "indexed into catalog {}: {} added, {} replaced, {} rejected, {} with a photo ({:.1} s)",

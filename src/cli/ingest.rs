@@ -6,7 +6,6 @@ use std::time::Instant;
 use clap::Args;
 use relist::Result;
 use relist::ingest::Format;
-use relist::pipeline::Note;
 use relist::pipeline::ingest::{self, IngestOutcome, IngestRequest};
 
 use super::{ErrorReporter, Global, Outcome};
@@ -46,7 +45,7 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
     let reporter = std::cell::RefCell::new(ErrorReporter::new(g.quiet));
     let outcome = ingest::run(
         &req,
-        |n| print_note(&mut reporter.borrow_mut(), n),
+        |n| reporter.borrow_mut().note(n),
         |path, file| {
             // Regulator feeds say what they brought.
             let feed = !matches!(
@@ -94,18 +93,4 @@ pub fn run(g: &Global, a: IngestArgs) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Clean)
-}
-
-/// A pipeline's note on stderr: bad lines always (within the per-file limit), warnings unless
-/// --quiet.
-pub fn print_note(reporter: &mut ErrorReporter, note: Note<'_>) {
-    match note {
-        Note::Rejected(e) => reporter.report(e),
-        Note::Warning {
-            path,
-            line,
-            message,
-        } => reporter.warn(&format_args!("{}:{line}: warning: {message}", path.display())),
-        Note::FileDone { path } => reporter.finish(path),
-    }
 }

@@ -170,3 +170,42 @@ pub fn index(req: &IndexRequest, mut note: impl FnMut(Note<'_>)) -> Result<Index
     }
     Ok(batch.summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn photo_paths_are_relative_to_the_catalog_file() {
+        assert_eq!(base_of(Path::new("shop/catalog.jsonl")), Path::new("shop"));
+        assert_eq!(base_of(Path::new("catalog.jsonl")), Path::new(""));
+        assert_eq!(base_of(Path::new("-")), Path::new(""));
+        assert_eq!(base_of(Path::new("/data/c.csv")), Path::new("/data"));
+    }
+
+    #[test]
+    fn listing_photos_are_numbered_after_their_given_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/images/photo-03.jpg"),
+            dir.path().join("a.jpg"),
+        )
+        .unwrap();
+        let mut l = Listing::from_value(serde_json::json!({
+            "id": "L-1", "title": "offer", "images": ["missing.jpg", "a.jpg", "https://x/y.jpg"],
+            "image_hashes": [{"algo": "dhash", "hash": "00ff00ff00ff00ff"},
+                             {"algo": "phash", "hash": "00ff00ff00ff00ff"}]
+        }))
+        .unwrap();
+        let (thumb, problems) = prepare_listing(&mut l, dir.path());
+        assert!(thumb.is_some());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("image 'missing.jpg'"), "{problems:?}");
+        // The given pair is photo 1; `a.jpg`, the second file, is photo 3 in its 8 variants.
+        let numbers = &l.extra[crate::catalog::PHOTO_NUMBERS];
+        let mut want = vec![1];
+        want.extend([3; 8]);
+        assert_eq!(numbers, &serde_json::json!(want));
+        assert_eq!(l.image_hashes.len(), 2 + 16);
+    }
+}

@@ -213,3 +213,96 @@ pub fn commit(
     }
     store.ingest(records)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn photo() -> Vec<u8> {
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/images/photo-03.jpg"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn photos_are_read_beside_the_file_and_committed_with_a_thumbnail() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("feed/photos")).unwrap();
+        std::fs::write(dir.path().join("feed/photos/a.jpg"), photo()).unwrap();
+        let file = dir.path().join("feed/banned.jsonl");
+        std::fs::write(
+            &file,
+            concat!(
+                r#"{"id":"A","title":"night light","images":["photos/a.jpg","photos/gone.jpg"],"gtins":["123"]}"#,
+                "\n{broken\n",
+                r#"{"id":"B","title":"kettle"}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        let mut notes = Vec::new();
+        let read = read_file(&file, Format::Auto, false, None, |n| {
+            notes.push(match n {
+                Note::Rejected(e) => format!("rejected {e}"),
+                Note::Warning { line, message, .. } => format!("{line}: {message}"),
+                Note::FileDone { .. } => "done".into(),
+            })
+        })
+        .unwrap();
+        assert_eq!(read.rejected, 1);
+        assert_eq!(read.records.len(), 2);
+        assert!(
+            read.records[0].image_hashes.iter().any(|h| h.algo == "pdq"),
+            "{:?}",
+            read.records[0].image_hashes
+        );
+        assert_eq!(read.thumbs.len(), 1);
+        assert_eq!(read.thumbs[0].0, "A");
+        // The bad line as it is read, then the warnings in line order.
+        assert!(notes[0].starts_with("rejected ") && notes[0].contains(":2:"), "{notes:?}");
+        assert!(notes[1].starts_with("1: field `gtins`"), "{notes:?}");
+        assert!(notes[2].starts_with("1: image 'photos/gone.jpg'"), "{notes:?}");
+        // --strict: the first bad line fails the file, nothing is returned.
+        let e = read_file(&file, Format::Auto, true, None, |_| {}).unwrap_err();
+        assert!(e.to_string().contains("--strict: nothing ingested"), "{e}");
+
+        let store = Store::open_or_create(&dir.path().join("index")).unwrap();
+        let c = commit(&store, read.records, read.thumbs).unwrap();
+        assert_eq!((c.added, c.replaced), (2, 0));
+        assert!(crate::thumbs::get(store.dir(), "A").is_some());
+        assert!(crate::thumbs::get(store.dir(), "B").is_none());
+    }
+
+    #[test]
+    fn an_index_that_holds_records_is_left_alone_with_if_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("b.jsonl");
+        std::fs::write(&file, "{\"id\":\"A\",\"title\":\"kettle\"}\n").unwrap();
+        let mut req = IngestRequest {
+            index: dir.path().join("index"),
+            files: vec![file.clone()],
+            format: Format::Auto,
+            strict: false,
+            if_empty: true,
+            feed_photos: None,
+        };
+        let mut files = Vec::new();
+        let done = run(&req, |_| {}, |p, s| files.push((p.to_path_buf(), s.records))).unwrap();
+        assert_eq!(
+            done,
+            IngestOutcome::Committed {
+                added: 1,
+                replaced: 0,
+                rejected: 0
+            }
+        );
+        assert_eq!(files, vec![(file.clone(), 1)]);
+        assert_eq!(run(&req, |_| {}, |_, _| {}).unwrap(), IngestOutcome::NotEmpty(1));
+        req.if_empty = false;
+        std::fs::write(&file, "{broken\n").unwrap();
+        let e = run(&req, |_| {}, |_, _| {}).unwrap_err().to_string();
+        assert_eq!(e, "no valid records to ingest (1 lines rejected)");
+    }
+}

@@ -10,10 +10,13 @@
 //! - [`sweep`]: a catalog swept to a results file that a stopped run resumes byte for byte.
 //! - [`query`]: one search request (the banned index, or a catalog by banned records or by a
 //!   probe) behind `relist query`, `GET /v1/query` and the web page.
+//! - [`listings`]: listings and labelled listings read from files for `check`, `eval` and
+//!   `calibrate`.
 //! - [`photos`]: a photo file or upload into the hash set each of those needs.
 
 pub mod catalog;
 pub mod ingest;
+pub mod listings;
 pub mod photos;
 pub mod query;
 pub mod sweep;

@@ -48,6 +48,16 @@ pub fn thumbnail(images: &[String], base: &Path) -> Option<Vec<u8>> {
     crate::thumbs::from_images(images, base)
 }
 
+/// Whether record `id` of the index (or catalog) at `dir` has a stored thumbnail.
+pub fn has_thumbnail(dir: &Path, id: &str) -> bool {
+    crate::thumbs::path(dir, id).is_file()
+}
+
+/// The stored thumbnail (JPEG) of record `id` of the index (or catalog) at `dir`.
+pub fn stored_thumbnail(dir: &Path, id: &str) -> Option<Vec<u8>> {
+    crate::thumbs::get(dir, id)
+}
+
 /// A photo as probe hashes: dHash and pHash pairs of its 8 rotations and flips. Errors name
 /// `name` (a file, or an upload); a photo too flat to tell apart is an error too, since it would
 /// match everything.

@@ -168,3 +168,121 @@ pub fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{catalog, ingest};
+
+    /// The shipped banned list, and a catalog of three listings.
+    fn setup(dir: &Path) -> (Engine, Engine) {
+        let req = ingest::IngestRequest {
+            index: dir.join("index"),
+            files: vec![concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/banned.jsonl").into()],
+            format: crate::pipeline::Format::Auto,
+            strict: true,
+            if_empty: false,
+            feed_photos: None,
+        };
+        ingest::run(&req, |_| {}, |_, _| {}).unwrap();
+        let file = dir.join("catalog.jsonl");
+        std::fs::write(
+            &file,
+            concat!(
+                r#"{"id":"L-V1","title":"Vоltmax hb 2210x portable charger","seller":"TechHub"}"#,
+                "\n",
+                r#"{"id":"L-X","title":"Garden hose 20 m with spray nozzle"}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        let creq = catalog::IndexRequest {
+            files: vec![file],
+            catalog: dir.join("cat"),
+            format: crate::pipeline::Format::Auto,
+        };
+        let s = catalog::index(&creq, |n| {
+            assert!(matches!(n, crate::pipeline::Note::FileDone { .. }), "{n:?}")
+        })
+        .unwrap();
+        assert_eq!((s.added, s.photos), (2, 0));
+        let config = Config::default();
+        (
+            Engine::open(&dir.join("index"), config.clone()).unwrap(),
+            Engine::open(&dir.join("cat"), config).unwrap(),
+        )
+    }
+
+    #[test]
+    fn one_request_for_the_banned_index_and_a_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let (banned, cat) = setup(dir.path());
+        let by_model = QueryRequest {
+            models: vec!["HB-2210X".into()],
+            limit: 3,
+            ..Default::default()
+        };
+        let QueryAnswer::Banned(hits) = run(&by_model, BannedIndex::Open(&banned), None).unwrap()
+        else {
+            panic!("a banned-index query answers banned records")
+        };
+        assert_eq!(hits[0].record.id, "CPSC-26-0412");
+        assert!(hits.len() <= 3);
+
+        // The same probe in the catalog: judged on its own, so no banned index is opened.
+        let probe = QueryRequest {
+            target: Target::Catalog,
+            ..by_model.clone()
+        };
+        let nowhere = dir.path().join("no-such-index");
+        let QueryAnswer::Listings { hits, selected } =
+            run(&probe, BannedIndex::At(&nowhere, Config::default()), Some(&cat)).unwrap()
+        else {
+            panic!("a catalog query answers listings")
+        };
+        assert_eq!(selected, None);
+        assert_eq!(hits[0].listing.id, "L-V1");
+        assert!(!nowhere.exists());
+
+        // Banned records by id, judged against the whole banned index.
+        let by_id = QueryRequest {
+            target: Target::Catalog,
+            banned_ids: vec!["CPSC-26-0412".into()],
+            limit: 5,
+            ..Default::default()
+        };
+        let QueryAnswer::Listings { hits, selected } =
+            run(&by_id, BannedIndex::Open(&banned), Some(&cat)).unwrap()
+        else {
+            panic!("a catalog query answers listings")
+        };
+        assert_eq!(selected, Some(1));
+        assert_eq!(hits[0].listing.id, "L-V1");
+        assert_eq!(hits[0].banned.id, "CPSC-26-0412");
+        assert!(hits.iter().all(|h| h.listing.id != "L-X"), "{hits:?}");
+
+        // Requests that cannot be answered say why.
+        let err = |r: &QueryRequest, c: Option<&Engine>| {
+            run(r, BannedIndex::Open(&banned), c).unwrap_err().to_string()
+        };
+        let ids_in_banned = QueryRequest {
+            target: Target::Banned,
+            ..by_id.clone()
+        };
+        assert!(err(&ids_in_banned, None).contains("looked for in a catalog"));
+        assert!(err(&by_id, None).contains("no catalog"));
+        let bad_date = QueryRequest {
+            filters: Filters {
+                since: Some("2024-1-5".into()),
+                ..Default::default()
+            },
+            ..by_model
+        };
+        assert!(err(&bad_date, None).contains("--since: '2024-1-5'"));
+        let unknown = QueryRequest {
+            banned_ids: vec!["NOPE".into()],
+            ..by_id
+        };
+        assert!(err(&unknown, Some(&cat)).contains("'NOPE' is not in the index"));
+    }
+}

@@ -388,6 +388,84 @@ mod tests {
         assert!(e.contains("not a sweep checkpoint"), "{e}");
     }
 
+    /// The protocol without the command line: a sweep stopped after its first batch (its output
+    /// holding results past the checkpoint, as a killed run's may) resumes to the bytes of an
+    /// uninterrupted run.
+    #[test]
+    fn a_stopped_sweep_resumes_to_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let banned = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/banned.jsonl");
+        let ingest = super::super::ingest::IngestRequest {
+            index: dir.path().join("index"),
+            files: vec![banned.into()],
+            format: Format::Auto,
+            strict: true,
+            if_empty: false,
+            feed_photos: None,
+        };
+        super::super::ingest::run(&ingest, |_| {}, |_, _| {}).unwrap();
+        let engine = Engine::open(&ingest.index, crate::config::Config::default()).unwrap();
+        // Enough listings for several batches; every third one a relisting.
+        let catalog = dir.path().join("catalog.jsonl");
+        let lines: String = (0..700)
+            .map(|i| {
+                let title = if i % 3 == 0 {
+                    "VoltMax HB-2210X power bank"
+                } else {
+                    "garden hose with nozzle"
+                };
+                format!("{{\"id\":\"L{i}\",\"title\":\"{title} {i}\"}}\n")
+            })
+            .collect();
+        std::fs::write(&catalog, lines).unwrap();
+        let out = dir.path().join("results.jsonl");
+        let req = SweepRequest {
+            catalog: catalog.clone(),
+            ..request(&out)
+        };
+        let mut first: Option<(Vec<u8>, Vec<u8>)> = None;
+        let swept = Sweep::start(&engine, req.clone())
+            .unwrap()
+            .run(
+                |e| panic!("{e}"),
+                |_, _| {
+                    // After the first batch: the checkpoint and the output as they stood.
+                    if first.is_none() {
+                        first = Some((
+                            std::fs::read(checkpoint_path(&out)).unwrap(),
+                            std::fs::read(&out).unwrap(),
+                        ));
+                    }
+                },
+            )
+            .unwrap();
+        assert_eq!(swept.summary.listings, 700);
+        assert!(!checkpoint_path(&out).exists(), "done: nothing to resume");
+        let whole = std::fs::read(&out).unwrap();
+        let (cp, partial) = first.unwrap();
+        let cp_parsed: Checkpoint = serde_json::from_slice(&cp).unwrap();
+        assert!(cp_parsed.lines > 0 && cp_parsed.lines < 700, "{cp_parsed:?}");
+        assert_eq!(cp_parsed.out_bytes, partial.len() as u64);
+        // The stopped run: its checkpoint, and a half-written result after it.
+        let mut stopped = partial.clone();
+        stopped.extend_from_slice(b"{\"listing_id\":\"L-half");
+        std::fs::write(&out, &stopped).unwrap();
+        std::fs::write(checkpoint_path(&out), &cp).unwrap();
+        let sweep = Sweep::start(&engine, req.clone()).unwrap();
+        assert_eq!(sweep.resumed_after(), Some(cp_parsed.lines));
+        let resumed = sweep.run(|e| panic!("{e}"), |_, _| {}).unwrap();
+        assert!(resumed.summary.listings < 700);
+        assert_eq!(std::fs::read(&out).unwrap(), whole);
+        // Other settings refuse the checkpoint, naming it.
+        std::fs::write(checkpoint_path(&out), &cp).unwrap();
+        let e = Sweep::start(&engine, SweepRequest { top: 9, ..req })
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("resume with the same catalog and flags"), "{e}");
+        assert!(e.contains("results.jsonl.checkpoint"), "{e}");
+    }
+
     #[test]
     fn settings_name_everything_that_changes_the_output() {
         let out = Path::new("r.jsonl");

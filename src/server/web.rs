@@ -310,8 +310,7 @@ fn thumb_url(state: &Shared, kind: &str, id: &str) -> Option<String> {
         "banned" => state.engine.store().dir().to_path_buf(),
         _ => state.config.catalog.as_ref()?.dir().to_path_buf(),
     };
-    crate::thumbs::path(&dir, id)
-        .is_file()
+    crate::pipeline::photos::has_thumbnail(&dir, id)
         .then(|| format!("/thumbs/{kind}/{}", html::path_segment(id)))
 }
 
@@ -606,7 +605,7 @@ async fn thumbnail(
     let Some(dir) = dir else {
         return ApiError::NotFound(format!("no thumbnails of '{kind}'")).into_response();
     };
-    let found = tokio::task::spawn_blocking(move || crate::thumbs::get(&dir, &id)).await;
+    let found = tokio::task::spawn_blocking(move || crate::pipeline::photos::stored_thumbnail(&dir, &id)).await;
     match found {
         Ok(Some(jpeg)) => (
             [
