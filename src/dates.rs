@@ -74,7 +74,9 @@ pub fn iso_prefix(s: &str) -> Option<Date> {
 /// `yyyyMMdd`, possibly followed by a time (`20260905`, `20260905120000`): the first eight
 /// bytes must be ASCII digits.
 pub fn compact(s: &str) -> Option<Date> {
-    let d = s.get(..8).filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?;
+    let d = s
+        .get(..8)
+        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?;
     Date::new(
         d[..4].parse().ok()?,
         d[4..6].parse().ok()?,
@@ -156,11 +158,27 @@ mod tests {
 
     #[test]
     fn iso_dates_are_shaped_and_in_range() {
-        assert_eq!(iso("2026-08-14").map(|d| d.to_string()).as_deref(), Some("2026-08-14"));
-        assert_eq!(iso("2026-02-31").map(|d| d.day), Some(31), "month lengths are not checked");
+        assert_eq!(
+            iso("2026-08-14").map(|d| d.to_string()).as_deref(),
+            Some("2026-08-14")
+        );
+        assert_eq!(
+            iso("2026-02-31").map(|d| d.day),
+            Some(31),
+            "month lengths are not checked"
+        );
         for bad in [
-            "2026-13-01", "2026-00-10", "2026-01-00", "2026-01-32", "2026-1-05", "2026/01/05",
-            "2026-01-05T", " 2026-01-05", "２０２６-01-05", "", "abcd-ef-gh",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-01-00",
+            "2026-01-32",
+            "2026-1-05",
+            "2026/01/05",
+            "2026-01-05T",
+            " 2026-01-05",
+            "２０２６-01-05",
+            "",
+            "abcd-ef-gh",
         ] {
             assert_eq!(iso(bad), None, "{bad}");
         }
@@ -171,22 +189,43 @@ mod tests {
     #[test]
     fn feed_forms() {
         let s = |d: Option<Date>| d.map(|d| d.to_string());
-        assert_eq!(s(iso_prefix("2026-08-14T00:00:00")).as_deref(), Some("2026-08-14"));
-        assert_eq!(s(iso_prefix("2026-09-02 10:00")).as_deref(), Some("2026-09-02"));
-        assert_eq!(iso_prefix("2026-09-0\u{3eb}00:00:00"), None, "no panic inside a letter");
+        assert_eq!(
+            s(iso_prefix("2026-08-14T00:00:00")).as_deref(),
+            Some("2026-08-14")
+        );
+        assert_eq!(
+            s(iso_prefix("2026-09-02 10:00")).as_deref(),
+            Some("2026-09-02")
+        );
+        assert_eq!(
+            iso_prefix("2026-09-0\u{3eb}00:00:00"),
+            None,
+            "no panic inside a letter"
+        );
         assert_eq!(iso_prefix("2026-9-2"), None);
         assert_eq!(s(compact("20260905")).as_deref(), Some("2026-09-05"));
         assert_eq!(s(compact("20260905123000")).as_deref(), Some("2026-09-05"));
         assert_eq!(compact("2026년9월5일"), None);
-        assert_eq!(compact("20261399"), None, "out of range: no date, not a refused record");
+        assert_eq!(
+            compact("20261399"),
+            None,
+            "out of range: no date, not a refused record"
+        );
         assert_eq!(compact("2026095"), None);
         assert_eq!(
             s(rfc2822("Wed, 13 Aug 2026 02:00:00 +0000")).as_deref(),
             Some("2026-08-13")
         );
-        assert_eq!(s(rfc2822("Thu, 4 Sep 2026 02:00:00 GMT")).as_deref(), Some("2026-09-04"));
+        assert_eq!(
+            s(rfc2822("Thu, 4 Sep 2026 02:00:00 GMT")).as_deref(),
+            Some("2026-09-04")
+        );
         assert_eq!(rfc2822("Wed, 13 aug 2026"), None);
-        assert_eq!(rfc2822("Wed, 13 Aug 26"), None, "two-digit years are refused");
+        assert_eq!(
+            rfc2822("Wed, 13 Aug 26"),
+            None,
+            "two-digit years are refused"
+        );
         assert_eq!(rfc2822("Wed, 32 Aug 2026"), None);
         assert_eq!(rfc2822("13 Aug 2026"), None);
     }
@@ -198,7 +237,11 @@ mod tests {
         assert_eq!(unix_seconds("1970-1-2"), Ok(86_400));
         assert_eq!(unix_seconds("2026-11-25T12:00:00Z"), Ok(1_795_608_000));
         assert_eq!(unix_seconds("2026-11-25T12:00:00"), Ok(1_795_608_000));
-        assert_eq!(unix_seconds("2000-03-01"), Ok(951_868_800), "after a leap day");
+        assert_eq!(
+            unix_seconds("2000-03-01"),
+            Ok(951_868_800),
+            "after a leap day"
+        );
         assert!(unix_seconds("2026-13-01").is_err());
         assert!(unix_seconds("1969-12-31").is_err(), "before 1970");
         assert!(unix_seconds("yesterday").is_err());

@@ -53,12 +53,12 @@ impl Filters {
     /// Refuses dates that are not YYYY-MM-DD, naming the filter.
     pub fn validate(&self) -> Result<()> {
         for (name, d) in [("since", &self.since), ("until", &self.until)] {
-            if let Some(d) = d {
-                if !crate::dates::is_iso_shaped(d) {
-                    return Err(Error::Invalid(format!(
-                        "--{name}: '{d}' is not a date YYYY-MM-DD"
-                    )));
-                }
+            if let Some(d) = d
+                && !crate::dates::is_iso_shaped(d)
+            {
+                return Err(Error::Invalid(format!(
+                    "--{name}: '{d}' is not a date YYYY-MM-DD"
+                )));
             }
         }
         Ok(())

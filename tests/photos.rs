@@ -373,7 +373,13 @@ fn catalog_photos_are_read_relative_to_the_catalog_file() {
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
     assert!(r.stderr.contains("1 with a photo"), "{}", r.stderr);
     let r = env.run(&[
-        "query", "--catalog", "cat", "--banned", "PHOTO-3", "--format", "json",
+        "query",
+        "--catalog",
+        "cat",
+        "--banned",
+        "PHOTO-3",
+        "--format",
+        "json",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let hits = r.json_lines();

@@ -182,7 +182,10 @@ impl ErrorReporter {
                 path,
                 line,
                 message,
-            } => self.warn(&format_args!("{}:{line}: warning: {message}", path.display())),
+            } => self.warn(&format_args!(
+                "{}:{line}: warning: {message}",
+                path.display()
+            )),
             Note::FileDone { path } => self.finish(path),
         }
     }

@@ -200,7 +200,10 @@ mod tests {
         let (thumb, problems) = prepare_listing(&mut l, dir.path());
         assert!(thumb.is_some());
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].starts_with("image 'missing.jpg'"), "{problems:?}");
+        assert!(
+            problems[0].starts_with("image 'missing.jpg'"),
+            "{problems:?}"
+        );
         // The given pair is photo 1; `a.jpg`, the second file, is photo 3 in its 8 variants.
         let numbers = &l.extra[crate::catalog::PHOTO_NUMBERS];
         let mut want = vec![1];

@@ -81,7 +81,13 @@ pub fn run(
     let mut rejected = 0;
     for path in &req.files {
         let format = ingest::sniff(path, req.format);
-        let read = read_file(path, format, req.strict, req.feed_photos.as_deref(), &mut note)?;
+        let read = read_file(
+            path,
+            format,
+            req.strict,
+            req.feed_photos.as_deref(),
+            &mut note,
+        )?;
         note(Note::FileDone { path });
         on_file(
             path,
@@ -261,9 +267,15 @@ mod tests {
         assert_eq!(read.thumbs.len(), 1);
         assert_eq!(read.thumbs[0].0, "A");
         // The bad line as it is read, then the warnings in line order.
-        assert!(notes[0].starts_with("rejected ") && notes[0].contains(":2:"), "{notes:?}");
+        assert!(
+            notes[0].starts_with("rejected ") && notes[0].contains(":2:"),
+            "{notes:?}"
+        );
         assert!(notes[1].starts_with("1: field `gtins`"), "{notes:?}");
-        assert!(notes[2].starts_with("1: image 'photos/gone.jpg'"), "{notes:?}");
+        assert!(
+            notes[2].starts_with("1: image 'photos/gone.jpg'"),
+            "{notes:?}"
+        );
         // --strict: the first bad line fails the file, nothing is returned.
         let e = read_file(&file, Format::Auto, true, None, |_| {}).unwrap_err();
         assert!(e.to_string().contains("--strict: nothing ingested"), "{e}");
@@ -289,7 +301,12 @@ mod tests {
             feed_photos: None,
         };
         let mut files = Vec::new();
-        let done = run(&req, |_| {}, |p, s| files.push((p.to_path_buf(), s.records))).unwrap();
+        let done = run(
+            &req,
+            |_| {},
+            |p, s| files.push((p.to_path_buf(), s.records)),
+        )
+        .unwrap();
         assert_eq!(
             done,
             IngestOutcome::Committed {
@@ -299,7 +316,10 @@ mod tests {
             }
         );
         assert_eq!(files, vec![(file.clone(), 1)]);
-        assert_eq!(run(&req, |_| {}, |_, _| {}).unwrap(), IngestOutcome::NotEmpty(1));
+        assert_eq!(
+            run(&req, |_| {}, |_, _| {}).unwrap(),
+            IngestOutcome::NotEmpty(1)
+        );
         req.if_empty = false;
         std::fs::write(&file, "{broken\n").unwrap();
         let e = run(&req, |_| {}, |_, _| {}).unwrap_err().to_string();

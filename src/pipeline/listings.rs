@@ -89,15 +89,19 @@ pub fn read_labelled(paths: &[PathBuf], mut note: impl FnMut(Note<'_>)) -> Resul
     let mut items = Vec::new();
     for path in paths {
         let input = ingest::open(path)?;
-        ingest::read_records(path, input, Format::Auto, Labelled::from_value, |item| {
-            match item {
+        ingest::read_records(
+            path,
+            input,
+            Format::Auto,
+            Labelled::from_value,
+            |item| match item {
                 Ok((_, mut l)) => {
                     l.listing.rebase_images(path);
                     items.push(l);
                 }
                 Err(e) => note(Note::Rejected(&e)),
-            }
-        })?;
+            },
+        )?;
         note(Note::FileDone { path });
     }
     Ok(items)
@@ -123,15 +127,26 @@ mod tests {
         };
         let (r, _) = read("{\n \"id\": \"a\", \"title\": \"x\", \"images\": [\"p/1.jpg\"]\n}");
         let l = r.unwrap();
-        assert_eq!(l[0].images, vec![dir.path().join("p/1.jpg").display().to_string()]);
+        assert_eq!(
+            l[0].images,
+            vec![dir.path().join("p/1.jpg").display().to_string()]
+        );
         let (r, bad) = read(r#"[{"id":"a","title":"x"},{"id":"b"}]"#);
         assert_eq!(r.unwrap().len(), 1);
-        assert!(bad[0].ends_with("in.json: item 1: field `title` is missing or empty"), "{bad:?}");
-        let (r, bad) = read("{\"id\":\"a\",\"title\":\"x\"}\n{broken\n{\"id\":\"c\",\"title\":\"y\"}\n");
+        assert!(
+            bad[0].ends_with("in.json: item 1: field `title` is missing or empty"),
+            "{bad:?}"
+        );
+        let (r, bad) =
+            read("{\"id\":\"a\",\"title\":\"x\"}\n{broken\n{\"id\":\"c\",\"title\":\"y\"}\n");
         assert_eq!(r.unwrap().len(), 2);
         assert!(bad[0].contains("in.json:2:"), "{bad:?}");
         let (r, _) = read("[]");
-        assert!(r.unwrap_err().to_string().ends_with("in.json: no listing to check"));
+        assert!(
+            r.unwrap_err()
+                .to_string()
+                .ends_with("in.json: no listing to check")
+        );
     }
 
     #[test]

@@ -39,7 +39,11 @@ pub fn hash_file(hasher: &PhotoHasher, path: &Path) -> Result<FileHashes> {
 
 /// Hashes a banned record's local `images` (relative to `base`) into `hashes`: dHash/pHash, its
 /// crops and PDQ. Returns one message per photo that could not be used; addresses are skipped.
-pub fn record_photos(images: &[String], base: &Path, hashes: &mut Vec<ImageHashRef>) -> Vec<String> {
+pub fn record_photos(
+    images: &[String],
+    base: &Path,
+    hashes: &mut Vec<ImageHashRef>,
+) -> Vec<String> {
     imghash::hash_images(images, base, hashes)
 }
 

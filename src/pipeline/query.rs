@@ -122,7 +122,10 @@ pub fn run(
                 filters: req.filters.clone(),
                 limit: req.limit,
             };
-            Ok(QueryAnswer::Banned(crate::query::search(banned.engine(&mut opened)?, &q)?))
+            Ok(QueryAnswer::Banned(crate::query::search(
+                banned.engine(&mut opened)?,
+                &q,
+            )?))
         }
         Target::Catalog => {
             let catalog = catalog.ok_or_else(|| {
@@ -235,9 +238,12 @@ mod tests {
             ..by_model.clone()
         };
         let nowhere = dir.path().join("no-such-index");
-        let QueryAnswer::Listings { hits, selected } =
-            run(&probe, BannedIndex::At(&nowhere, Config::default()), Some(&cat)).unwrap()
-        else {
+        let QueryAnswer::Listings { hits, selected } = run(
+            &probe,
+            BannedIndex::At(&nowhere, Config::default()),
+            Some(&cat),
+        )
+        .unwrap() else {
             panic!("a catalog query answers listings")
         };
         assert_eq!(selected, None);
@@ -263,7 +269,9 @@ mod tests {
 
         // Requests that cannot be answered say why.
         let err = |r: &QueryRequest, c: Option<&Engine>| {
-            run(r, BannedIndex::Open(&banned), c).unwrap_err().to_string()
+            run(r, BannedIndex::Open(&banned), c)
+                .unwrap_err()
+                .to_string()
         };
         let ids_in_banned = QueryRequest {
             target: Target::Banned,

@@ -91,8 +91,11 @@ impl Checkpoint {
     pub fn write(&self, out: &Path) -> Result<()> {
         let path = checkpoint_path(out);
         let tmp = path.with_extension("checkpoint.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(self).expect("checkpoint serialises"))
-            .map_err(|e| Error::io(&tmp, e))?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec(self).expect("checkpoint serialises"),
+        )
+        .map_err(|e| Error::io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
     }
 }
@@ -296,20 +299,13 @@ impl<'e> Sweep<'e> {
             }
             None => sink,
         };
-        let summary = sweep_with_progress(
-            engine,
-            &req.catalog,
-            input,
-            sink,
-            &opts,
-            on_error,
-            |s| {
+        let summary =
+            sweep_with_progress(engine, &req.catalog, input, sink, &opts, on_error, |s| {
                 if s.lines > 0 && checkpoint_error.is_none() {
                     checkpoint_error = write_checkpoint(s.lines.max(skip_lines)).err();
                 }
                 on_progress(s, read.load(Ordering::Relaxed));
-            },
-        )?;
+            })?;
         if let Some(e) = checkpoint_error {
             return Err(e);
         }
@@ -444,7 +440,10 @@ mod tests {
         let whole = std::fs::read(&out).unwrap();
         let (cp, partial) = first.unwrap();
         let cp_parsed: Checkpoint = serde_json::from_slice(&cp).unwrap();
-        assert!(cp_parsed.lines > 0 && cp_parsed.lines < 700, "{cp_parsed:?}");
+        assert!(
+            cp_parsed.lines > 0 && cp_parsed.lines < 700,
+            "{cp_parsed:?}"
+        );
         assert_eq!(cp_parsed.out_bytes, partial.len() as u64);
         // The stopped run: its checkpoint, and a half-written result after it.
         let mut stopped = partial.clone();
@@ -482,11 +481,26 @@ mod tests {
         };
         assert_eq!(same.settings(), a.settings());
         for other in [
-            SweepRequest { all: true, ..a.clone() },
-            SweepRequest { top: 6, ..a.clone() },
-            SweepRequest { banned_since: Some(1), ..a.clone() },
-            SweepRequest { shard: Some(Shard { index: 0, count: 2 }), ..a.clone() },
-            SweepRequest { out_format: Some(OutputFormat::Csv), ..a.clone() },
+            SweepRequest {
+                all: true,
+                ..a.clone()
+            },
+            SweepRequest {
+                top: 6,
+                ..a.clone()
+            },
+            SweepRequest {
+                banned_since: Some(1),
+                ..a.clone()
+            },
+            SweepRequest {
+                shard: Some(Shard { index: 0, count: 2 }),
+                ..a.clone()
+            },
+            SweepRequest {
+                out_format: Some(OutputFormat::Csv),
+                ..a.clone()
+            },
         ] {
             assert_ne!(other.settings(), a.settings());
         }

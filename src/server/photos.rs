@@ -12,8 +12,8 @@ use super::error::ApiError;
 use super::state::ServerConfig;
 use crate::engine::{CheckOptions, Engine};
 use crate::features::PreparedListing;
-use crate::pipeline::photos::{PhotoHasher, QueryPhotos};
 use crate::model::{CheckResult, Listing};
+use crate::pipeline::photos::{PhotoHasher, QueryPhotos};
 
 /// A photo as received, before decoding.
 pub struct Photo {

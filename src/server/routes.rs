@@ -579,7 +579,9 @@ pub async fn query(
     })
     .await?;
     let QueryAnswer::Banned(hits) = answer else {
-        return Err(ApiError::Internal("a banned-index query found listings".into()));
+        return Err(ApiError::Internal(
+            "a banned-index query found listings".into(),
+        ));
     };
     Ok(Json(hits.iter().map(|h| h.to_value()).collect()))
 }

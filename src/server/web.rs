@@ -605,7 +605,9 @@ async fn thumbnail(
     let Some(dir) = dir else {
         return ApiError::NotFound(format!("no thumbnails of '{kind}'")).into_response();
     };
-    let found = tokio::task::spawn_blocking(move || crate::pipeline::photos::stored_thumbnail(&dir, &id)).await;
+    let found =
+        tokio::task::spawn_blocking(move || crate::pipeline::photos::stored_thumbnail(&dir, &id))
+            .await;
     match found {
         Ok(Some(jpeg)) => (
             [
