@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use relist::Result;
-use relist::ingest::Format;
+use relist::pipeline::Format;
 use relist::pipeline::catalog::IndexRequest;
 
 use super::{ErrorReporter, Global, Outcome};

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use clap::Args;
 use relist::Result;
-use relist::ingest::Format;
+use relist::pipeline::Format;
 use relist::pipeline::ingest::{self, IngestOutcome, IngestRequest};
 
 use super::{ErrorReporter, Global, Outcome};

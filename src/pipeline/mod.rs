@@ -6,6 +6,7 @@
 //!
 //! - [`ingest`]: banned records from files (or a request body) into the index: read → hash
 //!   photos → thumbnail → one commit.
+//! - [`index`]: the index directory itself: remove records, statistics, export and import.
 //! - [`catalog`]: the same over listings, into a catalog for reverse queries.
 //! - [`sweep`]: a catalog swept to a results file that a stopped run resumes byte for byte.
 //! - [`query`]: one search request (the banned index, or a catalog by banned records or by a
@@ -15,6 +16,7 @@
 //! - [`photos`]: a photo file or upload into the hash set each of those needs.
 
 pub mod catalog;
+pub mod index;
 pub mod ingest;
 pub mod listings;
 pub mod photos;

@@ -436,7 +436,10 @@ pub async fn remove(
 ) -> Result<Json<Removed>, ApiError> {
     let Path(id) = path?;
     let target = id.clone();
-    let missing = write(&state, move |engine| engine.store().remove(&[target])).await?;
+    let missing = write(&state, move |engine| {
+        crate::pipeline::index::remove_from(engine.store(), &[target])
+    })
+    .await?;
     if !missing.is_empty() {
         return Err(ApiError::NotFound(format!(
             "no banned record with id '{id}'"
