@@ -2,12 +2,12 @@
 //!
 //! Each sample is the feature vector of one listing–candidate pair and whether the candidate
 //! is the listing's banned product. The fit is plain L2-regularised logistic regression by
-//! Newton's method: eighteen unknowns, so a hand-written solve is a few lines and needs no linear
+//! Newton's method: one unknown per feature and the bias, so a hand-written solve is a few lines and needs no linear
 //! algebra crate.
 
 use crate::config::{Thresholds, Weights};
 
-pub const FEATURES: usize = 17;
+pub const FEATURES: usize = crate::features::N;
 
 /// Lowest block threshold `thresholds` proposes.
 pub const BLOCK_FLOOR: f32 = 0.9;
@@ -129,36 +129,20 @@ pub fn fit(samples: &[Sample], l2: f64, prior: &[f64]) -> Vec<f64> {
     w
 }
 
-/// Config weights as a vector `[bias, w1..]` (the order of `Features::vector`).
+/// Config weights as a vector `[bias, w1..]` (the order of `features::FEATURES`).
 pub fn from_weights(w: &Weights) -> Vec<f64> {
     std::iter::once(w.bias)
-        .chain(crate::score::weight_vector(w))
+        .chain(w.values)
         .map(f64::from)
         .collect()
 }
 
-/// The fitted vector as config weights.
+/// The fitted vector as config weights, rounded to three decimals.
 pub fn to_weights(w: &[f64]) -> Weights {
     let f = |i: usize| (w[i] * 1000.0).round() as f32 / 1000.0;
     Weights {
         bias: f(0),
-        coverage: f(1),
-        grams: f(2),
-        precision: f(3),
-        model_equal: f(4),
-        model_partial: f(5),
-        model_conflict: f(6),
-        model_other: f(7),
-        gtin_equal: f(8),
-        brand_match: f(9),
-        brand_mismatch: f(10),
-        margin: f(11),
-        top: f(12),
-        attr_agree: f(13),
-        attr_conflict: f(14),
-        price_gap: f(15),
-        colour_conflict: f(16),
-        photo_match: f(17),
+        values: std::array::from_fn(|i| f(i + 1)),
     }
 }
 

@@ -4,16 +4,22 @@
 //! A catalog is an index directory like the banned index ([`crate::store::Store`]), holding
 //! listings instead of banned records, so the same retrieval finds listings for a probe. Every
 //! candidate listing is then judged the way `relist check` judges it: against the banned index
-//! itself for stored banned records (so a listing's score here is its score in a sweep), or
-//! against a scratch index holding only the probe for an ad-hoc text, model or photo.
+//! itself for stored banned records (so a listing's score here is its score in a sweep), or by
+//! the [`Matcher`] against the probe alone, in memory, for an ad-hoc text, model or photo.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use std::sync::Arc;
+
 use crate::config::Config;
-use crate::engine::{CheckOptions, Engine, Scratch};
+use crate::engine::{CheckOptions, Engine};
 use crate::error::{Error, Result};
+use crate::evidence::{self, Voice};
+use crate::features::{PreparedBanned, PreparedListing, Uniform};
+use crate::imghash::QueryPhotos;
+use crate::matcher::Matcher;
 use crate::model::{BannedRecord, ImageHashRef, Listing, Match, RecordKind};
 use crate::query::Filters;
 
@@ -22,43 +28,87 @@ pub const PROBE_ID: &str = "query";
 
 /// A listing as the catalog stores it: the record fields it shares with banned records, and
 /// the rest (price, seller, market, ...) kept as extra fields. `images` are kept as given;
-/// their hashes are expected in `image_hashes`.
+/// their hashes are expected in `image_hashes`, each naming the listing photo it is of.
 pub fn listing_record(l: &Listing) -> Result<BannedRecord> {
-    let v = serde_json::to_value(l).map_err(|e| Error::Invalid(e.to_string()))?;
-    BannedRecord::from_value(v)
-        .map(|p| p.record)
-        .map_err(|e| Error::Invalid(format!("listing '{}': {e}", l.id)))
-}
-
-/// The listing a catalog record was made from. Its photos are its stored hashes: the files
-/// they came from are not read again.
-pub fn record_listing(r: &BannedRecord) -> Result<Listing> {
-    let mut v = serde_json::to_value(r).map_err(|e| Error::Invalid(e.to_string()))?;
-    if let Value::Object(o) = &mut v {
-        o.remove("kind");
-        o.remove("images");
-        o.remove("jurisdictions");
+    if l.title.trim().is_empty() {
+        return Err(Error::Invalid(format!(
+            "listing '{}': field `title` is missing or empty",
+            l.id
+        )));
     }
-    Listing::from_value(v).map_err(|e| Error::Invalid(format!("catalog record '{}': {e}", r.id)))
+    let mut extra = l.extra.clone();
+    let mut keep = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            extra.insert(k.to_string(), v);
+        }
+    };
+    keep("price", l.price.map(Value::from));
+    keep("currency", l.currency.clone().map(Value::from));
+    keep("seller", l.seller.clone().map(Value::from));
+    keep("platform", l.platform.clone().map(Value::from));
+    keep("market", l.market.clone().map(Value::from));
+    Ok(BannedRecord {
+        id: l.id.clone(),
+        kind: RecordKind::Product,
+        title: l.title.clone(),
+        brand: l.brand.clone(),
+        category: l.category.clone(),
+        description: l.description.clone(),
+        models: l.models.clone(),
+        // As a banned record keeps them: valid ones, as GTIN-14.
+        gtins: l
+            .gtins
+            .iter()
+            .filter_map(|g| crate::ident::gtin14(g))
+            .collect(),
+        images: l.images.clone(),
+        image_hashes: l.image_hashes.clone(),
+        url: l.url.clone(),
+        extra,
+        ..BannedRecord::default()
+    })
 }
 
-/// Field of a catalog record mapping each stored photo-hash pair to the listing's photo it
-/// came from (a file is stored in its 8 rotations and flips; written by
-/// [`crate::pipeline::catalog::prepare_listing`]).
-pub(crate) const PHOTO_NUMBERS: &str = "photo_numbers";
-
-/// Reasons name photos by hash pair ("photo 12 matches"); a catalog listing's reasons name
-/// them as the listing numbers its photos.
-fn renumber_photos(reason: &str, listing: &Listing) -> Option<String> {
-    let rest = reason.strip_prefix("photo ")?;
-    let (n, tail) = rest.split_once(' ')?;
-    let n: usize = n.parse().ok()?;
-    let photo = listing
-        .extra
-        .get(PHOTO_NUMBERS)?
-        .get(n.checked_sub(1)?)?
-        .as_u64()?;
-    Some(format!("photo {photo} {tail}"))
+/// The listing a catalog record was made from. Its photos are its stored hashes (each naming
+/// the listing photo it is of): the files they came from are not read again.
+pub fn record_listing(r: &BannedRecord) -> Listing {
+    let mut extra = r.extra.clone();
+    let mut take = |k: &str| extra.remove(k);
+    let text = |v: Option<Value>| v.and_then(|v| v.as_str().map(str::to_string));
+    let price = take("price").and_then(|v| v.as_f64());
+    let currency = text(take("currency"));
+    let seller = text(take("seller"));
+    let platform = text(take("platform"));
+    let market = text(take("market"));
+    let mut image_hashes = r.image_hashes.clone();
+    // Catalogs indexed before hashes named their photo kept the numbers beside them, one per
+    // dHash/pHash pair in order.
+    if let Some(Value::Array(numbers)) = take("photo_numbers") {
+        for algo in ["dhash", "phash"] {
+            let of_algo = image_hashes.iter_mut().filter(|h| h.algo == algo);
+            for (h, n) in of_algo.zip(&numbers) {
+                h.photo = h.photo.or(n.as_u64().map(|n| n as u32));
+            }
+        }
+    }
+    Listing {
+        id: r.id.clone(),
+        title: r.title.clone(),
+        description: r.description.clone(),
+        brand: r.brand.clone(),
+        models: r.models.clone(),
+        gtins: r.gtins.clone(),
+        category: r.category.clone(),
+        price,
+        currency,
+        seller,
+        platform,
+        url: r.url.clone(),
+        market,
+        images: Vec::new(),
+        image_hashes,
+        extra,
+    }
 }
 
 /// A banned record as a probe listing, to retrieve the catalog's listings like it.
@@ -179,7 +229,8 @@ impl CatalogHit {
             "platform": l.platform, "market": l.market, "listing_url": l.url,
             "banned_id": b.id, "banned_title": b.title, "source": b.source,
             "hazard": b.hazard, "url": b.url,
-            "score": m.score, "decision": m.decision, "reasons": m.reasons, "signals": m.signals,
+            "score": m.score, "decision": m.decision, "reasons": m.reasons,
+            "evidence": m.evidence, "signals": m.signals,
         })
     }
 }
@@ -189,8 +240,8 @@ pub enum Judge<'a> {
     /// Records stored in this banned index: listings are judged against the whole index, as a
     /// sweep would judge them.
     Index(&'a Engine),
-    /// Records (an ad-hoc probe) judged on their own, in a scratch index.
-    Scratch(Config),
+    /// Records (an ad-hoc probe) judged on their own, in memory, with this config's policy.
+    Probe(Config),
 }
 
 /// The listings of `catalog` that match each of `banned`, best first within each record, at
@@ -214,46 +265,50 @@ pub fn find_listings(
     };
     let mut candidates: BTreeMap<String, Listing> = BTreeMap::new();
     for b in banned {
-        let res = catalog.check(&probe_listing(b), retrieve)?;
+        let probe = probe_listing(b);
+        let photos = QueryPhotos::from_hashes(&probe.image_hashes);
+        let res = catalog.check_with_photos(&probe, photos, retrieve)?;
         for m in res.matches {
             if candidates.contains_key(&m.banned_id) {
                 continue;
             }
             if let Some(rec) = csnap.get(&m.banned_id).map_err(|e| Error::index(cdir, e))? {
-                candidates.insert(m.banned_id.clone(), record_listing(&rec)?);
+                candidates.insert(m.banned_id.clone(), record_listing(&rec));
             }
         }
     }
-    let scratch;
-    let probing = matches!(judge, Judge::Scratch(_));
-    let engine = match judge {
-        Judge::Index(e) => e,
-        Judge::Scratch(config) => {
-            scratch = Scratch::new(banned.to_vec(), config)?;
-            &scratch.engine
-        }
-    };
     let wanted: HashMap<&str, &BannedRecord> = banned.iter().map(|b| (b.id.as_str(), b)).collect();
     // Enough matches per listing that every wanted record judged is kept.
     let judge_opts = CheckOptions {
         top: 64.max(banned.len()),
         ..CheckOptions::default()
     };
+    // An ad-hoc probe is judged on its own: its words are as rare as each other.
+    let probes: Vec<Arc<PreparedBanned>> = match &judge {
+        Judge::Index(_) => Vec::new(),
+        Judge::Probe(_) => banned
+            .iter()
+            .map(|b| Arc::new(PreparedBanned::new(b.clone(), &Uniform)))
+            .collect(),
+    };
     let mut per: HashMap<&str, Vec<CatalogHit>> = HashMap::new();
     for listing in candidates.into_values() {
-        let res = engine.check(&listing, judge_opts)?;
-        for mut m in res.matches {
-            for r in &mut m.reasons {
-                if let Some(n) = renumber_photos(r, &listing) {
-                    *r = n;
+        // A catalog listing's photos are its stored hashes; nothing is read.
+        let photos = QueryPhotos::from_hashes(&listing.image_hashes);
+        let res = match &judge {
+            Judge::Index(engine) => engine.check_with_photos(&listing, photos, judge_opts)?,
+            Judge::Probe(config) => {
+                let prepared = PreparedListing::new(&listing, photos, &Uniform);
+                let mut res = Matcher::new(config.clone())
+                    .judge(&prepared, &probes, &Uniform, None, judge_opts);
+                // The other side is the query, not a banned record.
+                for m in &mut res.matches {
+                    m.reasons = evidence::reasons(&m.evidence, Voice::QUERY);
                 }
+                res
             }
-            if probing {
-                // The reasons speak of "banned" fields; here the other side is the query.
-                for r in &mut m.reasons {
-                    *r = r.replace("banned ", "queried ");
-                }
-            }
+        };
+        for m in res.matches {
             if let Some((id, b)) = wanted.get_key_value(m.banned_id.as_str()) {
                 per.entry(id).or_default().push(CatalogHit {
                     listing: listing.clone(),
@@ -299,7 +354,7 @@ mod tests {
             r.jurisdictions.is_empty(),
             "a market is not a ban's jurisdiction"
         );
-        let back = record_listing(&r).unwrap();
+        let back = record_listing(&r);
         assert_eq!(back.seller.as_deref(), Some("s1"));
         assert_eq!(back.price, Some(12.5));
         assert_eq!(back.market.as_deref(), Some("US"));

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::features;
 use crate::model::Decision;
 
 const DEFAULTS: &str = include_str!("../relist.toml");
@@ -31,28 +32,82 @@ pub struct Terms {
     pub exact: Decision,
 }
 
-/// Weights of the logistic fusion (see `score`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Weights of the logistic fusion (see `score`): the bias and one weight per feature of
+/// [`features::FEATURES`], named by the feature in the config file.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Weights {
     pub bias: f32,
-    pub coverage: f32,
-    pub grams: f32,
-    pub precision: f32,
-    pub model_equal: f32,
-    pub model_partial: f32,
-    pub model_conflict: f32,
-    pub model_other: f32,
-    pub gtin_equal: f32,
-    pub brand_match: f32,
-    pub brand_mismatch: f32,
-    pub margin: f32,
-    pub top: f32,
-    pub attr_agree: f32,
-    pub attr_conflict: f32,
-    pub price_gap: f32,
-    pub colour_conflict: f32,
-    pub photo_match: f32,
+    /// In the order of [`features::FEATURES`].
+    pub values: [f32; features::N],
+}
+
+impl Weights {
+    /// The weight of a feature by name.
+    pub fn get(&self, name: &str) -> Option<f32> {
+        features::feature_index(name).map(|i| self.values[i])
+    }
+
+    /// Sets the weight of a feature by name; false for a name that is no feature.
+    pub fn set(&mut self, name: &str, value: f32) -> bool {
+        match features::feature_index(name) {
+            Some(i) => {
+                self.values[i] = value;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Serialize for Weights {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(features::N + 1))?;
+        m.serialize_entry("bias", &self.bias)?;
+        for (f, w) in features::FEATURES.iter().zip(&self.values) {
+            m.serialize_entry(f.name, w)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Weights {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let map = std::collections::BTreeMap::<String, f32>::deserialize(d)?;
+        let mut w = Weights {
+            bias: 0.0,
+            values: [0.0; features::N],
+        };
+        let mut seen = [false; features::N];
+        let mut bias = false;
+        for (k, v) in map {
+            if k == "bias" {
+                w.bias = v;
+                bias = true;
+                continue;
+            }
+            let Some(i) = features::feature_index(&k) else {
+                let known: Vec<&str> = features::FEATURES.iter().map(|f| f.name).collect();
+                return Err(D::Error::custom(format!(
+                    "weights: unknown feature `{k}` (known: bias, {})",
+                    known.join(", ")
+                )));
+            };
+            w.values[i] = v;
+            seen[i] = true;
+        }
+        if !bias {
+            return Err(D::Error::custom("weights: missing `bias`"));
+        }
+        if let Some(i) = seen.iter().position(|s| !s) {
+            return Err(D::Error::custom(format!(
+                "weights: missing `{}`",
+                features::FEATURES[i].name
+            )));
+        }
+        Ok(w)
+    }
 }
 
 /// `[server]`: settings of `relist serve` kept in the file. Tokens are secrets: a file only the
@@ -167,6 +222,25 @@ mod tests {
         assert!(Config::default().server.check_tokens.is_empty());
         let e = Config::from_toml("[server]\ncheck_token = \"c1\"\n").unwrap_err();
         assert!(e.contains("check_token"), "{e}");
+    }
+
+    #[test]
+    fn weights_are_named_by_feature_and_round_trip() {
+        let d = Config::default();
+        for f in features::FEATURES {
+            assert!(
+                d.weights.get(f.name).is_some(),
+                "relist.toml lacks `{}`",
+                f.name
+            );
+        }
+        let text = toml::to_string(&d).unwrap();
+        assert_eq!(Config::from_toml(&text).unwrap(), d);
+        let c = Config::from_toml("[weights]\nphoto_match = 3.5\n").unwrap();
+        assert_eq!(c.weights.get("photo_match"), Some(3.5));
+        assert_eq!(c.weights.get("coverage"), d.weights.get("coverage"));
+        let e = Config::from_toml("[weights]\nphoto_mach = 1.0\n").unwrap_err();
+        assert!(e.contains("photo_mach") && e.contains("photo_match"), "{e}");
     }
 
     #[test]

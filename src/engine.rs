@@ -5,41 +5,17 @@ use std::sync::{Arc, RwLock};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::features::{BrandEvidence, Features, PreparedListing};
-use crate::model::{CheckResult, Decision, Listing, Match, Signals};
-use crate::normalize::TextKeys;
-use crate::score;
+use crate::features::{Features, PreparedBanned, PreparedListing};
+use crate::imghash::QueryPhotos;
+pub use crate::matcher::CheckOptions;
+use crate::matcher::Matcher;
+use crate::model::{CheckResult, Listing};
 use crate::store::{Snapshot, Store};
 
-/// Which matches to return per listing.
-#[derive(Debug, Clone, Copy)]
-pub struct CheckOptions {
-    pub top: usize,
-    /// Matches below this score are left out, even as context.
-    pub min_score: f32,
-}
-
-impl Default for CheckOptions {
-    fn default() -> Self {
-        CheckOptions {
-            top: 5,
-            min_score: 0.05,
-        }
-    }
-}
-
-impl CheckOptions {
-    pub fn top(top: usize) -> Self {
-        CheckOptions {
-            top,
-            ..Self::default()
-        }
-    }
-}
-
+/// Retrieval from an index plus the [`Matcher`] that judges what it retrieves.
 pub struct Engine {
     store: Store,
-    config: Config,
+    matcher: Matcher,
     snapshot: RwLock<Arc<Snapshot>>,
 }
 
@@ -52,7 +28,7 @@ impl Engine {
         let snapshot = RwLock::new(Arc::new(store.snapshot()?));
         Ok(Engine {
             store,
-            config,
+            matcher: Matcher::new(config),
             snapshot,
         })
     }
@@ -62,7 +38,11 @@ impl Engine {
     }
 
     pub fn config(&self) -> &Config {
-        &self.config
+        self.matcher.config()
+    }
+
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
     }
 
     /// The current read view; checks in flight keep theirs while a reload installs a new one.
@@ -78,10 +58,20 @@ impl Engine {
         Ok(())
     }
 
-    /// Checks one listing.
+    /// Checks one listing; its photo files (local paths in `images`) are read and hashed.
     pub fn check(&self, listing: &Listing, opts: CheckOptions) -> Result<CheckResult> {
+        self.check_with_photos(listing, QueryPhotos::of_listing(listing), opts)
+    }
+
+    /// Checks one listing with its photos already resolved into hashes: nothing is read.
+    pub fn check_with_photos(
+        &self,
+        listing: &Listing,
+        photos: QueryPhotos,
+        opts: CheckOptions,
+    ) -> Result<CheckResult> {
         let snap = self.snapshot();
-        let prepared = PreparedListing::new(listing, snap.as_ref());
+        let prepared = PreparedListing::new(listing, photos, snap.as_ref());
         self.check_prepared(&snap, &prepared, opts)
     }
 
@@ -93,103 +83,29 @@ impl Engine {
         prepared: &PreparedListing,
         opts: CheckOptions,
     ) -> Result<CheckResult> {
-        let listing = prepared.listing;
-        let mut matches = self.term_matches(snap, prepared);
-        for (features, banned) in self.scored_candidates(snap, prepared)? {
-            let (s, decision) = score::judge(&features, banned.words.len(), &self.config);
-            if s < opts.min_score {
-                continue;
-            }
-            matches.push(Match {
-                banned_id: banned.record.id.clone(),
-                score: round3(s),
-                decision,
-                reasons: score::reasons(&features, banned.record.brand.as_deref()),
-                signals: Signals {
-                    text: round3(features.text()),
-                    identifier: round3(features.identifier()),
-                    brand: match features.brand {
-                        crate::features::BrandEvidence::Match(s) => Some(s),
-                        crate::features::BrandEvidence::Mismatch => Some(0.0),
-                        crate::features::BrandEvidence::Unknown => None,
-                    },
-                    image_distance: features.photo.map(|(_, d)| d),
-                },
-            });
-        }
-        matches.sort_by(|a, b| {
-            b.decision
-                .cmp(&a.decision)
-                .then(b.score.total_cmp(&a.score))
-                .then(a.banned_id.cmp(&b.banned_id))
-        });
-        matches.dedup_by(|a, b| a.banned_id == b.banned_id);
-        matches.truncate(opts.top.max(1));
-        let decision = matches.first().map_or(Decision::Allow, |m| m.decision);
-        let score = matches.iter().map(|m| m.score).fold(0.0, f32::max);
-        // A photo that could not be read is reported; the listing is judged on the rest.
-        let error =
-            (!prepared.photo_problems.is_empty()).then(|| prepared.photo_problems.join("; "));
-        Ok(CheckResult {
-            listing_id: listing.id.clone(),
-            decision,
-            score,
-            matches,
-            error,
-        })
+        let banned = self.retrieve(snap, prepared)?;
+        Ok(self
+            .matcher
+            .judge(prepared, &banned, snap, Some(snap.terms()), opts))
     }
 
-    fn term_matches(&self, snap: &Snapshot, l: &PreparedListing) -> Vec<Match> {
-        snap.terms()
-            .find(l)
-            .into_iter()
-            .map(|hit| {
-                let (score, decision) = if hit.exact {
-                    (0.99, self.config.terms.exact)
-                } else {
-                    (0.6, Decision::Review)
-                };
-                let how = if hit.exact { "names" } else { "nearly names" };
-                let mut reason = format!("listing {how} banned term '{}'", hit.spelling);
-                if !hit.record.jurisdictions.is_empty() {
-                    reason.push_str(&format!(
-                        " (banned in {})",
-                        hit.record.jurisdictions.join(", ")
-                    ));
-                }
-                Match {
-                    banned_id: hit.record.id.clone(),
-                    score,
-                    decision,
-                    reasons: vec![reason],
-                    signals: Signals {
-                        text: if hit.exact { 1.0 } else { 0.8 },
-                        ..Signals::default()
-                    },
-                }
-            })
-            .collect()
-    }
-
-    /// Candidates that apply in the listing's market, with their evidence.
-    fn scored_candidates(
-        &self,
-        snap: &Snapshot,
-        l: &PreparedListing,
-    ) -> Result<Vec<(Features, Arc<crate::features::PreparedBanned>)>> {
+    /// The candidates of a listing: its retrieved records, then those with a photo close to
+    /// one of its photos, whatever the text says.
+    fn retrieve(&self, snap: &Snapshot, l: &PreparedListing) -> Result<Vec<Arc<PreparedBanned>>> {
         let idx_err = |e| Error::index(self.store.dir(), e);
         let mut addrs = snap
-            .retrieve(l, self.config.retrieval.candidates)
+            .retrieve(l, self.config().retrieval.candidates)
             .map_err(idx_err)?;
-        // Products whose photo is close to one of the listing's, whatever the text says.
         // All of a listing's photo hashes (each photo in 8 symmetries and its top part) in one
         // search: a scan of the index is one pass, not one per hash.
-        let dhashes: Vec<[u64; 1]> = l.photos.iter().map(|(_, p)| [p.dhash]).collect();
+        let photos = l.photos();
+        let dhashes: Vec<[u64; 1]> = photos.pairs.iter().map(|(_, p)| [p.dhash]).collect();
         let by_photo = snap
             .photo_candidates(&dhashes, crate::features::PHOTO_RADIUS)
             .into_iter()
             .chain(
-                l.pdqs
+                photos
+                    .pdq
                     .iter()
                     .flat_map(|(_, q)| snap.pdq_candidates(q, crate::features::PDQ_RADIUS)),
             );
@@ -198,63 +114,30 @@ impl Engine {
                 addrs.push(a);
             }
         }
-        let market = l.listing.market.as_deref();
-        let mut out = Vec::with_capacity(addrs.len());
-        for a in addrs {
-            let banned = snap
-                .prepared(a)
-                .map_err(|e| Error::index(self.store.dir(), e))?;
-            if banned.record.applies_to(market) {
-                out.push((Features::compute(l, &banned, snap), banned));
-            }
-        }
-        // How each candidate stands against the best of the others.
-        let texts: Vec<f32> = out.iter().map(|(f, _)| f.text()).collect();
-        for (i, (f, _)) in out.iter_mut().enumerate() {
-            let best_other = texts
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, t)| *t)
-                .fold(0.0f32, f32::max);
-            f.margin = (texts[i] - best_other).clamp(-1.0, 1.0);
-        }
-        // Brands inside titles: a listing that names one candidate's brand exactly names
-        // another brand than the rest's.
-        let named: Option<String> = out
-            .iter()
-            .find(|(f, _)| f.brand == BrandEvidence::Match(1.0))
-            .and_then(|(_, b)| b.record.brand.clone());
-        if let Some(name) = named {
-            let key = TextKeys::new(&name).spaceless;
-            for (f, b) in out.iter_mut() {
-                if b.brand_key
-                    .as_ref()
-                    .is_some_and(|k| *k != key && !key.contains(k.as_str()))
-                {
-                    f.other_brand(&name);
-                }
-            }
-        }
-        Ok(out)
+        addrs
+            .into_iter()
+            .map(|a| snap.prepared(a).map_err(idx_err))
+            .collect()
     }
 
     /// The evidence for each candidate of a listing: `(banned id, features, title words)`.
     /// What calibration fits the fusion weights on.
     pub fn evidence(&self, listing: &Listing) -> Result<Vec<(String, Features, usize)>> {
         let snap = self.snapshot();
-        let l = PreparedListing::new(listing, snap.as_ref());
+        let l = PreparedListing::new(listing, QueryPhotos::of_listing(listing), snap.as_ref());
+        let banned = self.retrieve(&snap, &l)?;
         Ok(self
-            .scored_candidates(&snap, &l)?
+            .matcher
+            .candidates(&l, &banned, snap.as_ref())
             .into_iter()
-            .map(|(f, b)| (b.record.id.clone(), f, b.words.len()))
+            .map(|c| (c.banned.record.id.clone(), c.features, c.banned.words.len()))
             .collect())
     }
 
     /// Ids of the candidates retrieved before rescoring (for measuring candidate recall).
     pub fn candidate_ids(&self, listing: &Listing, k: usize) -> Result<Vec<String>> {
         let snap = self.snapshot();
-        let l = PreparedListing::new(listing, snap.as_ref());
+        let l = PreparedListing::new(listing, QueryPhotos::of_listing(listing), snap.as_ref());
         let addrs = snap
             .retrieve(&l, k)
             .map_err(|e| Error::index(self.store.dir(), e))?;
@@ -267,10 +150,6 @@ impl Engine {
             })
             .collect()
     }
-}
-
-fn round3(x: f32) -> f32 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// An engine over a few records in a scratch directory, removed on drop: a benchmark's banned

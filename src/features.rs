@@ -4,7 +4,9 @@
 //! comparing a listing with each of its candidates is cheap.
 
 use crate::attrs;
+use crate::evidence::Origin;
 use crate::ident::{self, ModelEvidence, ModelToken};
+use crate::imghash::QueryPhotos;
 use crate::model::{BannedRecord, Listing};
 use crate::normalize::{TextKeys, leet_key};
 use crate::text::{gram_containment, token_close, weighted_coverage};
@@ -158,6 +160,23 @@ impl PreparedBanned {
         }
     }
 
+    /// Where a model number of this record was found.
+    pub fn model_origin(&self, raw: &str) -> Origin {
+        let key = ident::model_key(raw);
+        if self
+            .record
+            .models
+            .iter()
+            .any(|m| ident::model_key(m) == key)
+        {
+            Origin::Models
+        } else if self.title.folded.contains(raw) {
+            Origin::Title
+        } else {
+            Origin::Description
+        }
+    }
+
     /// Words for the BM25 field: title and brand.
     pub fn index_words(&self) -> Vec<String> {
         let mut w = self.title.index_words();
@@ -181,32 +200,36 @@ impl PreparedBanned {
 }
 
 /// A listing, ready to be compared with any number of candidates.
+///
+/// Preparing reads nothing: the listing's photos come already resolved into hashes
+/// ([`QueryPhotos`]), so whoever prepares a listing decides which files, uploads or hashes it
+/// may use (the server never reads a path a caller names).
 #[derive(Debug)]
 pub struct PreparedListing<'a> {
-    pub listing: &'a Listing,
+    listing: &'a Listing,
     /// Title and brand.
-    pub head: TextKeys,
+    head: TextKeys,
     /// Title, brand and description: where term rules are looked for.
-    pub all: TextKeys,
+    all: TextKeys,
     /// Distinct title words as written, their leet keys, and their rarity.
-    pub words: Vec<String>,
-    pub keys: Vec<String>,
-    pub weights: Vec<f32>,
-    pub brand_key: Option<String>,
-    pub models: Vec<ModelToken>,
-    pub gtins: Vec<String>,
-    pub attrs: Vec<(&'static str, f64)>,
-    pub colours: Vec<&'static str>,
-    /// Photos to compare: `(photo number, hashes)`, a file in all its rotations and flips.
-    pub photos: Vec<(usize, crate::imghash::PhotoHashes)>,
-    /// PDQ hashes to compare, likewise.
-    pub pdqs: Vec<(usize, crate::imghash::Pdq)>,
-    /// Photos that could not be used, and why.
-    pub photo_problems: Vec<String>,
+    words: Vec<String>,
+    keys: Vec<String>,
+    weights: Vec<f32>,
+    brand_key: Option<String>,
+    models: Vec<ModelToken>,
+    gtins: Vec<String>,
+    attrs: Vec<(&'static str, f64)>,
+    colours: Vec<&'static str>,
+    /// The photos to compare, by listing photo number, and the photos that could not be used.
+    photos: QueryPhotos,
 }
 
 impl<'a> PreparedListing<'a> {
-    pub fn new(listing: &'a Listing, rarity: &dyn Rarity) -> PreparedListing<'a> {
+    pub fn new(
+        listing: &'a Listing,
+        photos: QueryPhotos,
+        rarity: &dyn Rarity,
+    ) -> PreparedListing<'a> {
         // Each text is folded once: folding is most of a listing's preparation.
         let title = TextKeys::new(&listing.title);
         let head_text = match &listing.brand {
@@ -248,17 +271,10 @@ impl<'a> PreparedListing<'a> {
                 gtins.push(g);
             }
         }
-        let crate::imghash::QueryPhotos {
-            pairs: photos,
-            pdq: pdqs,
-            problems: photo_problems,
-        } = crate::imghash::query_evidence(&listing.images, &listing.image_hashes);
         PreparedListing {
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
             photos,
-            pdqs,
-            photo_problems,
             listing,
             brand_key: brand_key(listing.brand.as_deref()),
             head,
@@ -268,6 +284,52 @@ impl<'a> PreparedListing<'a> {
             weights,
             models,
             gtins,
+        }
+    }
+
+    pub fn listing(&self) -> &'a Listing {
+        self.listing
+    }
+
+    /// Title and brand, normalised.
+    pub fn head(&self) -> &TextKeys {
+        &self.head
+    }
+
+    /// Title, brand and description, normalised.
+    pub fn all(&self) -> &TextKeys {
+        &self.all
+    }
+
+    /// Model numbers: the `models` field first, then those found in the text.
+    pub fn models(&self) -> &[ModelToken] {
+        &self.models
+    }
+
+    /// GTIN-14s: the `gtins` field (valid ones), then those found in the text.
+    pub fn gtins(&self) -> &[String] {
+        &self.gtins
+    }
+
+    /// The photos compared, by listing photo number.
+    pub fn photos(&self) -> &QueryPhotos {
+        &self.photos
+    }
+
+    /// Where a model number of this listing was found.
+    pub fn model_origin(&self, raw: &str) -> Origin {
+        let key = ident::model_key(raw);
+        if self
+            .listing
+            .models
+            .iter()
+            .any(|m| ident::model_key(m) == key)
+        {
+            Origin::Models
+        } else if self.head.folded.contains(raw) {
+            Origin::Title
+        } else {
+            Origin::Description
         }
     }
 }
@@ -401,6 +463,7 @@ impl Features {
         };
         let photo = l
             .photos
+            .pairs
             .iter()
             .flat_map(|(n, lp)| {
                 b.photos.iter().map(move |bp| {
@@ -411,7 +474,8 @@ impl Features {
             .min_by_key(|(_, d)| *d);
         // PDQ for photos known only by it (a hash-sharing list, a platform sending PDQ).
         let pdq = l
-            .pdqs
+            .photos
+            .pdq
             .iter()
             .flat_map(|(n, lp)| {
                 b.pdqs
@@ -476,42 +540,130 @@ impl Features {
         }
     }
 
-    /// The feature vector fused by `score` (order of `config::Weights`, bias excluded).
-    pub fn vector(&self) -> [f32; 17] {
-        let (eq, partial, conflict, other) = match &self.model {
-            ModelEvidence::Equal { .. } => (1.0, 0.0, 0.0, 0.0),
-            ModelEvidence::Partial { coverage, .. } => (0.0, *coverage, 0.0, 0.0),
-            ModelEvidence::Conflict { .. } => (0.0, 0.0, 1.0, 0.0),
-            ModelEvidence::Unrelated { .. } => (0.0, 0.0, 0.0, 1.0),
-            ModelEvidence::None => (0.0, 0.0, 0.0, 0.0),
-        };
-        let (bm, bx) = match self.brand {
-            BrandEvidence::Match(s) => (s, 0.0),
-            BrandEvidence::Mismatch => (0.0, 1.0),
-            BrandEvidence::Unknown => (0.0, 0.0),
-        };
-        [
-            self.coverage,
-            self.grams,
-            self.precision,
-            eq,
-            partial,
-            conflict,
-            other,
-            if self.gtin.is_some() { 1.0 } else { 0.0 },
-            bm,
-            bx,
-            self.margin,
-            if self.margin > 0.0 { 1.0 } else { 0.0 },
-            if self.attr_agree { 1.0 } else { 0.0 },
-            if self.attr_conflict.is_some() {
-                1.0
-            } else {
-                0.0
-            },
-            self.price_gap,
-            if self.colour_conflict { 1.0 } else { 0.0 },
-            self.photo_match(),
-        ]
+    /// The feature vector fused by `score`, in the order of [`FEATURES`].
+    pub fn vector(&self) -> [f32; N] {
+        std::array::from_fn(|i| (FEATURES[i].value)(self))
     }
+
+    fn model_is(&self, f: fn(&ModelEvidence) -> bool) -> f32 {
+        if f(&self.model) { 1.0 } else { 0.0 }
+    }
+}
+
+/// One input of the logistic fusion: its name (the key of its weight in the config's
+/// `[weights]` and in `relist calibrate`'s output) and how it is read from a pair's evidence.
+/// Adding a feature is one entry here, its code in [`Features`], and its weight in
+/// `relist.toml` (and `benches/priors.toml`, the prior calibration starts from).
+pub struct Feature {
+    pub name: &'static str,
+    /// What it measures, for people reading a config.
+    pub about: &'static str,
+    pub value: fn(&Features) -> f32,
+}
+
+fn flag(b: bool) -> f32 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// Every feature, in the order of the feature vector.
+pub const FEATURES: &[Feature] = &[
+    Feature {
+        name: "coverage",
+        about: "rarity-weighted share of the banned title's words in the listing",
+        value: |f| f.coverage,
+    },
+    Feature {
+        name: "grams",
+        about: "share of the banned title's character n-grams in the listing",
+        value: |f| f.grams,
+    },
+    Feature {
+        name: "precision",
+        about: "rarity-weighted share of the listing title's words in the banned record",
+        value: |f| f.precision,
+    },
+    Feature {
+        name: "model_equal",
+        about: "a model number equal on both sides",
+        value: |f| f.model_is(|m| matches!(m, ModelEvidence::Equal { .. })),
+    },
+    Feature {
+        name: "model_partial",
+        about: "share of the banned model number a listing's model covers",
+        value: |f| match &f.model {
+            ModelEvidence::Partial { coverage, .. } => *coverage,
+            _ => 0.0,
+        },
+    },
+    Feature {
+        name: "model_conflict",
+        about: "another model number of the same family",
+        value: |f| f.model_is(|m| matches!(m, ModelEvidence::Conflict { .. })),
+    },
+    Feature {
+        name: "model_other",
+        about: "model numbers on both sides with nothing in common",
+        value: |f| f.model_is(|m| matches!(m, ModelEvidence::Unrelated { .. })),
+    },
+    Feature {
+        name: "gtin_equal",
+        about: "a GTIN equal on both sides",
+        value: |f| flag(f.gtin.is_some()),
+    },
+    Feature {
+        name: "brand_match",
+        about: "the banned brand in the listing: 1 exact, 0.8 close",
+        value: |f| match f.brand {
+            BrandEvidence::Match(s) => s,
+            _ => 0.0,
+        },
+    },
+    Feature {
+        name: "brand_mismatch",
+        about: "the listing names another brand",
+        value: |f| flag(f.brand == BrandEvidence::Mismatch),
+    },
+    Feature {
+        name: "margin",
+        about: "text signal minus the best other candidate's, in [-1, 1]",
+        value: |f| f.margin,
+    },
+    Feature {
+        name: "top",
+        about: "the candidate stands above every other",
+        value: |f| flag(f.margin > 0.0),
+    },
+    Feature {
+        name: "attr_agree",
+        about: "a number with a unit equal on both sides",
+        value: |f| flag(f.attr_agree),
+    },
+    Feature {
+        name: "attr_conflict",
+        about: "a measure with different values on the two sides",
+        value: |f| flag(f.attr_conflict.is_some()),
+    },
+    Feature {
+        name: "price_gap",
+        about: "|ln(listing price / banned price)|, capped at 2, scaled to [0, 1]",
+        value: |f| f.price_gap,
+    },
+    Feature {
+        name: "colour_conflict",
+        about: "both titles name colours and share none",
+        value: |f| flag(f.colour_conflict),
+    },
+    Feature {
+        name: "photo_match",
+        about: "closest photo pair: 1 the same photo, 0 at distance 16 of 64",
+        value: |f| f.photo_match(),
+    },
+];
+
+/// Length of the feature vector.
+pub const N: usize = FEATURES.len();
+
+/// The position of a feature in the vector, by name.
+pub fn feature_index(name: &str) -> Option<usize> {
+    FEATURES.iter().position(|f| f.name == name)
 }

@@ -8,6 +8,7 @@
 
 use std::fmt::Write;
 
+use crate::evidence::{Evidence, Piece, Voice};
 use crate::model::Decision;
 use crate::normalize::TextKeys;
 
@@ -49,26 +50,6 @@ pub fn path_segment(s: &str) -> String {
     out
 }
 
-/// The words a match's reasons name as shared ("... weighted words (a, b, c); ..."), and the
-/// listing's model number of a model reason ("model 'kt9000' equals ...").
-pub fn shared_words(reasons: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    for r in reasons {
-        if let Some(rest) = r.strip_prefix("model '")
-            && let Some(end) = rest.find("' ")
-        {
-            out.push(rest[..end].to_string());
-        }
-        if let Some(start) = r.find("weighted words (") {
-            let rest = &r[start + "weighted words (".len()..];
-            if let Some(end) = rest.find(')') {
-                out.extend(rest[..end].split(", ").map(str::to_string));
-            }
-        }
-    }
-    out
-}
-
 /// `text` escaped, with each word that folds to one of `words` marked: "VοltΜaх" (Greek
 /// letters) is marked for "voltmax", as the matcher saw it.
 pub fn highlight(text: &str, words: &[String]) -> String {
@@ -92,51 +73,20 @@ pub fn highlight(text: &str, words: &[String]) -> String {
     out
 }
 
-/// One reason, escaped, with its evidence marked: quoted values (models, brands), the list
-/// of shared words, and photo distances.
-pub fn evidence(reason: &str) -> String {
+/// One item's reason, escaped, with its values marked (model numbers, brands, terms, the
+/// shared words) and its photo distance marked apart.
+pub fn reason_html(e: &Evidence, v: Voice) -> String {
     let mut out = String::new();
-    // Quoted values ('HB-2210X'): a quote after a space or at the start opens one, the next
-    // quote not followed by a letter or digit closes it; an apostrophe ("title's") does neither.
-    let mut rest = reason;
-    loop {
-        let open = rest.char_indices().find(|&(i, c)| {
-            c == '\'' && (i == 0 || rest[..i].ends_with(|p: char| p.is_whitespace()))
-        });
-        let Some((o, _)) = open else { break };
-        let inner = &rest[o + 1..];
-        let close = inner.char_indices().find(|&(i, c)| {
-            c == '\'' && !inner[i + 1..].starts_with(|n: char| n.is_alphanumeric())
-        });
-        let Some((c, _)) = close else { break };
-        out.push_str(&esc(&rest[..o]));
-        let _ = write!(out, "'<mark>{}</mark>'", esc(&inner[..c]));
-        rest = &inner[c + 1..];
-    }
-    out.push_str(&esc(rest));
-    if let Some(a) = out.find("weighted words (") {
-        let start = a + "weighted words (".len();
-        if let Some(len) = out[start..].find(')') {
-            let end = start + len;
-            out = format!(
-                "{}<mark>{}</mark>{}",
-                &out[..start],
-                &out[start..end],
-                &out[end..]
-            );
+    for p in e.pieces(v) {
+        match p {
+            Piece::Text(t) => out.push_str(&esc(&t)),
+            Piece::Value(t) => {
+                let _ = write!(out, "<mark>{}</mark>", esc(&t));
+            }
+            Piece::Distance(t) => {
+                let _ = write!(out, "<mark class=\"photo\">{}</mark>", esc(&t));
+            }
         }
-    }
-    if let Some(p) = out.find("distance ") {
-        let start = p + "distance ".len();
-        let end = out[start..]
-            .find(" of 64")
-            .map_or(out.len(), |e| start + e + " of 64".len());
-        out = format!(
-            "{}<mark class=\"photo\">{}</mark>{}",
-            &out[..start],
-            &out[start..end],
-            &out[end..]
-        );
     }
     out
 }
@@ -159,7 +109,9 @@ pub struct Card {
     pub listing_id: String,
     pub decision: Decision,
     pub score: f32,
-    pub reasons: Vec<String>,
+    /// What the match rests on, rendered as its reasons in `voice`.
+    pub evidence: Vec<Evidence>,
+    pub voice: Voice,
     pub image_distance: Option<u32>,
     /// Facts shown under the photos: (name, value), escaped here.
     pub facts: Vec<(String, String)>,
@@ -191,8 +143,8 @@ pub fn card(c: &Card) -> String {
         let _ = write!(facts, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
     }
     let mut reasons = String::new();
-    for r in &c.reasons {
-        let _ = write!(reasons, "<li>{}</li>", evidence(r));
+    for e in &c.evidence {
+        let _ = write!(reasons, "<li>{}</li>", reason_html(e, c.voice));
     }
     let mut links = String::new();
     if let Some(u) = safe_url(c.notice_url.as_deref()) {
@@ -279,24 +231,55 @@ mod tests {
 
     #[test]
     fn evidence_is_marked() {
-        let r = "model 'hb-2210x' equals banned model 'HB-2210X'";
+        use crate::evidence::{BrandRelation, HashKind, ModelRelation, Origin};
+        let v = Voice::BANNED;
+        let m = Evidence::Model {
+            relation: ModelRelation::Equal,
+            listing: "hb-2210x".into(),
+            banned: "HB-2210X".into(),
+            listing_from: Origin::Title,
+            banned_from: Origin::Models,
+            coverage: None,
+        };
         assert_eq!(
-            evidence(r),
+            reason_html(&m, v),
             "model '<mark>hb-2210x</mark>' equals banned model '<mark>HB-2210X</mark>'"
         );
-        let r = "title shares 100 % of the banned title's weighted words (voltmax, power); character overlap 90 %";
-        let e = evidence(r);
+        let w = Evidence::SharedWords {
+            share: 1.0,
+            words: vec!["voltmax".into(), "power".into()],
+            ngram_overlap: 0.9,
+        };
         assert_eq!(
-            e,
+            reason_html(&w, v),
             "title shares 100 % of the banned title&#39;s weighted words (<mark>voltmax, power</mark>); character overlap 90 %"
         );
+        let b = Evidence::Brand {
+            relation: BrandRelation::Mismatch,
+            brand: "O'Neill".into(),
+            other: None,
+        };
         assert_eq!(
-            evidence("listing names another brand than 'O'Neill'"),
+            reason_html(&b, v),
             "listing names another brand than '<mark>O&#39;Neill</mark>'"
         );
-        let e = evidence("photo 1 matches a banned photo: dHash and pHash distance 3 of 64");
+        let p = Evidence::Photo {
+            photo: 1,
+            algo: HashKind::DhashPhash,
+            distance: 3,
+            of: 64,
+        };
+        let e = reason_html(&p, v);
         assert!(e.contains("<mark class=\"photo\">3 of 64</mark>"), "{e}");
-        assert_eq!(shared_words(&[r.to_string()]), vec!["voltmax", "power"]);
+        // The page shows what the JSON says: the same sentence, marked.
+        for e in [m, w, b, p] {
+            let plain = reason_html(&e, v)
+                .replace("<mark>", "")
+                .replace("<mark class=\"photo\">", "")
+                .replace("</mark>", "")
+                .replace("&#39;", "'");
+            assert_eq!(plain, e.reason(v));
+        }
     }
 
     #[test]

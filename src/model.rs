@@ -13,6 +13,11 @@ use serde_json::{Map, Value};
 pub struct ImageHashRef {
     pub algo: String,
     pub hash: String,
+    /// Which of the record's photos the hash is of (from 1), when several hashes are of one
+    /// photo: a catalog keeps each listing photo in its 8 rotations and flips, and its results
+    /// name the listing's photo, not the hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<u32>,
 }
 
 /// `product` bans one product; `term` bans a substance or category by name.
@@ -156,7 +161,11 @@ pub struct Match {
     pub banned_id: String,
     pub score: f32,
     pub decision: Decision,
+    /// The evidence as sentences, rendered from `evidence`, strongest first.
     pub reasons: Vec<String>,
+    /// The evidence as data: objects with a `kind` field (see `evidence::Evidence`).
+    #[serde(default)]
+    pub evidence: Vec<crate::evidence::Evidence>,
     pub signals: Signals,
 }
 
@@ -331,7 +340,11 @@ fn take_hashes(obj: &mut Map<String, Value>) -> Result<Vec<ImageHashRef>, String
                         hash.len()
                     ));
                 }
-                Ok(ImageHashRef { algo, hash })
+                Ok(ImageHashRef {
+                    algo,
+                    hash,
+                    photo: None,
+                })
             })
             .collect(),
         Some(other) => Err(field_err("image_hashes", "a list", &other)),

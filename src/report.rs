@@ -161,7 +161,7 @@ pub fn write(
         let listing_img = listing
             .and_then(|l| crate::thumbs::from_images(&l.images, Path::new("")))
             .map(|j| data_uri(&j));
-        let words = html::shared_words(&best.reasons);
+        let words = crate::evidence::marked_words(&best.evidence);
         let mut facts = vec![
             ("Listing".to_string(), res.listing_id.clone()),
             ("Banned".to_string(), best.banned_id.clone()),
@@ -202,7 +202,8 @@ pub fn write(
             listing_id: res.listing_id.clone(),
             decision: best.decision,
             score: best.score,
-            reasons: best.reasons.clone(),
+            evidence: best.evidence.clone(),
+            voice: crate::evidence::Voice::BANNED,
             image_distance: best.signals.image_distance,
             facts,
             notice_url: record.as_ref().and_then(|r| r.url.clone()),

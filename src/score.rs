@@ -6,40 +6,14 @@
 //! or a near-identical title with the brand). A model-number conflict never blocks.
 
 use crate::config::{Config, Weights};
-use crate::features::{BrandEvidence, Features};
+use crate::evidence::{BrandRelation, Evidence, HashKind, ModelRelation, SHOWN_WORDS};
+use crate::features::{BrandEvidence, Features, N, PreparedBanned, PreparedListing};
 use crate::ident::ModelEvidence;
 use crate::model::Decision;
 
-/// The weights in feature-vector order.
-pub fn weight_vector(w: &Weights) -> [f32; 17] {
-    [
-        w.coverage,
-        w.grams,
-        w.precision,
-        w.model_equal,
-        w.model_partial,
-        w.model_conflict,
-        w.model_other,
-        w.gtin_equal,
-        w.brand_match,
-        w.brand_mismatch,
-        w.margin,
-        w.top,
-        w.attr_agree,
-        w.attr_conflict,
-        w.price_gap,
-        w.colour_conflict,
-        w.photo_match,
-    ]
-}
-
 /// Logistic fusion: a score in [0, 1].
-pub fn fuse(x: &[f32; 17], w: &Weights) -> f32 {
-    let z: f32 = w.bias
-        + x.iter()
-            .zip(weight_vector(w))
-            .map(|(a, b)| a * b)
-            .sum::<f32>();
+pub fn fuse(x: &[f32; N], w: &Weights) -> f32 {
+    let z: f32 = w.bias + x.iter().zip(&w.values).map(|(a, b)| a * b).sum::<f32>();
     let s = 1.0 / (1.0 + (-z).exp());
     if s.is_finite() {
         s.clamp(0.0, 1.0)
@@ -83,74 +57,93 @@ pub fn judge(f: &Features, title_words: usize, config: &Config) -> (f32, Decisio
     (score, decision)
 }
 
-/// Reasons a person can check, strongest first.
-pub fn reasons(f: &Features, banned_brand: Option<&str>) -> Vec<String> {
+/// The evidence of one pair, strongest first: what its reasons are rendered from.
+pub fn evidence(f: &Features, l: &PreparedListing, b: &PreparedBanned) -> Vec<Evidence> {
     let mut out = Vec::new();
     if let Some(g) = &f.gtin {
-        out.push(format!("GTIN {g} equals a banned GTIN"));
+        out.push(Evidence::Gtin { gtin: g.clone() });
     }
     if let Some((n, d)) = f.photo.filter(|(_, d)| *d < crate::features::PHOTO_RADIUS) {
-        out.push(match f.photo_pdq {
-            Some(p) => format!("photo {n} matches a banned photo: PDQ distance {p} of 256"),
-            None => format!("photo {n} matches a banned photo: dHash and pHash distance {d} of 64"),
+        let (algo, distance) = match f.photo_pdq {
+            Some(p) => (HashKind::Pdq, p),
+            None => (HashKind::DhashPhash, d),
+        };
+        out.push(Evidence::Photo {
+            photo: n,
+            algo,
+            distance,
+            of: algo.bits(),
         });
     }
+    let model = |relation, listing: &String, banned: &String, coverage| Evidence::Model {
+        relation,
+        listing: listing.clone(),
+        banned: banned.clone(),
+        listing_from: l.model_origin(listing),
+        banned_from: b.model_origin(banned),
+        coverage,
+    };
     match &f.model {
         ModelEvidence::Equal { listing, banned } => {
-            out.push(format!("model '{listing}' equals banned model '{banned}'"))
+            out.push(model(ModelRelation::Equal, listing, banned, None))
         }
         ModelEvidence::Partial {
             listing,
             banned,
             coverage,
-        } => out.push(format!(
-            "model '{listing}' covers {:.0} % of banned model '{banned}'",
-            coverage * 100.0
+        } => out.push(model(
+            ModelRelation::Partial,
+            listing,
+            banned,
+            Some(*coverage),
         )),
-        ModelEvidence::Conflict { listing, banned } => out.push(format!(
-            "model '{listing}' differs from banned model '{banned}' (another model of the family)"
-        )),
-        ModelEvidence::Unrelated { listing, banned } => out.push(format!(
-            "listing's model '{listing}' is unlike banned model '{banned}'"
-        )),
+        ModelEvidence::Conflict { listing, banned } => {
+            out.push(model(ModelRelation::Conflict, listing, banned, None))
+        }
+        ModelEvidence::Unrelated { listing, banned } => {
+            out.push(model(ModelRelation::Unrelated, listing, banned, None))
+        }
         ModelEvidence::None => {}
     }
-    match (&f.brand, banned_brand) {
-        (BrandEvidence::Match(s), Some(b)) if *s >= 1.0 => out.push(format!("brand '{b}' matches")),
-        (BrandEvidence::Match(_), Some(b)) => out.push(format!("brand close to '{b}'")),
-        (BrandEvidence::Mismatch, Some(b)) => {
-            out.push(format!("listing names another brand than '{b}'"))
-        }
+    match (&f.brand, b.record.brand.as_deref()) {
+        (BrandEvidence::Match(s), Some(brand)) => out.push(Evidence::Brand {
+            relation: if *s >= 1.0 {
+                BrandRelation::Match
+            } else {
+                BrandRelation::Close
+            },
+            brand: brand.to_string(),
+            other: None,
+        }),
+        (BrandEvidence::Mismatch, Some(brand)) => out.push(Evidence::Brand {
+            relation: BrandRelation::Mismatch,
+            brand: brand.to_string(),
+            other: f.other_brand.clone(),
+        }),
         _ => {}
     }
     if f.price_gap >= 0.35 {
-        out.push(format!(
-            "price differs by a factor of {:.1}",
-            (f.price_gap as f64 * 2.0).exp()
-        ));
+        out.push(Evidence::PriceGap {
+            factor: (f.price_gap as f64 * 2.0).exp(),
+        });
     }
     if f.colour_conflict {
-        out.push("listing and banned title name different colours".to_string());
+        out.push(Evidence::ColourConflict);
     }
     if let Some(class) = f.attr_conflict {
-        out.push(format!(
-            "a {} differs between listing and banned title",
-            class_name(class)
-        ));
+        out.push(Evidence::AttributeConflict {
+            attribute: class_name(class).to_string(),
+            class: class.to_string(),
+        });
     }
     if !f.shared_words.is_empty() {
-        let shown: Vec<&str> = f.shared_words.iter().take(8).map(String::as_str).collect();
-        out.push(format!(
-            "title shares {:.0} % of the banned title's weighted words ({}); character overlap {:.0} %",
-            f.coverage * 100.0,
-            shown.join(", "),
-            f.grams * 100.0
-        ));
+        out.push(Evidence::SharedWords {
+            share: f.coverage,
+            words: f.shared_words.iter().take(SHOWN_WORDS).cloned().collect(),
+            ngram_overlap: f.grams,
+        });
     } else if f.grams > 0.0 {
-        out.push(format!(
-            "character overlap with the banned title {:.0} %",
-            f.grams * 100.0
-        ));
+        out.push(Evidence::NgramOverlap { share: f.grams });
     }
     out
 }
@@ -224,10 +217,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn scores_stay_in_unit_range(x in proptest::array::uniform17(-1e6f32..1e6),
+        fn scores_stay_in_unit_range(x in proptest::collection::vec(-1e6f32..1e6, N),
                                      bias in -1e6f32..1e6) {
             let mut w = Config::default().weights;
             w.bias = bias;
+            let x: [f32; N] = x.try_into().unwrap();
             let s = fuse(&x, &w);
             prop_assert!((0.0..=1.0).contains(&s));
         }

@@ -303,7 +303,8 @@ fn check_new(
     top: usize,
 ) -> Result<CheckResult> {
     let snap = engine.snapshot();
-    let prepared = PreparedListing::new(listing, snap.as_ref());
+    let photos = crate::imghash::QueryPhotos::of_listing(listing);
+    let prepared = PreparedListing::new(listing, photos, snap.as_ref());
     let reachable = snap
         .query_terms(&prepared)
         .into_iter()

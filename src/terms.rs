@@ -67,8 +67,8 @@ impl TermMatcher {
 
     /// The term rules a listing names, one hit per rule (an exact spelling preferred).
     pub fn find<'a>(&'a self, l: &PreparedListing) -> Vec<TermHit<'a>> {
-        let market = l.listing.market.as_deref();
-        let toks = &l.all.tokens;
+        let market = l.listing().market.as_deref();
+        let toks = &l.all().tokens;
         let mut hits = Vec::new();
         for rule in self.rules.iter().filter(|r| r.record.applies_to(market)) {
             let mut fuzzy: Option<&str> = None;
@@ -76,12 +76,12 @@ impl TermMatcher {
             for s in &rule.spellings {
                 let n = s.tokens.len();
                 let found = if s.cjk {
-                    l.all.spaceless.contains(&s.spaceless)
+                    l.all().spaceless.contains(&s.spaceless)
                 } else {
                     toks.windows(n).any(|w| w == s.tokens.as_slice())
                         // Spacing tricks ("mela tonin"), only for words long enough not to
                         // occur by chance inside others.
-                        || (s.spaceless.chars().count() >= 6 && l.all.spaceless.contains(&s.spaceless))
+                        || (s.spaceless.chars().count() >= 6 && l.all().spaceless.contains(&s.spaceless))
                 };
                 if found {
                     exact = Some(&s.raw);
@@ -132,7 +132,7 @@ mod tests {
             market: market.map(str::to_string),
             ..Default::default()
         };
-        let p = PreparedListing::new(&l, &Uniform);
+        let p = PreparedListing::new(&l, Default::default(), &Uniform);
         m.find(&p).iter().map(|h| h.exact).collect()
     }
 

@@ -26,6 +26,7 @@ fn href(algo: &str, hash: String) -> ImageHashRef {
     ImageHashRef {
         algo: algo.into(),
         hash,
+        photo: None,
     }
 }
 
@@ -112,21 +113,28 @@ pub struct QueryPhotos {
 /// A listing's photos for searching: its precomputed hashes, and its local files hashed in all
 /// 8 rotations and flips. Files that cannot be read give no evidence (and are reported).
 pub fn query_evidence(images: &[String], hashes: &[ImageHashRef]) -> QueryPhotos {
+    // A hash names its photo when it says so (`photo`), else it is the N-th of its kind.
+    let numbers = |algo: &str| -> Vec<usize> {
+        hashes
+            .iter()
+            .filter(|h| h.algo == algo && parse_hex64(&h.hash).is_some())
+            .enumerate()
+            .map(|(i, h)| h.photo.map_or(i + 1, |p| p as usize))
+            .collect()
+    };
+    let pdq_numbers: Vec<usize> = hashes
+        .iter()
+        .filter(|h| h.algo == "pdq" && parse_hex256(&h.hash).is_some())
+        .enumerate()
+        .map(|(i, h)| h.photo.map_or(i + 1, |p| p as usize))
+        .collect();
     let mut out = QueryPhotos {
-        pairs: photos(hashes)
-            .into_iter()
-            .enumerate()
-            .map(|(i, h)| (i + 1, h))
-            .collect(),
-        pdq: pdqs(hashes)
-            .into_iter()
-            .enumerate()
-            .map(|(i, h)| (i + 1, h))
-            .collect(),
+        pairs: numbers("dhash").into_iter().zip(photos(hashes)).collect(),
+        pdq: pdq_numbers.into_iter().zip(pdqs(hashes)).collect(),
         problems: Vec::new(),
     };
     let hasher = PhotoHasher::new();
-    let first = out.pairs.len().max(out.pdq.len()) + 1;
+    let first = out.next_number();
     for (i, img) in images.iter().filter(|i| !is_url(i)).enumerate() {
         match decode_file_scaled(Path::new(img), HASH_DECODE_SIDE) {
             Ok(pixels) => out.add_photo(&hasher, first + i, &pixels),
@@ -137,6 +145,27 @@ pub fn query_evidence(images: &[String], hashes: &[ImageHashRef]) -> QueryPhotos
 }
 
 impl QueryPhotos {
+    /// A listing's photos: its precomputed hashes and its local photo files (read here).
+    pub fn of_listing(l: &crate::model::Listing) -> QueryPhotos {
+        query_evidence(&l.images, &l.image_hashes)
+    }
+
+    /// Precomputed hashes only: no file is read, whatever `images` names.
+    pub fn from_hashes(hashes: &[ImageHashRef]) -> QueryPhotos {
+        query_evidence(&[], hashes)
+    }
+
+    /// The number the next photo added gets: after every photo already numbered.
+    pub fn next_number(&self) -> usize {
+        self.pairs
+            .iter()
+            .map(|(n, _)| *n)
+            .chain(self.pdq.iter().map(|(n, _)| *n))
+            .max()
+            .unwrap_or(0)
+            + 1
+    }
+
     /// Adds photo number `n`, decoded (see [`decode_query_photo`]): its 8 rotations and flips,
     /// its top part (for a banner laid over the bottom of a banned photo), and PDQ.
     pub fn add_photo(&mut self, hasher: &PhotoHasher, n: usize, pixels: &image::DynamicImage) {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::Note;
 use crate::error::{Error, Result};
 use crate::ingest::{self, Format};
-use crate::model::{BannedRecord, Listing};
+use crate::model::{BannedRecord, ImageHashRef, Listing};
 use crate::store::Store;
 
 /// Listings per commit: a huge catalog is written in steps of bounded memory; each step is
@@ -41,22 +41,20 @@ pub struct IndexSummary {
 
 /// Readies a listing for the catalog: its local photo files (paths relative to `base`) are
 /// hashed in all 8 rotations and flips, as `sweep` hashes a listing's files, so a banned photo
-/// finds a turned or mirrored copy from either side. Returns a thumbnail of the first photo
-/// read and a message for each photo that could not be used.
+/// finds a turned or mirrored copy from either side. Each hash names the listing photo it is
+/// of. Returns a thumbnail of the first photo read and a message for each photo that could not
+/// be used.
 pub fn prepare_listing(l: &mut Listing, base: &Path) -> (Option<Vec<u8>>, Vec<String>) {
     let given = crate::imghash::photos(&l.image_hashes).len();
-    let mut numbers: Vec<usize> = (1..=given).collect();
     let read = super::photos::listing_photos(&l.images, base);
     for (file, hashes) in read.hashed {
-        // Each pair of hashes stored is one rotation or flip of the listing's photo `given + file`.
-        numbers.extend(std::iter::repeat_n(given + file, hashes.len() / 2));
-        l.image_hashes.extend(hashes);
-    }
-    if numbers.len() > given {
-        l.extra.insert(
-            crate::catalog::PHOTO_NUMBERS.into(),
-            serde_json::json!(numbers),
-        );
+        // Numbered after the photos the listing brought as hashes.
+        let n = (given + file) as u32;
+        l.image_hashes
+            .extend(hashes.into_iter().map(|h| ImageHashRef {
+                photo: Some(n),
+                ..h
+            }));
     }
     (read.thumb, read.problems)
 }
@@ -204,11 +202,12 @@ mod tests {
             problems[0].starts_with("image 'missing.jpg'"),
             "{problems:?}"
         );
-        // The given pair is photo 1; `a.jpg`, the second file, is photo 3 in its 8 variants.
-        let numbers = &l.extra[crate::catalog::PHOTO_NUMBERS];
-        let mut want = vec![1];
-        want.extend([3; 8]);
-        assert_eq!(numbers, &serde_json::json!(want));
+        // The given pair is unnumbered (photo 1 by its order); `a.jpg`, the second file, is
+        // photo 3 in its 8 variants.
+        let numbers: Vec<Option<u32>> = l.image_hashes.iter().map(|h| h.photo).collect();
+        let mut want = vec![None, None];
+        want.extend([Some(3); 16]);
+        assert_eq!(numbers, want);
         assert_eq!(l.image_hashes.len(), 2 + 16);
     }
 }

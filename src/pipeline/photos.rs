@@ -79,10 +79,12 @@ pub fn probe_hashes(img: &DynamicImage, name: &str) -> Result<Vec<ImageHashRef>>
                 ImageHashRef {
                     algo: "dhash".into(),
                     hash: imghash::hex64(h.dhash),
+                    photo: None,
                 },
                 ImageHashRef {
                     algo: "phash".into(),
                     hash: imghash::hex64(h.phash),
+                    photo: None,
                 },
             ]
         })

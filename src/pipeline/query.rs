@@ -161,7 +161,7 @@ pub fn run(
             let hits = crate::catalog::find_listings(
                 catalog,
                 &[probe],
-                Judge::Scratch(banned.config()),
+                Judge::Probe(banned.config()),
                 req.limit,
             )?;
             Ok(QueryAnswer::Listings {

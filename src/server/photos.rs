@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 use super::state::ServerConfig;
 use crate::engine::{CheckOptions, Engine};
-use crate::features::PreparedListing;
 use crate::model::{CheckResult, Listing};
 use crate::pipeline::photos::{PhotoHasher, QueryPhotos};
 
@@ -236,29 +235,18 @@ fn hash_photo(
 }
 
 /// Checks a listing with its photos as extra evidence; a photo that cannot be decoded fails
-/// the check (`invalid_image`) rather than being judged without it.
+/// the check (`invalid_image`) rather than being judged without it. The listing's own photo
+/// evidence is its `image_hashes` only: the server never reads a path a caller names.
 pub fn check_with_photos(
     engine: &Engine,
     listing: &Listing,
     photos: &[Photo],
     opts: CheckOptions,
 ) -> Result<CheckResult, ApiError> {
-    if photos.is_empty() {
-        return Ok(engine.check(listing, opts)?);
-    }
-    let snap = engine.snapshot();
-    let mut prepared = PreparedListing::new(listing, snap.as_ref());
-    // Numbered after the listing's precomputed hashes, as files are, for the reasons' "photo N".
-    let first = prepared
-        .photos
-        .iter()
-        .map(|(n, _)| *n)
-        .chain(prepared.pdqs.iter().map(|(n, _)| *n))
-        .max()
-        .unwrap_or(0)
-        + 1;
+    let mut hashed = QueryPhotos::from_hashes(&listing.image_hashes);
+    // Numbered after the listing's precomputed hashes, for the reasons' "photo N".
+    let first = hashed.next_number();
     let hasher = PhotoHasher::new();
-    let mut hashed = QueryPhotos::default();
     for (i, p) in photos.iter().enumerate() {
         let label = format!("photo {} ({})", i + 1, p.name);
         match hash_photo(&hasher, &p.bytes, &label, first + i, &mut hashed) {
@@ -272,9 +260,7 @@ pub fn check_with_photos(
             Err(e) => return Err(e.into()),
         }
     }
-    prepared.photos.extend(hashed.pairs);
-    prepared.pdqs.extend(hashed.pdq);
-    Ok(engine.check_prepared(&snap, &prepared, opts)?)
+    Ok(engine.check_with_photos(listing, hashed, opts)?)
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use super::routes::blocking;
 use super::state::Shared;
 use crate::catalog::CatalogHit;
 use crate::engine::Engine;
+use crate::evidence::{self, Voice};
 use crate::html::{self, Card, Side, esc};
 use crate::pipeline::query::{self, BannedIndex, QueryAnswer, QueryRequest};
 use crate::query::Hit;
@@ -361,9 +362,16 @@ fn query_side(form: &Form, uploaded: &Option<String>) -> Side {
     }
 }
 
-fn banned_card(state: &Shared, h: &Hit, left: Side) -> Card {
+/// How the reasons of a banned-index search speak when a photo was uploaded: the upload's 8
+/// rotations and flips are one photo.
+const UPLOAD: Voice = Voice {
+    uploaded_photo: true,
+    ..Voice::BANNED
+};
+
+fn banned_card(state: &Shared, h: &Hit, left: Side, voice: Voice) -> Card {
     let (m, b) = (&h.matched, &h.record);
-    let words = html::shared_words(&m.reasons);
+    let words = crate::evidence::marked_words(&m.evidence);
     Card {
         banned: left,
         listing: Side {
@@ -375,7 +383,8 @@ fn banned_card(state: &Shared, h: &Hit, left: Side) -> Card {
         listing_id: String::new(),
         decision: m.decision,
         score: m.score,
-        reasons: m.reasons.clone(),
+        evidence: m.evidence.clone(),
+        voice,
         image_distance: m.signals.image_distance,
         facts: banned_facts(b),
         notice_url: b.url.clone(),
@@ -385,7 +394,13 @@ fn banned_card(state: &Shared, h: &Hit, left: Side) -> Card {
 
 fn catalog_card(state: &Shared, h: &CatalogHit, probe: Option<Side>) -> Card {
     let (m, b, l) = (&h.matched, &h.banned, &h.listing);
-    let words = html::shared_words(&m.reasons);
+    // Against an ad-hoc query, the other side is the query, not a banned record.
+    let voice = if probe.is_some() {
+        Voice::QUERY
+    } else {
+        Voice::BANNED
+    };
+    let words = crate::evidence::marked_words(&m.evidence);
     let (left, mut facts) = match probe {
         Some(side) => (side, Vec::new()),
         None => (
@@ -409,7 +424,8 @@ fn catalog_card(state: &Shared, h: &CatalogHit, probe: Option<Side>) -> Card {
         listing_id: l.id.clone(),
         decision: m.decision,
         score: m.score,
-        reasons: m.reasons.clone(),
+        evidence: m.evidence.clone(),
+        voice,
         image_distance: m.signals.image_distance,
         facts,
         notice_url: b.url.clone(),
@@ -479,19 +495,21 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
         match query::run(&req, BannedIndex::Open(engine), fresh.as_deref())? {
             QueryAnswer::Banned(mut hits) => {
                 // The upload's 8 rotations and flips are numbered as photos; it is one photo.
-                for h in &mut hits {
-                    for r in &mut h.matched.reasons {
-                        if let Some((_, tail)) = r
-                            .strip_prefix("photo ")
-                            .and_then(|t| t.split_once(" matches "))
-                        {
-                            *r = format!("the uploaded photo matches {tail}");
-                        }
+                if uploaded.is_some() {
+                    for h in &mut hits {
+                        h.matched.reasons = evidence::reasons(&h.matched.evidence, UPLOAD);
                     }
                 }
                 Ok(hits
                     .iter()
-                    .map(|h| banned_card(&st, h, form_side(&echo)))
+                    .map(|h| {
+                        let voice = if uploaded.is_some() {
+                            UPLOAD
+                        } else {
+                            Voice::BANNED
+                        };
+                        banned_card(&st, h, form_side(&echo), voice)
+                    })
                     .collect())
             }
             QueryAnswer::Listings {

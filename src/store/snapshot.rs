@@ -218,19 +218,19 @@ impl Snapshot {
         let mut out = Vec::new();
         // The rarest terms only: common ones cost long posting lists and say little. Ties keep
         // the text order, so results do not depend on hash order.
-        let mut words = l.head.index_words();
+        let mut words = l.head().index_words();
         words.sort_unstable();
         words.dedup();
         for w in self.rarest(f.words, words, MAX_WORDS) {
             out.push((f.words, w, 1.0));
         }
-        for g in self.rarest(f.grams, l.head.gram_strings(), MAX_GRAMS) {
+        for g in self.rarest(f.grams, l.head().gram_strings(), MAX_GRAMS) {
             out.push((f.grams, g, 0.3));
         }
-        for m in &l.models {
+        for m in l.models() {
             out.push((f.ids, m.key.clone(), 3.0));
         }
-        for g in &l.gtins {
+        for g in l.gtins() {
             out.push((f.ids, g.clone(), 3.0));
         }
         out
