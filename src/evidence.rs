@@ -89,7 +89,8 @@ pub enum Evidence {
         listing: String,
         banned: String,
         listing_from: Origin,
-        banned_from: Origin,
+        /// Where the banned value was found.
+        from: Origin,
         /// For `partial`: the share of the banned model number covered.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         coverage: Option<f32>,
@@ -389,7 +390,7 @@ mod tests {
             listing: listing.into(),
             banned: banned.into(),
             listing_from: Origin::Title,
-            banned_from: Origin::Models,
+            from: Origin::Models,
             coverage: (relation == ModelRelation::Partial).then_some(0.7),
         }
     }
@@ -400,7 +401,7 @@ mod tests {
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["kind"], "model");
         assert_eq!(v["relation"], "equal");
-        assert_eq!(v["banned_from"], "models");
+        assert_eq!(v["from"], "models");
         assert_eq!(v["listing"], "hb-2210x");
         assert!(v.get("coverage").is_none(), "{v}");
         assert_eq!(serde_json::from_value::<Evidence>(v).unwrap(), e);

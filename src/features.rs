@@ -667,3 +667,196 @@ pub const N: usize = FEATURES.len();
 pub fn feature_index(name: &str) -> Option<usize> {
     FEATURES.iter().position(|f| f.name == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn banned(v: serde_json::Value) -> PreparedBanned {
+        PreparedBanned::new(BannedRecord::from_value(v).unwrap().record, &Uniform)
+    }
+
+    fn listing(v: serde_json::Value) -> Listing {
+        Listing::from_value(v).unwrap()
+    }
+
+    fn features(b: &serde_json::Value, l: &serde_json::Value) -> Features {
+        let b = banned(b.clone());
+        let l = listing(l.clone());
+        let photos = QueryPhotos::from_hashes(&l.image_hashes);
+        let p = PreparedListing::new(&l, photos, &Uniform);
+        Features::compute(&p, &b, &Uniform)
+    }
+
+    fn value(name: &str, f: &Features) -> f32 {
+        (FEATURES[feature_index(name).unwrap()].value)(f)
+    }
+
+    const KETTLE: &str = "AquaBoil KT-9000 1.7L electric kettle";
+    const D1: &str = "0f0f0f0f0f0f0f0f";
+
+    /// For each feature: a pair where it fires, a pair where it does not.
+    fn cases() -> Vec<(
+        &'static str,
+        serde_json::Value,
+        serde_json::Value,
+        serde_json::Value,
+    )> {
+        let b = json!({"id": "B", "title": KETTLE, "brand": "AquaBoil", "models": ["KT-9000"],
+                       "gtins": ["4006381333931"], "price": 40.0,
+                       "image_hashes": [{"algo": "dhash", "hash": D1}, {"algo": "phash", "hash": D1}]});
+        let other = json!({"id": "L", "title": "garden hose 20 m green"});
+        vec![
+            (
+                "coverage",
+                b.clone(),
+                json!({"id": "L", "title": "aquaboil electric kettle kt-9000 1.7l"}),
+                other.clone(),
+            ),
+            (
+                "grams",
+                b.clone(),
+                json!({"id": "L", "title": "aquaboil electric kettle"}),
+                other.clone(),
+            ),
+            (
+                "precision",
+                b.clone(),
+                json!({"id": "L", "title": "electric kettle"}),
+                other.clone(),
+            ),
+            (
+                "model_equal",
+                b.clone(),
+                json!({"id": "L", "title": "kettle kt9000"}),
+                json!({"id": "L", "title": "kettle"}),
+            ),
+            (
+                "model_partial",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "models": ["KT-9000X"]}),
+                json!({"id": "L", "title": "kettle kt9000"}),
+            ),
+            (
+                "model_conflict",
+                b.clone(),
+                json!({"id": "L", "title": "aquaboil kettle KT-9500"}),
+                json!({"id": "L", "title": "kettle kt9000"}),
+            ),
+            (
+                "model_other",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "models": ["ZX-11"]}),
+                json!({"id": "L", "title": "kettle kt9000"}),
+            ),
+            (
+                "gtin_equal",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "gtins": ["04006381333931"]}),
+                json!({"id": "L", "title": "kettle", "gtins": ["96385074"]}),
+            ),
+            (
+                "brand_match",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "brand": "Aqua Boil"}),
+                json!({"id": "L", "title": "kettle"}),
+            ),
+            (
+                "brand_mismatch",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "brand": "Philips"}),
+                json!({"id": "L", "title": "kettle", "brand": "AquaBoil"}),
+            ),
+            (
+                "attr_agree",
+                b.clone(),
+                json!({"id": "L", "title": "kettle 1.7L"}),
+                json!({"id": "L", "title": "kettle"}),
+            ),
+            (
+                "attr_conflict",
+                b.clone(),
+                json!({"id": "L", "title": "kettle 1.2L"}),
+                json!({"id": "L", "title": "kettle 1.7L"}),
+            ),
+            (
+                "price_gap",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "price": 400.0}),
+                json!({"id": "L", "title": "kettle", "price": 40.0}),
+            ),
+            (
+                "colour_conflict",
+                json!({"id": "B", "title": "red kettle"}),
+                json!({"id": "L", "title": "blue kettle"}),
+                json!({"id": "L", "title": "red kettle"}),
+            ),
+            (
+                "photo_match",
+                b.clone(),
+                json!({"id": "L", "title": "x", "image_hashes": [{"algo": "dhash", "hash": D1}, {"algo": "phash", "hash": D1}]}),
+                json!({"id": "L", "title": "x", "image_hashes": [{"algo": "dhash", "hash": "f0f0f0f0f0f0f0f0"}, {"algo": "phash", "hash": "f0f0f0f0f0f0f0f0"}]}),
+            ),
+        ]
+    }
+
+    #[test]
+    fn each_feature_fires_on_its_own_pair_and_not_on_its_counterexample() {
+        for (name, b, yes, no) in cases() {
+            let on = value(name, &features(&b, &yes));
+            let off = value(name, &features(&b, &no));
+            assert!(on > 0.0, "{name}: {on} on {yes}");
+            assert!(off < on, "{name}: {off} on {no} is not below {on}");
+        }
+    }
+
+    #[test]
+    fn every_feature_has_a_hand_made_case_or_is_set_by_the_matcher() {
+        // `margin` and `top` compare a candidate with the others: see the matcher's tests.
+        let covered: Vec<&str> = cases().iter().map(|c| c.0).collect();
+        for f in FEATURES {
+            assert!(
+                covered.contains(&f.name) || ["margin", "top"].contains(&f.name),
+                "feature `{}` has no case in features::tests::cases",
+                f.name
+            );
+        }
+        let names: Vec<&str> = FEATURES.iter().map(|f| f.name).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "feature names repeat: {names:?}");
+    }
+
+    #[test]
+    fn the_same_product_covers_itself_fully() {
+        let b = json!({"id": "B", "title": KETTLE, "brand": "AquaBoil"});
+        let f = features(
+            &b,
+            &json!({"id": "L", "title": KETTLE, "brand": "AquaBoil"}),
+        );
+        assert_eq!(f.coverage, 1.0);
+        assert_eq!(f.grams, 1.0);
+        assert_eq!(f.brand, BrandEvidence::Match(1.0));
+        assert!(
+            matches!(f.model, ModelEvidence::Equal { .. }),
+            "{:?}",
+            f.model
+        );
+        assert!(
+            f.shared_words.contains(&"aquaboil".to_string()),
+            "{:?}",
+            f.shared_words
+        );
+    }
+
+    #[test]
+    fn preparing_a_listing_reads_no_file() {
+        // A path that would fail to decode gives no problem: only hashes given are used.
+        let l = listing(json!({"id": "L", "title": "x", "images": ["/nonexistent/a.jpg"]}));
+        let p = PreparedListing::new(&l, QueryPhotos::from_hashes(&l.image_hashes), &Uniform);
+        assert!(p.photos().problems.is_empty());
+        assert!(p.photos().pairs.is_empty());
+    }
+}

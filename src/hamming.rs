@@ -159,7 +159,7 @@ impl<const W: usize> HammingIndex<W> {
         // sequential compare (benches/photos.rs `search`: at 1M hashes MIH wins up to radius 10
         // and loses from 12). When that exceeds a scan of everything, scan.
         let probes = self.tables.len() as u64 * neighbours_within(r / self.tables.len() as u32);
-        let found = probes * self.live as u64 >> CHUNK_BITS;
+        let found = (probes * self.live as u64) >> CHUNK_BITS;
         if probes + 24 * found >= self.live as u64 {
             self.radius_scan(queries, r)
         } else {

@@ -238,12 +238,12 @@ mod tests {
             listing: "hb-2210x".into(),
             banned: "HB-2210X".into(),
             listing_from: Origin::Title,
-            banned_from: Origin::Models,
+            from: Origin::Models,
             coverage: None,
         };
         assert_eq!(
             reason_html(&m, v),
-            "model '<mark>hb-2210x</mark>' equals banned model '<mark>HB-2210X</mark>'"
+            "model &#39;<mark>hb-2210x</mark>&#39; equals banned model &#39;<mark>HB-2210X</mark>&#39;"
         );
         let w = Evidence::SharedWords {
             share: 1.0,
@@ -261,7 +261,7 @@ mod tests {
         };
         assert_eq!(
             reason_html(&b, v),
-            "listing names another brand than '<mark>O&#39;Neill</mark>'"
+            "listing names another brand than &#39;<mark>O&#39;Neill</mark>&#39;"
         );
         let p = Evidence::Photo {
             photo: 1,

@@ -7,6 +7,7 @@
 //!
 //! ```
 //! use relist::{config::Config, engine::{CheckOptions, Engine}, model::*, store::Store};
+//! use relist::evidence::{Evidence, Voice};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = Store::open_or_create(dir.path()).unwrap();
@@ -22,7 +23,10 @@
 //! })).unwrap();
 //! let result = engine.check(&listing, CheckOptions::default()).unwrap();
 //! assert_eq!(result.decision, Decision::Block);
-//! assert!(result.matches[0].reasons[0].contains("HB-2210X"));
+//! // The evidence as data (what the page and programs read) and as sentences (for people).
+//! let m = &result.matches[0];
+//! assert!(m.evidence.iter().any(|e| matches!(e, Evidence::Model { banned, .. } if banned == "HB-2210X")));
+//! assert_eq!(m.reasons[0], m.evidence[0].reason(Voice::BANNED));
 //! ```
 //!
 //! Module map: [`normalize`] and [`ident`] turn text into comparable keys; [`features`]

@@ -224,3 +224,181 @@ fn finish(l: &PreparedListing, mut matches: Vec<Match>, opts: CheckOptions) -> C
 fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{HashKind, ModelRelation};
+    use crate::features::Uniform;
+    use crate::imghash::QueryPhotos;
+    use crate::model::{BannedRecord, Listing};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn banned(v: serde_json::Value) -> Arc<PreparedBanned> {
+        Arc::new(PreparedBanned::new(
+            BannedRecord::from_value(v).unwrap().record,
+            &Uniform,
+        ))
+    }
+
+    fn judge(banned: &[Arc<PreparedBanned>], l: serde_json::Value) -> CheckResult {
+        let l = Listing::from_value(l).unwrap();
+        let p = PreparedListing::new(&l, QueryPhotos::from_hashes(&l.image_hashes), &Uniform);
+        Matcher::new(Config::default()).judge(&p, banned, &Uniform, None, CheckOptions::default())
+    }
+
+    fn power_bank() -> Arc<PreparedBanned> {
+        banned(
+            json!({"id": "B-1", "title": "VoltMax HB-2210X 20000mAh power bank",
+                      "brand": "VoltMax", "models": ["HB-2210X"]}),
+        )
+    }
+
+    #[test]
+    fn records_held_in_memory_are_judged_with_evidence_behind_the_reasons() {
+        let r = judge(
+            &[power_bank()],
+            json!({"id": "L", "title": "Vоltmax hb 2210x charger"}),
+        );
+        assert_eq!(r.decision, Decision::Block);
+        let m = &r.matches[0];
+        assert_eq!(m.reasons, evidence::reasons(&m.evidence, Voice::BANNED));
+        assert!(m.evidence.iter().any(|e| matches!(
+            e,
+            Evidence::Model { relation: ModelRelation::Equal, banned, .. } if banned == "HB-2210X"
+        )));
+    }
+
+    #[test]
+    fn a_sibling_model_is_not_blocked_and_says_why() {
+        let r = judge(
+            &[power_bank()],
+            json!({"id": "L", "title": "VoltMax HB-2270X 20000mAh power bank"}),
+        );
+        let m = &r.matches[0];
+        assert_ne!(m.decision, Decision::Block);
+        assert!(
+            m.evidence.iter().any(Evidence::is_conflict),
+            "{:?}",
+            m.evidence
+        );
+    }
+
+    #[test]
+    fn the_candidate_that_stands_out_gets_the_margin() {
+        let a = power_bank();
+        let b = banned(
+            json!({"id": "B-2", "title": "AquaBoil KT-9000 electric kettle", "brand": "AquaBoil"}),
+        );
+        let l = Listing::from_value(json!({"id": "L", "title": "VoltMax HB-2210X power bank"}))
+            .unwrap();
+        let p = PreparedListing::new(&l, QueryPhotos::default(), &Uniform);
+        let c = Matcher::new(Config::default()).candidates(&p, &[a, b], &Uniform);
+        assert!(c[0].features.margin > 0.0 && c[1].features.margin < 0.0);
+        assert_eq!(
+            (crate::features::FEATURES[11].value)(&c[0].features),
+            1.0,
+            "top"
+        );
+    }
+
+    #[test]
+    fn a_ban_applies_only_in_its_markets() {
+        let b = banned(json!({"id": "B", "title": "VoltMax HB-2210X power bank",
+                              "jurisdictions": ["KR"]}));
+        let r = judge(
+            std::slice::from_ref(&b),
+            json!({"id": "L", "title": "VoltMax HB-2210X", "market": "US"}),
+        );
+        assert!(r.matches.is_empty());
+        let r = judge(
+            &[b],
+            json!({"id": "L", "title": "VoltMax HB-2210X", "market": "KR"}),
+        );
+        assert_eq!(r.decision, Decision::Block);
+    }
+
+    // Pairs drawn from a small vocabulary, so that words, brands, models, sizes and GTINs
+    // collide often.
+    const WORDS: &[&str] = &[
+        "power", "bank", "kettle", "electric", "toy", "slime", "red", "blue", "20000mah", "1.7l",
+        "40-inch", "46-inch", "kit", "portable",
+    ];
+    const BRANDS: &[&str] = &["VoltMax", "AquaBoil", "Philips", "GlitterGoo"];
+    const MODELS: &[&str] = &[
+        "HB-2210X", "HB-2270X", "KT-9000", "KT-9500", "ZX-11", "GG460",
+    ];
+    const GTINS: &[&str] = &["4006381333931", "96385074", "036000291452"];
+
+    fn side() -> impl Strategy<Value = serde_json::Value> {
+        (
+            proptest::collection::vec(0..WORDS.len(), 1..6),
+            proptest::option::of(0..BRANDS.len()),
+            proptest::option::of(0..MODELS.len()),
+            proptest::option::of(0..GTINS.len()),
+            any::<bool>(),
+        )
+            .prop_map(|(w, brand, model, gtin, model_in_title)| {
+                let mut title: Vec<&str> = w.iter().map(|i| WORDS[*i]).collect();
+                if let (Some(m), true) = (model, model_in_title) {
+                    title.push(MODELS[m]);
+                }
+                let mut v = json!({"id": "X", "title": title.join(" ")});
+                if let Some(b) = brand {
+                    v["brand"] = json!(BRANDS[b]);
+                }
+                if let (Some(m), false) = (model, model_in_title) {
+                    v["models"] = json!([MODELS[m]]);
+                }
+                if let Some(g) = gtin {
+                    v["gtins"] = json!([GTINS[g]]);
+                }
+                v
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn every_block_is_explained_by_identity_evidence_and_no_conflict(b in side(), l in side()) {
+            let r = judge(&[banned(b)], l);
+            for m in r.matches.iter().filter(|m| m.decision == Decision::Block) {
+                let identity = m.evidence.iter().any(|e| match e {
+                    Evidence::Photo { algo: HashKind::DhashPhash, distance, .. } => *distance <= 4,
+                    Evidence::SharedWords { share, ngram_overlap, .. } => *share >= 0.85 && *ngram_overlap >= 0.8,
+                    e => e.is_identity(),
+                });
+                prop_assert!(identity, "{:?}", m.evidence);
+                let gtin = m.evidence.iter().any(|e| matches!(e, Evidence::Gtin { .. }));
+                if !gtin {
+                    prop_assert!(!m.evidence.iter().any(|e| matches!(e,
+                        Evidence::Model { relation: ModelRelation::Conflict | ModelRelation::Unrelated, .. }
+                        | Evidence::AttributeConflict { .. })), "{:?}", m.evidence);
+                }
+                prop_assert_eq!(&m.reasons, &evidence::reasons(&m.evidence, Voice::BANNED));
+            }
+        }
+
+        #[test]
+        fn identifier_and_attribute_evidence_is_symmetric(a in side(), b in side()) {
+            // The same comparison with the two sides swapped: identifiers, sizes and colours
+            // agree or conflict whichever side is the banned one.
+            let f = |x: &serde_json::Value, y: &serde_json::Value| {
+                let l = Listing::from_value(y.clone()).unwrap();
+                let p = PreparedListing::new(&l, QueryPhotos::default(), &Uniform);
+                Features::compute(&p, &banned(x.clone()), &Uniform)
+            };
+            let (ab, ba) = (f(&a, &b), f(&b, &a));
+            let kind = |m: &crate::ident::ModelEvidence| std::mem::discriminant(m);
+            if matches!(ab.model, crate::ident::ModelEvidence::Equal { .. }) {
+                prop_assert_eq!(kind(&ab.model), kind(&ba.model));
+            }
+            prop_assert_eq!(ab.gtin.is_some(), ba.gtin.is_some());
+            prop_assert_eq!(ab.attr_conflict.is_some(), ba.attr_conflict.is_some());
+            prop_assert_eq!(ab.attr_agree, ba.attr_agree);
+            prop_assert_eq!(ab.colour_conflict, ba.colour_conflict);
+        }
+    }
+}

@@ -109,7 +109,7 @@ impl Hit {
         serde_json::json!({
             "banned_id": m.banned_id, "score": m.score, "decision": m.decision,
             "title": r.title, "source": r.source, "jurisdictions": r.jurisdictions,
-            "url": r.url, "reasons": m.reasons,
+            "url": r.url, "reasons": m.reasons, "evidence": m.evidence,
         })
     }
 }

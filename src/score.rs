@@ -80,7 +80,7 @@ pub fn evidence(f: &Features, l: &PreparedListing, b: &PreparedBanned) -> Vec<Ev
         listing: listing.clone(),
         banned: banned.clone(),
         listing_from: l.model_origin(listing),
-        banned_from: b.model_origin(banned),
+        from: b.model_origin(banned),
         coverage,
     };
     match &f.model {

@@ -297,12 +297,11 @@ fn server_killed_mid_writes_keeps_every_acknowledged_write() {
                             let path = format!("/v1/banned/{v}");
                             if let Some(r) =
                                 common::http::try_http(&addr, "DELETE", &path, None, b"")
+                                && r.status == 200
                             {
-                                if r.status == 200 {
-                                    let mut b = books.lock().unwrap();
-                                    b.acked.retain(|x| x != &v);
-                                    b.removed.push(v);
-                                }
+                                let mut b = books.lock().unwrap();
+                                b.acked.retain(|x| x != &v);
+                                b.removed.push(v);
                             }
                         }
                     }

@@ -20,6 +20,9 @@ const MAX_RSS_MIB: u64 = 200;
 /// Time a command may take (debug build, shared CI machine).
 const MAX_SECS: u64 = 60;
 
+/// Writes a command's standard input (on its own thread, so it can stream).
+type Feed = Box<dyn FnOnce(&mut dyn Write) + Send>;
+
 struct Measured {
     run: Run,
     peak_mib: u64,
@@ -43,11 +46,7 @@ fn peak_kib(pid: u32) -> Option<u64> {
 /// Runs `relist ARGS` in `env`, feeding stdin from `feed` (on a thread, streaming), and
 /// measures the child's peak resident memory (VmHWM, sampled every millisecond until it
 /// exits) under a hard RLIMIT_DATA cap.
-fn measured(
-    env: &Env,
-    args: &[&str],
-    feed: Option<Box<dyn FnOnce(&mut dyn Write) + Send>>,
-) -> Measured {
+fn measured(env: &Env, args: &[&str], feed: Option<Feed>) -> Measured {
     use std::os::unix::process::CommandExt;
     let start = Instant::now();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_relist"));
@@ -447,7 +446,7 @@ fn deeply_nested_json_is_refused_everywhere() {
 fn a_csv_with_a_1_gb_line_is_skipped_by_line_within_bounded_memory() {
     let env = setup();
     // Streamed through a pipe: the test never holds the gigabyte either.
-    let feed: Box<dyn FnOnce(&mut dyn Write) + Send> = Box::new(|w: &mut dyn Write| {
+    let feed: Feed = Box::new(|w: &mut dyn Write| {
         let _ = w.write_all(b"id,title,models\nC-1,Acme kettle K-1,K-1\nC-2,");
         let chunk = vec![b'x'; 1 << 20];
         for _ in 0..1024 {

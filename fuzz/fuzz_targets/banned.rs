@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     );
     if let Ok(mut listing) = Listing::from_value(v) {
         listing.images.clear();
-        let prepared = PreparedListing::new(&listing, &Uniform);
+        let prepared = PreparedListing::new(&listing, Default::default(), &Uniform);
         let f = Features::compute(&prepared, &banned, &Uniform);
         let _ = f.vector();
     }

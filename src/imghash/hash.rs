@@ -191,7 +191,7 @@ impl PhotoHasher {
     }
 }
 
-/// The square grey thumbnail the hashes are taken from: trimmed, [`HASH_SIDE`] a side. `None`
+/// The square grey thumbnail the hashes are taken from: trimmed, `HASH_SIDE` a side. `None`
 /// when nothing but uniform lines is left, what is left is a sliver, or it is too flat.
 pub fn prepare(img: &DynamicImage) -> Option<GrayImage> {
     thumbnail(&trimmed(img)?)

@@ -3,7 +3,7 @@
 //! Checks run on tokio's blocking pool (never on the async workers, never behind a write);
 //! writes are serialised by one mutex, committed, and then installed with
 //! [`Engine::reload`](crate::engine::Engine::reload) so the next check sees them. Errors are
-//! JSON `{"code", "message"}` with the status and code of one table ([`error`]).
+//! JSON `{"code", "message"}` with the status and code of one table (module `error`).
 
 mod app;
 mod auth;
