@@ -111,48 +111,6 @@ pub fn record_listing(r: &BannedRecord) -> Listing {
     }
 }
 
-/// Readies a listing for the catalog: its local photo files (paths relative to `base`) are
-/// hashed in all 8 rotations and flips, as `sweep` hashes a listing's files, so a banned photo
-/// finds a turned or mirrored copy from either side. Each hash names the listing photo it is
-/// of. Returns a thumbnail of the first photo read and a message for each photo that could not
-/// be used.
-pub fn prepare_listing(l: &mut Listing, base: &std::path::Path) -> (Option<Vec<u8>>, Vec<String>) {
-    let given = crate::imghash::photos(&l.image_hashes).len();
-    let mut thumb = None;
-    let mut problems = Vec::new();
-    let files: Vec<String> = l
-        .images
-        .iter()
-        .filter(|i| !i.starts_with("http://") && !i.starts_with("https://"))
-        .cloned()
-        .collect();
-    for (i, img) in files.iter().enumerate() {
-        let pixels = match crate::imghash::decode_file(&base.join(img)) {
-            Ok(p) => p,
-            Err(e) => {
-                problems.push(format!("image '{img}': {e}"));
-                continue;
-            }
-        };
-        if thumb.is_none() {
-            thumb = crate::thumbs::encode(&pixels).ok();
-        }
-        match photo_hashes(&pixels, img) {
-            Ok(h) => {
-                let n = (given + i + 1) as u32;
-                l.image_hashes.extend(h.into_iter().map(|h| ImageHashRef {
-                    photo: Some(n),
-                    ..h
-                }));
-            }
-            Err(_) => problems.push(format!(
-                "image '{img}': too flat to hash; no photo evidence"
-            )),
-        }
-    }
-    (thumb, problems)
-}
-
 /// A banned record as a probe listing, to retrieve the catalog's listings like it.
 fn probe_listing(b: &BannedRecord) -> Listing {
     let title = if b.kind == RecordKind::Term {
@@ -201,36 +159,6 @@ pub fn probe_record(
     BannedRecord::from_value(v)
         .map(|p| p.record)
         .map_err(|e| Error::Invalid(format!("query: {e}")))
-}
-
-/// A photo as probe hashes: dHash and pHash pairs of its 8 rotations and flips. Errors name
-/// `name` (a file, or an upload); a photo too flat to tell apart is an error too, since it would
-/// match everything.
-pub fn photo_hashes(img: &image::DynamicImage, name: &str) -> Result<Vec<ImageHashRef>> {
-    use crate::imghash::{PhotoHasher, hex64};
-    let variants = PhotoHasher::new().dihedral(img).ok_or_else(|| {
-        Error::image(
-            name,
-            "too flat to hash (blank or one colour); no photo to look for",
-        )
-    })?;
-    Ok(variants
-        .iter()
-        .flat_map(|h| {
-            [
-                ImageHashRef {
-                    algo: "dhash".into(),
-                    hash: hex64(h.dhash),
-                    photo: None,
-                },
-                ImageHashRef {
-                    algo: "phash".into(),
-                    hash: hex64(h.phash),
-                    photo: None,
-                },
-            ]
-        })
-        .collect())
 }
 
 /// The banned records a reverse query is about: the ids asked for (each must exist), or, with

@@ -38,12 +38,15 @@
 //! crops) and [`hamming`] searches the hashes: photo evidence is fused into the score with the
 //! text. [`catalog`] answers reverse queries
 //! (the listings of a catalog that match a banned record); [`html`] and [`report`] show results
-//! to people, with the photos [`thumbs`] keeps beside an index.
+//! to people, with the photos [`thumbs`] keeps beside an index. [`pipeline`] holds what the
+//! command line and the server do (ingest, catalog indexing, resumable sweeps, the query
+//! request, photos in), so that both stay thin; [`dates`] reads every date the inputs carry.
 
 pub mod attrs;
 pub mod calibrate;
 pub mod catalog;
 pub mod config;
+pub mod dates;
 pub mod em;
 pub mod engine;
 pub mod error;
@@ -59,6 +62,7 @@ pub mod matcher;
 pub mod model;
 pub mod normalize;
 pub mod output;
+pub mod pipeline;
 pub mod query;
 pub mod report;
 pub mod score;

@@ -368,21 +368,11 @@ fn country_codes(name: &str, codes: Vec<String>) -> Result<Vec<String>, String> 
 }
 
 fn check_date(s: &str) -> Result<(), String> {
-    let b = s.as_bytes();
-    let ok = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    let month: u32 = s.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(0);
-    let day: u32 = s.get(8..10).and_then(|d| d.parse().ok()).unwrap_or(0);
-    if ok && (1..=12).contains(&month) && (1..=31).contains(&day) {
-        Ok(())
-    } else {
-        Err(format!(
+    match crate::dates::iso(s) {
+        Some(_) => Ok(()),
+        None => Err(format!(
             "field `recalled_at`: '{s}' is not a date YYYY-MM-DD"
-        ))
+        )),
     }
 }
 

@@ -53,21 +53,12 @@ impl Filters {
     /// Refuses dates that are not YYYY-MM-DD, naming the filter.
     pub fn validate(&self) -> Result<()> {
         for (name, d) in [("since", &self.since), ("until", &self.until)] {
-            if let Some(d) = d {
-                let b = d.as_bytes();
-                let ok = b.len() == 10
-                    && b.iter().enumerate().all(|(i, c)| {
-                        if i == 4 || i == 7 {
-                            *c == b'-'
-                        } else {
-                            c.is_ascii_digit()
-                        }
-                    });
-                if !ok {
-                    return Err(Error::Invalid(format!(
-                        "--{name}: '{d}' is not a date YYYY-MM-DD"
-                    )));
-                }
+            if let Some(d) = d
+                && !crate::dates::is_iso_shaped(d)
+            {
+                return Err(Error::Invalid(format!(
+                    "--{name}: '{d}' is not a date YYYY-MM-DD"
+                )));
             }
         }
         Ok(())

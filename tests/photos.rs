@@ -343,3 +343,57 @@ fn listing_photos_are_found_relative_to_the_file_that_names_them() {
         assert_ne!(res["decision"], "allow", "{args:?}: {res}");
     }
 }
+
+#[test]
+fn catalog_photos_are_read_relative_to_the_catalog_file() {
+    let env = Env::new();
+    let photo = std::fs::read(photo_path(3)).unwrap();
+    std::fs::create_dir_all(env.path("feed/photos")).unwrap();
+    std::fs::create_dir_all(env.path("shop/photos")).unwrap();
+    env.write("feed/photos/recalled.jpg", &photo);
+    // The seller's copy, mirrored: the catalog stores a listing photo in all 8 rotations and
+    // flips, so the record's own photo finds it.
+    let mirrored = DynamicImage::ImageRgb8(imageops::flip_horizontal(&load(3)));
+    save_jpeg(&mirrored, &env.path("shop/photos/offer.jpg"), 85);
+    env.write(
+        "feed/banned.jsonl",
+        r#"{"id":"PHOTO-3","title":"recalled night light","images":["photos/recalled.jpg"]}"#,
+    );
+    // Words in common with the record: none. Only the photo can find this listing, and only if
+    // `photos/offer.jpg` is read beside the catalog file, not in the working directory.
+    env.write(
+        "shop/catalog.jsonl",
+        r#"{"id":"L-1","title":"marketplace offer","images":["photos/offer.jpg"]}"#,
+    );
+    assert!(!env.path("photos/offer.jpg").exists());
+    let r = env.run(&["ingest", "feed/banned.jsonl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = env.run(&["catalog", "index", "shop/catalog.jsonl", "--catalog", "cat"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    assert!(r.stderr.contains("1 with a photo"), "{}", r.stderr);
+    let r = env.run(&[
+        "query",
+        "--catalog",
+        "cat",
+        "--banned",
+        "PHOTO-3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hits = r.json_lines();
+    assert_eq!(hits.len(), 1, "{}", r.stdout);
+    assert_eq!(hits[0]["listing_id"], "L-1", "{}", hits[0]);
+    assert_ne!(hits[0]["decision"], "allow", "{}", hits[0]);
+    let reasons = hits[0]["reasons"].to_string();
+    assert!(reasons.contains("photo 1"), "{reasons}");
+    // A catalog read from stdin names its photos relative to the working directory.
+    let r = env.run_with(
+        &["catalog", "index", "-", "--catalog", "cat2"],
+        Some(r#"{"id":"L-2","title":"marketplace offer","images":["shop/photos/offer.jpg"]}"#),
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("1 with a photo"), "{}", r.stderr);
+}

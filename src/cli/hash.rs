@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use rayon::prelude::*;
-use relist::imghash::{PDQ_DECODE_SIDE, PhotoHasher, decode_file_scaled, hex64, pdq};
+use relist::pipeline::photos::{PhotoHasher, hash_file, hex64};
 use relist::{Error, Result};
 use serde_json::{Value, json};
 
@@ -28,18 +28,17 @@ pub fn run(_g: &Global, a: HashArgs) -> Result<Outcome> {
         .par_iter()
         .map(|path| {
             let shown = path.display().to_string();
-            match decode_file_scaled(path, PDQ_DECODE_SIDE) {
-                Ok(img) => {
+            match hash_file(&hasher, path) {
+                Ok(h) => {
                     // PDQ is printed whatever its quality: a hash-sharing system decides by it.
-                    let p = pdq(&img);
                     let pdq_fields = |mut v: Value| {
-                        if let Some(p) = p {
+                        if let Some(p) = &h.pdq {
                             v["pdq"] = json!(p.hex());
                             v["pdq_quality"] = json!(p.quality);
                         }
                         v
                     };
-                    match hasher.hash(&img) {
+                    match h.hashes {
                         Some(h) => (
                             pdq_fields(json!({"path": shown, "dhash": hex64(h.dhash),
                                               "phash": hex64(h.phash)})),

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use relist::Result;
-use relist::store::{self, Store};
 
 use super::{Global, Outcome};
 
@@ -25,8 +24,7 @@ enum IndexCommand {
 pub fn run(g: &Global, a: IndexArgs) -> Result<Outcome> {
     match a.command {
         IndexCommand::Export { archive } => {
-            let store = Store::open(&g.index)?;
-            let files = store::export(&store, &archive)?;
+            let files = relist::pipeline::index::export(&g.index, &archive)?;
             if !g.quiet {
                 eprintln!(
                     "exported {} ({files} files) to {}",
@@ -36,9 +34,8 @@ pub fn run(g: &Global, a: IndexArgs) -> Result<Outcome> {
             }
         }
         IndexCommand::Import { archive } => {
-            let store = store::import(&archive, &g.index)?;
+            let records = relist::pipeline::index::import(&archive, &g.index)?;
             if !g.quiet {
-                let (records, ..) = store.counts();
                 eprintln!(
                     "imported {records} records from {} into {}",
                     archive.display(),

@@ -172,6 +172,24 @@ impl ErrorReporter {
         }
     }
 
+    /// A pipeline's note: bad lines always (within the limit), warnings unless --quiet, and the
+    /// end of a file closes its count.
+    pub fn note(&mut self, note: relist::pipeline::Note<'_>) {
+        use relist::pipeline::Note;
+        match note {
+            Note::Rejected(e) => self.report(e),
+            Note::Warning {
+                path,
+                line,
+                message,
+            } => self.warn(&format_args!(
+                "{}:{line}: warning: {message}",
+                path.display()
+            )),
+            Note::FileDone { path } => self.finish(path),
+        }
+    }
+
     /// Closes one input: says how many messages were not shown.
     pub fn finish(&mut self, name: &std::path::Path) {
         if self.hidden > 0 {
@@ -188,21 +206,6 @@ impl ErrorReporter {
 
 /// Reads labelled listings (the `eval` format) from files; bad lines are reported and skipped.
 pub fn read_labelled(paths: &[PathBuf], quiet: bool) -> Result<Vec<relist::eval::Labelled>> {
-    let mut items = Vec::new();
     let mut reporter = ErrorReporter::new(quiet);
-    for path in paths {
-        let input = relist::ingest::open(path)?;
-        relist::ingest::read_records(
-            path,
-            input,
-            relist::ingest::Format::Auto,
-            relist::eval::Labelled::from_value,
-            |item| match item {
-                Ok((_, l)) => items.push(l),
-                Err(e) => reporter.report(&e),
-            },
-        )?;
-        reporter.finish(path);
-    }
-    Ok(items)
+    relist::pipeline::listings::read_labelled(paths, |n| reporter.note(n))
 }

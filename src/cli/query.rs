@@ -4,10 +4,11 @@
 use std::io::Write;
 
 use clap::{Args, ValueEnum};
-use relist::catalog::{CatalogHit, Judge};
+use relist::catalog::CatalogHit;
 use relist::engine::Engine;
 use relist::model::{BannedRecord, Match};
-use relist::query::{Filters, Hit, Query};
+use relist::pipeline::query::{self, BannedIndex, QueryAnswer, QueryRequest, Target};
+use relist::query::{Filters, Hit};
 use relist::{Error, Result};
 
 use super::{Global, Outcome};
@@ -80,33 +81,57 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
         hazard: f(&a.hazard),
     };
     filters.validate()?;
-    if let Some(dir) = &a.catalog {
-        return run_catalog(g, &a, dir, &filters);
-    }
-    let engine = Engine::open(&g.index, g.config()?)?;
-    let q = Query {
+    let req = QueryRequest {
+        target: if a.catalog.is_some() {
+            Target::Catalog
+        } else {
+            Target::Banned
+        },
         text: a.text.clone(),
         models: a.model.clone(),
         gtins: a.gtin.clone(),
-        images: a.image.iter().map(|p| p.display().to_string()).collect(),
+        image_files: a.image.clone(),
         image_hashes: Vec::new(),
+        banned_ids: a.banned.clone(),
         filters,
         limit: a.limit,
+        max_banned: a.max_banned,
     };
-    let rows: Vec<(Match, BannedRecord)> = relist::query::search(&engine, &q)?
-        .into_iter()
-        .map(|h| (h.matched, h.record))
-        .collect();
+    let banned = BannedIndex::At(&g.index, g.config()?);
+    let answer = match &a.catalog {
+        Some(dir) => {
+            let catalog = Engine::open(dir, g.config()?)?;
+            if req.has_probe() && (!req.banned_ids.is_empty() || !req.filters.is_empty()) {
+                return Err(Error::Invalid(
+                    "query --catalog: ask for a text, --model, --gtin or --image, or for banned \
+                     records (--banned ID, filters), not both"
+                        .into(),
+                ));
+            }
+            query::run(&req, banned, Some(&catalog))?
+        }
+        None => query::run(&req, banned, None)?,
+    };
+    match answer {
+        QueryAnswer::Banned(hits) => print_banned(&a, &hits),
+        QueryAnswer::Listings { hits, selected } => {
+            if selected == Some(0) {
+                eprintln!("no banned record passes the filters");
+            }
+            print_listings(&a, &hits)
+        }
+    }
+}
+
+/// Banned records found, in the chosen format.
+fn print_banned(a: &QueryArgs, hits: &[Hit]) -> Result<Outcome> {
+    let rows: Vec<(&Match, &BannedRecord)> = hits.iter().map(|h| (&h.matched, &h.record)).collect();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let io = |e| Error::io("<stdout>", e);
     match a.format {
         OutputFormat::Json => {
-            for (m, r) in &rows {
-                let hit = Hit {
-                    matched: m.clone(),
-                    record: r.clone(),
-                };
+            for hit in hits {
                 writeln!(out, "{}", hit.to_value()).map_err(io)?;
             }
         }
@@ -121,7 +146,7 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
                 "reasons",
             ])
             .map_err(|e| Error::Invalid(e.to_string()))?;
-            for (m, r) in &rows {
+            for (m, r) in rows.iter().copied() {
                 w.write_record([
                     m.banned_id.as_str(),
                     &format!("{:.3}", m.score),
@@ -138,7 +163,7 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
             if rows.is_empty() {
                 eprintln!("no banned record matches");
             }
-            for (i, (m, r)) in rows.iter().enumerate() {
+            for (i, (m, r)) in rows.iter().copied().enumerate() {
                 let title = if r.title.is_empty() {
                     r.terms.join(", ")
                 } else {
@@ -165,51 +190,15 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// `query --catalog DIR`: listings for banned records (by id or filters) or for a probe.
-fn run_catalog(
-    g: &Global,
-    a: &QueryArgs,
-    dir: &std::path::Path,
-    filters: &Filters,
-) -> Result<Outcome> {
-    let catalog = Engine::open(dir, g.config()?)?;
-    let probing = a.text.as_deref().is_some_and(|t| !t.trim().is_empty())
-        || !a.model.is_empty()
-        || !a.gtin.is_empty()
-        || !a.image.is_empty();
-    let hits: Vec<CatalogHit> = if probing {
-        if !a.banned.is_empty() || !filters.is_empty() {
-            return Err(Error::Invalid(
-                "query --catalog: ask for a text, --model, --gtin or --image, or for banned \
-                 records (--banned ID, filters), not both"
-                    .into(),
-            ));
-        }
-        let mut hashes = Vec::new();
-        for p in &a.image {
-            let img = relist::imghash::decode_file(p)?;
-            hashes.extend(relist::catalog::photo_hashes(
-                &img,
-                &p.display().to_string(),
-            )?);
-        }
-        let probe = relist::catalog::probe_record(a.text.as_deref(), &a.model, &a.gtin, hashes)?;
-        relist::catalog::find_listings(&catalog, &[probe], Judge::Probe(g.config()?), a.limit)?
-    } else {
-        let banned = Engine::open(&g.index, g.config()?)?;
-        let records = relist::catalog::select_banned(&banned, &a.banned, filters, a.max_banned)?;
-        if records.is_empty() {
-            eprintln!("no banned record passes the filters");
-        }
-        relist::catalog::find_listings(&catalog, &records, Judge::Index(&banned), a.limit)?
-    };
+/// Catalog listings found (`query --catalog DIR`), in the chosen format.
+fn print_listings(a: &QueryArgs, hits: &[CatalogHit]) -> Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let io = |e| Error::io("<stdout>", e);
     let csv_err = |e: csv::Error| Error::Invalid(e.to_string());
     match a.format {
         OutputFormat::Json => {
-            for h in &hits {
+            for h in hits {
                 writeln!(out, "{}", h.to_value()).map_err(io)?;
             }
         }
@@ -225,7 +214,7 @@ fn run_catalog(
                 "reasons",
             ])
             .map_err(csv_err)?;
-            for h in &hits {
+            for h in hits {
                 w.write_record([
                     h.listing.id.as_str(),
                     &format!("{:.3}", h.matched.score),

@@ -1,7 +1,6 @@
 //! `relist remove`: banned records out of the index, in one commit.
 
 use clap::Args;
-use relist::store::Store;
 use relist::{Error, Result};
 
 use super::{Global, Outcome};
@@ -14,8 +13,7 @@ pub struct RemoveArgs {
 }
 
 pub fn run(g: &Global, a: RemoveArgs) -> Result<Outcome> {
-    let store = Store::open(&g.index)?;
-    let missing = store.remove(&a.ids)?;
+    let missing = relist::pipeline::index::remove(&g.index, &a.ids)?;
     let removed = a.ids.len() - missing.len();
     if removed == 0 {
         return Err(Error::NotFound(missing.join("', '")));

@@ -7,7 +7,6 @@ use std::time::Duration;
 use clap::Args;
 use relist::engine::Engine;
 use relist::server::ServerConfig;
-use relist::store::Store;
 use relist::{Error, Result};
 
 use super::{Global, Outcome};
@@ -105,12 +104,11 @@ pub fn run(g: &Global, a: ServeArgs) -> Result<Outcome> {
     };
     // Before opening anything: an open server on a public address is refused outright.
     config.validate().map_err(Error::Config)?;
-    let store = if a.create {
-        Store::open_or_create(&g.index)?
-    } else {
-        Store::open(&g.index)?
-    };
-    let engine = Arc::new(Engine::new(store, policy.clone())?);
+    let engine = Arc::new(relist::pipeline::index::open_engine(
+        &g.index,
+        policy.clone(),
+        a.create,
+    )?);
     let mut config = config;
     if let Some(dir) = &a.catalog {
         let catalog = Engine::open(dir, policy)?;

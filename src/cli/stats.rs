@@ -1,10 +1,7 @@
 //! `relist stats`: what the index holds.
 
-use std::collections::BTreeMap;
-
 use clap::Args;
-use relist::store::{Manifest, Store};
-use relist::{Error, Result};
+use relist::Result;
 
 use super::{Global, Outcome};
 
@@ -16,38 +13,31 @@ pub struct StatsArgs {
 }
 
 pub fn run(g: &Global, a: StatsArgs) -> Result<Outcome> {
-    let store = Store::open(&g.index)?;
-    let manifest = Manifest::read(&g.index)?;
-    let (records, products, terms) = store.counts();
-    let snap = store.snapshot()?;
-    let mut by_source: BTreeMap<String, u64> = BTreeMap::new();
-    for addr in snap.all_addresses() {
-        let r = snap.record(addr).map_err(|e| Error::index(&g.index, e))?;
-        *by_source
-            .entry(r.source.unwrap_or_else(|| "-".into()))
-            .or_default() += 1;
-    }
+    let s = relist::pipeline::index::stats(&g.index)?;
     let v = serde_json::json!({
         "index": g.index.display().to_string(),
-        "format_version": relist::store::FORMAT_VERSION,
-        "records": records, "products": products, "terms": terms,
-        "by_source": by_source,
-        "segments": store.segments(),
-        "disk_bytes": store.disk_size(),
-        "updated_at": manifest.map(|m| m.updated_at),
+        "format_version": s.format_version,
+        "records": s.records, "products": s.products, "terms": s.terms,
+        "by_source": s.by_source,
+        "segments": s.segments,
+        "disk_bytes": s.disk_bytes,
+        "updated_at": s.updated_at,
     });
     if a.json {
         println!("{v}");
     } else {
         println!("index      {}", g.index.display());
-        println!("records    {records} ({products} products, {terms} term rules)");
-        for (s, n) in &by_source {
-            println!("  {s:<14} {n}");
+        println!(
+            "records    {} ({} products, {} term rules)",
+            s.records, s.products, s.terms
+        );
+        for (source, n) in &s.by_source {
+            println!("  {source:<14} {n}");
         }
-        println!("segments   {}", store.segments());
+        println!("segments   {}", s.segments);
         println!(
             "disk       {:.1} MiB",
-            store.disk_size() as f64 / (1 << 20) as f64
+            s.disk_bytes as f64 / (1 << 20) as f64
         );
     }
     Ok(Outcome::Clean)

@@ -45,11 +45,9 @@ fn names(v: Option<&Value>, key: &str) -> Vec<String> {
 }
 
 fn date(v: Option<&Value>) -> Option<String> {
-    let d = s(v)?;
-    // `get`, not `[..10]`: a hostile feed's "date" may put a multi-byte letter across byte 10
-    // (found by fuzzing).
-    let head = d.get(..10)?;
-    (head.as_bytes()[4] == b'-').then(|| head.to_string())
+    // A multi-byte letter across byte 10 once panicked here (found by fuzzing); `dates` reads
+    // by `get`.
+    crate::dates::iso_prefix(&s(v)?).map(|d| d.to_string())
 }
 
 /// "Shenzhen Example Trading Co., dba HomezoDirect, of China" → "HomezoDirect".

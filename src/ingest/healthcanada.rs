@@ -46,8 +46,8 @@ pub fn convert(doc: Value) -> Result<Vec<Value>, String> {
                 };
                 o.insert("url".into(), json!(url));
             }
-            if let Some(d) = s(&r, "Last updated").and_then(|d| d.get(..10).map(str::to_string)) {
-                o.insert("recalled_at".into(), json!(d));
+            if let Some(d) = s(&r, "Last updated").and_then(|d| crate::dates::iso_prefix(&d)) {
+                o.insert("recalled_at".into(), json!(d.to_string()));
             }
             o.insert("source".into(), json!("HealthCanada"));
             o.insert("jurisdictions".into(), json!(["CA"]));

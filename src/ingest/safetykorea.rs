@@ -12,9 +12,10 @@ pub fn detect(doc: &Value) -> bool {
 
 use super::json_text as s;
 
+/// The feed's `yyyyMMdd`, also when written with separators (`2026.09.05`, `2026-09-05`).
 fn ymd(d: &str) -> Option<String> {
     let d: String = d.chars().filter(char::is_ascii_digit).collect();
-    (d.len() >= 8).then(|| format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..8]))
+    crate::dates::compact(&d).map(|d| d.to_string())
 }
 
 pub fn convert(doc: Value) -> Result<Vec<Value>, String> {

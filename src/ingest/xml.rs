@@ -190,16 +190,9 @@ pub fn consumer24(xml: &str) -> Result<Vec<Value>, String> {
                 o.insert("description".into(), json!(description.join(" ")));
             }
             put(&mut o, "url", one(f, "infoOriginUrl"));
-            // Eight ASCII digits (yyyyMMdd), checked before slicing: a hostile feed may put
-            // multi-byte letters there.
-            if let Some(d) = one(f, "recallPublictBgnde")
-                .and_then(|d| d.get(..8).map(str::to_string))
-                .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
-            {
-                o.insert(
-                    "recalled_at".into(),
-                    json!(format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..8])),
-                );
+            // yyyyMMdd; a hostile feed may put multi-byte letters there (`dates` reads by `get`).
+            if let Some(d) = one(f, "recallPublictBgnde").and_then(|d| crate::dates::compact(&d)) {
+                o.insert("recalled_at".into(), json!(d.to_string()));
             }
             o.insert("images".into(), json!(list(f, "recallImgUrls")));
             o.insert("source".into(), json!("Consumer24"));
@@ -267,17 +260,6 @@ fn accc_fields(html: &str) -> BTreeMap<String, String> {
     out
 }
 
-/// Months of RFC 822 dates ("Wed, 13 Aug 2026 02:00:00 +0000").
-fn rfc822_date(d: &str) -> Option<String> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let parts: Vec<&str> = d.split_whitespace().collect();
-    let (day, mon, year) = (parts.get(1)?, parts.get(2)?, parts.get(3)?);
-    let m = MONTHS.iter().position(|x| x == mon)? + 1;
-    Some(format!("{year}-{m:02}-{:02}", day.parse::<u32>().ok()?))
-}
-
 /// Australia's ACCC product safety recalls RSS: each item's description holds the notice's
 /// fields as HTML blocks.
 pub fn accc(xml: &str) -> Result<Vec<Value>, String> {
@@ -330,9 +312,9 @@ pub fn accc(xml: &str) -> Result<Vec<Value>, String> {
             put(&mut o, "category", one(f, "category"));
             put(&mut o, "url", one(f, "link"));
             let date = field("published-date")
-                .filter(|d| d.len() == 10)
-                .or_else(|| one(f, "pubDate").and_then(|d| rfc822_date(&d)));
-            put(&mut o, "recalled_at", date);
+                .and_then(|d| crate::dates::iso_prefix(&d))
+                .or_else(|| one(f, "pubDate").and_then(|d| crate::dates::rfc2822(&d)));
+            put(&mut o, "recalled_at", date.map(|d| d.to_string()));
             let images: Vec<String> = html
                 .split("href=\"")
                 .skip(1)

@@ -3,8 +3,6 @@
 //! rotations and flips. Photos are bytes in the request, never an address: the server fetches
 //! nothing a caller names.
 
-use std::path::Path;
-
 use axum::extract::Multipart;
 use axum::extract::multipart::Field;
 use base64::Engine as _;
@@ -13,8 +11,8 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 use super::state::ServerConfig;
 use crate::engine::{CheckOptions, Engine};
-use crate::imghash::{PhotoHasher, QueryPhotos, decode_query_photo};
 use crate::model::{CheckResult, Listing};
+use crate::pipeline::photos::{PhotoHasher, QueryPhotos};
 
 /// A photo as received, before decoding.
 pub struct Photo {
@@ -224,8 +222,8 @@ pub async fn read_multipart(
     Ok((listing, photos))
 }
 
-/// A photo's hashes in its 8 rotations and flips, from its bytes, or `None` for a photo too
-/// flat to be evidence. The one place the server calls into `imghash`.
+/// A photo's hashes in its 8 rotations and flips, from its bytes (nothing for a photo too flat
+/// to be evidence), through the photo pipeline.
 fn hash_photo(
     hasher: &PhotoHasher,
     bytes: &[u8],
@@ -233,9 +231,7 @@ fn hash_photo(
     n: usize,
     out: &mut QueryPhotos,
 ) -> crate::Result<()> {
-    let pixels = decode_query_photo(bytes, Path::new(label))?;
-    out.add_photo(hasher, n, &pixels);
-    Ok(())
+    crate::pipeline::photos::add_upload(hasher, bytes, label, n, out)
 }
 
 /// Checks a listing with its photos as extra evidence; a photo that cannot be decoded fails

@@ -19,6 +19,7 @@ use super::photos::{self, CheckForm, CheckRequest};
 use super::state::{ServerConfig, Shared};
 use crate::engine::{CheckOptions, Engine};
 use crate::model::{BannedRecord, CheckResult, Decision, Listing};
+use crate::pipeline::query::{self, BannedIndex, QueryAnswer, QueryRequest};
 
 /// Runs `f` on the blocking pool, at most `check_workers` at once (others wait for a turn).
 pub(super) async fn blocking<T: Send + 'static>(
@@ -397,7 +398,12 @@ pub async fn ingest(
         ));
     }
     let n = records.len();
-    let counts = write(&state, move |engine| engine.store().ingest(records)).await?;
+    // Only the commit of the ingest pipeline applies: the server reads no photo file, so records
+    // bring `image_hashes` and no thumbnail is made.
+    let counts = write(&state, move |engine| {
+        crate::pipeline::ingest::commit(engine.store(), records, Vec::new())
+    })
+    .await?;
     report.added = counts.added;
     report.replaced = counts.replaced;
     tracing::info!(
@@ -430,7 +436,10 @@ pub async fn remove(
 ) -> Result<Json<Removed>, ApiError> {
     let Path(id) = path?;
     let target = id.clone();
-    let missing = write(&state, move |engine| engine.store().remove(&[target])).await?;
+    let missing = write(&state, move |engine| {
+        crate::pipeline::index::remove_from(engine.store(), &[target])
+    })
+    .await?;
     if !missing.is_empty() {
         return Err(ApiError::NotFound(format!(
             "no banned record with id '{id}'"
@@ -497,8 +506,8 @@ pub struct QueryParams {
 /// Most results a query may ask for.
 const MAX_QUERY_LIMIT: usize = 100;
 
-fn parse_query(pairs: Vec<(String, String)>) -> Result<crate::query::Query, ApiError> {
-    let mut q = crate::query::Query {
+fn parse_query(pairs: Vec<(String, String)>) -> Result<QueryRequest, ApiError> {
+    let mut q = QueryRequest {
         limit: 10,
         ..Default::default()
     };
@@ -565,13 +574,18 @@ pub async fn query(
             )));
         }
     }
-    let hits = blocking(&state, move |engine| {
-        crate::query::search(engine, &q).map_err(|e| match e {
+    let answer = blocking(&state, move |engine| {
+        query::run(&q, BannedIndex::Open(engine), None).map_err(|e| match e {
             crate::Error::Invalid(m) => ApiError::BadRequest(m),
             e => e.into(),
         })
     })
     .await?;
+    let QueryAnswer::Banned(hits) = answer else {
+        return Err(ApiError::Internal(
+            "a banned-index query found listings".into(),
+        ));
+    };
     Ok(Json(hits.iter().map(|h| h.to_value()).collect()))
 }
 

@@ -23,11 +23,12 @@ use super::auth::Scope;
 use super::error::ApiError;
 use super::routes::blocking;
 use super::state::Shared;
-use crate::catalog::{CatalogHit, Judge};
+use crate::catalog::CatalogHit;
 use crate::engine::Engine;
 use crate::evidence::{self, Voice};
 use crate::html::{self, Card, Side, esc};
-use crate::query::{Filters, Hit};
+use crate::pipeline::query::{self, BannedIndex, QueryAnswer, QueryRequest};
+use crate::query::Hit;
 
 /// The catalog a server searches besides the banned index (`relist serve --catalog DIR`).
 #[derive(Clone)]
@@ -297,10 +298,7 @@ async fn upload(
 
 /// The uploaded photo: its probe hashes and a thumbnail to show it back (inline, not stored).
 fn photo_probe(bytes: &[u8]) -> crate::Result<(Vec<crate::model::ImageHashRef>, String)> {
-    // Decoded at reduced size, as listing photos are for a check.
-    let img = crate::imghash::decode_query_photo(bytes, Path::new("uploaded photo"))?;
-    let hashes = crate::catalog::photo_hashes(&img, "uploaded photo")?;
-    let jpeg = crate::thumbs::encode(&img)?;
+    let (hashes, jpeg) = crate::pipeline::photos::probe_upload(bytes, "uploaded photo")?;
     let uri = format!(
         "data:image/jpeg;base64,{}",
         base64::engine::general_purpose::STANDARD.encode(jpeg)
@@ -313,8 +311,7 @@ fn thumb_url(state: &Shared, kind: &str, id: &str) -> Option<String> {
         "banned" => state.engine.store().dir().to_path_buf(),
         _ => state.config.catalog.as_ref()?.dir().to_path_buf(),
     };
-    crate::thumbs::path(&dir, id)
-        .is_file()
+    crate::pipeline::photos::has_thumbnail(&dir, id)
         .then(|| format!("/thumbs/{kind}/{}", html::path_segment(id)))
 }
 
@@ -475,16 +472,28 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
             model: models.join(" "),
             ..Form::default()
         };
-        match catalog {
-            None => {
-                let q = crate::query::Query {
-                    text: text.clone(),
-                    models: models.clone(),
-                    image_hashes: hashes,
-                    limit: RESULTS,
-                    ..Default::default()
-                };
-                let mut hits = crate::query::search(engine, &q)?;
+        let fresh = match &catalog {
+            Some(handle) => Some(handle.fresh()?),
+            None => None,
+        };
+        let req = QueryRequest {
+            target: match target {
+                Target::Banned => query::Target::Banned,
+                Target::Catalog => query::Target::Catalog,
+            },
+            text: text.clone(),
+            models: models.clone(),
+            image_hashes: hashes,
+            banned_ids: Some(banned_id.clone())
+                .filter(|id| !id.is_empty())
+                .into_iter()
+                .collect(),
+            limit: RESULTS,
+            max_banned: 1,
+            ..Default::default()
+        };
+        match query::run(&req, BannedIndex::Open(engine), fresh.as_deref())? {
+            QueryAnswer::Banned(mut hits) => {
                 // The upload's 8 rotations and flips are numbered as photos; it is one photo.
                 if uploaded.is_some() {
                     for h in &mut hits {
@@ -503,28 +512,17 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
                     })
                     .collect())
             }
-            Some(handle) if !banned_id.is_empty() => {
-                let cat = handle.fresh()?;
-                let records =
-                    crate::catalog::select_banned(engine, &[banned_id], &Filters::default(), 1)?;
-                let hits =
-                    crate::catalog::find_listings(&cat, &records, Judge::Index(engine), RESULTS)?;
-                Ok(hits.iter().map(|h| catalog_card(&st, h, None)).collect())
-            }
-            Some(handle) => {
-                let cat = handle.fresh()?;
-                let probe = crate::catalog::probe_record(text.as_deref(), &models, &[], hashes)?;
-                let hits = crate::catalog::find_listings(
-                    &cat,
-                    &[probe],
-                    Judge::Probe(engine.config().clone()),
-                    RESULTS,
-                )?;
-                Ok(hits
-                    .iter()
-                    .map(|h| catalog_card(&st, h, Some(form_side(&echo))))
-                    .collect())
-            }
+            QueryAnswer::Listings {
+                hits,
+                selected: Some(_),
+            } => Ok(hits.iter().map(|h| catalog_card(&st, h, None)).collect()),
+            QueryAnswer::Listings {
+                hits,
+                selected: None,
+            } => Ok(hits
+                .iter()
+                .map(|h| catalog_card(&st, h, Some(form_side(&echo))))
+                .collect()),
         }
     })
     .await?;
@@ -625,7 +623,9 @@ async fn thumbnail(
     let Some(dir) = dir else {
         return ApiError::NotFound(format!("no thumbnails of '{kind}'")).into_response();
     };
-    let found = tokio::task::spawn_blocking(move || crate::thumbs::get(&dir, &id)).await;
+    let found =
+        tokio::task::spawn_blocking(move || crate::pipeline::photos::stored_thumbnail(&dir, &id))
+            .await;
     match found {
         Ok(Some(jpeg)) => (
             [

@@ -1,0 +1,84 @@
+//! The index directory as a whole, for the commands that look after it: remove records (one
+//! commit, thumbnails too), what it holds, export to one archive and import, and opening it to
+//! serve. Ingest is [`super::ingest`]'s.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::store::{self, Manifest, Store};
+
+/// Removes records by id from the index at `dir`, in one commit. Returns the ids that were not
+/// there.
+pub fn remove(dir: &Path, ids: &[String]) -> Result<Vec<String>> {
+    remove_from(&Store::open(dir)?, ids)
+}
+
+/// [`remove`] on an open store (the server's).
+pub fn remove_from(store: &Store, ids: &[String]) -> Result<Vec<String>> {
+    store.remove(ids)
+}
+
+/// What an index holds (`relist stats`).
+#[derive(Debug, Clone)]
+pub struct IndexStats {
+    pub format_version: u32,
+    pub records: u64,
+    pub products: u64,
+    pub terms: u64,
+    /// Records by source (`-` for none), in name order.
+    pub by_source: BTreeMap<String, u64>,
+    pub segments: usize,
+    pub disk_bytes: u64,
+    /// Unix seconds of the last commit, if the manifest says.
+    pub updated_at: Option<u64>,
+}
+
+/// Reads the statistics of the index at `dir`; every record is read once, for its source.
+pub fn stats(dir: &Path) -> Result<IndexStats> {
+    let store = Store::open(dir)?;
+    let manifest = Manifest::read(dir)?;
+    let (records, products, terms) = store.counts();
+    let snap = store.snapshot()?;
+    let mut by_source: BTreeMap<String, u64> = BTreeMap::new();
+    for addr in snap.all_addresses() {
+        let r = snap.record(addr).map_err(|e| Error::index(dir, e))?;
+        *by_source
+            .entry(r.source.unwrap_or_else(|| "-".into()))
+            .or_default() += 1;
+    }
+    Ok(IndexStats {
+        format_version: store::FORMAT_VERSION,
+        records,
+        products,
+        terms,
+        by_source,
+        segments: store.segments(),
+        disk_bytes: store.disk_size(),
+        updated_at: manifest.map(|m| m.updated_at),
+    })
+}
+
+/// Writes the index at `dir` (its last commit) to one archive; returns the files written.
+pub fn export(dir: &Path, archive: &Path) -> Result<u64> {
+    let store = Store::open(dir)?;
+    store::export(&store, archive)
+}
+
+/// Unpacks an exported index into `dir` (empty or new); returns the records it holds.
+pub fn import(archive: &Path, dir: &Path) -> Result<u64> {
+    let store = store::import(archive, dir)?;
+    Ok(store.counts().0)
+}
+
+/// Opens the index at `dir` to serve it (created first if `create`).
+pub fn open_engine(dir: &Path, config: Config, create: bool) -> Result<Engine> {
+    let store = if create {
+        Store::open_or_create(dir)?
+    } else {
+        Store::open(dir)?
+    };
+    Engine::new(store, config)
+}

@@ -1,0 +1,49 @@
+//! The pipelines: what relist does with files, photos, the index and the regulator feeds, as
+//! library calls. The command line and the server are thin around them (arguments or a request
+//! in, a pipeline call, results printed or answered), and reach [`crate::imghash`],
+//! [`crate::store`] and [`crate::ingest`] only through them, so that a rule (where photo paths
+//! are relative to, what one commit holds, how a sweep resumes) is written once.
+//!
+//! - [`ingest`]: banned records from files (or a request body) into the index: read → hash
+//!   photos → thumbnail → one commit.
+//! - [`index`]: the index directory itself: remove records, statistics, export and import.
+//! - [`catalog`]: the same over listings, into a catalog for reverse queries.
+//! - [`sweep`]: a catalog swept to a results file that a stopped run resumes byte for byte.
+//! - [`query`]: one search request (the banned index, or a catalog by banned records or by a
+//!   probe) behind `relist query`, `GET /v1/query` and the web page.
+//! - [`listings`]: listings and labelled listings read from files for `check`, `eval` and
+//!   `calibrate`.
+//! - [`photos`]: a photo file or upload into the hash set each of those needs.
+
+pub mod catalog;
+pub mod index;
+pub mod ingest;
+pub mod listings;
+pub mod photos;
+pub mod query;
+pub mod sweep;
+
+use std::path::Path;
+
+use crate::error::Error;
+
+/// What a pipeline tells its caller as it reads, in input order: the command line prints these
+/// (within its per-file message limit), the server collects them.
+#[derive(Debug)]
+pub enum Note<'a> {
+    /// A line or record that could not be used; skipped and counted as rejected. The error
+    /// names the file and line.
+    Rejected(&'a Error),
+    /// A record kept with something dropped or unusable (a GTIN failing its check digit, a
+    /// photo that cannot be read).
+    Warning {
+        path: &'a Path,
+        line: u64,
+        message: &'a str,
+    },
+    /// An input file read to its end.
+    FileDone { path: &'a Path },
+}
+
+/// Input formats, for front ends that name one.
+pub use crate::ingest::Format;
