@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use relist::catalog::{Judge, find_listings, listing_record};
 use relist::config::Config;
-use relist::engine::{CheckOptions, Engine, Scratch};
+use relist::engine::{CheckOptions, Engine};
 use relist::model::{BannedRecord, Decision, Listing};
 use relist::store::Store;
 
@@ -125,16 +125,16 @@ fn main() {
     }
     times.sort_by(f64::total_cmp);
 
-    // Baseline: the catalog swept against the one record (a scratch index of it).
+    // Baseline: the catalog swept against the one record (an index of it, in memory).
     let mut scan = Vec::new();
     let mut scan_found = (0usize, 0usize);
     for id in asked.iter().take(3) {
         let r = banned.snapshot().get(id).unwrap().unwrap();
         let t = Instant::now();
-        let one = Scratch::new(vec![r], Config::default()).unwrap();
+        let one = Engine::in_memory(vec![r], Config::default()).unwrap();
         let mut hits = HashSet::new();
         for l in &listings {
-            let res = one.engine.check(l, CheckOptions::top(1)).unwrap();
+            let res = one.check(l, CheckOptions::top(1)).unwrap();
             if res.decision >= Decision::Review {
                 hits.insert(l.id.clone());
             }

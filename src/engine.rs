@@ -172,36 +172,3 @@ impl Engine {
 fn view_of(store: &Store) -> Result<BannedView> {
     BannedView::new(Arc::new(store.snapshot()?)).map_err(|e| Error::index(store.dir(), e))
 }
-
-/// An engine over a few records in a scratch directory, removed on drop: a benchmark's banned
-/// side, or the records an incremental sweep looks for.
-pub struct Scratch {
-    pub engine: Engine,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Scratch {
-    pub fn new(records: Vec<crate::model::BannedRecord>, config: Config) -> Result<Scratch> {
-        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "relist-scratch-{}-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            crate::store::unix_now()
-        ));
-        let store = Store::open_or_create(&dir)?;
-        if !records.is_empty() {
-            store.ingest(records)?;
-        }
-        Ok(Scratch {
-            engine: Engine::new(store, config)?,
-            dir,
-        })
-    }
-}
