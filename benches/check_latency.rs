@@ -18,7 +18,7 @@ use std::time::Instant;
 use relist::config::Config;
 use relist::engine::{CheckOptions, Engine};
 use relist::model::{Decision, Listing};
-use relist::sweep::{SweepOptions, sweep};
+use relist::pipeline::stream::{SweepOptions, sweep};
 
 const SEED: u64 = 42;
 

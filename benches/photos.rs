@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rayon::prelude::*;
-use relist::hamming::{HammingIndex, distance};
-use relist::imghash::{
+use relist::photo::hamming::{HammingIndex, distance};
+use relist::photo::{
     HASH_DECODE_SIDE, PDQ_DECODE_SIDE, PhotoHasher, decode_file, decode_file_scaled, parse_hex256,
     pdq,
 };
@@ -294,7 +294,7 @@ fn check(dir: &Path, n: usize) {
     use relist::model::{BannedRecord, Listing};
     let files = jpegs(dir, n);
     let tmp = tempfile::tempdir().expect("tempdir");
-    let store = relist::store::Store::open_or_create(tmp.path()).expect("index");
+    let store = relist::index::Store::open_or_create(tmp.path()).expect("index");
     let banned: Vec<BannedRecord> = files[..files.len() / 2]
         .par_iter()
         .enumerate()
@@ -305,7 +305,7 @@ fn check(dir: &Path, n: usize) {
             .unwrap()
             .record;
             let images = r.images.clone();
-            relist::imghash::hash_images(&images, Path::new("/"), &mut r.image_hashes);
+            relist::photo::hash_images(&images, Path::new("/"), &mut r.image_hashes);
             r
         })
         .collect();

@@ -17,11 +17,11 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use relist::catalog::{Judge, find_listings, listing_record};
 use relist::config::Config;
 use relist::engine::{CheckOptions, Engine};
+use relist::index::Store;
 use relist::model::{BannedRecord, Decision, Listing};
-use relist::store::Store;
+use relist::pipeline::reverse::{Judge, find_listings, listing_record};
 
 const SEED: u64 = 42;
 const BANNED: usize = 10_000;

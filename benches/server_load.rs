@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rayon::prelude::*;
-use relist::imghash::{PhotoHasher, decode_bytes, hex64};
+use relist::photo::{PhotoHasher, decode_bytes, hex64};
 
 const SEED: u64 = 42;
 /// Distinct listings sent (cycled); enough that the server's caches do not hold all answers.

@@ -18,10 +18,10 @@ use std::time::Instant;
 
 use relist::config::Config;
 use relist::engine::Engine;
+use relist::index::Store;
 use relist::model::BannedRecord;
-use relist::output::Sink;
-use relist::store::Store;
-use relist::sweep::{SweepOptions, sweep_with_progress};
+use relist::pipeline::stream::{SweepOptions, sweep_with_progress};
+use relist::present::output::Sink;
 
 // The allocator of the relist binary (src/main.rs).
 #[global_allocator]

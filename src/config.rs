@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::features;
+use crate::matching::features;
 use crate::model::Decision;
 
 const DEFAULTS: &str = include_str!("../relist.toml");

@@ -2,12 +2,12 @@
 //!
 //! Regulators publish products found to be dangerous or illegal; sellers relist them with a new
 //! title, a misspelled brand or a reformatted model number. relist keeps an index of banned
-//! products ([`store::Store`]) and matches listings against it ([`engine::Engine`]) by fuzzy
+//! products ([`index::Store`]) and matches listings against it ([`engine::Engine`]) by fuzzy
 //! text, product identifiers and term rules, with reasons a person can check.
 //!
 //! ```
-//! use relist::{config::Config, engine::{CheckOptions, Engine}, model::*, store::Store};
-//! use relist::evidence::{Evidence, Voice};
+//! use relist::{config::Config, engine::{CheckOptions, Engine}, model::*, index::Store};
+//! use relist::matching::evidence::{Evidence, Voice};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = Store::open_or_create(dir.path()).unwrap();
@@ -29,49 +29,33 @@
 //! assert_eq!(m.reasons[0], m.evidence[0].reason(Voice::BANNED));
 //! ```
 //!
-//! Module map: [`normalize`] and [`ident`] turn text into comparable keys; [`features`]
-//! compares a listing with a banned record field by field; [`score`] fuses the evidence and
-//! decides; [`store`] is the index directory (or an index in memory), which defines the terms
-//! it retrieves by; [`view`] is what matching derives from one of its snapshots (prepared
-//! records, word rarity, term rules); [`engine`] ties them together for [`sweep`],
-//! [`eval`] and the command line. [`imghash`] decodes and hashes photos (dHash, pHash, PDQ,
-//! crops) and [`hamming`] searches the hashes: photo evidence is fused into the score with the
-//! text. [`catalog`] answers reverse queries
-//! (the listings of a catalog that match a banned record); [`html`] and [`report`] show results
-//! to people, with the photos [`thumbs`] keeps beside an index. [`pipeline`] holds what the
-//! command line and the server do (ingest, catalog indexing, resumable sweeps, the query
-//! request, photos in), so that both stay thin; [`dates`] reads every date the inputs carry.
+//! Module map, in the order a listing flows through it:
+//! - [`model`], [`config`], [`error`], [`dates`]: records, listings and results; the matching
+//!   policy; errors; ISO dates.
+//! - [`text`]: normal forms ([`text::normalize`]), identifiers ([`text::ident`]) and
+//!   similarities, the vocabulary both matching and the index speak.
+//! - [`matching`]: per-pair features, typed evidence, fusion and decision, term rules, and the
+//!   one judging stage ([`matching::matcher::Matcher`]): pure, no I/O.
+//! - [`photo`]: bounded decoding, dHash/pHash/PDQ and crops, Hamming search.
+//! - [`index`]: the index directory (tantivy, manifest, index terms, read snapshots).
+//! - [`engine`]: retrieval from an index plus the matcher ([`engine::Engine`]).
+//! - [`pipeline`]: ingest, sweeps, catalogs and reverse queries, searches, evaluation.
+//! - [`present`]: JSON/CSV/Parquet output, HTML cards, the sweep report, thumbnails.
+//! - [`feeds`]: the record readers (JSON Lines, CSV, Parquet) and the regulators' formats.
+//! - [`server`]: the HTTP API and the web page. The command line is the binary (`src/cli/`).
 
-pub mod attrs;
-pub mod calibrate;
-pub mod catalog;
 pub mod config;
 pub mod dates;
-pub mod em;
 pub mod engine;
 pub mod error;
-pub mod eval;
-pub mod evidence;
-pub mod features;
-pub mod hamming;
-pub mod html;
-pub mod ident;
-pub mod imghash;
-pub mod ingest;
-pub mod matcher;
+pub mod feeds;
+pub mod index;
+pub mod matching;
 pub mod model;
-pub mod normalize;
-pub mod output;
+pub mod photo;
 pub mod pipeline;
-pub mod query;
-pub mod report;
-pub mod score;
+pub mod present;
 pub mod server;
-pub mod store;
-pub mod sweep;
-pub mod terms;
 pub mod text;
-pub mod thumbs;
-pub mod view;
 
 pub use error::{Error, Result};

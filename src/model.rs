@@ -165,7 +165,7 @@ pub struct Match {
     pub reasons: Vec<String>,
     /// The evidence as data: objects with a `kind` field (see `evidence::Evidence`).
     #[serde(default)]
-    pub evidence: Vec<crate::evidence::Evidence>,
+    pub evidence: Vec<crate::matching::evidence::Evidence>,
     pub signals: Signals,
 }
 
@@ -425,7 +425,7 @@ impl BannedRecord {
         let mut warnings = Vec::new();
         let mut gtins = Vec::new();
         for g in take_list(&mut o, "gtins")? {
-            match crate::ident::gtin14(&g) {
+            match crate::text::ident::gtin14(&g) {
                 Some(n) => gtins.push(n),
                 None => warnings.push(format!(
                     "field `gtins`: '{g}' is not a valid GTIN (length or check digit); ignored"

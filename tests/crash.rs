@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use common::http::Server;
 use common::{Env, s};
+use relist::index::Store;
 use relist::model::BannedRecord;
-use relist::store::Store;
 
 /// Records of the big ingest.
 const BIG: usize = 10_000;
@@ -83,7 +83,7 @@ fn open_and_audit(env: &Env) -> HashMap<String, BannedRecord> {
     );
     let mut with_photos = 0;
     for (id, r) in &by_id {
-        let photos = relist::imghash::photos(&r.image_hashes);
+        let photos = relist::photo::photos(&r.image_hashes);
         for p in &photos {
             let found = snap.photo_candidates(&[[p.dhash]], 0);
             assert!(
@@ -96,7 +96,7 @@ fn open_and_audit(env: &Env) -> HashMap<String, BannedRecord> {
     // Every photo in the index belongs to a record that has it.
     let mut indexed = HashSet::new();
     for r in by_id.values() {
-        for p in relist::imghash::photos(&r.image_hashes) {
+        for p in relist::photo::photos(&r.image_hashes) {
             for a in snap.photo_candidates(&[[p.dhash]], 0) {
                 indexed.insert(a);
             }

@@ -151,8 +151,8 @@ pub fn build_index(
     vocab: &Vocab,
     seed: u64,
     n: usize,
-) -> relist::store::Store {
-    use relist::store::Store;
+) -> relist::index::Store {
+    use relist::index::Store;
     let done = dir.join("complete");
     if done.exists() {
         // An index from an older build of relist is rebuilt.

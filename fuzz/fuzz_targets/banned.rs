@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use relist::features::{Features, PreparedBanned, PreparedListing, Uniform};
+use relist::matching::features::{Features, PreparedBanned, PreparedListing, Uniform};
 use relist::model::{BannedRecord, Listing};
 
 fuzz_target!(|data: &[u8]| {
@@ -13,12 +13,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(parsed) = BannedRecord::from_value(v.clone()) else {
         return;
     };
+    let _ = relist::index::IndexTerms::of(&parsed.record);
     let banned = PreparedBanned::new(parsed.record, &Uniform);
-    let _ = (
-        banned.index_words(),
-        banned.index_grams(),
-        banned.index_ids(),
-    );
     if let Ok(mut listing) = Listing::from_value(v) {
         listing.images.clear();
         let prepared = PreparedListing::new(&listing, Default::default(), &Uniform);

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use relist::imghash::{PhotoHasher, decode_bytes};
+use relist::photo::{PhotoHasher, decode_bytes};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(img) = decode_bytes(data, Path::new("fuzz.img")) else {

@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use relist::ingest::{self, Format};
+use relist::feeds::{self, Format};
 
 const EXTENSIONS: [&str; 7] = ["json", "jsonl", "xml", "rss", "csv", "parquet", "txt"];
 
@@ -20,11 +20,11 @@ fuzz_target!(|data: &[u8]| {
     let ext = EXTENSIONS[pick as usize % EXTENSIONS.len()];
     let path = dir.path().join(format!("feed.{ext}"));
     std::fs::write(&path, content).expect("write the input");
-    let format = ingest::sniff(&path, Format::Auto);
-    let Ok(input) = ingest::open(&path) else {
+    let format = feeds::sniff(&path, Format::Auto);
+    let Ok(input) = feeds::open(&path) else {
         return;
     };
-    let _ = ingest::read_records(
+    let _ = feeds::read_records(
         &path,
         input,
         format,

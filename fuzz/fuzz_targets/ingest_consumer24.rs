@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use relist::ingest::Format;
+use relist::feeds::Format;
 
 fuzz_target!(|data: &[u8]| {
     relist_fuzz::ingest_bytes("feed.xml", data, Format::Consumer24);

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use relist::ingest::{self, Format};
+use relist::feeds::{self, Format};
 
 fuzz_target!(|data: &[u8]| {
     relist_fuzz::tolerate_panics_in(&["/parquet-", "/arrow-"]);
@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let dir = DIR.get_or_init(|| tempfile::tempdir().expect("temporary directory"));
     let path = dir.path().join("feed.parquet");
     std::fs::write(&path, data).expect("write the input");
-    let _ = ingest::read_records(
+    let _ = feeds::read_records(
         &path,
         &b""[..],
         Format::Parquet,

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use relist::{ident, normalize};
+use relist::text::{ident, normalize};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

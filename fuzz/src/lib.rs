@@ -5,10 +5,10 @@ use std::sync::{Arc, OnceLock};
 
 use relist::config::Config;
 use relist::engine::Engine;
-use relist::features::{PreparedBanned, Uniform};
-use relist::ingest::{self, Format};
+use relist::matching::features::{PreparedBanned, Uniform};
+use relist::feeds::{self, Format};
 use relist::model::BannedRecord;
-use relist::store::Store;
+use relist::index::Store;
 
 /// The repository's fixtures directory.
 pub fn fixtures() -> PathBuf {
@@ -24,9 +24,9 @@ pub fn engine() -> Arc<Engine> {
             let dir = tempfile::tempdir().expect("temporary directory");
             let store = Store::open_or_create(&dir.path().join("index")).expect("index");
             let path = fixtures().join("banned.jsonl");
-            let input = ingest::open(&path).expect("fixtures/banned.jsonl");
+            let input = feeds::open(&path).expect("fixtures/banned.jsonl");
             let mut records = Vec::new();
-            ingest::read_records(&path, input, Format::Jsonl, BannedRecord::from_value, |r| {
+            feeds::read_records(&path, input, Format::Jsonl, BannedRecord::from_value, |r| {
                 if let Ok((_, p)) = r {
                     records.push(p.record)
                 }
@@ -45,7 +45,7 @@ pub fn engine() -> Arc<Engine> {
 /// are the findings.
 pub fn ingest_bytes(name: &str, data: &[u8], format: Format) {
     let path = Path::new(name);
-    let _ = ingest::read_records(path, data, format, BannedRecord::from_value, |r| {
+    let _ = feeds::read_records(path, data, format, BannedRecord::from_value, |r| {
         if let Ok((_, parsed)) = r {
             let _ = PreparedBanned::new(parsed.record, &Uniform);
         }
@@ -56,7 +56,7 @@ pub fn ingest_bytes(name: &str, data: &[u8], format: Format) {
 /// e.g. "/parquet-") unwind, so that relist's own `catch_unwind` around them is what gets
 /// fuzzed; any other panic aborts as libFuzzer needs. libfuzzer-sys aborts on every panic,
 /// caught or not, which would report the parquet crate's known panics on corrupt metadata
-/// (caught and reported per file by `relist::ingest`) as crashes of relist.
+/// (caught and reported per file by `relist::feeds`) as crashes of relist.
 pub fn tolerate_panics_in(crates: &'static [&'static str]) {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {

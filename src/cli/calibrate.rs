@@ -4,11 +4,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use relist::calibrate::{self, Sample};
 use relist::config::Config;
-use relist::em::{self, Dataset};
 use relist::engine::Engine;
-use relist::score;
+use relist::matching::calibrate::{self, Sample};
+use relist::matching::score;
+use relist::pipeline::em::{self, Dataset};
 use relist::{Error, Result};
 
 use super::{Global, Outcome};
@@ -103,8 +103,8 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
     fitted.validate().map_err(Error::Config)?;
     let text = format!(
         "# Fitted by `relist calibrate` on {} labelled pairs ({} positive, {missed} missed by \
-         retrieval).\n# Score = sigmoid(bias + sum(weight * feature)); see src/score.rs and \
-         src/features.rs.\n\n{}",
+         retrieval).\n# Score = sigmoid(bias + sum(weight * feature)); see src/matching/score.rs and \
+         src/matching/features.rs.\n\n{}",
         samples.len(),
         samples.iter().filter(|s| s.y).count(),
         toml::to_string(&fitted).map_err(|e| Error::Config(e.to_string()))?

@@ -7,8 +7,8 @@ use clap::Args;
 use relist::Result;
 use relist::engine::{CheckOptions, Engine};
 use relist::model::Decision;
-use relist::output::{LineSink, OutputFormat, Sink};
 use relist::pipeline::listings::read_check_input;
+use relist::present::output::{LineSink, OutputFormat, Sink};
 
 use super::{ErrorReporter, Global, Outcome};
 

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use relist::em::{self, Dataset};
 use relist::engine::Engine;
-use relist::eval::evaluate;
+use relist::pipeline::em::{self, Dataset};
+use relist::pipeline::eval::evaluate;
 use relist::{Error, Result};
 
 use super::{Global, Outcome};

@@ -205,7 +205,10 @@ impl ErrorReporter {
 }
 
 /// Reads labelled listings (the `eval` format) from files; bad lines are reported and skipped.
-pub fn read_labelled(paths: &[PathBuf], quiet: bool) -> Result<Vec<relist::eval::Labelled>> {
+pub fn read_labelled(
+    paths: &[PathBuf],
+    quiet: bool,
+) -> Result<Vec<relist::pipeline::eval::Labelled>> {
     let mut reporter = ErrorReporter::new(quiet);
     relist::pipeline::listings::read_labelled(paths, |n| reporter.note(n))
 }

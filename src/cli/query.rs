@@ -4,11 +4,11 @@
 use std::io::Write;
 
 use clap::{Args, ValueEnum};
-use relist::catalog::CatalogHit;
 use relist::engine::Engine;
 use relist::model::{BannedRecord, Match};
 use relist::pipeline::query::{self, BannedIndex, QueryAnswer, QueryRequest, Target};
-use relist::query::{Filters, Hit};
+use relist::pipeline::reverse::CatalogHit;
+use relist::pipeline::search::{Filters, Hit};
 use relist::{Error, Result};
 
 use super::{Global, Outcome};

@@ -8,10 +8,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use clap::Args;
 use relist::Result;
 use relist::engine::Engine;
-use relist::output::OutputFormat;
 use relist::pipeline::Format;
+use relist::pipeline::stream::Shard;
 use relist::pipeline::sweep::{Sweep, SweepRequest};
-use relist::sweep::Shard;
+use relist::present::output::OutputFormat;
 
 use super::{ErrorReporter, Global, Outcome};
 

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use super::Note;
 use crate::error::{Error, Result};
-use crate::ingest::{self, Format};
+use crate::feeds::{self, Format};
+use crate::index::Store;
 use crate::model::{BannedRecord, ImageHashRef, Listing};
-use crate::store::Store;
 
 /// Listings per commit: a huge catalog is written in steps of bounded memory; each step is
 /// all-or-nothing.
@@ -45,7 +45,7 @@ pub struct IndexSummary {
 /// of. Returns a thumbnail of the first photo read and a message for each photo that could not
 /// be used.
 pub fn prepare_listing(l: &mut Listing, base: &Path) -> (Option<Vec<u8>>, Vec<String>) {
-    let given = crate::imghash::photos(&l.image_hashes).len();
+    let given = crate::photo::photos(&l.image_hashes).len();
     let read = super::photos::listing_photos(&l.images, base);
     for (file, hashes) in read.hashed {
         // Numbered after the photos the listing brought as hashes.
@@ -102,7 +102,7 @@ pub fn index(req: &IndexRequest, mut note: impl FnMut(Note<'_>)) -> Result<Index
         summary: IndexSummary::default(),
     };
     for path in &req.files {
-        let format = ingest::sniff(path, req.format);
+        let format = feeds::sniff(path, req.format);
         if !matches!(
             format,
             Format::Auto | Format::Jsonl | Format::Csv | Format::Parquet
@@ -113,9 +113,9 @@ pub fn index(req: &IndexRequest, mut note: impl FnMut(Note<'_>)) -> Result<Index
             )));
         }
         let base = base_of(path);
-        let input = ingest::open(path)?;
+        let input = feeds::open(path)?;
         let mut failed: Option<Error> = None;
-        ingest::read_records(path, input, format, Listing::from_value, |item| {
+        feeds::read_records(path, input, format, Listing::from_value, |item| {
             if failed.is_some() {
                 return;
             }
@@ -133,7 +133,7 @@ pub fn index(req: &IndexRequest, mut note: impl FnMut(Note<'_>)) -> Result<Index
                         batch.summary.photos += 1;
                         batch.thumbs.push((l.id.clone(), t));
                     }
-                    match crate::catalog::listing_record(&l) {
+                    match crate::pipeline::reverse::listing_record(&l) {
                         Ok(r) => batch.records.push(r),
                         Err(e) => {
                             batch.summary.rejected += 1;

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::store::{self, Manifest, Store};
+use crate::index::{self, Manifest, Store};
 
 /// Removes records by id from the index at `dir`, in one commit. Returns the ids that were not
 /// there.
@@ -50,7 +50,7 @@ pub fn stats(dir: &Path) -> Result<IndexStats> {
             .or_default() += 1;
     }
     Ok(IndexStats {
-        format_version: store::FORMAT_VERSION,
+        format_version: index::FORMAT_VERSION,
         records,
         products,
         terms,
@@ -64,12 +64,12 @@ pub fn stats(dir: &Path) -> Result<IndexStats> {
 /// Writes the index at `dir` (its last commit) to one archive; returns the files written.
 pub fn export(dir: &Path, archive: &Path) -> Result<u64> {
     let store = Store::open(dir)?;
-    store::export(&store, archive)
+    index::export(&store, archive)
 }
 
 /// Unpacks an exported index into `dir` (empty or new); returns the records it holds.
 pub fn import(archive: &Path, dir: &Path) -> Result<u64> {
-    let store = store::import(archive, dir)?;
+    let store = index::import(archive, dir)?;
     Ok(store.counts().0)
 }
 

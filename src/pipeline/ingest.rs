@@ -11,9 +11,9 @@ use rayon::prelude::*;
 
 use super::Note;
 use crate::error::{Error, Result};
-use crate::ingest::{self, Format};
+use crate::feeds::{self, Format};
+use crate::index::{IngestCounts, Store};
 use crate::model::{BannedRecord, Parsed};
-use crate::store::{IngestCounts, Store};
 
 /// What to ingest, and how.
 #[derive(Debug, Clone)]
@@ -80,7 +80,7 @@ pub fn run(
     let mut thumbs = Vec::new();
     let mut rejected = 0;
     for path in &req.files {
-        let format = ingest::sniff(path, req.format);
+        let format = feeds::sniff(path, req.format);
         let read = read_file(
             path,
             format,
@@ -125,11 +125,11 @@ pub fn read_file(
     feed_photos: Option<&Path>,
     mut note: impl FnMut(Note<'_>),
 ) -> Result<ReadFile> {
-    let input = ingest::open(path)?;
+    let input = feeds::open(path)?;
     let mut fatal: Option<Error> = None;
     let mut out = ReadFile::default();
     let mut pending: Vec<(u64, Parsed<BannedRecord>)> = Vec::new();
-    ingest::read_records(path, input, format, BannedRecord::from_value, |item| {
+    feeds::read_records(path, input, format, BannedRecord::from_value, |item| {
         if fatal.is_some() {
             return;
         }
@@ -215,7 +215,7 @@ pub fn commit(
     thumbs: Vec<(String, Vec<u8>)>,
 ) -> Result<IngestCounts> {
     for (id, jpeg) in &thumbs {
-        crate::thumbs::put(store.dir(), id, jpeg)?;
+        crate::index::thumbs::put(store.dir(), id, jpeg)?;
     }
     store.ingest(records)
 }
@@ -283,8 +283,8 @@ mod tests {
         let store = Store::open_or_create(&dir.path().join("index")).unwrap();
         let c = commit(&store, read.records, read.thumbs).unwrap();
         assert_eq!((c.added, c.replaced), (2, 0));
-        assert!(crate::thumbs::get(store.dir(), "A").is_some());
-        assert!(crate::thumbs::get(store.dir(), "B").is_none());
+        assert!(crate::index::thumbs::get(store.dir(), "A").is_some());
+        assert!(crate::index::thumbs::get(store.dir(), "B").is_none());
     }
 
     #[test]

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use super::Note;
 use crate::error::{Error, Result};
-use crate::eval::Labelled;
-use crate::ingest::{self, Format};
+use crate::feeds::{self, Format};
 use crate::model::Listing;
+use crate::pipeline::eval::Labelled;
 
 /// Larger inputs belong to `relist sweep`, which streams.
 pub const MAX_CHECK_INPUT: u64 = 256 << 20;
@@ -20,7 +20,7 @@ pub const MAX_CHECK_INPUT: u64 = 256 << 20;
 /// JSON array of them, or JSON Lines. At least one listing must be usable.
 pub fn read_check_input(path: &Path, mut note: impl FnMut(Note<'_>)) -> Result<Vec<Listing>> {
     let mut text = Vec::new();
-    ingest::open(path)?
+    feeds::open(path)?
         .take(MAX_CHECK_INPUT + 1)
         .read_to_end(&mut text)
         .map_err(|e| Error::io(path, e))?;
@@ -70,7 +70,7 @@ fn parse_values(path: &Path, text: &[u8], note: &mut impl FnMut(Note<'_>)) -> Re
         };
     }
     let mut out = Vec::new();
-    ingest::read_records(
+    feeds::read_records(
         path,
         text,
         Format::Jsonl,
@@ -88,8 +88,8 @@ fn parse_values(path: &Path, text: &[u8], note: &mut impl FnMut(Note<'_>)) -> Re
 pub fn read_labelled(paths: &[PathBuf], mut note: impl FnMut(Note<'_>)) -> Result<Vec<Labelled>> {
     let mut items = Vec::new();
     for path in paths {
-        let input = ingest::open(path)?;
-        ingest::read_records(
+        let input = feeds::open(path)?;
+        feeds::read_records(
             path,
             input,
             Format::Auto,

@@ -1,7 +1,7 @@
 //! The pipelines: what relist does with files, photos, the index and the regulator feeds, as
 //! library calls. The command line and the server are thin around them (arguments or a request
-//! in, a pipeline call, results printed or answered), and reach [`crate::imghash`],
-//! [`crate::store`] and [`crate::ingest`] only through them, so that a rule (where photo paths
+//! in, a pipeline call, results printed or answered), and reach [`crate::photo`],
+//! [`crate::index`] and [`crate::feeds`] only through them, so that a rule (where photo paths
 //! are relative to, what one commit holds, how a sweep resumes) is written once.
 //!
 //! - [`ingest`]: banned records from files (or a request body) into the index: read → hash
@@ -14,13 +14,21 @@
 //! - [`listings`]: listings and labelled listings read from files for `check`, `eval` and
 //!   `calibrate`.
 //! - [`photos`]: a photo file or upload into the hash set each of those needs.
+//! - [`stream`]: the streaming core of a sweep (reader thread, parallel batches, ordered
+//!   output); [`reverse`]: reverse queries over a catalog; [`search`]: the banned index searched
+//!   by a probe, with filters; [`eval`] and [`em`]: labelled listings and public benchmarks.
 
 pub mod catalog;
+pub mod em;
+pub mod eval;
 pub mod index;
 pub mod ingest;
 pub mod listings;
 pub mod photos;
 pub mod query;
+pub mod reverse;
+pub mod search;
+pub mod stream;
 pub mod sweep;
 
 use std::path::Path;
@@ -46,4 +54,4 @@ pub enum Note<'a> {
 }
 
 /// Input formats, for front ends that name one.
-pub use crate::ingest::Format;
+pub use crate::feeds::Format;

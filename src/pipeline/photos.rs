@@ -1,5 +1,5 @@
 //! Photos for the pipelines: a file or an uploaded photo in, hashes (and a thumbnail) out. The
-//! command line and the server reach the photo code ([`crate::imghash`], [`crate::thumbs`])
+//! command line and the server reach the photo code ([`crate::photo`], [`crate::index::thumbs`])
 //! only through these functions, so the decoding limits and the hash sets each use has are
 //! chosen here, once.
 //!
@@ -13,11 +13,11 @@ use std::path::Path;
 use image::DynamicImage;
 
 use crate::error::{Error, Result};
-use crate::imghash::{self, PDQ_DECODE_SIDE, PdqHash, PhotoHashes};
 use crate::model::ImageHashRef;
+use crate::photo::{self, PDQ_DECODE_SIDE, PdqHash, PhotoHashes};
 
 /// The hasher and hex form front ends need to hash and print: one hasher serves many photos.
-pub use crate::imghash::{PhotoHasher, QueryPhotos, hex64};
+pub use crate::photo::{PhotoHasher, QueryPhotos, hex64};
 
 /// What `relist hash` says of one file.
 #[derive(Debug, Clone)]
@@ -30,10 +30,10 @@ pub struct FileHashes {
 
 /// The hashes of one photo file, decoded once at the size PDQ needs.
 pub fn hash_file(hasher: &PhotoHasher, path: &Path) -> Result<FileHashes> {
-    let img = imghash::decode_file_scaled(path, PDQ_DECODE_SIDE)?;
+    let img = photo::decode_file_scaled(path, PDQ_DECODE_SIDE)?;
     Ok(FileHashes {
         hashes: hasher.hash(&img),
-        pdq: imghash::pdq(&img),
+        pdq: photo::pdq(&img),
     })
 }
 
@@ -44,22 +44,22 @@ pub fn record_photos(
     base: &Path,
     hashes: &mut Vec<ImageHashRef>,
 ) -> Vec<String> {
-    imghash::hash_images(images, base, hashes)
+    photo::hash_images(images, base, hashes)
 }
 
 /// The thumbnail of the first of `images` (relative to `base`, addresses skipped) that decodes.
 pub fn thumbnail(images: &[String], base: &Path) -> Option<Vec<u8>> {
-    crate::thumbs::from_images(images, base)
+    crate::index::thumbs::from_images(images, base)
 }
 
 /// Whether record `id` of the index (or catalog) at `dir` has a stored thumbnail.
 pub fn has_thumbnail(dir: &Path, id: &str) -> bool {
-    crate::thumbs::path(dir, id).is_file()
+    crate::index::thumbs::path(dir, id).is_file()
 }
 
 /// The stored thumbnail (JPEG) of record `id` of the index (or catalog) at `dir`.
 pub fn stored_thumbnail(dir: &Path, id: &str) -> Option<Vec<u8>> {
-    crate::thumbs::get(dir, id)
+    crate::index::thumbs::get(dir, id)
 }
 
 /// A photo as probe hashes: dHash and pHash pairs of its 8 rotations and flips. Errors name
@@ -78,12 +78,12 @@ pub fn probe_hashes(img: &DynamicImage, name: &str) -> Result<Vec<ImageHashRef>>
             [
                 ImageHashRef {
                     algo: "dhash".into(),
-                    hash: imghash::hex64(h.dhash),
+                    hash: photo::hex64(h.dhash),
                     photo: None,
                 },
                 ImageHashRef {
                     algo: "phash".into(),
-                    hash: imghash::hex64(h.phash),
+                    hash: photo::hex64(h.phash),
                     photo: None,
                 },
             ]
@@ -93,16 +93,16 @@ pub fn probe_hashes(img: &DynamicImage, name: &str) -> Result<Vec<ImageHashRef>>
 
 /// A photo file as probe hashes (`relist query --catalog DIR --image PHOTO`).
 pub fn probe_file(path: &Path) -> Result<Vec<ImageHashRef>> {
-    let img = imghash::decode_file(path)?;
+    let img = photo::decode_file(path)?;
     probe_hashes(&img, &path.display().to_string())
 }
 
 /// An uploaded photo (the web page's search) as probe hashes and a JPEG thumbnail to show it
 /// back; decoded at reduced size, as listing photos are for a check. Nothing is kept.
 pub fn probe_upload(bytes: &[u8], name: &str) -> Result<(Vec<ImageHashRef>, Vec<u8>)> {
-    let img = imghash::decode_query_photo(bytes, Path::new(name))?;
+    let img = photo::decode_query_photo(bytes, Path::new(name))?;
     let hashes = probe_hashes(&img, name)?;
-    let jpeg = crate::thumbs::encode(&img)?;
+    let jpeg = crate::index::thumbs::encode(&img)?;
     Ok((hashes, jpeg))
 }
 
@@ -115,7 +115,7 @@ pub fn add_upload(
     n: usize,
     out: &mut QueryPhotos,
 ) -> Result<()> {
-    let pixels = imghash::decode_query_photo(bytes, Path::new(label))?;
+    let pixels = photo::decode_query_photo(bytes, Path::new(label))?;
     out.add_photo(hasher, n, &pixels);
     Ok(())
 }
@@ -142,7 +142,7 @@ pub fn listing_photos(images: &[String], base: &Path) -> ListingPhotos {
         .iter()
         .filter(|i| !i.starts_with("http://") && !i.starts_with("https://"));
     for (i, img) in files.enumerate() {
-        let pixels = match imghash::decode_file(&base.join(img)) {
+        let pixels = match photo::decode_file(&base.join(img)) {
             Ok(p) => p,
             Err(e) => {
                 out.problems.push(format!("image '{img}': {e}"));
@@ -150,7 +150,7 @@ pub fn listing_photos(images: &[String], base: &Path) -> ListingPhotos {
             }
         };
         if out.thumb.is_none() {
-            out.thumb = crate::thumbs::encode(&pixels).ok();
+            out.thumb = crate::index::thumbs::encode(&pixels).ok();
         }
         match probe_hashes(&pixels, img) {
             Ok(h) => out.hashed.push((i + 1, h)),

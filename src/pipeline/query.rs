@@ -6,12 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::catalog::{CatalogHit, Judge};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::ImageHashRef;
-use crate::query::{Filters, Hit, Query};
+use crate::pipeline::reverse::{CatalogHit, Judge};
+use crate::pipeline::search::{Filters, Hit, Query};
 
 /// Where a request looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,7 +122,7 @@ pub fn run(
                 filters: req.filters.clone(),
                 limit: req.limit,
             };
-            Ok(QueryAnswer::Banned(crate::query::search(
+            Ok(QueryAnswer::Banned(crate::pipeline::search::search(
                 banned.engine(&mut opened)?,
                 &q,
             )?))
@@ -135,13 +135,13 @@ pub fn run(
             // its words.
             if !req.banned_ids.is_empty() || !req.has_probe() {
                 let engine = banned.engine(&mut opened)?;
-                let records = crate::catalog::select_banned(
+                let records = crate::pipeline::reverse::select_banned(
                     engine,
                     &req.banned_ids,
                     &req.filters,
                     req.max_banned,
                 )?;
-                let hits = crate::catalog::find_listings(
+                let hits = crate::pipeline::reverse::find_listings(
                     catalog,
                     &records,
                     Judge::Index(engine),
@@ -156,9 +156,13 @@ pub fn run(
             for p in &req.image_files {
                 hashes.extend(super::photos::probe_file(p)?);
             }
-            let probe =
-                crate::catalog::probe_record(req.text.as_deref(), &req.models, &req.gtins, hashes)?;
-            let hits = crate::catalog::find_listings(
+            let probe = crate::pipeline::reverse::probe_record(
+                req.text.as_deref(),
+                &req.models,
+                &req.gtins,
+                hashes,
+            )?;
+            let hits = crate::pipeline::reverse::find_listings(
                 catalog,
                 &[probe],
                 Judge::Probe(banned.config()),

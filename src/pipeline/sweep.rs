@@ -1,5 +1,5 @@
 //! A sweep to a results file that a stopped run resumes: the catalog streamed through
-//! [`crate::sweep`], results written as JSON Lines, CSV or Parquet (and an HTML report), and a
+//! [`crate::pipeline::stream`], results written as JSON Lines, CSV or Parquet (and an HTML report), and a
 //! checkpoint `OUT.checkpoint` rewritten atomically after every batch, saying how many input
 //! lines are done and how many output bytes hold their results. A resumed run cuts the output
 //! back to those bytes and skips those lines, so that its output is byte for byte that of an
@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::ingest::{self, Format};
-use crate::output::{LineSink, OutputFormat, ParquetSink, Sink};
-use crate::report::Collector;
-use crate::sweep::{Shard, SweepOptions, SweepSummary, sweep_with_progress};
+use crate::feeds::{self, Format};
+use crate::pipeline::stream::{Shard, SweepOptions, SweepSummary, sweep_with_progress};
+use crate::present::output::{LineSink, OutputFormat, ParquetSink, Sink};
+use crate::present::report::Collector;
 
 /// A sweep as asked for.
 #[derive(Debug, Clone)]
@@ -153,7 +153,7 @@ impl<'e> Sweep<'e> {
     pub fn start(engine: &'e Engine, req: SweepRequest) -> Result<Sweep<'e>> {
         let read = Arc::new(AtomicU64::new(0));
         let input: Box<dyn BufRead + Send> = Box::new(Counting {
-            inner: ingest::open(&req.catalog)?,
+            inner: feeds::open(&req.catalog)?,
             read: read.clone(),
         });
         let out_path = req.out.clone().filter(|p| p.as_os_str() != "-");
@@ -290,7 +290,7 @@ impl<'e> Sweep<'e> {
         let mut collector = req
             .report
             .as_ref()
-            .map(|_| Collector::new(crate::report::MAX_HITS));
+            .map(|_| Collector::new(crate::present::report::MAX_HITS));
         let mut tee;
         let sink: &mut dyn Sink = match &mut collector {
             Some(c) => {
@@ -329,7 +329,7 @@ impl Swept {
         let Some((path, collected)) = self.report else {
             return Ok(None);
         };
-        crate::report::write(
+        crate::present::report::write(
             &path,
             engine,
             &self.catalog,

@@ -23,12 +23,12 @@ use super::auth::Scope;
 use super::error::ApiError;
 use super::routes::blocking;
 use super::state::Shared;
-use crate::catalog::CatalogHit;
 use crate::engine::Engine;
-use crate::evidence::{self, Voice};
-use crate::html::{self, Card, Side, esc};
+use crate::matching::evidence::{self, Voice};
 use crate::pipeline::query::{self, BannedIndex, QueryAnswer, QueryRequest};
-use crate::query::Hit;
+use crate::pipeline::reverse::CatalogHit;
+use crate::pipeline::search::Hit;
+use crate::present::html::{self, Card, Side, esc};
 
 /// The catalog a server searches besides the banned index (`relist serve --catalog DIR`).
 #[derive(Clone)]
@@ -371,7 +371,7 @@ const UPLOAD: Voice = Voice {
 
 fn banned_card(state: &Shared, h: &Hit, left: Side, voice: Voice) -> Card {
     let (m, b) = (&h.matched, &h.record);
-    let words = crate::evidence::marked_words(&m.evidence);
+    let words = crate::matching::evidence::marked_words(&m.evidence);
     Card {
         banned: left,
         listing: Side {
@@ -400,7 +400,7 @@ fn catalog_card(state: &Shared, h: &CatalogHit, probe: Option<Side>) -> Card {
     } else {
         Voice::BANNED
     };
-    let words = crate::evidence::marked_words(&m.evidence);
+    let words = crate::matching::evidence::marked_words(&m.evidence);
     let (left, mut facts) = match probe {
         Some(side) => (side, Vec::new()),
         None => (

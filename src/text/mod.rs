@@ -1,5 +1,9 @@
-//! String similarity between token lists and n-gram sets, built on strsim.
+//! The shared vocabulary of matching and the index: normal forms of text ([`normalize`]),
+//! identifiers (model numbers, GTINs: [`ident`]) and similarities between token lists and
+//! n-gram sets (built on strsim).
 
+pub mod ident;
+pub mod normalize;
 mod similarity;
 
 pub use similarity::{covers, gram_containment, token_close, weighted_coverage};

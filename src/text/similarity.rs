@@ -1,7 +1,7 @@
 //! Token-set and n-gram similarities. Token comparison tolerates one typo (optimal string
 //! alignment distance, so a swap of neighbours counts once) in words long enough to carry it.
 
-use crate::normalize::{TextKeys, is_cjk};
+use crate::text::normalize::{TextKeys, is_cjk};
 
 /// Whether two tokens are the same word up to a typo: equal, or one edit apart when both have
 /// at least five characters (shorter words differ by one letter too often: "bag"/"bat").

@@ -227,7 +227,7 @@ impl Store {
         self.commit(writer)?;
         if let Some(dir) = &self.dir {
             for id in ids {
-                crate::thumbs::remove(dir, id);
+                crate::index::thumbs::remove(dir, id);
             }
         }
         Ok(missing)

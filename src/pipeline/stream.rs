@@ -14,13 +14,13 @@ use tantivy::schema::Field;
 
 use crate::engine::{CheckOptions, Engine};
 use crate::error::{Error, Result};
-use crate::features::PreparedListing;
-use crate::ingest::{self, Format};
+use crate::feeds::{self, Format};
+use crate::index::{Fields, IndexTerms};
+use crate::matching::features::PreparedListing;
+use crate::matching::terms::TermMatcher;
 use crate::model::{BannedRecord, RecordKind};
 use crate::model::{CheckResult, Decision, Listing};
-use crate::output::{LineSink, OutputFormat, Sink};
-use crate::store::{Fields, IndexTerms};
-use crate::terms::TermMatcher;
+use crate::present::output::{LineSink, OutputFormat, Sink};
 
 /// Listings checked together: large enough to keep both cores busy, small enough to bound
 /// memory.
@@ -176,7 +176,7 @@ pub fn sweep_with_progress(
     let written: Result<()> = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
-            let r = ingest::read_records(path, input, format, Listing::from_value, |mut item| {
+            let r = feeds::read_records(path, input, format, Listing::from_value, |mut item| {
                 if item_line(&item).is_some_and(|l| l <= skip) {
                     return;
                 }
@@ -303,7 +303,7 @@ fn check_new(
     top: usize,
 ) -> Result<CheckResult> {
     let snap = engine.view();
-    let photos = crate::imghash::QueryPhotos::of_listing(listing);
+    let photos = crate::photo::QueryPhotos::of_listing(listing);
     let prepared = PreparedListing::new(listing, photos, snap.as_ref());
     let reachable = snap
         .query_terms(&prepared)

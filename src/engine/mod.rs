@@ -1,17 +1,19 @@
 //! The one matching engine behind every command: listing in, decision with reasons out.
 
+pub mod view;
+
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use crate::config::Config;
+use crate::engine::view::BannedView;
 use crate::error::{Error, Result};
-use crate::features::{Features, PreparedBanned, PreparedListing};
-use crate::imghash::QueryPhotos;
-pub use crate::matcher::CheckOptions;
-use crate::matcher::Matcher;
+use crate::index::{Snapshot, Store};
+use crate::matching::features::{Features, PreparedBanned, PreparedListing};
+pub use crate::matching::matcher::CheckOptions;
+use crate::matching::matcher::Matcher;
 use crate::model::{CheckResult, Listing};
-use crate::store::{Snapshot, Store};
-use crate::view::BannedView;
+use crate::photo::QueryPhotos;
 
 /// Retrieval from an index plus the [`Matcher`] that judges what it retrieves.
 pub struct Engine {
@@ -117,15 +119,13 @@ impl Engine {
         let photos = l.photos();
         let dhashes: Vec<[u64; 1]> = photos.pairs.iter().map(|(_, p)| [p.dhash]).collect();
         let index = snap.snapshot();
-        let by_photo = index
-            .photo_candidates(&dhashes, crate::features::PHOTO_RADIUS)
-            .into_iter()
-            .chain(
-                photos
-                    .pdq
-                    .iter()
-                    .flat_map(|(_, q)| index.pdq_candidates(q, crate::features::PDQ_RADIUS)),
-            );
+        let by_photo =
+            index
+                .photo_candidates(&dhashes, crate::matching::features::PHOTO_RADIUS)
+                .into_iter()
+                .chain(photos.pdq.iter().flat_map(|(_, q)| {
+                    index.pdq_candidates(q, crate::matching::features::PDQ_RADIUS)
+                }));
         for a in by_photo {
             if !addrs.contains(&a) {
                 addrs.push(a);

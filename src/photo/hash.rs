@@ -368,7 +368,7 @@ fn stddev(g: &GrayImage) -> f32 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::imghash::decode::decode_bytes;
+    use crate::photo::decode::decode_bytes;
     use image::{ImageFormat, Rgba, RgbaImage};
     use std::io::Cursor;
     use std::path::Path;

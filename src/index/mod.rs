@@ -1,10 +1,12 @@
-//! The index directory: a tantivy index of banned records and a versioned manifest.
+//! The index directory: a tantivy index of banned records (or a catalog's listings), the
+//! terms each record is indexed by, a versioned manifest, and the thumbnails kept beside it.
 
 mod archive;
 mod manifest;
 mod schema;
 mod snapshot;
 pub mod terms;
+pub mod thumbs;
 mod writer;
 
 pub use archive::{export, import};

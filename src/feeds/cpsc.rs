@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::put;
 
-use crate::ident;
+use crate::text::ident;
 
 /// Which CPSC shape a JSON document is, if any.
 pub fn detect(doc: &Value) -> bool {

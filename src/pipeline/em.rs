@@ -151,7 +151,7 @@ impl Report {
         self.tp as f64 / (self.tp + self.fn_).max(1) as f64
     }
     pub fn f1(&self) -> f64 {
-        crate::eval::f1(self.precision(), self.recall())
+        crate::pipeline::eval::f1(self.precision(), self.recall())
     }
 }
 
@@ -224,14 +224,14 @@ pub fn samples(
     engine: &crate::engine::Engine,
     ds: &Dataset,
     pairs: &[Pair],
-) -> Result<(Vec<crate::calibrate::Sample>, usize)> {
+) -> Result<(Vec<crate::matching::calibrate::Sample>, usize)> {
     use rayon::prelude::*;
     let labels: HashMap<(&str, &str), bool> = pairs
         .iter()
         .map(|(a, b, y)| ((a.as_str(), b.as_str()), *y))
         .collect();
     let ids = Dataset::listings_of(pairs);
-    let per_listing: Vec<(Vec<crate::calibrate::Sample>, usize)> = ids
+    let per_listing: Vec<(Vec<crate::matching::calibrate::Sample>, usize)> = ids
         .par_iter()
         .filter_map(|id| ds.listings.get(id))
         .map(|l| {
@@ -239,7 +239,7 @@ pub fn samples(
             let mut out = Vec::new();
             for (id, f, _) in &ev {
                 if let Some(y) = labels.get(&(id.as_str(), l.id.as_str())) {
-                    out.push(crate::calibrate::Sample {
+                    out.push(crate::matching::calibrate::Sample {
                         x: f.vector(),
                         y: *y,
                     });

@@ -7,7 +7,7 @@
 
 use crate::config::{Thresholds, Weights};
 
-pub const FEATURES: usize = crate::features::N;
+pub const FEATURES: usize = crate::matching::features::N;
 
 /// Lowest block threshold `thresholds` proposes.
 pub const BLOCK_FLOOR: f32 = 0.9;

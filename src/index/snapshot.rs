@@ -35,9 +35,9 @@ pub struct Snapshot {
     fields: Fields,
     num_docs: u64,
     /// Photo hashes of the products that have them (ids index `photo_docs`).
-    photo_index: crate::hamming::HammingIndex<1>,
+    photo_index: crate::photo::hamming::HammingIndex<1>,
     /// Their PDQ hashes, with the same ids.
-    pdq_index: crate::hamming::HammingIndex<4>,
+    pdq_index: crate::photo::hamming::HammingIndex<4>,
     photo_docs: Vec<DocAddress>,
 }
 
@@ -48,8 +48,8 @@ impl Snapshot {
             searcher,
             fields,
             num_docs,
-            photo_index: crate::hamming::HammingIndex::new(),
-            pdq_index: crate::hamming::HammingIndex::new(),
+            photo_index: crate::photo::hamming::HammingIndex::new(),
+            pdq_index: crate::photo::hamming::HammingIndex::new(),
             photo_docs: Vec::new(),
         };
         // The photo index: dHash of every photo of every product that has one.
@@ -68,13 +68,13 @@ impl Snapshot {
             let id = snap.photo_docs.len() as u32;
             // The crops too: a cropped listing photo is near one of them, not the whole.
             let h = &record.image_hashes;
-            for p in crate::imghash::photos(h)
+            for p in crate::photo::photos(h)
                 .into_iter()
-                .chain(crate::imghash::crop_photos(h))
+                .chain(crate::photo::crop_photos(h))
             {
                 snap.photo_index.insert(id, [p.dhash]);
             }
-            for p in crate::imghash::pdqs(h) {
+            for p in crate::photo::pdqs(h) {
                 snap.pdq_index.insert(id, p);
             }
             snap.photo_docs.push(a);
@@ -92,7 +92,7 @@ impl Snapshot {
     }
 
     /// Products with a photo whose PDQ is within `radius` (of 256) of `pdq`.
-    pub fn pdq_candidates(&self, pdq: &crate::imghash::Pdq, radius: u32) -> Vec<DocAddress> {
+    pub fn pdq_candidates(&self, pdq: &crate::photo::Pdq, radius: u32) -> Vec<DocAddress> {
         self.pdq_index
             .radius(pdq, radius)
             .into_iter()

@@ -1,8 +1,8 @@
 //! Term rules: a banned substance or category named anywhere in a listing, in any spelling.
 
-use crate::features::PreparedListing;
+use crate::matching::features::PreparedListing;
 use crate::model::BannedRecord;
-use crate::normalize::{TextKeys, is_cjk};
+use crate::text::normalize::{TextKeys, is_cjk};
 use crate::text::token_close;
 
 struct Spelling {
@@ -111,7 +111,7 @@ impl TermMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::Uniform;
+    use crate::matching::features::Uniform;
     use crate::model::{Listing, RecordKind};
 
     fn rule() -> TermMatcher {

@@ -54,7 +54,7 @@ pub fn from_images(images: &[String], base: &Path) -> Option<Vec<u8>> {
         .iter()
         .filter(|i| !i.starts_with("http://") && !i.starts_with("https://"))
         .find_map(|i| {
-            let img = crate::imghash::decode_file(&base.join(i)).ok()?;
+            let img = crate::photo::decode_file(&base.join(i)).ok()?;
             encode(&img).ok()
         })
 }

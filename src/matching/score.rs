@@ -6,10 +6,10 @@
 //! or a near-identical title with the brand). A model-number conflict never blocks.
 
 use crate::config::{Config, Weights};
-use crate::evidence::{BrandRelation, Evidence, HashKind, ModelRelation, SHOWN_WORDS};
-use crate::features::{BrandEvidence, Features, N, PreparedBanned, PreparedListing};
-use crate::ident::ModelEvidence;
+use crate::matching::evidence::{BrandRelation, Evidence, HashKind, ModelRelation, SHOWN_WORDS};
+use crate::matching::features::{BrandEvidence, Features, N, PreparedBanned, PreparedListing};
 use crate::model::Decision;
+use crate::text::ident::ModelEvidence;
 
 /// Logistic fusion: a score in [0, 1].
 pub fn fuse(x: &[f32; N], w: &Weights) -> f32 {
@@ -63,7 +63,10 @@ pub fn evidence(f: &Features, l: &PreparedListing, b: &PreparedBanned) -> Vec<Ev
     if let Some(g) = &f.gtin {
         out.push(Evidence::Gtin { gtin: g.clone() });
     }
-    if let Some((n, d)) = f.photo.filter(|(_, d)| *d < crate::features::PHOTO_RADIUS) {
+    if let Some((n, d)) = f
+        .photo
+        .filter(|(_, d)| *d < crate::matching::features::PHOTO_RADIUS)
+    {
         let (algo, distance) = match f.photo_pdq {
             Some(p) => (HashKind::Pdq, p),
             None => (HashKind::DhashPhash, d),

@@ -44,7 +44,7 @@ impl PdqHash {
 
     /// Number of differing bits (of 256).
     pub fn distance(&self, other: &Pdq) -> u32 {
-        crate::hamming::distance(&self.hash, other)
+        crate::photo::hamming::distance(&self.hash, other)
     }
 }
 
@@ -308,7 +308,7 @@ fn bits(b: &[[f32; DCT_SIDE]; DCT_SIDE]) -> Pdq {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imghash::hash::tests::scene;
+    use crate::photo::hash::tests::scene;
 
     #[test]
     fn box_filter_matches_a_direct_centred_average() {

@@ -6,9 +6,9 @@
 //! here must bump [`FORMAT_VERSION`](super::FORMAT_VERSION); the `pinned_terms` test below fails
 //! first to say so.
 
-use crate::ident;
 use crate::model::{BannedRecord, RecordKind};
-use crate::normalize::TextKeys;
+use crate::text::ident;
+use crate::text::normalize::TextKeys;
 
 /// A record's terms per retrieval field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -92,9 +92,9 @@ pub fn ids(record: &BannedRecord) -> Vec<String> {
 /// from.
 pub fn has_photos(record: &BannedRecord) -> bool {
     let h = &record.image_hashes;
-    !crate::imghash::photos(h).is_empty()
-        || !crate::imghash::crop_photos(h).is_empty()
-        || !crate::imghash::pdqs(h).is_empty()
+    !crate::photo::photos(h).is_empty()
+        || !crate::photo::crop_photos(h).is_empty()
+        || !crate::photo::pdqs(h).is_empty()
 }
 
 #[cfg(test)]
@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(
             (t, super::super::FORMAT_VERSION),
             (expected, 1),
-            "the index terms changed: bump FORMAT_VERSION in src/store/manifest.rs, then update \
+            "the index terms changed: bump FORMAT_VERSION in src/index/manifest.rs, then update \
              this test"
         );
     }

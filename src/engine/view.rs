@@ -10,9 +10,9 @@ use std::sync::{Arc, RwLock};
 use tantivy::DocAddress;
 use tantivy::schema::Field;
 
-use crate::features::{PreparedBanned, PreparedListing, Rarity};
-use crate::store::{Probe, Snapshot};
-use crate::terms::TermMatcher;
+use crate::index::{Probe, Snapshot};
+use crate::matching::features::{PreparedBanned, PreparedListing, Rarity};
+use crate::matching::terms::TermMatcher;
 
 /// Most prepared records (and memoised word rarities) kept per view; beyond it the cache starts
 /// over. Bounds memory on very large indexes while keeping the records a sweep meets again and
@@ -113,8 +113,8 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::engine::{CheckOptions, Engine};
+    use crate::index::Store;
     use crate::model::{BannedRecord, Listing};
-    use crate::store::Store;
     use std::path::{Path, PathBuf};
 
     fn fixture(name: &str) -> PathBuf {
@@ -170,7 +170,7 @@ mod tests {
         let mut blocked = 0;
         // Every third listing: the catalog's evasions repeat, and a debug-build check is slow.
         for l in listings().into_iter().step_by(3) {
-            let photos = || crate::imghash::QueryPhotos::of_listing(&l);
+            let photos = || crate::photo::QueryPhotos::of_listing(&l);
             let pa = PreparedListing::new(&l, photos(), a.as_ref());
             let pb = PreparedListing::new(&l, photos(), b.as_ref());
             for w in &pa.head().tokens {
@@ -204,7 +204,8 @@ mod tests {
             "id": "L", "title": "VoltMax HB-2210X power bank", "gtins": ["608627149708"]
         }))
         .unwrap();
-        let prepared = PreparedListing::new(&l, Default::default(), &crate::features::Uniform);
+        let prepared =
+            PreparedListing::new(&l, Default::default(), &crate::matching::features::Uniform);
         let p = probe(&prepared);
         // Leet-keyed, as the index stores them.
         assert_eq!(p.words, ["voitmax", "hb", "22iox", "power", "bank"]);

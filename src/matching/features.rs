@@ -3,12 +3,12 @@
 //! Both sides are prepared once (normal forms, tokens, n-grams, identifiers, word rarity), so
 //! comparing a listing with each of its candidates is cheap.
 
-use crate::attrs;
-use crate::evidence::Origin;
-use crate::ident::{self, ModelEvidence, ModelToken};
-use crate::imghash::QueryPhotos;
+use crate::matching::attrs;
+use crate::matching::evidence::Origin;
 use crate::model::{BannedRecord, Listing};
-use crate::normalize::{TextKeys, leet_key};
+use crate::photo::QueryPhotos;
+use crate::text::ident::{self, ModelEvidence, ModelToken};
+use crate::text::normalize::{TextKeys, leet_key};
 use crate::text::{gram_containment, token_close, weighted_coverage};
 
 /// Rarity of a word among the banned records (inverse document frequency).
@@ -85,9 +85,9 @@ pub struct PreparedBanned {
     pub attrs: Vec<(&'static str, f64)>,
     pub colours: Vec<&'static str>,
     /// Photo hashes (precomputed, or hashed at ingest), then those of the photos' crops.
-    pub photos: Vec<crate::imghash::PhotoHashes>,
+    pub photos: Vec<crate::photo::PhotoHashes>,
     /// PDQ hashes of the photos.
-    pub pdqs: Vec<crate::imghash::Pdq>,
+    pub pdqs: Vec<crate::photo::Pdq>,
     /// A price, when the record carries one (`price`, kept as an extra field).
     pub price: Option<f64>,
 }
@@ -138,11 +138,11 @@ impl PreparedBanned {
             attrs: attrs::extract(&record.title),
             colours: attrs::colours(&record.title),
             photos: {
-                let mut p = crate::imghash::photos(&record.image_hashes);
-                p.extend(crate::imghash::crop_photos(&record.image_hashes));
+                let mut p = crate::photo::photos(&record.image_hashes);
+                p.extend(crate::photo::crop_photos(&record.image_hashes));
                 p
             },
-            pdqs: crate::imghash::pdqs(&record.image_hashes),
+            pdqs: crate::photo::pdqs(&record.image_hashes),
             price: record
                 .extra
                 .get("price")
@@ -175,21 +175,6 @@ impl PreparedBanned {
         } else {
             Origin::Description
         }
-    }
-
-    /// Words for the BM25 field: title and brand (defined by the index, `store::terms`).
-    pub fn index_words(&self) -> Vec<String> {
-        crate::store::terms::words(&self.record)
-    }
-
-    /// N-grams for the n-gram field.
-    pub fn index_grams(&self) -> Vec<String> {
-        crate::store::terms::grams(&self.record)
-    }
-
-    /// Identifier keys for the identifier field: model keys and GTIN-14s.
-    pub fn index_ids(&self) -> Vec<String> {
-        crate::store::terms::ids(&self.record)
     }
 }
 
@@ -474,7 +459,7 @@ impl Features {
             .flat_map(|(n, lp)| {
                 b.pdqs
                     .iter()
-                    .map(move |bp| (*n, crate::hamming::distance(lp, bp)))
+                    .map(move |bp| (*n, crate::photo::hamming::distance(lp, bp)))
             })
             .min_by_key(|(_, d)| *d);
         let (photo, photo_pdq) = match (photo, pdq) {

@@ -286,14 +286,14 @@ pub fn accc(xml: &str) -> Result<Vec<Value>, String> {
             let product = field("product-desc").unwrap_or_default();
             let mut models: Vec<String> = field("model").map(|m| vec![m]).unwrap_or_default();
             models.extend(
-                crate::ident::extract_models(&product)
+                crate::text::ident::extract_models(&product)
                     .into_iter()
                     .filter(|m| m.primary && m.key.len() >= 5)
                     .map(|m| m.raw.to_uppercase()),
             );
             o.insert("models".into(), json!(models));
             let mut gtins: Vec<String> = field("gtin").map(|g| vec![g]).unwrap_or_default();
-            gtins.extend(crate::ident::extract_gtins(&product));
+            gtins.extend(crate::text::ident::extract_gtins(&product));
             o.insert("gtins".into(), json!(gtins));
             let description: Vec<String> = ["product-desc", "consumer-action"]
                 .iter()

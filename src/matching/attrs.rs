@@ -1,7 +1,7 @@
 //! Numeric attributes with units in titles ("40-inch", "500 GB", "2000W", "12-pack"): two
 //! listings of one product line that differ in size or capacity are different products.
 
-use crate::normalize::fold;
+use crate::text::normalize::fold;
 
 /// What a unit measures; values are compared only within one class.
 fn unit_class(unit: &str) -> Option<(&'static str, f64)> {

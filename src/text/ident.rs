@@ -3,7 +3,7 @@
 //! Model numbers are compared by key: folded, separators removed, and the characters sellers
 //! swap to dodge exact matching (`O`/`0`, `I`/`l`/`1`) put in one class.
 
-use crate::normalize::fold;
+use crate::text::normalize::fold;
 
 /// Folded model number with everything but ASCII letters and digits removed.
 fn plain(s: &str) -> String {
@@ -123,7 +123,7 @@ fn split_scripts(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let mut prev: Option<bool> = None;
     for c in s.chars() {
-        let cjk = crate::normalize::is_cjk(c);
+        let cjk = crate::text::normalize::is_cjk(c);
         if prev.is_some_and(|p| p != cjk) {
             out.push(' ');
         }

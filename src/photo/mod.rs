@@ -2,10 +2,11 @@
 //!
 //! [`decode_file`] turns a file into pixels within fixed limits; [`PhotoHasher`] turns pixels
 //! into dHash and pHash after trimming borders (and [`pdq`] into PDQ for exchange), or into nothing for a photo too flat to tell
-//! apart from others. Hashes are searched with [`crate::hamming`].
+//! apart from others. Hashes are searched with [`crate::photo::hamming`].
 
 mod decode;
 mod evidence;
+pub mod hamming;
 mod hash;
 mod pdq;
 

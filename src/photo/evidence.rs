@@ -189,7 +189,7 @@ impl QueryPhotos {
 /// A listing photo sent as bytes (the server's uploads), decoded as files are for a query: at
 /// reduced size, bounded.
 pub fn decode_query_photo(bytes: &[u8], label: &Path) -> crate::Result<image::DynamicImage> {
-    crate::imghash::decode_bytes_scaled(bytes, label, HASH_DECODE_SIDE)
+    crate::photo::decode_bytes_scaled(bytes, label, HASH_DECODE_SIDE)
 }
 
 /// [`query_evidence`]'s dHash/pHash pairs and problems (the form callers used before PDQ).

@@ -8,12 +8,12 @@
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::evidence::{self, Evidence, Voice};
-use crate::features::{BrandEvidence, Features, PreparedBanned, PreparedListing, Rarity};
+use crate::matching::evidence::{self, Evidence, Voice};
+use crate::matching::features::{BrandEvidence, Features, PreparedBanned, PreparedListing, Rarity};
+use crate::matching::score;
+use crate::matching::terms::TermMatcher;
 use crate::model::{CheckResult, Decision, Match, Signals};
-use crate::normalize::TextKeys;
-use crate::score;
-use crate::terms::TermMatcher;
+use crate::text::normalize::TextKeys;
 
 /// Which matches to return per listing.
 #[derive(Debug, Clone, Copy)]
@@ -228,10 +228,10 @@ fn round3(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{HashKind, ModelRelation};
-    use crate::features::Uniform;
-    use crate::imghash::QueryPhotos;
+    use crate::matching::evidence::{HashKind, ModelRelation};
+    use crate::matching::features::Uniform;
     use crate::model::{BannedRecord, Listing};
+    use crate::photo::QueryPhotos;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -297,7 +297,7 @@ mod tests {
         let c = Matcher::new(Config::default()).candidates(&p, &[a, b], &Uniform);
         assert!(c[0].features.margin > 0.0 && c[1].features.margin < 0.0);
         assert_eq!(
-            (crate::features::FEATURES[11].value)(&c[0].features),
+            (crate::matching::features::FEATURES[11].value)(&c[0].features),
             1.0,
             "top"
         );
@@ -391,8 +391,8 @@ mod tests {
                 Features::compute(&p, &banned(x.clone()), &Uniform)
             };
             let (ab, ba) = (f(&a, &b), f(&b, &a));
-            let kind = |m: &crate::ident::ModelEvidence| std::mem::discriminant(m);
-            if matches!(ab.model, crate::ident::ModelEvidence::Equal { .. }) {
+            let kind = |m: &crate::text::ident::ModelEvidence| std::mem::discriminant(m);
+            if matches!(ab.model, crate::text::ident::ModelEvidence::Equal { .. }) {
                 prop_assert_eq!(kind(&ab.model), kind(&ba.model));
             }
             prop_assert_eq!(ab.gtin.is_some(), ba.gtin.is_some());

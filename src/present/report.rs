@@ -10,11 +10,11 @@ use base64::Engine as _;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::html::{self, Card, Side, esc};
-use crate::ingest::{self, Format};
+use crate::feeds::{self, Format};
 use crate::model::{CheckResult, Decision, Listing};
-use crate::output::Sink;
-use crate::sweep::SweepSummary;
+use crate::pipeline::stream::SweepSummary;
+use crate::present::html::{self, Card, Side, esc};
+use crate::present::output::Sink;
 
 /// Most hits shown one by one; beyond, the report says how many were left out (the counts
 /// still cover them). Each hit costs two thumbnails of a few KiB.
@@ -85,10 +85,10 @@ fn hit_listings(catalog: &Path, format: Format, ids: &HashSet<&str>) -> HashMap<
     if catalog.as_os_str() == "-" {
         return out;
     }
-    let Ok(input) = ingest::open(catalog) else {
+    let Ok(input) = feeds::open(catalog) else {
         return out;
     };
-    let _ = ingest::read_records(catalog, input, format, Listing::from_value, |item| {
+    let _ = feeds::read_records(catalog, input, format, Listing::from_value, |item| {
         if let Ok((_, mut l)) = item
             && ids.contains(l.id.as_str())
         {
@@ -154,14 +154,16 @@ pub fn write(
         *by_hazard.entry(hazard.clone()).or_default() += 1;
         let banned_img = banned_thumbs
             .entry(best.banned_id.clone())
-            .or_insert_with(|| crate::thumbs::get(index, &best.banned_id).map(|j| data_uri(&j)))
+            .or_insert_with(|| {
+                crate::index::thumbs::get(index, &best.banned_id).map(|j| data_uri(&j))
+            })
             .clone();
         let listing = listings.get(&res.listing_id);
         // Listing photos are paths as the sweep read them: relative to the working directory.
         let listing_img = listing
-            .and_then(|l| crate::thumbs::from_images(&l.images, Path::new("")))
+            .and_then(|l| crate::index::thumbs::from_images(&l.images, Path::new("")))
             .map(|j| data_uri(&j));
-        let words = crate::evidence::marked_words(&best.evidence);
+        let words = crate::matching::evidence::marked_words(&best.evidence);
         let mut facts = vec![
             ("Listing".to_string(), res.listing_id.clone()),
             ("Banned".to_string(), best.banned_id.clone()),
@@ -203,7 +205,7 @@ pub fn write(
             decision: best.decision,
             score: best.score,
             evidence: best.evidence.clone(),
-            voice: crate::evidence::Voice::BANNED,
+            voice: crate::matching::evidence::Voice::BANNED,
             image_distance: best.signals.image_distance,
             facts,
             notice_url: record.as_ref().and_then(|r| r.url.clone()),

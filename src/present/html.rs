@@ -8,9 +8,9 @@
 
 use std::fmt::Write;
 
-use crate::evidence::{Evidence, Piece, Voice};
+use crate::matching::evidence::{Evidence, Piece, Voice};
 use crate::model::Decision;
-use crate::normalize::TextKeys;
+use crate::text::normalize::TextKeys;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn evidence_is_marked() {
-        use crate::evidence::{BrandRelation, HashKind, ModelRelation, Origin};
+        use crate::matching::evidence::{BrandRelation, HashKind, ModelRelation, Origin};
         let v = Voice::BANNED;
         let m = Evidence::Model {
             relation: ModelRelation::Equal,

@@ -1,7 +1,7 @@
 //! Reverse queries: which listings of a catalog match a banned record, a text, a model number
 //! or a photo.
 //!
-//! A catalog is an index directory like the banned index ([`crate::store::Store`]), holding
+//! A catalog is an index directory like the banned index ([`crate::index::Store`]), holding
 //! listings instead of banned records, so the same retrieval finds listings for a probe. Every
 //! candidate listing is then judged the way `relist check` judges it: against the banned index
 //! itself for stored banned records (so a listing's score here is its score in a sweep), or by
@@ -16,12 +16,12 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::engine::{CheckOptions, Engine};
 use crate::error::{Error, Result};
-use crate::evidence::{self, Voice};
-use crate::features::{PreparedBanned, PreparedListing, Uniform};
-use crate::imghash::QueryPhotos;
-use crate::matcher::Matcher;
+use crate::matching::evidence::{self, Voice};
+use crate::matching::features::{PreparedBanned, PreparedListing, Uniform};
+use crate::matching::matcher::Matcher;
 use crate::model::{BannedRecord, ImageHashRef, Listing, Match, RecordKind};
-use crate::query::Filters;
+use crate::photo::QueryPhotos;
+use crate::pipeline::search::Filters;
 
 /// Id of the ad-hoc probe record (a text, model or photo query).
 pub const PROBE_ID: &str = "query";
@@ -59,7 +59,7 @@ pub fn listing_record(l: &Listing) -> Result<BannedRecord> {
         gtins: l
             .gtins
             .iter()
-            .filter_map(|g| crate::ident::gtin14(g))
+            .filter_map(|g| crate::text::ident::gtin14(g))
             .collect(),
         images: l.images.clone(),
         image_hashes: l.image_hashes.clone(),

@@ -1,0 +1,13 @@
+//! Judging a listing against banned records: what a pair shares ([`features`]), the typed
+//! evidence behind a match ([`evidence`]), fusion and decision ([`score`]), term rules
+//! ([`terms`]), the one judging stage ([`matcher`]) and fitting its weights ([`calibrate`]).
+//!
+//! Nothing here reads a file or an index: records and listings come prepared.
+
+pub mod attrs;
+pub mod calibrate;
+pub mod evidence;
+pub mod features;
+pub mod matcher;
+pub mod score;
+pub mod terms;
