@@ -1048,3 +1048,99 @@ fn feed_photos_downloaded_beside_are_hashed_by_file_name() {
         "{res}"
     );
 }
+
+/// Every match of `check`, `sweep`, `query` and the catalog query carries its evidence as typed
+/// items, and its reasons are exactly those items rendered.
+#[test]
+fn every_match_carries_the_evidence_its_reasons_are_rendered_from() {
+    use relist::matching::evidence::{Evidence, Voice, reasons};
+    let env = setup();
+    let listings = env.write(
+        "listings.jsonl",
+        r#"{"id":"L-1","title":"Vоltmаx hb 2210x portable charger"}
+{"id":"L-2","title":"Sony Bravia KDL-46V4100 46-inch LCD HDTV"}
+{"id":"L-3","title":"sleep gummies melatonin 5mg","market":"KR"}
+{"id":"L-4","title":"power bank","gtins":["036000291452"]}
+"#,
+    );
+    let check_all = |m: &Value, voice: Voice| {
+        let items: Vec<Evidence> =
+            serde_json::from_value(m["evidence"].clone()).unwrap_or_else(|e| panic!("{e}: {m}"));
+        assert!(!items.is_empty(), "{m}");
+        assert!(
+            m["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["kind"].is_string()),
+            "{m}"
+        );
+        let rendered: Vec<Value> = reasons(&items, voice)
+            .into_iter()
+            .map(Value::from)
+            .collect();
+        assert_eq!(m["reasons"].as_array().unwrap(), &rendered, "{m}");
+    };
+    let mut seen = 0;
+    let r = env.run(&["sweep", s(&listings), "--all"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for res in r.json_lines() {
+        for m in res["matches"].as_array().unwrap() {
+            check_all(m, Voice::BANNED);
+            seen += 1;
+        }
+    }
+    assert!(seen >= 3, "{}", r.stdout);
+    let kinds: Vec<String> = r
+        .json_lines()
+        .iter()
+        .flat_map(|res| res["matches"].as_array().unwrap().clone())
+        .flat_map(|m| m["evidence"].as_array().unwrap().clone())
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    for k in ["model", "gtin", "term", "shared_words"] {
+        assert!(kinds.iter().any(|x| x == k), "no `{k}` item in {kinds:?}");
+    }
+    let (_, res) = check(
+        &env,
+        r#"{"id":"L-1","title":"Vоltmаx hb 2210x portable charger"}"#,
+    );
+    check_all(&res["matches"][0], Voice::BANNED);
+    let r = env.run(&["query", "hb-2210x", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    check_all(&r.json_lines()[0], Voice::BANNED);
+    // The catalog query, by a banned record and by an ad-hoc text (then the other side is the
+    // query).
+    let r = env.run(&["catalog", "index", s(&listings), "--catalog", "cat"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = env.run(&[
+        "query",
+        "--catalog",
+        "cat",
+        "--banned",
+        "B-1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hits = r.json_lines();
+    assert!(!hits.is_empty(), "{}", r.stdout);
+    for h in &hits {
+        check_all(h, Voice::BANNED);
+    }
+    let r = env.run(&[
+        "query",
+        "--catalog",
+        "cat",
+        "VoltMax HB-2210X",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hits = r.json_lines();
+    assert!(!hits.is_empty(), "{}", r.stdout);
+    for h in &hits {
+        check_all(h, Voice::QUERY);
+        assert!(h["reasons"].to_string().contains("queried"), "{h}");
+    }
+}

@@ -39,6 +39,10 @@ fn check_blocks_a_relisting_like_the_cli() {
     assert_eq!(res["listing_id"], "L-1");
     assert_eq!(res["decision"], "block");
     assert_eq!(res["matches"][0]["banned_id"], "B-1");
+    assert!(
+        res["matches"][0]["evidence"][0]["kind"].is_string(),
+        "{res}"
+    );
     // The same JSON as `relist check` prints.
     let cli = env.run_with(&["check"], Some(RELISTING), &[]);
     assert_eq!(cli.code, 1, "{}", cli.stderr);
