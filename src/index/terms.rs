@@ -61,24 +61,7 @@ pub fn grams(record: &BannedRecord) -> Vec<String> {
 /// `(as written, key)` of a record's model numbers: its `models` field, then the primary
 /// models named in title or description, each key once and at least 3 characters long.
 pub fn models(record: &BannedRecord) -> Vec<(String, String)> {
-    let mut models: Vec<(String, String)> = Vec::new();
-    for m in &record.models {
-        let key = ident::model_key(m);
-        if key.len() >= 3 && !models.iter().any(|(_, k)| *k == key) {
-            models.push((m.clone(), key));
-        }
-    }
-    // Regulators often name the model only in the description ("model FQ8-ULTRA-690").
-    let text = match &record.description {
-        Some(d) => format!("{}\n{d}", record.title),
-        None => record.title.clone(),
-    };
-    for m in ident::extract_models(&text) {
-        if m.primary && !models.iter().any(|(_, k)| *k == m.key) {
-            models.push((m.raw, m.key));
-        }
-    }
-    models
+    ident::record_models(&record.models, &record.title, record.description.as_deref())
 }
 
 /// Keys for the `ids` field: model keys (as [`models`]), then the record's GTIN-14s.

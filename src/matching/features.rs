@@ -101,23 +101,8 @@ impl PreparedBanned {
             record.brand.as_deref().unwrap_or(""),
             record.models.join(" ")
         ));
-        let mut models: Vec<(String, String)> = Vec::new();
-        for m in &record.models {
-            let key = ident::model_key(m);
-            if key.len() >= 3 && !models.iter().any(|(_, k)| *k == key) {
-                models.push((m.clone(), key));
-            }
-        }
-        // Regulators often name the model only in the description ("model FQ8-ULTRA-690").
-        let text = match &record.description {
-            Some(d) => format!("{}\n{d}", record.title),
-            None => record.title.clone(),
-        };
-        for m in ident::extract_models(&text) {
-            if m.primary && !models.iter().any(|(_, k)| *k == m.key) {
-                models.push((m.raw, m.key));
-            }
-        }
+        let models =
+            ident::record_models(&record.models, &record.title, record.description.as_deref());
         // The title's words without the pieces of its model numbers: identifiers are weighed
         // by their own evidence, so a listing that leaves out the model is not also short of
         // words.

@@ -133,6 +133,34 @@ fn split_scripts(s: &str) -> String {
     out
 }
 
+/// `(as written, key)` of a banned record's model numbers: its `models` field, then the primary
+/// models named in its title or description, each key once and at least 3 characters long.
+/// One definition for the index's terms and the matcher's comparisons.
+pub fn record_models(
+    listed: &[String],
+    title: &str,
+    description: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut models: Vec<(String, String)> = Vec::new();
+    for m in listed {
+        let key = model_key(m);
+        if key.len() >= 3 && !models.iter().any(|(_, k)| *k == key) {
+            models.push((m.clone(), key));
+        }
+    }
+    // Regulators often name the model only in the description ("model FQ8-ULTRA-690").
+    let text = match description {
+        Some(d) => format!("{title}\n{d}"),
+        None => title.to_string(),
+    };
+    for m in extract_models(&text) {
+        if m.primary && !models.iter().any(|(_, k)| *k == m.key) {
+            models.push((m.raw, m.key));
+        }
+    }
+    models
+}
+
 /// Model-number-like tokens of free text, and joins of up to three neighbouring pieces so
 /// that a model number split by spaces is still found.
 pub fn extract_models(text: &str) -> Vec<ModelToken> {
