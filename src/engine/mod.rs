@@ -172,3 +172,100 @@ impl Engine {
 fn view_of(store: &Store) -> Result<BannedView> {
     BannedView::new(Arc::new(store.snapshot()?)).map_err(|e| Error::index(store.dir(), e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::evidence::{Evidence, HashKind};
+    use crate::model::{BannedRecord, Decision};
+    use serde_json::json;
+
+    const D: &str = "0f0f0f0f0f0f0f0f";
+
+    fn engine() -> Engine {
+        let records = [
+            json!({"id": "B-1", "title": "VoltMax HB-2210X 20000mAh power bank", "brand": "VoltMax",
+                   "models": ["HB-2210X"]}),
+            json!({"id": "B-2", "title": "AquaBoil KT-9000 electric kettle", "brand": "AquaBoil",
+                   "image_hashes": [{"algo": "dhash", "hash": D}, {"algo": "phash", "hash": D}]}),
+            json!({"id": "T-1", "kind": "term", "terms": ["melatonin"], "jurisdictions": ["KR"]}),
+        ]
+        .into_iter()
+        .map(|v| BannedRecord::from_value(v).unwrap().record)
+        .collect();
+        Engine::in_memory(records, Config::default()).unwrap()
+    }
+
+    fn listing(v: serde_json::Value) -> Listing {
+        Listing::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn retrieval_finds_by_words_and_identifiers_and_the_matcher_decides() {
+        let e = engine();
+        let r = e
+            .check(
+                &listing(json!({"id": "L", "title": "voltmax hb 2210x charger"})),
+                CheckOptions::default(),
+            )
+            .unwrap();
+        assert_eq!(r.decision, Decision::Block);
+        assert_eq!(r.matches[0].banned_id, "B-1");
+        let ids = e
+            .candidate_ids(&listing(json!({"id": "L", "title": "hb2210x"})), 10)
+            .unwrap();
+        assert_eq!(ids, ["B-1"]);
+    }
+
+    #[test]
+    fn a_photo_finds_its_record_whatever_the_title_says() {
+        let e = engine();
+        let l = listing(json!({"id": "L", "title": "cute bedroom decor",
+                               "image_hashes": [{"algo": "dhash", "hash": D}, {"algo": "phash", "hash": D}]}));
+        let r = e.check(&l, CheckOptions::default()).unwrap();
+        assert_eq!(r.matches[0].banned_id, "B-2", "{r:?}");
+        assert!(r.matches[0].evidence.iter().any(|x| matches!(
+            x,
+            Evidence::Photo {
+                photo: 1,
+                algo: HashKind::DhashPhash,
+                distance: 0,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn term_rules_apply_in_their_market_only() {
+        let e = engine();
+        let kr = listing(json!({"id": "L", "title": "sleep gummies melatonin", "market": "KR"}));
+        let us = listing(json!({"id": "L", "title": "sleep gummies melatonin", "market": "US"}));
+        assert_eq!(
+            e.check(&kr, CheckOptions::default()).unwrap().decision,
+            Decision::Block
+        );
+        assert_eq!(
+            e.check(&us, CheckOptions::default()).unwrap().decision,
+            Decision::Allow
+        );
+    }
+
+    #[test]
+    fn checking_with_resolved_photos_reads_no_file() {
+        let e = engine();
+        let dir = tempfile::tempdir().unwrap();
+        let broken = dir.path().join("broken.jpg");
+        std::fs::write(&broken, b"not a jpeg").unwrap();
+        let l =
+            listing(json!({"id": "L", "title": "kettle", "images": [broken.to_str().unwrap()]}));
+        // `check` reads the listing's files (and reports the one it cannot use) ...
+        let r = e.check(&l, CheckOptions::default()).unwrap();
+        assert!(r.error.is_some_and(|m| m.contains("broken.jpg")));
+        // ... `check_with_photos` only uses what it is given.
+        let photos = QueryPhotos::from_hashes(&l.image_hashes);
+        let r = e
+            .check_with_photos(&l, photos, CheckOptions::default())
+            .unwrap();
+        assert!(r.error.is_none());
+    }
+}
