@@ -46,17 +46,6 @@ impl Weights {
     pub fn get(&self, name: &str) -> Option<f32> {
         features::feature_index(name).map(|i| self.values[i])
     }
-
-    /// Sets the weight of a feature by name; false for a name that is no feature.
-    pub fn set(&mut self, name: &str, value: f32) -> bool {
-        match features::feature_index(name) {
-            Some(i) => {
-                self.values[i] = value;
-                true
-            }
-            None => false,
-        }
-    }
 }
 
 impl Serialize for Weights {

@@ -372,14 +372,6 @@ pub fn marked_words(items: &[Evidence]) -> Vec<String> {
     out
 }
 
-/// The closest photo pair of a match: `(hash kind, distance)`.
-pub fn photo_distance(items: &[Evidence]) -> Option<(HashKind, u32)> {
-    items.iter().find_map(|e| match e {
-        Evidence::Photo { algo, distance, .. } => Some((*algo, *distance)),
-        _ => None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

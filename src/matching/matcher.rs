@@ -52,11 +52,21 @@ pub struct Candidate {
 #[derive(Debug, Clone)]
 pub struct Matcher {
     config: Config,
+    /// How reasons name the other side: a banned record, or an ad-hoc query.
+    voice: Voice,
 }
 
 impl Matcher {
     pub fn new(config: Config) -> Matcher {
-        Matcher { config }
+        Matcher {
+            config,
+            voice: Voice::BANNED,
+        }
+    }
+
+    /// The same policy, with reasons rendered in `voice` (an ad-hoc query's "queried model").
+    pub fn with_voice(self, voice: Voice) -> Matcher {
+        Matcher { voice, ..self }
     }
 
     pub fn config(&self) -> &Config {
@@ -113,12 +123,6 @@ impl Matcher {
         out
     }
 
-    /// Score, decision and evidence of one candidate.
-    pub fn judge_candidate(&self, l: &PreparedListing, c: &Candidate) -> Match {
-        self.scored(l, c, f32::NEG_INFINITY)
-            .expect("no floor keeps every candidate")
-    }
-
     /// The match, when its score (unrounded) reaches `floor`; evidence is only rendered for
     /// the candidates kept.
     fn scored(&self, l: &PreparedListing, c: &Candidate, floor: f32) -> Option<Match> {
@@ -132,7 +136,7 @@ impl Matcher {
             banned_id: c.banned.record.id.clone(),
             score: round3(s),
             decision,
-            reasons: evidence::reasons(&evidence, Voice::BANNED),
+            reasons: evidence::reasons(&evidence, self.voice),
             evidence,
             signals: Signals {
                 text: round3(f.text()),
@@ -168,7 +172,7 @@ impl Matcher {
                     banned_id: hit.record.id.clone(),
                     score,
                     decision,
-                    reasons: evidence::reasons(&evidence, Voice::BANNED),
+                    reasons: evidence::reasons(&evidence, self.voice),
                     evidence,
                     signals: Signals {
                         text: if hit.exact { 1.0 } else { 0.8 },

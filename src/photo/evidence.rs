@@ -114,23 +114,23 @@ pub struct QueryPhotos {
 /// 8 rotations and flips. Files that cannot be read give no evidence (and are reported).
 pub fn query_evidence(images: &[String], hashes: &[ImageHashRef]) -> QueryPhotos {
     // A hash names its photo when it says so (`photo`), else it is the N-th of its kind.
-    let numbers = |algo: &str| -> Vec<usize> {
+    let numbers = |algo: &str, valid: fn(&str) -> bool| -> Vec<usize> {
         hashes
             .iter()
-            .filter(|h| h.algo == algo && parse_hex64(&h.hash).is_some())
+            .filter(|h| h.algo == algo && valid(&h.hash))
             .enumerate()
             .map(|(i, h)| h.photo.map_or(i + 1, |p| p as usize))
             .collect()
     };
-    let pdq_numbers: Vec<usize> = hashes
-        .iter()
-        .filter(|h| h.algo == "pdq" && parse_hex256(&h.hash).is_some())
-        .enumerate()
-        .map(|(i, h)| h.photo.map_or(i + 1, |p| p as usize))
-        .collect();
     let mut out = QueryPhotos {
-        pairs: numbers("dhash").into_iter().zip(photos(hashes)).collect(),
-        pdq: pdq_numbers.into_iter().zip(pdqs(hashes)).collect(),
+        pairs: numbers("dhash", |h| parse_hex64(h).is_some())
+            .into_iter()
+            .zip(photos(hashes))
+            .collect(),
+        pdq: numbers("pdq", |h| parse_hex256(h).is_some())
+            .into_iter()
+            .zip(pdqs(hashes))
+            .collect(),
         problems: Vec::new(),
     };
     let hasher = PhotoHasher::new();

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::engine::{CheckOptions, Engine};
 use crate::error::{Error, Result};
-use crate::matching::evidence::{self, Voice};
+use crate::matching::evidence::Voice;
 use crate::matching::features::{PreparedBanned, PreparedListing, Uniform};
 use crate::matching::matcher::Matcher;
 use crate::model::{BannedRecord, ImageHashRef, Listing, Match, RecordKind};
@@ -283,13 +283,17 @@ pub fn find_listings(
         top: 64.max(banned.len()),
         ..CheckOptions::default()
     };
-    // An ad-hoc probe is judged on its own: its words are as rare as each other.
-    let probes: Vec<Arc<PreparedBanned>> = match &judge {
-        Judge::Index(_) => Vec::new(),
-        Judge::Probe(_) => banned
-            .iter()
-            .map(|b| Arc::new(PreparedBanned::new(b.clone(), &Uniform)))
-            .collect(),
+    // An ad-hoc probe is judged on its own: its words are as rare as each other, and the other
+    // side of its reasons is the query, not a banned record.
+    let (probes, probe_matcher): (Vec<Arc<PreparedBanned>>, Option<Matcher>) = match &judge {
+        Judge::Index(_) => (Vec::new(), None),
+        Judge::Probe(config) => (
+            banned
+                .iter()
+                .map(|b| Arc::new(PreparedBanned::new(b.clone(), &Uniform)))
+                .collect(),
+            Some(Matcher::new(config.clone()).with_voice(Voice::QUERY)),
+        ),
     };
     let mut per: HashMap<&str, Vec<CatalogHit>> = HashMap::new();
     for listing in candidates.into_values() {
@@ -297,15 +301,10 @@ pub fn find_listings(
         let photos = QueryPhotos::from_hashes(&listing.image_hashes);
         let res = match &judge {
             Judge::Index(engine) => engine.check_with_photos(&listing, photos, judge_opts)?,
-            Judge::Probe(config) => {
+            Judge::Probe(_) => {
                 let prepared = PreparedListing::new(&listing, photos, &Uniform);
-                let mut res = Matcher::new(config.clone())
-                    .judge(&prepared, &probes, &Uniform, None, judge_opts);
-                // The other side is the query, not a banned record.
-                for m in &mut res.matches {
-                    m.reasons = evidence::reasons(&m.evidence, Voice::QUERY);
-                }
-                res
+                let m = probe_matcher.as_ref().expect("a probe has its matcher");
+                m.judge(&prepared, &probes, &Uniform, None, judge_opts)
             }
         };
         for m in res.matches {
