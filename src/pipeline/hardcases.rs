@@ -154,6 +154,8 @@ pub struct Params {
     pub extra_edit: f64,
     /// Most of a title's words (the code aside) a `dropped_words` relisting drops.
     pub drop_share: f64,
+    /// Chance a listing fills its `brand` field.
+    pub brand_field: f64,
     /// Chance a listing names a shop code of its own.
     pub shop_code: f64,
     /// Chance a relisting writes the model with other separators or case.
@@ -209,6 +211,7 @@ impl Params {
             spec_pool: rng.range(3, 8),
             extra_edit: rng.between(0.1, 0.5),
             drop_share: rng.between(0.25, 0.6),
+            brand_field: rng.between(0.1, 0.6),
             shop_code: rng.between(0.1, 0.45),
             model_reformat: rng.between(0.05, 0.35),
             per_slice,
@@ -286,94 +289,452 @@ use Spec::*;
 
 /// Categories banned products come from.
 const CATEGORIES: &[Category] = &[
-    cat("laptop", ["Laptop", "ordinateur portable", "portátil", "portatile", "laptop", "노트북"],
+    cat(
+        "laptop",
+        [
+            "Laptop",
+            "ordinateur portable",
+            "portátil",
+            "portatile",
+            "laptop",
+            "노트북",
+        ],
         &["gaming", "ultrabook", "backlit keyboard", "FHD", "notebook"],
         &[Cpu, Memory, Gpu, Display],
-        &[Values(&["256GB SSD", "512GB SSD", "1TB SSD"]), Colour], (400.0, 1800.0)),
-    cat("SSD", ["SSD-Festplatte", "disque SSD", "disco SSD", "unità SSD", "SSD-schijf", "SSD 드라이브"],
+        &[Values(&["256GB SSD", "512GB SSD", "1TB SSD"]), Colour],
+        (400.0, 1800.0),
+    ),
+    cat(
+        "SSD",
+        [
+            "SSD-Festplatte",
+            "disque SSD",
+            "disco SSD",
+            "unità SSD",
+            "SSD-schijf",
+            "SSD 드라이브",
+        ],
         &["internal", "solid state drive", "3D NAND", "high speed"],
-        &[Interface, Form], &[Values(&["250GB", "500GB", "1TB", "2TB"])], (30.0, 250.0)),
-    cat("memory module", ["Arbeitsspeicher", "mémoire RAM", "memoria RAM", "memoria RAM", "werkgeheugen", "메모리 모듈"],
-        &["desktop memory", "laptop memory", "CL16", "non-ECC", "DIMM", "SO-DIMM"],
-        &[Memory, MemoryPc], &[Values(&["8GB", "16GB", "32GB", "2x8GB", "2x16GB"])], (20.0, 180.0)),
-    cat("motherboard", ["Mainboard", "carte mère", "placa base", "scheda madre", "moederbord", "메인보드"],
+        &[Interface, Form],
+        &[Values(&["250GB", "500GB", "1TB", "2TB"])],
+        (30.0, 250.0),
+    ),
+    cat(
+        "memory module",
+        [
+            "Arbeitsspeicher",
+            "mémoire RAM",
+            "memoria RAM",
+            "memoria RAM",
+            "werkgeheugen",
+            "메모리 모듈",
+        ],
+        &[
+            "desktop memory",
+            "laptop memory",
+            "CL16",
+            "non-ECC",
+            "DIMM",
+            "SO-DIMM",
+        ],
+        &[Memory, MemoryPc],
+        &[Values(&["8GB", "16GB", "32GB", "2x8GB", "2x16GB"])],
+        (20.0, 180.0),
+    ),
+    cat(
+        "motherboard",
+        [
+            "Mainboard",
+            "carte mère",
+            "placa base",
+            "scheda madre",
+            "moederbord",
+            "메인보드",
+        ],
         &["gaming", "WiFi", "desktop", "RGB"],
-        &[Socket, Memory, Interface], &[Values(&["ATX", "Micro-ATX", "Mini-ITX"])], (80.0, 400.0)),
-    cat("USB flash drive", ["USB-Stick", "clé USB", "memoria USB", "chiavetta USB", "USB-stick", "USB 메모리"],
+        &[Socket, Memory, Interface],
+        &[Values(&["ATX", "Micro-ATX", "Mini-ITX"])],
+        (80.0, 400.0),
+    ),
+    cat(
+        "USB flash drive",
+        [
+            "USB-Stick",
+            "clé USB",
+            "memoria USB",
+            "chiavetta USB",
+            "USB-stick",
+            "USB 메모리",
+        ],
         &["pen drive", "metal", "keychain", "high speed"],
-        &[Usb], &[Values(&["16GB", "32GB", "64GB", "128GB", "256GB"]), Colour], (5.0, 40.0)),
-    cat("graphics card", ["Grafikkarte", "carte graphique", "tarjeta gráfica", "scheda video", "videokaart", "그래픽카드"],
+        &[Usb],
+        &[Values(&["16GB", "32GB", "64GB", "128GB", "256GB"]), Colour],
+        (5.0, 40.0),
+    ),
+    cat(
+        "graphics card",
+        [
+            "Grafikkarte",
+            "carte graphique",
+            "tarjeta gráfica",
+            "scheda video",
+            "videokaart",
+            "그래픽카드",
+        ],
         &["gaming", "dual fan", "OC edition", "GDDR6"],
-        &[Gpu, Pcie], &[Values(&["4GB", "6GB", "8GB", "12GB"])], (150.0, 900.0)),
-    cat("baseball cap", ["Baseballkappe", "casquette", "gorra", "cappellino", "pet", "야구모자"],
+        &[Gpu, Pcie],
+        &[Values(&["4GB", "6GB", "8GB", "12GB"])],
+        (150.0, 900.0),
+    ),
+    cat(
+        "baseball cap",
+        [
+            "Baseballkappe",
+            "casquette",
+            "gorra",
+            "cappellino",
+            "pet",
+            "야구모자",
+        ],
         &["fitted", "snapback", "adjustable", "cotton", "embroidered"],
-        &[HatLine], &[Colour, Values(&["S/M", "M/L", "7 1/4", "7 3/8"])], (15.0, 45.0)),
-    cat("rifle scope", ["Zielfernrohr", "lunette de visée", "visor telescópico", "cannocchiale", "richtkijker", "라이플 스코프"],
+        &[HatLine],
+        &[Colour, Values(&["S/M", "M/L", "7 1/4", "7 3/8"])],
+        (15.0, 45.0),
+    ),
+    cat(
+        "rifle scope",
+        [
+            "Zielfernrohr",
+            "lunette de visée",
+            "visor telescópico",
+            "cannocchiale",
+            "richtkijker",
+            "라이플 스코프",
+        ],
         &["illuminated reticle", "hunting", "tactical", "mil-dot"],
-        &[Magnification, Caliber], &[Colour], (60.0, 600.0)),
-    cat("air rifle", ["Luftgewehr", "carabine à air comprimé", "carabina de aire comprimido", "carabina ad aria compressa", "luchtbuks", "공기총"],
+        &[Magnification, Caliber],
+        &[Colour],
+        (60.0, 600.0),
+    ),
+    cat(
+        "air rifle",
+        [
+            "Luftgewehr",
+            "carabine à air comprimé",
+            "carabina de aire comprimido",
+            "carabina ad aria compressa",
+            "luchtbuks",
+            "공기총",
+        ],
         &["break barrel", "PCP", "hunting", "with scope"],
-        &[Caliber], &[Colour], (90.0, 700.0)),
-    cat("monitor", ["Monitor", "écran PC", "monitor", "monitor", "beeldscherm", "모니터"],
+        &[Caliber],
+        &[Colour],
+        (90.0, 700.0),
+    ),
+    cat(
+        "monitor",
+        [
+            "Monitor",
+            "écran PC",
+            "monitor",
+            "monitor",
+            "beeldscherm",
+            "모니터",
+        ],
         &["IPS", "144Hz", "gaming", "LED", "frameless"],
-        &[Display, Hdmi], &[Values(&["24-inch", "27-inch", "32-inch"])], (120.0, 700.0)),
-    cat("television", ["Fernseher", "téléviseur", "televisor", "televisore", "televisie", "텔레비전"],
+        &[Display, Hdmi],
+        &[Values(&["24-inch", "27-inch", "32-inch"])],
+        (120.0, 700.0),
+    ),
+    cat(
+        "television",
+        [
+            "Fernseher",
+            "téléviseur",
+            "televisor",
+            "televisore",
+            "televisie",
+            "텔레비전",
+        ],
         &["smart TV", "4K UHD", "LED", "HDR"],
-        &[Hdmi, Resolution], &[Values(&["40-inch", "43-inch", "46-inch", "50-inch", "55-inch", "65-inch"])], (250.0, 1500.0)),
-    cat("toaster", ["Toaster", "grille-pain", "tostadora", "tostapane", "broodrooster", "토스터기"],
+        &[Hdmi, Resolution],
+        &[Values(&[
+            "40-inch", "43-inch", "46-inch", "50-inch", "55-inch", "65-inch",
+        ])],
+        (250.0, 1500.0),
+    ),
+    cat(
+        "toaster",
+        [
+            "Toaster",
+            "grille-pain",
+            "tostadora",
+            "tostapane",
+            "broodrooster",
+            "토스터기",
+        ],
         &["stainless steel", "wide slot", "defrost", "compact"],
-        &[], &[Colour, Values(&["2-slot", "4-slot"])], (20.0, 90.0)),
-    cat("electric kettle", ["Wasserkocher", "bouilloire", "hervidor de agua", "bollitore", "waterkoker", "전기포트"],
+        &[],
+        &[Colour, Values(&["2-slot", "4-slot"])],
+        (20.0, 90.0),
+    ),
+    cat(
+        "electric kettle",
+        [
+            "Wasserkocher",
+            "bouilloire",
+            "hervidor de agua",
+            "bollitore",
+            "waterkoker",
+            "전기포트",
+        ],
         &["cordless", "stainless steel", "fast boil", "glass"],
-        &[], &[Values(&["1.0L", "1.5L", "1.7L"]), Colour], (15.0, 80.0)),
-    cat("power bank", ["Powerbank", "batterie externe", "batería externa", "power bank", "powerbank", "보조배터리"],
+        &[],
+        &[Values(&["1.0L", "1.5L", "1.7L"]), Colour],
+        (15.0, 80.0),
+    ),
+    cat(
+        "power bank",
+        [
+            "Powerbank",
+            "batterie externe",
+            "batería externa",
+            "power bank",
+            "powerbank",
+            "보조배터리",
+        ],
         &["portable charger", "fast charging", "slim", "dual USB"],
-        &[Charge, Usb], &[Values(&["5000mAh", "10000mAh", "20000mAh", "26800mAh"]), Colour], (15.0, 80.0)),
-    cat("smartphone", ["Smartphone", "smartphone", "teléfono móvil", "smartphone", "smartphone", "스마트폰"],
+        &[Charge, Usb],
+        &[
+            Values(&["5000mAh", "10000mAh", "20000mAh", "26800mAh"]),
+            Colour,
+        ],
+        (15.0, 80.0),
+    ),
+    cat(
+        "smartphone",
+        [
+            "Smartphone",
+            "smartphone",
+            "teléfono móvil",
+            "smartphone",
+            "smartphone",
+            "스마트폰",
+        ],
         &["unlocked", "dual SIM", "5G", "Android"],
-        &[Bluetooth], &[Values(&["64GB", "128GB", "256GB", "512GB"]), Colour], (150.0, 1200.0)),
-    cat("webcam", ["Webcam", "webcam", "cámara web", "webcam", "webcam", "웹캠"],
+        &[Bluetooth],
+        &[Values(&["64GB", "128GB", "256GB", "512GB"]), Colour],
+        (150.0, 1200.0),
+    ),
+    cat(
+        "webcam",
+        ["Webcam", "webcam", "cámara web", "webcam", "webcam", "웹캠"],
         &["HD", "with microphone", "autofocus", "streaming"],
-        &[Resolution, Usb], &[Colour], (20.0, 150.0)),
-    cat("camera lens", ["Objektiv", "objectif", "objetivo", "obiettivo", "objectief", "카메라 렌즈"],
+        &[Resolution, Usb],
+        &[Colour],
+        (20.0, 150.0),
+    ),
+    cat(
+        "camera lens",
+        [
+            "Objektiv",
+            "objectif",
+            "objetivo",
+            "obiettivo",
+            "objectief",
+            "카메라 렌즈",
+        ],
         &["prime", "zoom", "autofocus", "stabilized"],
-        &[Lens], &[Colour], (150.0, 2000.0)),
-    cat("hair dryer", ["Haartrockner", "sèche-cheveux", "secador de pelo", "asciugacapelli", "föhn", "헤어드라이어"],
+        &[Lens],
+        &[Colour],
+        (150.0, 2000.0),
+    ),
+    cat(
+        "hair dryer",
+        [
+            "Haartrockner",
+            "sèche-cheveux",
+            "secador de pelo",
+            "asciugacapelli",
+            "föhn",
+            "헤어드라이어",
+        ],
         &["ionic", "foldable", "professional", "travel"],
-        &[], &[Values(&["1200W", "1800W", "2000W", "2200W"]), Colour], (15.0, 120.0)),
-    cat("headphones", ["Kopfhörer", "casque audio", "auriculares", "cuffie", "koptelefoon", "헤드폰"],
+        &[],
+        &[Values(&["1200W", "1800W", "2000W", "2200W"]), Colour],
+        (15.0, 120.0),
+    ),
+    cat(
+        "headphones",
+        [
+            "Kopfhörer",
+            "casque audio",
+            "auriculares",
+            "cuffie",
+            "koptelefoon",
+            "헤드폰",
+        ],
         &["wireless", "noise cancelling", "over-ear", "foldable"],
-        &[Bluetooth], &[Colour], (20.0, 350.0)),
-    cat("wifi router", ["WLAN-Router", "routeur wifi", "router wifi", "router wifi", "wifi-router", "와이파이 공유기"],
+        &[Bluetooth],
+        &[Colour],
+        (20.0, 350.0),
+    ),
+    cat(
+        "wifi router",
+        [
+            "WLAN-Router",
+            "routeur wifi",
+            "router wifi",
+            "router wifi",
+            "wifi-router",
+            "와이파이 공유기",
+        ],
         &["dual band", "mesh", "gigabit", "gaming"],
-        &[Wifi], &[Colour], (40.0, 300.0)),
+        &[Wifi],
+        &[Colour],
+        (40.0, 300.0),
+    ),
 ];
 
 /// Categories only other products come from (`unrelated` listings).
 const OTHER_CATEGORIES: &[Category] = &[
-    cat("yoga mat", ["Yogamatte", "tapis de yoga", "esterilla de yoga", "tappetino yoga", "yogamat", "요가매트"],
-        &["non-slip", "thick", "eco friendly"], &[], &[Colour], (10.0, 60.0)),
-    cat("garden hose", ["Gartenschlauch", "tuyau d'arrosage", "manguera de jardín", "tubo da giardino", "tuinslang", "정원 호스"],
-        &["expandable", "50 ft", "kink free"], &[], &[Colour], (15.0, 70.0)),
-    cat("phone case", ["Handyhülle", "coque de téléphone", "funda para móvil", "custodia per telefono", "telefoonhoesje", "휴대폰 케이스"],
-        &["shockproof", "clear", "silicone"], &[], &[Colour], (5.0, 30.0)),
-    cat("desk lamp", ["Schreibtischlampe", "lampe de bureau", "lámpara de escritorio", "lampada da scrivania", "bureaulamp", "책상 스탠드"],
-        &["LED", "dimmable", "touch control"], &[], &[Colour], (15.0, 80.0)),
-    cat("backpack", ["Rucksack", "sac à dos", "mochila", "zaino", "rugzak", "백팩"],
-        &["waterproof", "laptop", "travel"], &[], &[Colour], (20.0, 120.0)),
-    cat("water bottle", ["Trinkflasche", "gourde", "botella de agua", "borraccia", "drinkfles", "물병"],
-        &["insulated", "stainless steel", "BPA free"], &[], &[Colour], (8.0, 40.0)),
-    cat("coffee mug", ["Kaffeebecher", "tasse à café", "taza de café", "tazza da caffè", "koffiemok", "머그컵"],
-        &["ceramic", "12 oz", "microwave safe"], &[], &[Colour], (5.0, 25.0)),
-    cat("running shoes", ["Laufschuhe", "chaussures de course", "zapatillas de running", "scarpe da corsa", "hardloopschoenen", "러닝화"],
-        &["breathable", "lightweight", "men's"], &[], &[Colour], (30.0, 160.0)),
+    cat(
+        "yoga mat",
+        [
+            "Yogamatte",
+            "tapis de yoga",
+            "esterilla de yoga",
+            "tappetino yoga",
+            "yogamat",
+            "요가매트",
+        ],
+        &["non-slip", "thick", "eco friendly"],
+        &[],
+        &[Colour],
+        (10.0, 60.0),
+    ),
+    cat(
+        "garden hose",
+        [
+            "Gartenschlauch",
+            "tuyau d'arrosage",
+            "manguera de jardín",
+            "tubo da giardino",
+            "tuinslang",
+            "정원 호스",
+        ],
+        &["expandable", "50 ft", "kink free"],
+        &[],
+        &[Colour],
+        (15.0, 70.0),
+    ),
+    cat(
+        "phone case",
+        [
+            "Handyhülle",
+            "coque de téléphone",
+            "funda para móvil",
+            "custodia per telefono",
+            "telefoonhoesje",
+            "휴대폰 케이스",
+        ],
+        &["shockproof", "clear", "silicone"],
+        &[],
+        &[Colour],
+        (5.0, 30.0),
+    ),
+    cat(
+        "desk lamp",
+        [
+            "Schreibtischlampe",
+            "lampe de bureau",
+            "lámpara de escritorio",
+            "lampada da scrivania",
+            "bureaulamp",
+            "책상 스탠드",
+        ],
+        &["LED", "dimmable", "touch control"],
+        &[],
+        &[Colour],
+        (15.0, 80.0),
+    ),
+    cat(
+        "backpack",
+        [
+            "Rucksack",
+            "sac à dos",
+            "mochila",
+            "zaino",
+            "rugzak",
+            "백팩",
+        ],
+        &["waterproof", "laptop", "travel"],
+        &[],
+        &[Colour],
+        (20.0, 120.0),
+    ),
+    cat(
+        "water bottle",
+        [
+            "Trinkflasche",
+            "gourde",
+            "botella de agua",
+            "borraccia",
+            "drinkfles",
+            "물병",
+        ],
+        &["insulated", "stainless steel", "BPA free"],
+        &[],
+        &[Colour],
+        (8.0, 40.0),
+    ),
+    cat(
+        "coffee mug",
+        [
+            "Kaffeebecher",
+            "tasse à café",
+            "taza de café",
+            "tazza da caffè",
+            "koffiemok",
+            "머그컵",
+        ],
+        &["ceramic", "12 oz", "microwave safe"],
+        &[],
+        &[Colour],
+        (5.0, 25.0),
+    ),
+    cat(
+        "running shoes",
+        [
+            "Laufschuhe",
+            "chaussures de course",
+            "zapatillas de running",
+            "scarpe da corsa",
+            "hardloopschoenen",
+            "러닝화",
+        ],
+        &["breathable", "lightweight", "men's"],
+        &[],
+        &[Colour],
+        (30.0, 160.0),
+    ),
 ];
 
 /// English, then [`LANGS`] order.
 const COLOURS: &[[&str; 7]] = &[
     ["black", "schwarz", "noir", "negro", "nero", "zwart", "블랙"],
-    ["white", "weiß", "blanc", "blanco", "bianco", "wit", "화이트"],
-    ["silver", "silber", "argent", "plateado", "argento", "zilver", "실버"],
+    [
+        "white",
+        "weiß",
+        "blanc",
+        "blanco",
+        "bianco",
+        "wit",
+        "화이트",
+    ],
+    [
+        "silver", "silber", "argent", "plateado", "argento", "zilver", "실버",
+    ],
     ["red", "rot", "rouge", "rojo", "rosso", "rood", "레드"],
     ["blue", "blau", "bleu", "azul", "blu", "blauw", "블루"],
     ["grey", "grau", "gris", "gris", "grigio", "grijs", "그레이"],
@@ -383,17 +744,67 @@ const COLOURS: &[[&str; 7]] = &[
 
 /// Shop words per language, English first then [`LANGS`] order.
 const FILLER: &[&[&str]] = &[
-    &["New", "Genuine", "Free Shipping", "Fast Dispatch", "Hot Sale", "Best Price"],
-    &["Neu", "Original", "OVP", "kostenloser Versand", "mit Garantie", "Top Angebot"],
-    &["Neuf", "Original", "livraison gratuite", "garantie 2 ans", "pas cher", "promo"],
-    &["Nuevo", "Original", "envío gratis", "con garantía", "oferta", "precio bajo"],
-    &["Nuovo", "Originale", "spedizione gratuita", "garanzia", "offerta", "prezzo top"],
-    &["Nieuw", "Origineel", "gratis verzending", "met garantie", "aanbieding", "op voorraad"],
+    &[
+        "New",
+        "Genuine",
+        "Free Shipping",
+        "Fast Dispatch",
+        "Hot Sale",
+        "Best Price",
+    ],
+    &[
+        "Neu",
+        "Original",
+        "OVP",
+        "kostenloser Versand",
+        "mit Garantie",
+        "Top Angebot",
+    ],
+    &[
+        "Neuf",
+        "Original",
+        "livraison gratuite",
+        "garantie 2 ans",
+        "pas cher",
+        "promo",
+    ],
+    &[
+        "Nuevo",
+        "Original",
+        "envío gratis",
+        "con garantía",
+        "oferta",
+        "precio bajo",
+    ],
+    &[
+        "Nuovo",
+        "Originale",
+        "spedizione gratuita",
+        "garanzia",
+        "offerta",
+        "prezzo top",
+    ],
+    &[
+        "Nieuw",
+        "Origineel",
+        "gratis verzending",
+        "met garantie",
+        "aanbieding",
+        "op voorraad",
+    ],
     &["정품", "새상품", "무료배송", "당일발송", "특가", "공식판매"],
 ];
 
 /// Shop-code labels, English first then [`LANGS`] order.
-const CODE_LABEL: &[&str] = &["SKU", "Art.-Nr.", "Réf.", "Ref.", "Cod.", "Artikelnr.", "상품번호"];
+const CODE_LABEL: &[&str] = &[
+    "SKU",
+    "Art.-Nr.",
+    "Réf.",
+    "Ref.",
+    "Cod.",
+    "Artikelnr.",
+    "상품번호",
+];
 
 const HAZARDS: &[&str] = &[
     "fire hazard",
@@ -499,7 +910,10 @@ fn spec_token(rng: &mut Rng, kind: Spec) -> String {
             let rate = match generation {
                 2 => rng.pick(&[4200, 5300, 6400]).copied().unwrap_or(5300),
                 3 => rng.pick(&[10600, 12800, 14900]).copied().unwrap_or(12800),
-                4 => rng.pick(&[17000, 19200, 21300, 23400, 25600]).copied().unwrap_or(21300),
+                4 => rng
+                    .pick(&[17000, 19200, 21300, 23400, 25600])
+                    .copied()
+                    .unwrap_or(21300),
                 _ => rng.pick(&[38400, 41600, 44800]).copied().unwrap_or(38400),
             };
             format!("PC{generation}-{rate}")
@@ -537,7 +951,10 @@ fn spec_token(rng: &mut Rng, kind: Spec) -> String {
         Socket => match rng.below(3) {
             0 => format!(
                 "LGA{}",
-                choose(rng, &["1150", "1151", "1155", "1156", "1200", "1700", "2011"])
+                choose(
+                    rng,
+                    &["1150", "1151", "1155", "1156", "1200", "1700", "2011"]
+                )
             ),
             1 => format!("AM{}", rng.range(3, 5)),
             _ => format!("Socket {}", choose(rng, &["AM4", "AM5", "FM2+", "TR4"])),
@@ -550,7 +967,10 @@ fn spec_token(rng: &mut Rng, kind: Spec) -> String {
         Pcie => format!("PCIe {}.0", rng.range(3, 5)),
         HatLine => {
             let tens = choose(rng, &["TWENTY", "THIRTY", "FORTY", "FIFTY"]);
-            format!("{}{tens}", rng.range(3, 9) * if rng.chance(0.3) { 11 } else { 1 })
+            format!(
+                "{}{tens}",
+                rng.range(3, 9) * if rng.chance(0.3) { 11 } else { 1 }
+            )
         }
         Magnification => format!(
             "{}-{}x{}",
@@ -561,8 +981,16 @@ fn spec_token(rng: &mut Rng, kind: Spec) -> String {
         Caliber => choose(
             rng,
             &[
-                ".22 LR", ".177", ".22", ".25", ".308 Win", "9mm", "12 gauge", "5.56x45mm",
-                ".45 ACP", "7.62x39",
+                ".22 LR",
+                ".177",
+                ".22",
+                ".25",
+                ".308 Win",
+                "9mm",
+                "12 gauge",
+                "5.56x45mm",
+                ".45 ACP",
+                "7.62x39",
             ],
         ),
         Hdmi => format!("HDMI 2.{}", rng.range(0, 1)),
@@ -609,8 +1037,17 @@ impl Shape {
         };
         let pattern = *rng
             .pick(&[
-                "LL-dddd", "LL-ddddL", "LLLddd", "Lddd", "LLL-dddL", "LL-Ldddd", "Ldd-ddd",
-                "LLdLdddd", "ddLdddd", "LLL-ddd-dd", "LLdd",
+                "LL-dddd",
+                "LL-ddddL",
+                "LLLddd",
+                "Lddd",
+                "LLL-dddL",
+                "LL-Ldddd",
+                "Ldd-ddd",
+                "LLdLdddd",
+                "ddLdddd",
+                "LLL-ddd-dd",
+                "LLdd",
             ])
             .unwrap_or(&"LL-dddd");
         fixed(rng, &mut s, pattern);
@@ -827,7 +1264,12 @@ fn render(rng: &mut Rng, p: &Product, s: &Style) -> Vec<String> {
             "M" => code.clone().into_iter().collect(),
             "N" => vec![noun.to_string()],
             // Descriptor words are English; an offer in another language keeps few of them.
-            "D" if s.lang.is_none() => p.words.iter().take(s.words).map(|w| w.to_string()).collect(),
+            "D" if s.lang.is_none() => p
+                .words
+                .iter()
+                .take(s.words)
+                .map(|w| w.to_string())
+                .collect(),
             "D" => Vec::new(),
             "A" => p.attrs.iter().map(|a| a.render(s.lang)).collect(),
             "S" => p.specs.clone(),
@@ -836,7 +1278,9 @@ fn render(rng: &mut Rng, p: &Product, s: &Style) -> Vec<String> {
                 continue;
             }
             ")" | "," => {
-                if part == "," && let Some(last) = out.last_mut() {
+                if part == ","
+                    && let Some(last) = out.last_mut()
+                {
                     last.push(',');
                 }
                 continue;
@@ -855,9 +1299,16 @@ fn render(rng: &mut Rng, p: &Product, s: &Style) -> Vec<String> {
         out.append(&mut piece);
     }
     if s.filler > 0 {
-        let table = FILLER.get(s.lang.map_or(0, |l| l + 1)).copied().unwrap_or(&[]);
+        let table = FILLER
+            .get(s.lang.map_or(0, |l| l + 1))
+            .copied()
+            .unwrap_or(&[]);
+        let mut used: Vec<&str> = Vec::new();
         for _ in 0..s.filler {
-            if let Some(f) = rng.pick(table) {
+            if let Some(f) = rng.pick(table)
+                && !used.contains(f)
+            {
+                used.push(f);
                 if rng.chance(0.5) {
                     out.insert(0, (*f).to_string());
                 } else {
@@ -931,7 +1382,11 @@ fn typo(rng: &mut Rng, w: &str) -> String {
             let repl = ROWS.iter().find_map(|r| {
                 let pos = r.find(x)?;
                 let b = r.as_bytes();
-                let j = if pos + 1 < b.len() { pos + 1 } else { pos.saturating_sub(1) };
+                let j = if pos + 1 < b.len() {
+                    pos + 1
+                } else {
+                    pos.saturating_sub(1)
+                };
                 b.get(j).map(|b| char::from(*b))
             });
             if let (Some(r), Some(slot)) = (repl, c.get_mut(i)) {
@@ -1016,7 +1471,10 @@ pub fn generate(seed: u64, scale: usize) -> HardSet {
 impl Gen {
     fn draw_pools(&mut self) {
         let kinds: Vec<Spec> = {
-            let mut k: Vec<Spec> = CATEGORIES.iter().flat_map(|c| c.specs.iter().copied()).collect();
+            let mut k: Vec<Spec> = CATEGORIES
+                .iter()
+                .flat_map(|c| c.specs.iter().copied())
+                .collect();
             k.sort();
             k.dedup();
             k
@@ -1068,7 +1526,10 @@ impl Gen {
             0 => w,
             1 => format!("{w} {}", self.rng.range(2, 20)),
             2 => format!("{w} {}{}", letter(&mut self.rng), self.rng.range(1, 9)),
-            _ => format!("{w}{}", ["", " Pro", " Max", " Plus", " Lite"][self.rng.below(5)]),
+            _ => format!(
+                "{w}{}",
+                ["", " Pro", " Max", " Plus", " Lite"][self.rng.below(5)]
+            ),
         }
     }
 
@@ -1157,7 +1618,17 @@ impl Gen {
                         let pattern = *self.rng.pick(MPN_PATTERNS).unwrap_or(&"LLdddd-LLdd");
                         Some(self.codes.fresh(&mut self.rng, |r| random_code(r, pattern)))
                     };
-                    let p = self.product(&brand, category, line.clone(), model, a, &specs, &words, price, f);
+                    let p = self.product(
+                        &brand,
+                        category,
+                        line.clone(),
+                        model,
+                        a,
+                        &specs,
+                        &words,
+                        price,
+                        f,
+                    );
                     members.push(p);
                 }
             } else {
@@ -1167,7 +1638,11 @@ impl Gen {
                     // A shape whose fixed part another family already took would make two
                     // families one; a fresh one is drawn.
                     let probe = s.with('#');
-                    if self.codes.used.insert(format!("shape:{}", model_key(&probe))) {
+                    if self
+                        .codes
+                        .used
+                        .insert(format!("shape:{}", model_key(&probe)))
+                    {
                         break s;
                     }
                 };
@@ -1182,7 +1657,17 @@ impl Gen {
                     if !self.codes.used.insert(model_key(&m)) {
                         continue;
                     }
-                    let p = self.product(&brand, category, line.clone(), Some(m), attrs.clone(), &specs, &words, price, f);
+                    let p = self.product(
+                        &brand,
+                        category,
+                        line.clone(),
+                        Some(m),
+                        attrs.clone(),
+                        &specs,
+                        &words,
+                        price,
+                        f,
+                    );
                     if structured
                         && let Some(prod) = self.products.get_mut(p)
                         && prod.mpn.is_some()
@@ -1285,14 +1770,23 @@ impl Gen {
             if let (Some(mpn), true) = (&p.mpn, self.rng.chance(0.3)) {
                 title.push(mpn.clone());
             }
-            let models: Vec<String> = [&p.model, &p.mpn, &p.sku].into_iter().flatten().cloned().collect();
+            let models: Vec<String> = [&p.model, &p.mpn, &p.sku]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
             let description = self.rng.chance(self.params.description_share).then(|| {
                 format!(
                     "The {} {} can {}. Sold {} to {}.",
                     p.brand,
                     p.category.noun,
-                    ["overheat", "break", "catch fire", "shock the user", "detach small parts"]
-                        [self.rng.below(5)],
+                    [
+                        "overheat",
+                        "break",
+                        "catch fire",
+                        "shock the user",
+                        "detach small parts"
+                    ][self.rng.below(5)],
                     ["online", "in stores", "online and in stores"][self.rng.below(3)],
                     2018 + self.rng.below(8)
                 )
@@ -1441,7 +1935,9 @@ impl Gen {
         negatives: Vec<String>,
         id: String,
     ) {
-        let noise = self.rng.between(-self.params.price_noise, self.params.price_noise);
+        let noise = self
+            .rng
+            .between(-self.params.price_noise, self.params.price_noise);
         let (currency, rate) = match lang {
             None => ("USD", 1.0),
             Some(5) => ("KRW", 1350.0),
@@ -1455,6 +1951,13 @@ impl Gen {
             title = p.category.noun.to_string();
         }
         v.insert("title".into(), json!(title));
+        // A GTIN-only relisting names no brand of the banned product: only its barcode.
+        if slice != "gtin_only" && self.rng.chance(self.params.brand_field) {
+            v.insert(
+                "brand".into(),
+                json!(brand_spelling(&mut self.rng, &p.brand)),
+            );
+        }
         if let Some(d) = description {
             v.insert("description".into(), json!(d));
         }
@@ -1497,14 +2000,23 @@ impl Gen {
         });
     }
 
-    fn description_of(&mut self, p: &Product, lang: Option<usize>, code: Option<&str>) -> Option<String> {
+    fn description_of(
+        &mut self,
+        p: &Product,
+        lang: Option<usize>,
+        code: Option<&str>,
+    ) -> Option<String> {
         if !self.rng.chance(self.params.description_share) {
             return None;
         }
         let mut d = format!(
             "{} {}",
             p.brand,
-            p.category.nouns.get(lang.unwrap_or(usize::MAX)).copied().unwrap_or(p.category.noun)
+            p.category
+                .nouns
+                .get(lang.unwrap_or(usize::MAX))
+                .copied()
+                .unwrap_or(p.category.noun)
         );
         if let Some(c) = code {
             d.push(' ');
@@ -1529,8 +2041,12 @@ impl Gen {
     }
 
     fn write_listings(&mut self) {
-        let per_slice: Vec<(&'static str, usize)> =
-            self.params.per_slice.iter().map(|(k, v)| (*k, *v)).collect();
+        let per_slice: Vec<(&'static str, usize)> = self
+            .params
+            .per_slice
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .collect();
         for (slice, n) in per_slice {
             for _ in 0..n {
                 match slice {
@@ -1545,7 +2061,10 @@ impl Gen {
         // Slices interleaved, as a catalog would be: by a shuffle of the seed's own stream.
         let mut order: Vec<usize> = (0..self.listings.len()).collect();
         self.rng.shuffle(&mut order);
-        let mut taken: Vec<Option<Labelled>> = std::mem::take(&mut self.listings).into_iter().map(Some).collect();
+        let mut taken: Vec<Option<Labelled>> = std::mem::take(&mut self.listings)
+            .into_iter()
+            .map(Some)
+            .collect();
         self.listings = order
             .into_iter()
             .filter_map(|i| taken.get_mut(i).and_then(Option::take))
@@ -1581,12 +2100,20 @@ impl Gen {
         if slice == "gtin_only" {
             return self.gtin_only(&p, expected, negatives);
         }
-        let lang = if slice == "multilingual" { self.pick_lang() } else { None };
+        let lang = if slice == "multilingual" {
+            self.pick_lang()
+        } else {
+            None
+        };
         let mut style = self.listing_style(&p, lang);
         let mut models = Vec::new();
         let mut gtins = Vec::new();
         // The code this listing names: the model, or any of its codes for `multi_code`.
-        let text_codes: Vec<String> = [&p.model, &p.mpn, &p.sku].into_iter().flatten().cloned().collect();
+        let text_codes: Vec<String> = [&p.model, &p.mpn, &p.sku]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
         let mut named = text_codes.first().cloned();
         if slice == "multi_code" {
             let all = p.codes();
@@ -1654,9 +2181,9 @@ impl Gen {
                     // Drop words, never the code: what is left still names the product.
                     let droppable: Vec<usize> = (0..title.len())
                         .filter(|i| {
-                            title
-                                .get(*i)
-                                .is_some_and(|w| code.as_ref().is_none_or(|c| !w.contains(c.as_str())))
+                            title.get(*i).is_some_and(|w| {
+                                code.as_ref().is_none_or(|c| !w.contains(c.as_str()))
+                            })
                         })
                         .collect();
                     let most = (droppable.len() as f64 * self.params.drop_share).round() as usize;
@@ -1702,7 +2229,17 @@ impl Gen {
         let in_description = self.rng.chance(0.5);
         let description =
             self.description_of(&p, lang, named.as_deref().filter(|_| in_description));
-        self.push_listing(slice, &p, title, lang, Some(expected), models, gtins, description, negatives);
+        self.push_listing(
+            slice,
+            &p,
+            title,
+            lang,
+            Some(expected),
+            models,
+            gtins,
+            description,
+            negatives,
+        );
     }
 
     /// The banned GTIN with a title that names another thing, or nothing at all.
@@ -1716,7 +2253,11 @@ impl Gen {
             .map_or("item", |c| c.noun);
         let mut title: Vec<String> = match self.rng.below(4) {
             0 => vec![other.to_string()],
-            1 => vec!["Lot".into(), format!("{}", self.rng.range(2, 99)), other.to_string()],
+            1 => vec![
+                "Lot".into(),
+                format!("{}", self.rng.range(2, 99)),
+                other.to_string(),
+            ],
             2 => vec![
                 capitalise(&syllables(&mut self.rng, 2)),
                 other.to_string(),
@@ -1732,7 +2273,17 @@ impl Gen {
             _ => description = Some(format!("Barcode {g}. Ships fast.")),
         }
         let lang = self.foreign();
-        self.push_listing("gtin_only", p, title, lang, Some(expected), Vec::new(), gtins, description, negatives);
+        self.push_listing(
+            "gtin_only",
+            p,
+            title,
+            lang,
+            Some(expected),
+            Vec::new(),
+            gtins,
+            description,
+            negatives,
+        );
     }
 
     /// An unbanned product of a model family, titled as a banned sibling is: the same brand,
@@ -1759,7 +2310,9 @@ impl Gen {
         let Some(&(v, b)) = self.rng.pick(&candidates) else {
             return;
         };
-        let (Some(variant), Some(sibling)) = (self.products.get(v).cloned(), self.products.get(b).cloned()) else {
+        let (Some(variant), Some(sibling)) =
+            (self.products.get(v).cloned(), self.products.get(b).cloned())
+        else {
             return;
         };
         self.variant_listing("model_variant", &variant, &sibling);
@@ -1789,7 +2342,9 @@ impl Gen {
         let Some(&(v, b)) = self.rng.pick(&candidates) else {
             return;
         };
-        let (Some(mut variant), Some(sibling)) = (self.products.get(v).cloned(), self.products.get(b).cloned()) else {
+        let (Some(mut variant), Some(sibling)) =
+            (self.products.get(v).cloned(), self.products.get(b).cloned())
+        else {
             return;
         };
         // Some shops leave the part number out; the line and attributes remain.
@@ -1831,7 +2386,17 @@ impl Gen {
         let mut negatives = self.banned_ids_of_family(sibling.family);
         negatives.extend(sibling.banned_id.clone());
         let description = self.description_of(variant, lang, variant.model.as_deref());
-        self.push_listing(slice, variant, title, lang, None, models, gtins, description, negatives);
+        self.push_listing(
+            slice,
+            variant,
+            title,
+            lang,
+            None,
+            models,
+            gtins,
+            description,
+            negatives,
+        );
     }
 
     /// Another product (mostly another brand; sometimes the same brand's other category) that
@@ -1843,7 +2408,12 @@ impl Gen {
             .copied()
             .filter(|i| self.products.get(*i).is_some_and(|p| !p.specs.is_empty()))
             .collect();
-        let Some(b) = self.rng.pick(&with_specs).and_then(|i| self.products.get(*i)).cloned() else {
+        let Some(b) = self
+            .rng
+            .pick(&with_specs)
+            .and_then(|i| self.products.get(*i))
+            .cloned()
+        else {
             return;
         };
         // A category naming a spec kind of the banned one: often the same category.
@@ -1896,13 +2466,27 @@ impl Gen {
         let c = shape.alphabet().first().copied().unwrap_or('0');
         let model = {
             let m = shape.with(c);
-            if self.codes.used.insert(model_key(&m)) { Some(m) } else { None }
+            if self.codes.used.insert(model_key(&m)) {
+                Some(m)
+            } else {
+                None
+            }
         };
         let line = self.rng.chance(0.4).then(|| self.line_name());
         let attrs = self.draw_attrs(category);
         let words = self.draw_words(category);
         let price = self.price(category);
-        let idx = self.product(&brand, category, line, model, attrs, &specs, &words, price, usize::MAX);
+        let idx = self.product(
+            &brand,
+            category,
+            line,
+            model,
+            attrs,
+            &specs,
+            &words,
+            price,
+            usize::MAX,
+        );
         let Some(p) = self.products.get(idx).cloned() else {
             return;
         };
@@ -1922,12 +2506,26 @@ impl Gen {
         let brand = self.new_brand();
         let shape = Shape::draw(&mut self.rng);
         let c = shape.alphabet().first().copied().unwrap_or('0');
-        let model = self.rng.chance(0.7).then(|| shape.with(c)).filter(|m| self.codes.used.insert(model_key(m)));
+        let model = self
+            .rng
+            .chance(0.7)
+            .then(|| shape.with(c))
+            .filter(|m| self.codes.used.insert(model_key(m)));
         let line = self.rng.chance(0.4).then(|| self.line_name());
         let attrs = self.draw_attrs(category);
         let words = self.draw_words(category);
         let price = self.price(category);
-        let idx = self.product(&brand, category, line, model, attrs, &[], &words, price, usize::MAX);
+        let idx = self.product(
+            &brand,
+            category,
+            line,
+            model,
+            attrs,
+            &[],
+            &words,
+            price,
+            usize::MAX,
+        );
         let Some(p) = self.products.get(idx).cloned() else {
             return;
         };
@@ -1952,9 +2550,24 @@ impl Gen {
         {
             models.push(m.clone());
         }
-        let gtins: Vec<String> = p.gtin.iter().filter(|_| self.rng.chance(0.4)).cloned().collect();
+        let gtins: Vec<String> = p
+            .gtin
+            .iter()
+            .filter(|_| self.rng.chance(0.4))
+            .cloned()
+            .collect();
         let description = self.description_of(p, lang, p.model.as_deref());
-        self.push_listing(slice, p, title, lang, None, models, gtins, description, negatives);
+        self.push_listing(
+            slice,
+            p,
+            title,
+            lang,
+            None,
+            models,
+            gtins,
+            description,
+            negatives,
+        );
     }
 }
 
@@ -1990,7 +2603,10 @@ impl HardSet {
                 .iter()
                 .map(|b| serde_json::to_value(b).unwrap_or(Value::Null)),
         )?;
-        write("listings.jsonl", &mut self.listings.iter().map(labelled_value))?;
+        write(
+            "listings.jsonl",
+            &mut self.listings.iter().map(labelled_value),
+        )?;
         write(
             "pairs.jsonl",
             &mut self
@@ -2027,13 +2643,15 @@ mod tests {
             }
         }
         // Not only the numbers: the languages, templates and brand styles vary too.
-        let distinct = |f: &dyn Fn(&Params) -> String| {
-            params.iter().map(f).collect::<HashSet<String>>().len()
-        };
+        let distinct =
+            |f: &dyn Fn(&Params) -> String| params.iter().map(f).collect::<HashSet<String>>().len();
         assert!(distinct(&|p| p.languages.join(",")) > 1);
         assert!(distinct(&|p| format!("{:?}", p.listing_templates)) > 1);
         assert!(distinct(&|p| format!("{:?}", p.brand_styles)) > 1);
-        assert_ne!(generate(1, 1).banned[0].title, generate(2, 1).banned[0].title);
+        assert_ne!(
+            generate(1, 1).banned[0].title,
+            generate(2, 1).banned[0].title
+        );
     }
 
     #[test]
@@ -2066,7 +2684,11 @@ mod tests {
             }
         }
         for l in &set.listings {
-            assert!(ids.insert(l.listing.id.clone()), "duplicate id {}", l.listing.id);
+            assert!(
+                ids.insert(l.listing.id.clone()),
+                "duplicate id {}",
+                l.listing.id
+            );
             for g in &l.listing.gtins {
                 assert!(gtin14(g).is_some(), "{}: {g}", l.listing.id);
             }
@@ -2095,35 +2717,76 @@ mod tests {
         }
         // Hard negatives are there: most negatives' listings have a labelled sibling.
         let negative = set.pairs.iter().filter(|(_, _, y)| !y).count();
-        assert!(negative > set.listings.len() / 2, "{negative} negative pairs");
+        assert!(
+            negative > set.listings.len() / 2,
+            "{negative} negative pairs"
+        );
     }
 
     #[test]
     fn spec_tokens_recur_across_brands_and_banned_lines_have_siblings() {
         let set = generate(TEST_SEED, 1);
-        let p = &set.params;
-        // Every spec token of a banned title, with the brands it appears under.
+        let codes: HashSet<String> = set
+            .banned
+            .iter()
+            .flat_map(|b| b.models.iter().map(|m| model_key(m)))
+            .collect();
+        // Tokens with a digit in banned titles that are no product's code: spec tokens, with
+        // the brands they appear under.
         let mut brands_of: BTreeMap<String, HashSet<String>> = BTreeMap::new();
         for b in &set.banned {
-            for l in set.listings.iter().filter(|l| l.slice == "spec_collision").take(400) {
-                for w in l.listing.title.split(' ') {
-                    if w.len() >= 4 && w.chars().any(|c| c.is_ascii_digit()) && b.title.contains(w) {
-                        brands_of
-                            .entry(w.to_string())
-                            .or_default()
-                            .insert(b.brand.clone().unwrap_or_default());
-                    }
+            for w in b.title.split([' ', ',', '(', ')']) {
+                if w.len() >= 4
+                    && w.chars().any(|c| c.is_ascii_digit())
+                    && w.chars().any(|c| c.is_ascii_alphabetic())
+                    && !codes.contains(&model_key(w))
+                {
+                    brands_of
+                        .entry(w.to_string())
+                        .or_default()
+                        .insert(b.brand.clone().unwrap_or_default());
                 }
             }
         }
-        let shared = brands_of.values().filter(|s| s.len() >= 2).count();
-        assert!(shared >= 3, "{} spec tokens under 2+ brands: {brands_of:?}", shared);
+        let shared: Vec<&String> = brands_of
+            .iter()
+            .filter(|(_, b)| b.len() >= 3)
+            .map(|(t, _)| t)
+            .collect();
+        assert!(shared.len() >= 5, "spec tokens under 3+ brands: {shared:?}");
+        // Each spec collision carries a spec word of a banned title (of another brand, most).
+        let words = |t: &str| -> Vec<String> {
+            t.split([' ', ',', '(', ')'])
+                .filter(|w| w.len() >= 2 && w.chars().any(|c| c.is_ascii_digit()))
+                .filter(|w| !codes.contains(&model_key(w)))
+                .map(str::to_lowercase)
+                .collect()
+        };
+        let (mut carrying, mut collisions) = (0, 0);
+        for l in set.listings.iter().filter(|l| l.slice == "spec_collision") {
+            collisions += 1;
+            let mine = words(&l.listing.title);
+            carrying += usize::from(set.banned.iter().any(|b| {
+                let theirs = words(&b.title);
+                mine.iter().any(|w| theirs.contains(w))
+            }));
+        }
+        assert!(
+            carrying * 10 >= collisions * 9,
+            "{carrying} of {collisions}"
+        );
         // Families with several banned members: siblings to be told apart.
         let mut by_brand: BTreeMap<String, usize> = BTreeMap::new();
         for b in &set.banned {
-            *by_brand.entry(b.brand.clone().unwrap_or_default()).or_default() += 1;
+            *by_brand
+                .entry(b.brand.clone().unwrap_or_default())
+                .or_default() += 1;
         }
-        assert!(by_brand.values().filter(|n| **n >= 2).count() >= p.families / 4);
+        let families = by_brand.values().filter(|n| **n >= 2).count();
+        assert!(
+            families >= set.params.families / 4,
+            "{families} families with siblings"
+        );
     }
 
     #[test]
@@ -2135,19 +2798,43 @@ mod tests {
             .flat_map(|b| b.models.iter().map(|m| model_key(m)))
             .collect();
         let gtins: HashSet<&String> = set.banned.iter().flat_map(|b| &b.gtins).collect();
+        let digits = |g: &String| g.trim_start_matches('0').to_string();
+        let banned_digits: HashSet<String> = gtins.iter().map(|g| digits(g)).collect();
         for l in &set.listings {
             if l.expected.is_some() {
                 continue;
             }
             for m in &l.listing.models {
-                assert!(!codes.contains(&model_key(m)), "{}: banned code {m}", l.listing.id);
+                assert!(
+                    !codes.contains(&model_key(m)),
+                    "{}: banned code {m}",
+                    l.listing.id
+                );
             }
             for g in &l.listing.gtins {
-                assert!(!gtins.contains(g), "{}: banned GTIN {g}", l.listing.id);
+                let g14 = gtin14(g).unwrap_or_default();
+                assert!(!gtins.contains(&g14), "{}: banned GTIN {g}", l.listing.id);
+            }
+            let text = format!(
+                "{} {}",
+                l.listing.title,
+                l.listing.description.as_deref().unwrap_or("")
+            );
+            for w in text.split(|c: char| !c.is_ascii_digit()) {
+                let w = w.trim_start_matches('0');
+                assert!(
+                    w.len() < 8 || !banned_digits.contains(w),
+                    "{}: banned GTIN in text {w}",
+                    l.listing.id
+                );
             }
             for w in l.listing.title.split(' ') {
                 let k = model_key(w);
-                assert!(k.len() < 4 || !codes.contains(&k), "{}: banned code in title {w}", l.listing.id);
+                assert!(
+                    k.len() < 4 || !codes.contains(&k),
+                    "{}: banned code in title {w}",
+                    l.listing.id
+                );
             }
         }
     }
