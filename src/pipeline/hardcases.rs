@@ -121,6 +121,10 @@ impl Rng {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
     pub families: usize,
+    /// Banned products without siblings, as most recalls are.
+    pub singles: usize,
+    /// Chance a family's brand is one an earlier family (of another category) has.
+    pub brand_reuse: f64,
     /// Products per family, least and most.
     pub members: (usize, usize),
     /// Share of a family's products that are banned (at least one per family is).
@@ -182,7 +186,7 @@ impl Params {
         };
         let banned_templates = pick_templates(rng);
         let listing_templates = pick_templates(rng);
-        let lo = rng.range(2, 3);
+        let lo = rng.range(3, 4);
         let members = (lo, lo + rng.range(2, 4));
         let mut per_slice = BTreeMap::new();
         for s in POSITIVE_SLICES {
@@ -193,9 +197,11 @@ impl Params {
         per_slice.insert("spec_collision", scale * rng.range(450, 700));
         per_slice.insert("unrelated", scale * rng.range(550, 900));
         Params {
-            families: scale * rng.range(45, 80),
+            families: scale * rng.range(60, 110),
+            singles: scale * rng.range(40, 140),
+            brand_reuse: rng.between(0.1, 0.4),
             members,
-            banned_share: rng.between(0.3, 0.6),
+            banned_share: rng.between(0.35, 0.65),
             line_share: rng.between(0.25, 0.55),
             mpn_share: rng.between(0.25, 0.7),
             sku_share: rng.between(0.15, 0.5),
@@ -1577,15 +1583,31 @@ impl Gen {
 
     fn draw_families(&mut self) {
         let mut cats: Vec<usize> = (0..CATEGORIES.len()).collect();
-        for f in 0..self.params.families {
+        let mut family_brands: Vec<(String, &'static str)> = Vec::new();
+        for f in 0..self.params.families + self.params.singles {
             if f % cats.len() == 0 {
                 self.rng.shuffle(&mut cats);
             }
             let category = &CATEGORIES[cats[f % cats.len()]];
-            let brand = self.new_brand();
-            let is_line = self.rng.chance(self.params.line_share);
+            let reuse = if self.rng.chance(self.params.brand_reuse) {
+                let others: Vec<&String> = family_brands
+                    .iter()
+                    .filter(|(_, c)| *c != category.noun)
+                    .map(|(b, _)| b)
+                    .collect();
+                self.rng.pick(&others).map(|b| (*b).clone())
+            } else {
+                None
+            };
+            let brand = match reuse {
+                Some(b) => b,
+                None => self.new_brand(),
+            };
+            family_brands.push((brand.clone(), category.noun));
+            let single = f >= self.params.families;
+            let is_line = !single && self.rng.chance(self.params.line_share);
             let (lo, hi) = self.params.members;
-            let n = self.rng.range(lo, hi);
+            let n = if single { 1 } else { self.rng.range(lo, hi) };
             let specs = self.draw_specs(category);
             let attrs = self.draw_attrs(category);
             let words = self.draw_words(category);
@@ -1777,7 +1799,7 @@ impl Gen {
                 .collect();
             let description = self.rng.chance(self.params.description_share).then(|| {
                 format!(
-                    "The {} {} can {}. Sold {} to {}.",
+                    "The {} {} can {}. Sold {} until {}.",
                     p.brand,
                     p.category.noun,
                     [
