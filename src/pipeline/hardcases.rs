@@ -2656,6 +2656,13 @@ mod tests {
     }
 
     #[test]
+    fn held_out_seeds_are_not_training_seeds() {
+        assert!(!TRAIN_SEEDS.contains(&TEST_SEED));
+        assert!(!TRAIN_SEEDS.contains(&SEALED_SEED));
+        assert_ne!(TEST_SEED, SEALED_SEED);
+    }
+
+    #[test]
     fn different_seeds_draw_different_parameters() {
         let params: Vec<Params> = (1..6).map(|s| generate(s, 1).params).collect();
         for (i, a) in params.iter().enumerate() {
