@@ -2607,7 +2607,7 @@ impl HardSet {
     /// Writes `banned.jsonl`, `listings.jsonl` (labelled, for `relist eval`) and `pairs.jsonl`
     /// (`{"banned_id", "listing_id", "label"}`) into `dir`, creating it.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let io = |p: &Path, e: std::io::Error| Error::Invalid(format!("{}: {e}", p.display()));
+        let io = |p: &Path, e: std::io::Error| Error::io(p, e);
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let write = |name: &str, lines: &mut dyn Iterator<Item = Value>| -> Result<()> {
             let path = dir.join(name);
