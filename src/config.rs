@@ -6,9 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::matching::features;
+use crate::matching::trees::TreeModel;
 use crate::model::Decision;
 
 const DEFAULTS: &str = include_str!("../relist.toml");
@@ -18,6 +20,21 @@ const DEFAULTS: &str = include_str!("../relist.toml");
 pub struct Thresholds {
     pub block: f32,
     pub review: f32,
+    /// A flagged record scoring this much below the best flagged record of the same listing is
+    /// context (`allow`), not a second claim.
+    #[serde(default = "default_context_gap")]
+    pub context_gap: f32,
+}
+
+impl Thresholds {
+    /// No gap: every flagged record stays flagged.
+    pub fn default_context_gap() -> f32 {
+        1.0
+    }
+}
+
+fn default_context_gap() -> f32 {
+    Thresholds::default_context_gap()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,12 +133,64 @@ impl ServerFile {
     }
 }
 
+/// Which scorer turns a pair's features into a score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScorerKind {
+    /// The learned gradient-boosted trees of `[model] file` (the default).
+    Trees,
+    /// The logistic fusion of `[weights]`, as fitted by `relist calibrate`.
+    Logistic,
+}
+
+/// `[model]`: the learned matcher.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSettings {
+    pub scorer: ScorerKind,
+    /// `default` for the model compiled in, or the path of a model file `relist train` wrote
+    /// (relative to the config file that names it).
+    pub file: String,
+    /// The model loaded from `file`.
+    #[serde(skip)]
+    pub loaded: Option<Arc<TreeModel>>,
+}
+
+impl PartialEq for ModelSettings {
+    fn eq(&self, o: &Self) -> bool {
+        self.scorer == o.scorer && self.file == o.file
+    }
+}
+
+impl ModelSettings {
+    /// The trees this config scores with.
+    pub fn trees(&self) -> Arc<TreeModel> {
+        self.loaded.clone().unwrap_or_else(TreeModel::shipped)
+    }
+
+    /// Loads `file` (unless it is `default`), resolved against `base`.
+    fn load(&mut self, base: Option<&Path>) -> Result<(), String> {
+        if self.file == "default" {
+            self.loaded = None;
+            return Ok(());
+        }
+        let path = match base {
+            Some(b) if Path::new(&self.file).is_relative() => b.join(&self.file),
+            _ => Path::new(&self.file).to_path_buf(),
+        };
+        let m = TreeModel::load(&path).map_err(|e| format!("model.file: {e}"))?;
+        self.loaded = Some(Arc::new(m));
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub thresholds: Thresholds,
     pub retrieval: Retrieval,
     pub terms: Terms,
+    pub model: ModelSettings,
     pub weights: Weights,
     /// Left out of a written config when empty; `calibrate` never writes it.
     #[serde(default, skip_serializing_if = "ServerFile::is_empty")]
@@ -138,11 +207,19 @@ impl Config {
     /// Reads a config file; keys it leaves out keep their defaults.
     pub fn from_file(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Config::from_toml(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+        Config::from_toml_at(&text, path.parent())
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))
     }
 
-    /// Parses TOML over the defaults.
+    /// Parses TOML over the defaults; a model file it names is read relative to the working
+    /// directory.
     pub fn from_toml(text: &str) -> Result<Config, String> {
+        Config::from_toml_at(text, None)
+    }
+
+    /// Parses TOML over the defaults; a model file it names is read relative to `base`.
+    pub fn from_toml_at(text: &str, base: Option<&Path>) -> Result<Config, String> {
+        let base_dir = base;
         let mut base: toml::Table = toml::from_str(DEFAULTS).expect("defaults parse");
         let over: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
         for (k, v) in over {
@@ -153,10 +230,11 @@ impl Config {
                 }
             }
         }
-        let cfg: Config = toml::Value::Table(base)
+        let mut cfg: Config = toml::Value::Table(base)
             .try_into()
             .map_err(|e: toml::de::Error| e.message().to_string())?;
         cfg.validate()?;
+        cfg.model.load(base_dir)?;
         Ok(cfg)
     }
 

@@ -96,6 +96,11 @@ pub fn run(g: &Global, a: CalibrateArgs) -> Result<Outcome> {
     let fitted = Config {
         weights: w,
         thresholds,
+        // The weights are what was fitted: the config scores with them.
+        model: relist::config::ModelSettings {
+            scorer: relist::config::ScorerKind::Logistic,
+            ..config.model.clone()
+        },
         // A fitted policy is shared and committed; the tokens of the config in force are not.
         server: Default::default(),
         ..config

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive) and the plain config they turn into.
 
 mod calibrate;
+mod train;
 mod catalog;
 mod check;
 mod eval;
@@ -103,6 +104,9 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Fit fusion weights and thresholds on labelled data; prints a config file.
     Calibrate(calibrate::CalibrateArgs),
+    /// Train the learned matcher (gradient-boosted trees) on labelled pairs; writes the model
+    /// file and prints the config that uses it.
+    Train(train::TrainArgs),
     /// Export the index to one archive, or import one (to ship it to sweep workers).
     Index(index::IndexArgs),
     /// Serve the HTTP API (checks, queries, live index updates) until SIGTERM or ctrl-c.
@@ -123,6 +127,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Eval(a) => eval::run(g, a),
         Command::Stats(a) => stats::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),
+        Command::Train(a) => train::run(g, a),
         Command::Index(a) => index::run(g, a),
         Command::Serve(a) => serve::run(g, a),
         Command::Hash(a) => hash::run(g, a),

@@ -126,7 +126,8 @@ impl Engine {
                 .chain(photos.pdq.iter().flat_map(|(_, q)| {
                     index.pdq_candidates(q, crate::matching::features::PDQ_RADIUS)
                 }));
-        for a in by_photo {
+        let by_gtin = index.id_candidates(l.gtins(), 4).map_err(idx_err)?;
+        for a in by_photo.chain(by_gtin) {
             if !addrs.contains(&a) {
                 addrs.push(a);
             }
@@ -143,6 +144,36 @@ impl Engine {
         let snap = self.view();
         let l = PreparedListing::new(listing, QueryPhotos::of_listing(listing), snap.as_ref());
         let banned = self.retrieve(&snap, &l)?;
+        Ok(self
+            .matcher
+            .candidates(&l, &banned, snap.as_ref())
+            .into_iter()
+            .map(|c| (c.banned.record.id.clone(), c.features, c.banned.words.len()))
+            .collect())
+    }
+
+    /// [`Engine::evidence`], with the records of `forced` judged too when retrieval did not find
+    /// them (unknown ids are skipped): the evidence of labelled pairs, whatever their rank.
+    pub fn evidence_with(
+        &self,
+        listing: &Listing,
+        forced: &[&str],
+    ) -> Result<Vec<(String, Features, usize)>> {
+        let snap = self.view();
+        let l = PreparedListing::new(listing, QueryPhotos::of_listing(listing), snap.as_ref());
+        let mut banned = self.retrieve(&snap, &l)?;
+        for id in forced {
+            if banned.iter().any(|b| b.record.id == *id) {
+                continue;
+            }
+            let record = snap
+                .snapshot()
+                .get(id)
+                .map_err(|e| Error::index(self.store.dir(), e))?;
+            if let Some(r) = record {
+                banned.push(Arc::new(PreparedBanned::new(r, snap.as_ref())));
+            }
+        }
         Ok(self
             .matcher
             .candidates(&l, &banned, snap.as_ref())

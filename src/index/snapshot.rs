@@ -100,6 +100,28 @@ impl Snapshot {
             .collect()
     }
 
+    /// Records carrying an identifier key exactly (a GTIN), whatever their text: a barcode is a
+    /// global identity, so its records are candidates even when BM25 ranks other records'
+    /// words above it. At most `limit` per key: a code more records share names none.
+    pub fn id_candidates(&self, keys: &[String], limit: usize) -> tantivy::Result<Vec<DocAddress>> {
+        let mut out = Vec::new();
+        for k in keys {
+            let q = TermQuery::new(
+                Term::from_field_text(self.fields.ids, k),
+                IndexRecordOption::Basic,
+            );
+            for (_, a) in self
+                .searcher
+                .search(&q, &TopDocs::with_limit(limit).order_by_score())?
+            {
+                if !out.contains(&a) {
+                    out.push(a);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub fn num_docs(&self) -> u64 {
         self.num_docs
     }

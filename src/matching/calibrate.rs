@@ -216,6 +216,7 @@ pub fn thresholds(
     Thresholds {
         block: block.max(BLOCK_FLOOR).max(review),
         review,
+        context_gap: crate::config::Thresholds::default_context_gap(),
     }
 }
 

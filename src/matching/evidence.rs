@@ -33,6 +33,17 @@ pub enum ModelRelation {
     Unrelated,
 }
 
+/// How a spec token (an attribute many products name: "DDR4-2666", "SATA3", "i7-6700HQ")
+/// relates across the pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecRelation {
+    /// Both name it: weak evidence, never identity.
+    Shared,
+    /// Both name one of its kind with another value ("DDR4-2666" against "DDR4-3200").
+    Conflict,
+}
+
 /// How the listing's brand relates to the banned one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -94,6 +105,12 @@ pub enum Evidence {
         /// For `partial`: the share of the banned model number covered.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         coverage: Option<f32>,
+    },
+    /// A spec token, an attribute shared by many products, on both sides.
+    Spec {
+        relation: SpecRelation,
+        listing: String,
+        banned: String,
     },
     /// The banned brand against the listing's.
     Brand {
@@ -260,6 +277,22 @@ impl Evidence {
                     _ => s.t("'"),
                 }
             }
+            Evidence::Spec {
+                relation,
+                listing,
+                banned,
+            } => match relation {
+                SpecRelation::Shared => s
+                    .t("both name '")
+                    .v(listing)
+                    .t("', a spec many products share (not identity)"),
+                SpecRelation::Conflict => s
+                    .t("spec '")
+                    .v(listing)
+                    .t(format!("' differs from {o} spec '"))
+                    .v(banned)
+                    .t("'"),
+            },
             Evidence::Brand {
                 relation, brand, ..
             } => match relation {
@@ -335,6 +368,10 @@ impl Evidence {
                 relation: ModelRelation::Conflict | ModelRelation::Unrelated,
                 ..
             } | Evidence::AttributeConflict { .. }
+                | Evidence::Spec {
+                    relation: SpecRelation::Conflict,
+                    ..
+                }
                 | Evidence::Brand {
                     relation: BrandRelation::Mismatch,
                     ..
@@ -349,6 +386,9 @@ impl Evidence {
         match self {
             Evidence::SharedWords { words, .. } => words.iter().map(String::as_str).collect(),
             Evidence::Model {
+                listing, banned, ..
+            }
+            | Evidence::Spec {
                 listing, banned, ..
             } => vec![listing.as_str(), banned.as_str()],
             _ => Vec::new(),
@@ -464,6 +504,16 @@ mod tests {
                 other: Some("Anker".into()),
             },
             Evidence::PriceGap { factor: 3.2 },
+            Evidence::Spec {
+                relation: SpecRelation::Shared,
+                listing: "ddr4-2666".into(),
+                banned: "DDR4-2666".into(),
+            },
+            Evidence::Spec {
+                relation: SpecRelation::Conflict,
+                listing: "ddr4-2666".into(),
+                banned: "DDR4-3200".into(),
+            },
             Evidence::ColourConflict,
             Evidence::AttributeConflict {
                 attribute: "size".into(),

@@ -5,6 +5,7 @@
 
 use crate::matching::attrs;
 use crate::matching::evidence::Origin;
+use crate::matching::roles::{self, COMMON_ID, Roles};
 use crate::model::{BannedRecord, Listing};
 use crate::photo::QueryPhotos;
 use crate::text::ident::{self, ModelEvidence, ModelToken};
@@ -36,9 +37,6 @@ pub fn pdq_on_64(d: u32) -> u32 {
 /// (measured on the grocery photos, `benches/photo_robustness.sh`), where photos of other
 /// products sat more than 90 apart. 48 keeps the multi-index probe at 3 bits per 16-bit chunk.
 pub const PDQ_RADIUS: u32 = 48;
-
-/// Identifier keys carried by this many banned records are generic (see `Features::compute`).
-const COMMON_ID: u64 = 3;
 
 /// Every word equally rare: for tests and for comparisons without an index.
 pub struct Uniform;
@@ -80,6 +78,10 @@ pub struct PreparedBanned {
     pub brand_key: Option<String>,
     /// `(as written, key)` of every model number: the `models` field and those in the title.
     pub models: Vec<(String, String)>,
+    /// Keys of the record's own `models` field: its identity.
+    pub explicit: Vec<String>,
+    /// How many banned records carry each of `models` (looked up once, not per listing).
+    pub model_counts: Vec<u64>,
     pub gtins: Vec<String>,
     /// Numbers with units in the title.
     pub attrs: Vec<(&'static str, f64)>,
@@ -134,6 +136,8 @@ impl PreparedBanned {
                 .and_then(|v| v.as_f64())
                 .filter(|p| *p > 0.0),
             brand_key: brand_key(record.brand.as_deref()),
+            explicit: record.models.iter().map(|m| ident::model_key(m)).collect(),
+            model_counts: models.iter().map(|(_, k)| rarity.id_count(k)).collect(),
             gtins: record.gtins.clone(),
             title,
             words,
@@ -181,6 +185,10 @@ pub struct PreparedListing<'a> {
     weights: Vec<f32>,
     brand_key: Option<String>,
     models: Vec<ModelToken>,
+    /// Keys of the listing's own `models` field.
+    explicit: Vec<String>,
+    /// How many banned records carry each of `models`, and each piece of a joined one.
+    model_counts: Vec<(u64, bool)>,
     gtins: Vec<String>,
     attrs: Vec<(&'static str, f64)>,
     colours: Vec<&'static str>,
@@ -239,6 +247,18 @@ impl<'a> PreparedListing<'a> {
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
             photos,
+            explicit: listing.models.iter().map(|m| ident::model_key(m)).collect(),
+            model_counts: models
+                .iter()
+                .map(|m| {
+                    let pieces_common = !m.primary
+                        && m.raw.contains(' ')
+                        && m.raw
+                            .split(' ')
+                            .any(|p| rarity.id_count(&ident::model_key(p)) >= COMMON_ID);
+                    (rarity.id_count(&m.key), pieces_common)
+                })
+                .collect(),
             listing,
             brand_key: brand_key(listing.brand.as_deref()),
             head,
@@ -348,6 +368,23 @@ pub struct Features {
     /// Rarity-weighted share of the listing title's words found in the banned record.
     pub precision: f32,
     pub model: ModelEvidence,
+    /// How identifying the equal (or covering) code is, in [0, 1] (see [`roles::identity`]).
+    pub model_identity: f32,
+    /// The banned side of the model relation is the record's own `models` value.
+    pub model_explicit: bool,
+    /// Beside an equal code, a listing code of the same family with another value: the
+    /// listing may name two models, so the equal one is not identity on its own.
+    pub code_conflict: Option<(String, String)>,
+    /// Spec tokens (attributes many products name) both sides name, as written in the listing
+    /// and in the banned record.
+    pub spec_shared: Vec<(String, String)>,
+    /// A spec of one kind with different values on the two sides ("DDR4-2666" / "DDR4-3200").
+    pub spec_conflict: Option<(String, String)>,
+    /// Distinct title words on each side, and the share of them both have (Jaccard).
+    pub listing_words: usize,
+    pub banned_words: usize,
+    pub jaccard: f32,
+    /// A valid GTIN equal on both sides, that few banned records share.
     pub gtin: Option<String>,
     pub brand: BrandEvidence,
     /// Banned title words found in the listing, as written in the banned title.
@@ -374,11 +411,21 @@ pub struct Features {
 }
 
 impl Features {
-    pub fn compute(l: &PreparedListing, b: &PreparedBanned, rarity: &dyn Rarity) -> Features {
+    pub fn compute(
+        l: &PreparedListing,
+        b: &PreparedBanned,
+        rarity: &dyn Rarity,
+        roles: &Roles,
+    ) -> Features {
         let (coverage, matched) = weighted_coverage(&b.words, &b.keys, &b.weights, &l.head);
         let (precision, _) = weighted_coverage(&l.words, &l.keys, &l.weights, &b.side);
         let grams = gram_containment(&b.title.grams, &l.head.grams);
-        let gtin = l.gtins.iter().find(|g| b.gtins.contains(g)).cloned();
+        // A barcode many banned records share (a placeholder, a shop's dummy code) names none.
+        let gtin = l
+            .gtins
+            .iter()
+            .find(|g| b.gtins.contains(g) && rarity.id_count(g) < COMMON_ID)
+            .cloned();
         let shared_words = b
             .words
             .iter()
@@ -386,38 +433,147 @@ impl Features {
             .filter(|(_, m)| **m)
             .map(|(w, _)| w.clone())
             .collect();
+        let shared_keys = l.keys.iter().filter(|k| b.keys.contains(k)).count();
+        let union = l.keys.len() + b.keys.len() - shared_keys;
+        let jaccard = if union == 0 {
+            0.0
+        } else {
+            shared_keys as f32 / union as f32
+        };
         let brand = brand_evidence(l, b);
         let same_brand = matches!(brand, BrandEvidence::Match(_));
-        // Equality first on every token; the leetspeak filter only guards against conflicts.
-        let model = match ident::compare_models(&l.models, &b.models, same_brand) {
-            // A key that several banned records share ("pc3200", "cat5e") names a kind of
-            // product, not one product.
-            ModelEvidence::Equal { listing, banned }
-                if rarity.id_count(&ident::model_key(&banned)) >= COMMON_ID =>
+
+        // Identifier roles: a record's own models are identity; a token of the text that many
+        // products name is an attribute, compared as a spec and never as identity.
+        // Index counts were looked up when each side was prepared.
+        let learned = |key: &str| roles.is_attribute(key);
+        let (mut l_ids, mut l_specs): (Vec<ModelToken>, Vec<&ModelToken>) =
+            (Vec::new(), Vec::new());
+        for (m, (count, pieces_common)) in l.models.iter().zip(&l.model_counts) {
+            let explicit = l.explicit.contains(&m.key);
+            // A join of neighbours ("3gb/s u.2") that holds an attribute is no code either.
+            let joined_attribute = !m.primary
+                && m.raw.contains(' ')
+                && (*pieces_common || m.raw.split(' ').any(|p| learned(&ident::model_key(p))));
+            let attribute =
+                !explicit && (learned(&m.key) || *count >= COMMON_ID || joined_attribute);
+            if attribute {
+                if m.primary {
+                    l_specs.push(m);
+                }
+            } else {
+                l_ids.push(m.clone());
+            }
+        }
+        let (mut b_ids, mut b_specs) = (Vec::new(), Vec::new());
+        for ((raw, key), count) in b.models.iter().zip(&b.model_counts) {
+            if !b.explicit.contains(key) && (learned(key) || *count >= COMMON_ID) {
+                b_specs.push((raw, key));
+            } else {
+                b_ids.push((raw.clone(), key.clone()));
+            }
+        }
+        let mut spec_shared = Vec::new();
+        let mut spec_conflict = None;
+        for m in &l_specs {
+            if let Some((raw, _)) = b_specs.iter().find(|(_, k)| **k == m.key) {
+                spec_shared.push((m.raw.clone(), (*raw).clone()));
+            }
+        }
+        for m in &l_specs {
+            let skeleton = ident::letter_skeleton(&m.key);
+            let same_kind = |k: &str| !skeleton.is_empty() && ident::letter_skeleton(k) == skeleton;
+            // One of its kind on each side and no value in common: another spec.
+            if !spec_shared.iter().any(|(l, _)| same_kind(&ident::model_key(l)))
+                && let Some((raw, _)) = b_specs.iter().find(|(_, k)| same_kind(k))
             {
-                ModelEvidence::Partial {
-                    listing,
-                    banned,
-                    coverage: 0.5,
+                spec_conflict = Some((m.raw.clone(), (*raw).clone()));
+                break;
+            }
+        }
+        // Equality first on every token; the leetspeak filter only guards against conflicts.
+        let mut model = ident::compare_models(&l_ids, &b_ids, same_brand);
+        if !matches!(
+            model,
+            ModelEvidence::Equal { .. } | ModelEvidence::Partial { .. }
+        ) {
+            // "V0ltM4x" or "P0w3r" look like model numbers but are leetspeak for words of
+            // the banned record: they must not count as another model.
+            l_ids.retain(|m| {
+                let k = leet_key(&m.raw);
+                b.brand_key.as_ref() != Some(&k) && !b.side.tokens.iter().any(|t| token_close(t, &k))
+            });
+            model = ident::compare_models(&l_ids, &b_ids, same_brand);
+        }
+        let count_of = |key: &str| {
+            b.models
+                .iter()
+                .zip(&b.model_counts)
+                .find(|((_, k), _)| k == key)
+                .map_or(0, |(_, c)| *c)
+        };
+        let mut model_identity = 0.0;
+        let mut model_explicit = false;
+        // Several codes per product are normal; another code of the family of the banned one
+        // is not: the listing may be the sibling, naming the banned model as "compatible
+        // with" or "replaces".
+        let sibling_code = |equal_key: Option<&str>| {
+            l_ids
+                .iter()
+                .filter(|m| {
+                    m.primary
+                        && Some(m.key.as_str()) != equal_key
+                        && !b_ids.iter().any(|(_, k)| *k == m.key)
+                })
+                .find_map(|m| {
+                    b_ids
+                        .iter()
+                        .find(|(_, k)| ident::strict_sibling(&m.key, k))
+                        .map(|(raw, _)| (m.raw.clone(), raw.clone()))
+                })
+        };
+        let mut code_conflict = None;
+        match model.clone() {
+            ModelEvidence::Equal { listing, banned } => {
+                let key = ident::model_key(&banned);
+                model_explicit = b.explicit.contains(&key);
+                let explicit = model_explicit || l.explicit.contains(&key);
+                model_identity = roles::identity(roles, &key, explicit, count_of(&key));
+                // A code made by joining the listing's words confirms; alone it is half the
+                // evidence of a code written as one.
+                let joined = l_ids.iter().any(|m| m.raw == listing && !m.primary);
+                if joined && !model_explicit {
+                    model_identity *= 0.5;
+                }
+                if model_identity == 0.0 {
+                    // A key that several banned records share ("pc3200", "cat5e") names a
+                    // kind of product, not one product.
+                    model = ModelEvidence::Partial {
+                        listing,
+                        banned,
+                        coverage: 0.5,
+                    };
+                }
+                code_conflict = sibling_code(Some(&key));
+            }
+            ModelEvidence::Partial {
+                banned, coverage, ..
+            } => {
+                let key = ident::model_key(&banned);
+                model_explicit = b.explicit.contains(&key);
+                // "TR H6274" covers most of "TN-H6274", but "TR-H6274" is its sibling.
+                if let Some((listing, banned)) = sibling_code(None) {
+                    model = ModelEvidence::Conflict { listing, banned };
+                } else {
+                    model_identity = coverage
+                        * roles::identity(roles, &key, model_explicit, count_of(&key));
                 }
             }
-            e @ (ModelEvidence::Equal { .. } | ModelEvidence::Partial { .. }) => e,
-            _ => {
-                // "V0ltM4x" or "P0w3r" look like model numbers but are leetspeak for words of
-                // the banned record: they must not count as another model.
-                let models: Vec<ModelToken> = l
-                    .models
-                    .iter()
-                    .filter(|m| {
-                        let k = leet_key(&m.raw);
-                        b.brand_key.as_ref() != Some(&k)
-                            && !b.side.tokens.iter().any(|t| token_close(t, &k))
-                    })
-                    .cloned()
-                    .collect();
-                ident::compare_models(&models, &b.models, same_brand)
+            ModelEvidence::Conflict { banned, .. } | ModelEvidence::Unrelated { banned, .. } => {
+                model_explicit = b.explicit.contains(&ident::model_key(&banned));
             }
-        };
+            ModelEvidence::None => {}
+        }
         let (attr_agree, attr_conflict) = attrs::compare(&l.attrs, &b.attrs);
         let price_gap = match (l.listing.price, b.price) {
             (Some(lp), Some(bp)) if lp > 0.0 && bp > 0.0 => {
@@ -463,6 +619,14 @@ impl Features {
             grams,
             precision,
             model,
+            model_identity,
+            model_explicit,
+            code_conflict,
+            spec_shared,
+            spec_conflict,
+            listing_words: l.keys.len(),
+            banned_words: b.keys.len(),
+            jaccard,
             gtin,
             brand,
             shared_words,
@@ -622,6 +786,51 @@ pub const FEATURES: &[Feature] = &[
         about: "closest photo pair: 1 the same photo, 0 at distance 16 of 64",
         value: |f| f.photo_match(),
     },
+    Feature {
+        name: "model_identity",
+        about: "how identifying the equal or covering code is (0 for a spec token)",
+        value: |f| f.model_identity,
+    },
+    Feature {
+        name: "model_explicit",
+        about: "the banned model compared is the record's own `models` value",
+        value: |f| flag(f.model_explicit),
+    },
+    Feature {
+        name: "code_conflict",
+        about: "beside an equal code, another code of its family",
+        value: |f| flag(f.code_conflict.is_some()),
+    },
+    Feature {
+        name: "spec_shared",
+        about: "spec tokens (attributes many products name) on both sides, of 3",
+        value: |f| (f.spec_shared.len() as f32 / 3.0).min(1.0),
+    },
+    Feature {
+        name: "spec_conflict",
+        about: "a spec of one kind with different values",
+        value: |f| flag(f.spec_conflict.is_some()),
+    },
+    Feature {
+        name: "brand_unknown",
+        about: "the banned brand is unknown, or the listing names none",
+        value: |f| flag(f.brand == BrandEvidence::Unknown),
+    },
+    Feature {
+        name: "listing_words",
+        about: "distinct listing title words, of 40",
+        value: |f| (f.listing_words as f32 / 40.0).min(1.0),
+    },
+    Feature {
+        name: "banned_words",
+        about: "distinct banned title words (model numbers aside), of 40",
+        value: |f| (f.banned_words as f32 / 40.0).min(1.0),
+    },
+    Feature {
+        name: "jaccard",
+        about: "share of the two titles' distinct words that both have",
+        value: |f| f.jaccard,
+    },
 ];
 
 /// Length of the feature vector.
@@ -650,7 +859,7 @@ mod tests {
         let l = listing(l.clone());
         let photos = QueryPhotos::from_hashes(&l.image_hashes);
         let p = PreparedListing::new(&l, photos, &Uniform);
-        Features::compute(&p, &b, &Uniform)
+        Features::compute(&p, &b, &Uniform, &Roles::default())
     }
 
     fn value(name: &str, f: &Features) -> f32 {

@@ -12,6 +12,7 @@ use crate::matching::evidence::{self, Evidence, Voice};
 use crate::matching::features::{BrandEvidence, Features, PreparedBanned, PreparedListing, Rarity};
 use crate::matching::score;
 use crate::matching::terms::TermMatcher;
+use crate::matching::trees::TreeModel;
 use crate::model::{CheckResult, Decision, Match, Signals};
 use crate::text::normalize::TextKeys;
 
@@ -52,6 +53,8 @@ pub struct Candidate {
 #[derive(Debug, Clone)]
 pub struct Matcher {
     config: Config,
+    /// The learned model and the identifier roles it was trained with.
+    trees: Arc<TreeModel>,
     /// How reasons name the other side: a banned record, or an ad-hoc query.
     voice: Voice,
 }
@@ -59,6 +62,7 @@ pub struct Matcher {
 impl Matcher {
     pub fn new(config: Config) -> Matcher {
         Matcher {
+            trees: config.model.trees(),
             config,
             voice: Voice::BANNED,
         }
@@ -87,7 +91,7 @@ impl Matcher {
             .iter()
             .filter(|b| b.record.applies_to(market))
             .map(|b| Candidate {
-                features: Features::compute(l, b, rarity),
+                features: Features::compute(l, b, rarity, &self.trees.roles),
                 banned: b.clone(),
             })
             .collect();
@@ -127,8 +131,8 @@ impl Matcher {
     /// the candidates kept.
     fn scored(&self, l: &PreparedListing, c: &Candidate, floor: f32) -> Option<Match> {
         let f = &c.features;
-        let (s, decision) = score::judge(f, c.banned.words.len(), &self.config);
-        if s < floor {
+        let (s, decision) = score::judge(f, c.banned.words.len(), &self.config, &self.trees);
+        if s < floor && decision == Decision::Allow {
             return None;
         }
         let evidence = score::evidence(f, l, &c.banned);
@@ -197,12 +201,40 @@ impl Matcher {
         for c in self.candidates(l, banned, rarity) {
             matches.extend(self.scored(l, &c, opts.min_score));
         }
-        finish(l, matches, opts)
+        finish(l, matches, opts, self.config.thresholds.context_gap)
+    }
+
+    /// The learned model this matcher scores with.
+    pub fn trees(&self) -> &Arc<TreeModel> {
+        &self.trees
     }
 }
 
 /// Ranks matches (decision, then score, then id), keeps the best `opts.top`, and decides.
-fn finish(l: &PreparedListing, mut matches: Vec<Match>, opts: CheckOptions) -> CheckResult {
+///
+/// Every record a listing names as review or block is a claim that the listing is that
+/// product. A flagged record scoring `gap` or more below the best flagged one (a near-identical
+/// sibling) is kept as context, `allow`; a barcode or term match keeps its decision.
+fn finish(
+    l: &PreparedListing,
+    mut matches: Vec<Match>,
+    opts: CheckOptions,
+    gap: f32,
+) -> CheckResult {
+    let best = matches
+        .iter()
+        .filter(|m| m.decision >= Decision::Review)
+        .map(|m| m.score)
+        .fold(f32::NEG_INFINITY, f32::max);
+    for m in matches.iter_mut() {
+        let kept = m
+            .evidence
+            .iter()
+            .any(|e| matches!(e, Evidence::Gtin { .. } | Evidence::Term { .. }));
+        if m.decision >= Decision::Review && m.score < best - gap && !kept {
+            m.decision = Decision::Allow;
+        }
+    }
     matches.sort_by(|a, b| {
         b.decision
             .cmp(&a.decision)
@@ -392,7 +424,7 @@ mod tests {
             let f = |x: &serde_json::Value, y: &serde_json::Value| {
                 let l = Listing::from_value(y.clone()).unwrap();
                 let p = PreparedListing::new(&l, QueryPhotos::default(), &Uniform);
-                Features::compute(&p, &banned(x.clone()), &Uniform)
+                Features::compute(&p, &banned(x.clone()), &Uniform, &crate::matching::roles::Roles::default())
             };
             let (ab, ba) = (f(&a, &b), f(&b, &a));
             let kind = |m: &crate::text::ident::ModelEvidence| std::mem::discriminant(m);

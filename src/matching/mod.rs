@@ -1,6 +1,7 @@
 //! Judging a listing against banned records: what a pair shares ([`features`]), the typed
 //! evidence behind a match ([`evidence`]), fusion and decision ([`score`]), term rules
-//! ([`terms`]), the one judging stage ([`matcher`]) and fitting its weights ([`calibrate`]).
+//! ([`terms`]), identifier roles ([`roles`]), the learned trees ([`trees`]), the one judging
+//! stage ([`matcher`]) and fitting the logistic weights ([`calibrate`]).
 //!
 //! Nothing here reads a file or an index: records and listings come prepared.
 
@@ -9,5 +10,7 @@ pub mod calibrate;
 pub mod evidence;
 pub mod features;
 pub mod matcher;
+pub mod roles;
 pub mod score;
 pub mod terms;
+pub mod trees;

@@ -1,13 +1,18 @@
 //! Fusion of the evidence into one score in [0, 1], the decision, and the reasons behind it.
 //!
-//! The score is a logistic model over the feature vector of `features::Features`, so it reads
-//! as a probability and is comparable across listings. The decision takes the thresholds of the
-//! config, and then one rule of honesty: `block` needs decisive evidence (an equal identifier,
-//! or a near-identical title with the brand). A model-number conflict never blocks.
+//! The score is the learned model's probability (gradient-boosted trees, [`TreeModel`]; or the
+//! logistic fusion of the config's weights) over the feature vector of `features::Features`, so
+//! it is comparable across listings. The decision takes the thresholds of the config, and then
+//! two rules of honesty: `block` needs decisive identity evidence (an identifying code, a
+//! barcode, the same photo, or a near-identical title with the brand) and no conflict of any
+//! kind; and a barcode equal to a banned one is at least `review`, whatever the title says.
 
-use crate::config::{Config, Weights};
-use crate::matching::evidence::{BrandRelation, Evidence, HashKind, ModelRelation, SHOWN_WORDS};
+use crate::config::{Config, ScorerKind, Weights};
+use crate::matching::evidence::{
+    BrandRelation, Evidence, HashKind, ModelRelation, SHOWN_WORDS, SpecRelation,
+};
 use crate::matching::features::{BrandEvidence, Features, N, PreparedBanned, PreparedListing};
+use crate::matching::trees::TreeModel;
 use crate::model::Decision;
 use crate::text::ident::ModelEvidence;
 
@@ -25,33 +30,59 @@ pub fn fuse(x: &[f32; N], w: &Weights) -> f32 {
 /// Photo distance (of 64) at or under which a photo alone is decisive.
 const NEAR_EXACT_PHOTO: u32 = 4;
 
+/// Least identity ([`crate::matching::roles::identity`]) of an equal code that may block.
+const BLOCKING_IDENTITY: f32 = 0.6;
+
+/// Evidence against the listing being the banned product: another model of the family (alone
+/// or beside an equal code), another size, spec or colour, another brand.
+pub fn conflicted(f: &Features) -> bool {
+    matches!(f.model, ModelEvidence::Conflict { .. })
+        || f.code_conflict.is_some()
+        || f.attr_conflict.is_some()
+        || f.spec_conflict.is_some()
+        || f.colour_conflict
+        || f.brand == BrandEvidence::Mismatch
+}
+
 /// Whether the evidence is strong enough to block without a person looking.
-fn decisive(f: &Features, title_words: usize) -> bool {
+pub fn decisive(f: &Features, title_words: usize) -> bool {
+    if conflicted(f) {
+        return false;
+    }
     // The same product code, or the same photo (near-exact: a re-encoded or resized copy).
     if f.gtin.is_some() || f.photo.is_some_and(|(_, d)| d <= NEAR_EXACT_PHOTO) {
         return true;
     }
-    // "40-inch" against "46-inch": another size of the product is not blocked unseen.
-    if f.attr_conflict.is_some() {
-        return false;
-    }
     match f.model {
-        ModelEvidence::Equal { .. } => true,
+        ModelEvidence::Equal { .. } => f.model_identity >= BLOCKING_IDENTITY,
         ModelEvidence::Conflict { .. } | ModelEvidence::Unrelated { .. } => false,
-        _ => {
-            title_words >= 3
-                && f.coverage >= 0.85
-                && f.grams >= 0.8
-                && !matches!(f.brand, BrandEvidence::Mismatch)
-        }
+        _ => title_words >= 3 && f.coverage >= 0.85 && f.grams >= 0.8,
+    }
+}
+
+/// The score of one pair, by the config's scorer.
+pub fn score(f: &Features, config: &Config, trees: &TreeModel) -> f32 {
+    let x = f.vector();
+    match config.model.scorer {
+        ScorerKind::Trees => trees.score(&x),
+        ScorerKind::Logistic => fuse(&x, &config.weights),
     }
 }
 
 /// Score and decision for one pair.
-pub fn judge(f: &Features, title_words: usize, config: &Config) -> (f32, Decision) {
-    let score = fuse(&f.vector(), &config.weights);
+pub fn judge(
+    f: &Features,
+    title_words: usize,
+    config: &Config,
+    trees: &TreeModel,
+) -> (f32, Decision) {
+    let score = score(f, config, trees);
     let mut decision = config.decide(score);
     if decision == Decision::Block && !decisive(f, title_words) {
+        decision = Decision::Review;
+    }
+    // A barcode is a global product identity: a relister who keeps it is at least reviewed.
+    if f.gtin.is_some() && decision == Decision::Allow {
         decision = Decision::Review;
     }
     (score, decision)
@@ -107,6 +138,23 @@ pub fn evidence(f: &Features, l: &PreparedListing, b: &PreparedBanned) -> Vec<Ev
             out.push(model(ModelRelation::Unrelated, listing, banned, None))
         }
         ModelEvidence::None => {}
+    }
+    if let Some((listing, banned)) = &f.code_conflict {
+        out.push(model(ModelRelation::Conflict, listing, banned, None));
+    }
+    if let Some((listing, banned)) = &f.spec_conflict {
+        out.push(Evidence::Spec {
+            relation: SpecRelation::Conflict,
+            listing: listing.clone(),
+            banned: banned.clone(),
+        });
+    }
+    for (listing, banned) in &f.spec_shared {
+        out.push(Evidence::Spec {
+            relation: SpecRelation::Shared,
+            listing: listing.clone(),
+            banned: banned.clone(),
+        });
     }
     match (&f.brand, b.record.brand.as_deref()) {
         (BrandEvidence::Match(s), Some(brand)) => out.push(Evidence::Brand {
@@ -175,6 +223,14 @@ mod tests {
             grams: coverage,
             precision: coverage,
             model,
+            model_identity: 1.0,
+            model_explicit: true,
+            code_conflict: None,
+            spec_shared: vec![],
+            spec_conflict: None,
+            listing_words: 6,
+            banned_words: 6,
+            jaccard: coverage,
             gtin: None,
             brand,
             shared_words: vec![],
@@ -200,7 +256,7 @@ mod tests {
             1.0,
             BrandEvidence::Match(1.0),
         );
-        let (_, d) = judge(&f, 6, &c);
+        let (_, d) = judge(&f, 6, &c, &TreeModel::shipped());
         assert_ne!(d, Decision::Block);
     }
 
@@ -215,7 +271,9 @@ mod tests {
             0.6,
             BrandEvidence::Match(1.0),
         );
-        assert_eq!(judge(&f, 6, &c).1, Decision::Block);
+        let mut c = c;
+        c.model.scorer = ScorerKind::Logistic;
+        assert_eq!(judge(&f, 6, &c, &TreeModel::shipped()).1, Decision::Block);
     }
 
     proptest! {

@@ -33,6 +33,7 @@ pub mod reverse;
 pub mod search;
 pub mod stream;
 pub mod sweep;
+pub mod train;
 
 use std::path::Path;
 

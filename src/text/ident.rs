@@ -83,6 +83,19 @@ fn is_measure(key: &str) -> bool {
     unit.is_empty() || UNITS.contains(&unit) || in_one || dims
 }
 
+/// A key led by a measure with little after it ("3gbsu2" from "3Gb/s U.2", "500gbx"): a spec,
+/// not a model number. A model number glued to a measure ("26800mahsc5608") is not one.
+pub fn measure_led(key: &str) -> bool {
+    let d = key.bytes().take_while(u8::is_ascii_digit).count();
+    d > 0
+        && UNITS.iter().any(|u| {
+            !u.is_empty()
+                && key[d..].starts_with(*u)
+                && key.len() - d - u.len() < 4
+                && key.len() > d + u.len()
+        })
+}
+
 /// The part after a leading measure ("26800mah" + "sc5608"), if any.
 fn strip_measure_prefix(plain: &str) -> Option<&str> {
     let d = plain.find(|c: char| !c.is_ascii_digit())?;
@@ -351,6 +364,44 @@ fn shape(key: &str) -> Vec<u8> {
     out
 }
 
+/// Two keys of one family a character or two apart: the same shape of letters and digits,
+/// letters and digits in both, a shared prefix or suffix, and at most two edits ("px4470b"
+/// against "px4410b", "70z4687" against "70f4687"). Strict enough that a shop's own code beside
+/// an equal model number is not taken for one.
+pub fn strict_sibling(a: &str, b: &str) -> bool {
+    let mixed = |k: &str| {
+        k.bytes().any(|c| c.is_ascii_alphabetic()) && k.bytes().any(|c| c.is_ascii_digit())
+    };
+    let suffix = a
+        .bytes()
+        .rev()
+        .zip(b.bytes().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    a != b
+        && a.len().min(b.len()) >= 5
+        && mixed(a)
+        && mixed(b)
+        && (common_prefix(a, b) >= 2 || suffix >= 3)
+        && shape(a) == shape(b)
+        && strsim::levenshtein(a, b) <= 2
+}
+
+/// A key's family: its letters, and the shape of its letter and digit runs ("lga1151" and
+/// "lga1700" are both `lga:a9`; "i5-2410m" and "i7-6700hq" are `im:a9a` and `ihq:a9a`).
+pub fn family_key(key: &str) -> String {
+    let mut out = letter_skeleton(key);
+    out.push(':');
+    out.extend(shape(key).into_iter().map(char::from));
+    out
+}
+
+/// The letters of a key with its digits left out: what two values of one spec share
+/// ("ddr42666" and "ddr43200" are both "ddr").
+pub fn letter_skeleton(key: &str) -> String {
+    key.chars().filter(|c| c.is_ascii_alphabetic()).collect()
+}
+
 /// Compares listing model tokens with a banned record's model numbers (`(raw, key)` pairs).
 /// `same_brand`: the listing names the banned brand, so a different model number of the same
 /// shape ("GS-1637S" against "GS-7538A") is another product of that brand, a conflict.
@@ -491,6 +542,27 @@ mod tests {
             compare_models(&other, &banned, true),
             ModelEvidence::Conflict { .. }
         ));
+    }
+
+    #[test]
+    fn strict_siblings_are_a_character_or_two_apart_in_one_family() {
+        assert!(strict_sibling("px4470b", "px4410b"));
+        assert!(strict_sibling("kdl46v4100", "kdl40v4100"));
+        assert!(!strict_sibling("px4410b", "px4410b"));
+        // A shop code of another shape, or far apart, is not a sibling.
+        assert!(!strict_sibling("sku88231", "px4410b"));
+        assert!(strict_sibling("70z4687", "70f4687"));
+        assert!(strict_sibling("adj23334", "avj23334"));
+        assert!(!strict_sibling("960001065", "960001066"), "digits only");
+        assert!(!strict_sibling("ab12345", "ab67890"));
+    }
+
+    #[test]
+    fn keys_led_by_a_measure_are_specs() {
+        assert!(measure_led("3gbsu2"));
+        assert!(!measure_led("26800mahsc5608"));
+        assert!(!measure_led("px4410b"));
+        assert!(!measure_led("500gb"), "a bare measure is not extracted at all");
     }
 
     #[test]

@@ -1,0 +1,198 @@
+//! Identifier roles: which model-like tokens name one product, and which are attributes that
+//! many products share (memory standards, interfaces, CPUs, sockets, sizes, line names).
+//!
+//! A record's own `models` and `gtins` are its identity. Tokens found in titles and
+//! descriptions are only candidates: "DDR2-667", "i5-2410M" or "LGA1151" look like model
+//! numbers, but hundreds of different products name them. How identifying a token is was
+//! learned from data, not listed by hand: [`Roles`] holds, for every model key seen in the
+//! training corpus (labelled product offers, grouped into products by their labels), the
+//! number of distinct products it occurs in. It ships inside the model file, so a model trained
+//! without a dataset also learned its roles without it. In use, the index adds what it knows:
+//! a key that several banned records carry names a kind of product, not one product.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::ident;
+
+/// A key seen in this many distinct products of the corpus is an attribute, never identity.
+pub const ATTRIBUTE_SPREAD: u32 = 3;
+
+/// A key carried by this many banned records is an attribute of the indexed products.
+pub const COMMON_ID: u64 = 3;
+
+/// A family of keys ([`ident::family_key`]) whose values each name this many products on
+/// average is a spec family: a value never seen ("LGA1700" where "LGA1151" and "LGA775" were)
+/// is an attribute too.
+pub const FAMILY_SPREAD: f32 = 2.0;
+
+/// Least distinct keys of a family for its average to say anything.
+const FAMILY_KEYS: u32 = 3;
+
+/// How many distinct products each model key occurs in (keys seen in only one are left out:
+/// the table stays small, and unseen means the same as seen once), and per family of keys how
+/// many keys it has and how many products they name together.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Roles {
+    spread: HashMap<String, u32>,
+    #[serde(default)]
+    families: HashMap<String, (u32, u32)>,
+}
+
+impl Roles {
+    /// Distinct products of the corpus that name this key; 0 or 1 when it names one or none.
+    pub fn spread(&self, key: &str) -> u32 {
+        self.spread.get(key).copied().unwrap_or(0)
+    }
+
+    /// Whether the key is an attribute by what the corpus showed: many products name it, or
+    /// its family is a spec family, or its grammar says so ([`grammar_attribute`]).
+    pub fn is_attribute(&self, key: &str) -> bool {
+        if self.spread(key) >= ATTRIBUTE_SPREAD || grammar_attribute(key) {
+            return true;
+        }
+        self.families
+            .get(&ident::family_key(key))
+            .is_some_and(|(keys, products)| {
+                *keys >= FAMILY_KEYS && *products as f32 / *keys as f32 >= FAMILY_SPREAD
+            })
+    }
+
+    pub fn len(&self) -> usize {
+        self.spread.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spread.is_empty()
+    }
+
+    /// Learns the table from product offers: `(product, text)` pairs, where offers of one
+    /// product share its id (a cluster id, or the component of labelled matches).
+    pub fn learn<'a>(offers: impl IntoIterator<Item = (u64, &'a str)>) -> Roles {
+        let mut seen: HashMap<String, Vec<u64>> = HashMap::new();
+        for (product, text) in offers {
+            for m in ident::extract_models(text).into_iter().filter(|m| m.primary) {
+                let products = seen.entry(m.key).or_default();
+                if !products.contains(&product) {
+                    products.push(product);
+                }
+            }
+        }
+        let mut families: HashMap<String, (u32, u32)> = HashMap::new();
+        for (k, p) in &seen {
+            let f = families.entry(ident::family_key(k)).or_default();
+            f.0 += 1;
+            f.1 += p.len() as u32;
+        }
+        families.retain(|_, (keys, _)| *keys >= FAMILY_KEYS);
+        Roles {
+            spread: seen
+                .into_iter()
+                .map(|(k, p)| (k, p.len() as u32))
+                .filter(|(_, n)| *n >= 2)
+                .collect(),
+            families,
+        }
+    }
+
+    /// The table sorted by key, for a model file that diffs well.
+    pub fn sorted(&self) -> BTreeMap<&str, u32> {
+        self.spread.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+    }
+}
+
+/// A key whose grammar makes it an attribute whatever the corpus says: a counted noun, or a
+/// measure with little after it ([`ident::measure_led`]: "3Gb/s U.2").
+pub fn grammar_attribute(key: &str) -> bool {
+    counted_noun(key) || ident::measure_led(key)
+}
+
+/// A count followed by a word ("2-slot", "4-burner", "16-piece"). Units are already left out
+/// by the extractor; this catches the open class of counted nouns, which no unit list can hold.
+pub fn counted_noun(key: &str) -> bool {
+    let digits = key.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &key[digits..];
+    digits > 0 && rest.len() >= 4 && rest.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// How identifying an equal code is, in [0, 1]: 1 for a record's own `models` value or a code
+/// no other product of the corpus names, less for a short key or one two products share, 0 for
+/// an attribute.
+pub fn identity(roles: &Roles, key: &str, explicit: bool, id_count: u64) -> f32 {
+    if id_count >= COMMON_ID {
+        return 0.0;
+    }
+    if explicit {
+        return if key.len() >= 5 { 1.0 } else { 0.7 };
+    }
+    if roles.is_attribute(key) {
+        return 0.0;
+    }
+    let by_spread = if roles.spread(key) >= 2 { 0.5 } else { 1.0 };
+    let by_length = if key.len() >= 5 { 1.0 } else { 0.6 };
+    by_spread * by_length
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_many_products_share_are_learned_as_attributes() {
+        let offers = [
+            (1, "Kingston 2GB DDR2-667 SO-DIMM KVR667D2S5/2G"),
+            (2, "Crucial 1GB DDR2-667 laptop memory CT12864AC667"),
+            (3, "Acer Aspire 5920 notebook DDR2-667"),
+            (1, "Kingston KVR667D2S5/2G memory 2 GB DDR2-667"),
+        ];
+        let roles = Roles::learn(offers.iter().map(|(p, t)| (*p, *t)));
+        assert_eq!(roles.spread(&ident::model_key("DDR2-667")), 3);
+        // Two offers of one product count once.
+        assert_eq!(roles.spread(&ident::model_key("KVR667D2S5/2G")), 0);
+        assert_eq!(identity(&roles, &ident::model_key("ddr2-667"), false, 0), 0.0);
+        assert_eq!(identity(&roles, "kvr667d2s52g", false, 0), 1.0);
+    }
+
+    #[test]
+    fn a_records_own_model_is_identity_unless_the_index_shares_it() {
+        let roles = Roles::learn((0..9).map(|p| (p, "Acme PX-4410B")));
+        assert_eq!(identity(&roles, "px4410b", true, 0), 1.0);
+        assert_eq!(identity(&roles, "px4410b", false, 0), 0.0);
+        assert_eq!(identity(&roles, "px4410b", true, 3), 0.0);
+        assert!(identity(&roles, "c310", true, 0) > 0.5);
+    }
+
+    #[test]
+    fn counted_nouns_are_attributes() {
+        for k in ["2slot", "4burner", "16piece"] {
+            assert!(counted_noun(k), "{k}");
+            assert_eq!(identity(&Roles::default(), k, false, 0), 0.0);
+        }
+        for k in ["4410b", "px4410b", "6700hq", "c310"] {
+            assert!(!counted_noun(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn the_table_round_trips_as_a_map() {
+        let roles = Roles::learn([(1, "a DDR3-1333"), (2, "b DDR3-1333")]);
+        let json = serde_json::to_string(&roles).unwrap();
+        assert_eq!(serde_json::from_str::<Roles>(&json).unwrap(), roles);
+        assert_eq!(roles.spread("ddr31333"), 2);
+    }
+
+    #[test]
+    fn an_unseen_value_of_a_spec_family_is_an_attribute() {
+        // Sockets: each value names several products; models: each names one.
+        let mut offers = Vec::new();
+        for (i, socket) in ["LGA775", "LGA1155", "LGA1151", "LGA1150"].iter().enumerate() {
+            for j in 0..3 {
+                offers.push((i as u64 * 10 + j, format!("board MB-{i}{j}00 {socket}")));
+            }
+        }
+        let roles = Roles::learn(offers.iter().map(|(p, t)| (*p, t.as_str())));
+        assert!(roles.is_attribute(&ident::model_key("LGA1700")));
+        assert!(!roles.is_attribute(&ident::model_key("MB-9900")));
+    }
+}

@@ -1,0 +1,410 @@
+//! Training the learned matcher: pooled labelled pairs from many sources, identifier roles
+//! learned from their offers, gradient-boosted trees fitted with forust, thresholds from
+//! out-of-fold scores.
+//!
+//! A source is a set of banned records, listings and labelled pairs: a public benchmark's
+//! training splits (never its test split), hard cases relist generates itself, or a platform's
+//! own decisions. Each source weighs the same in the fit, so a large one does not drown the
+//! varied small ones; the model is meant for catalogs none of them is.
+
+use std::collections::HashMap;
+
+use forust_ml::constraints::{Constraint, ConstraintMap};
+use forust_ml::{GradientBooster, Matrix};
+use rayon::prelude::*;
+
+use crate::config::{Config, ModelSettings, ScorerKind, Thresholds};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::matching::calibrate;
+use crate::matching::features::{FEATURES, N};
+use crate::matching::roles::Roles;
+use crate::matching::trees::TreeModel;
+use crate::model::{BannedRecord, Listing};
+use crate::pipeline::em::Pair;
+
+/// Labelled pairs over one set of banned records and listings.
+pub struct Source {
+    pub name: String,
+    pub banned: Vec<BannedRecord>,
+    pub listings: HashMap<String, Listing>,
+    /// (banned id, listing id, same product).
+    pub pairs: Vec<Pair>,
+}
+
+/// How the trees are grown and the thresholds chosen.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub iterations: usize,
+    pub learning_rate: f32,
+    pub max_depth: usize,
+    /// Folds of the out-of-fold scores the thresholds are fitted on.
+    pub folds: usize,
+    pub review_beta: f64,
+    pub block_precision: f64,
+    pub seed: u64,
+    /// The version written into the model file.
+    pub version: u32,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            iterations: 150,
+            learning_rate: 0.1,
+            max_depth: 4,
+            folds: 3,
+            review_beta: 1.0,
+            block_precision: 0.98,
+            seed: 0,
+            version: 1,
+        }
+    }
+}
+
+/// One labelled pair's features.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub source: usize,
+    /// The listing, for folds that keep a listing's pairs together.
+    pub listing: String,
+    pub x: [f32; N],
+    pub y: bool,
+}
+
+/// What training made, and what it was made from.
+pub struct Trained {
+    pub model: TreeModel,
+    /// Per source: (name, labelled pairs with features, positives).
+    pub sources: Vec<(String, usize, usize)>,
+    /// Out-of-fold scores of every sample, for the thresholds and for reading.
+    pub out_of_fold: Vec<(f32, bool)>,
+}
+
+/// Identifier roles from the offers of every source: offers a positive pair links are one
+/// product, every other offer its own.
+pub fn learn_roles(sources: &[Source]) -> Roles {
+    let mut ids: HashMap<String, u64> = HashMap::new();
+    let mut parent: Vec<u64> = Vec::new();
+    fn find(p: &mut [u64], x: u64) -> u64 {
+        let mut r = x;
+        while p[r as usize] != r {
+            r = p[r as usize];
+        }
+        let mut x = x;
+        while p[x as usize] != r {
+            let next = p[x as usize];
+            p[x as usize] = r;
+            x = next;
+        }
+        r
+    }
+    let mut id = |key: String, parent: &mut Vec<u64>| -> u64 {
+        *ids.entry(key).or_insert_with(|| {
+            parent.push(parent.len() as u64);
+            parent.len() as u64 - 1
+        })
+    };
+    let mut texts: Vec<(u64, String)> = Vec::new();
+    for (si, s) in sources.iter().enumerate() {
+        let banned: HashMap<&str, &BannedRecord> =
+            s.banned.iter().map(|b| (b.id.as_str(), b)).collect();
+        let mut seen: std::collections::HashSet<(bool, &str)> = Default::default();
+        for (a, b, y) in &s.pairs {
+            let ia = id(format!("{si}/{a}"), &mut parent);
+            let ib = id(format!("{si}/{b}"), &mut parent);
+            if *y {
+                let (ra, rb) = (find(&mut parent, ia), find(&mut parent, ib));
+                parent[ra as usize] = rb;
+            }
+            if seen.insert((true, a.as_str()))
+                && let Some(r) = banned.get(a.as_str())
+            {
+                let text = format!(
+                    "{} {}\n{}",
+                    r.title,
+                    r.models.join(" "),
+                    r.description.as_deref().unwrap_or("")
+                );
+                texts.push((ia, text));
+            }
+            if seen.insert((false, b.as_str()))
+                && let Some(l) = s.listings.get(b)
+            {
+                let text = format!(
+                    "{} {}\n{}",
+                    l.title,
+                    l.models.join(" "),
+                    l.description.as_deref().unwrap_or("")
+                );
+                texts.push((ib, text));
+            }
+        }
+    }
+    let offers: Vec<(u64, &str)> = texts
+        .iter()
+        .map(|(i, t)| (find(&mut parent, *i), t.as_str()))
+        .collect();
+    Roles::learn(offers)
+}
+
+/// A config that computes features with `roles` (and scores with nothing yet).
+fn featuring(base: &Config, roles: Roles) -> Config {
+    let mut c = base.clone();
+    c.model = ModelSettings {
+        scorer: ScorerKind::Trees,
+        file: "default".into(),
+        loaded: Some(std::sync::Arc::new(TreeModel::new(
+            GradientBooster::default(),
+            roles,
+            0,
+        ))),
+    };
+    c
+}
+
+/// The features of every labelled pair of every source, whether retrieval found the pair or
+/// not (a pair the index would not retrieve is still a pair the matcher may be asked about).
+pub fn samples(sources: &[Source], config: &Config) -> Result<Vec<Sample>> {
+    let mut out = Vec::new();
+    for (si, s) in sources.iter().enumerate() {
+        let engine = Engine::in_memory(s.banned.clone(), config.clone())?;
+        let mut by_listing: HashMap<&str, Vec<(&str, bool)>> = HashMap::new();
+        for (a, b, y) in &s.pairs {
+            by_listing.entry(b.as_str()).or_default().push((a, *y));
+        }
+        let mut listings: Vec<&&str> = by_listing.keys().collect();
+        listings.sort();
+        let per: Vec<Vec<Sample>> = listings
+            .par_iter()
+            .filter_map(|id| s.listings.get(**id).map(|l| (**id, l)))
+            .map(|(id, l)| {
+                let labels = &by_listing[id];
+                let forced: Vec<&str> = labels.iter().map(|(a, _)| *a).collect();
+                let ev = engine.evidence_with(l, &forced)?;
+                Ok(ev
+                    .into_iter()
+                    .filter_map(|(bid, f, _)| {
+                        let y = labels.iter().find(|(a, _)| *a == bid)?.1;
+                        Some(Sample {
+                            source: si,
+                            listing: id.to_string(),
+                            x: f.vector(),
+                            y,
+                        })
+                    })
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        out.extend(per.into_iter().flatten());
+    }
+    Ok(out)
+}
+
+/// Which way each feature may move the score: evidence for identity only up, conflicts only
+/// down. Trees then cannot learn from a quirk of one source that, say, a model conflict helps.
+fn constraints() -> ConstraintMap {
+    let up = [
+        "coverage",
+        "grams",
+        "precision",
+        "model_equal",
+        "model_partial",
+        "gtin_equal",
+        "brand_match",
+        "photo_match",
+        "model_identity",
+        "jaccard",
+        "margin",
+        "top",
+    ];
+    let down = [
+        "model_conflict",
+        "brand_mismatch",
+        "attr_conflict",
+        "colour_conflict",
+        "code_conflict",
+        "spec_conflict",
+        "price_gap",
+    ];
+    FEATURES
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            if up.contains(&f.name) {
+                Some((i, Constraint::Positive))
+            } else if down.contains(&f.name) {
+                Some((i, Constraint::Negative))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Fits a booster on `rows` of `samples` (each source weighing the same).
+fn fit(samples: &[Sample], rows: &[usize], opts: &TrainOptions) -> Result<GradientBooster> {
+    let mut per_source: HashMap<usize, usize> = HashMap::new();
+    for r in rows {
+        *per_source.entry(samples[*r].source).or_default() += 1;
+    }
+    let mean = rows.len() as f64 / per_source.len().max(1) as f64;
+    // Column-major, as forust's Matrix reads it.
+    let mut data = vec![0f64; rows.len() * N];
+    for (k, r) in rows.iter().enumerate() {
+        for j in 0..N {
+            data[j * rows.len() + k] = f64::from(samples[*r].x[j]);
+        }
+    }
+    let y: Vec<f64> = rows
+        .iter()
+        .map(|r| f64::from(u8::from(samples[*r].y)))
+        .collect();
+    let w: Vec<f64> = rows
+        .iter()
+        .map(|r| mean / per_source[&samples[*r].source] as f64)
+        .collect();
+    let matrix = Matrix::new(&data, rows.len(), N);
+    let mut b = GradientBooster::default()
+        .set_iterations(opts.iterations)
+        .set_learning_rate(opts.learning_rate)
+        .set_max_depth(opts.max_depth)
+        .set_min_leaf_weight(5.0)
+        .set_l2(1.0)
+        .set_seed(opts.seed)
+        .set_monotone_constraints(Some(constraints()))
+        .set_parallel(true);
+    b.fit(&matrix, &y, &w, None)
+        .map_err(|e| Error::Invalid(format!("train: {e}")))?;
+    Ok(b)
+}
+
+/// Trains a model on `sources`: roles from their offers, then trees on their pairs, then
+/// thresholds on out-of-fold scores.
+pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<Trained> {
+    let roles = learn_roles(sources);
+    let config = featuring(base, roles.clone());
+    let samples = samples(sources, &config)?;
+    if samples.iter().all(|s| s.y) || samples.iter().all(|s| !s.y) {
+        return Err(Error::Invalid(
+            "train: need labelled pairs of both kinds".into(),
+        ));
+    }
+    // Out-of-fold scores: a listing's pairs stay in one fold.
+    let fold_of = |s: &Sample| {
+        let h = s
+            .listing
+            .bytes()
+            .fold(s.source as u64 ^ 0xcbf29ce484222325, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+            });
+        (h % opts.folds.max(2) as u64) as usize
+    };
+    let folds = opts.folds.max(2);
+    let mut out_of_fold = vec![(0f32, false); samples.len()];
+    for k in 0..folds {
+        let train: Vec<usize> = (0..samples.len())
+            .filter(|i| fold_of(&samples[*i]) != k)
+            .collect();
+        let b = fit(&samples, &train, opts)?;
+        let m = TreeModel::new(b, roles.clone(), 0);
+        for (i, s) in samples.iter().enumerate() {
+            if fold_of(s) == k {
+                out_of_fold[i] = (m.score(&s.x), s.y);
+            }
+        }
+    }
+    let all: Vec<usize> = (0..samples.len()).collect();
+    let booster = fit(&samples, &all, opts)?;
+    let mut thresholds: Thresholds =
+        calibrate::thresholds(&out_of_fold, 0, opts.block_precision, opts.review_beta);
+    thresholds.context_gap = base.thresholds.context_gap;
+    let mut model = TreeModel::new(booster, roles, opts.version);
+    model.thresholds = Some(thresholds);
+    let sources_summary: Vec<(String, usize, usize)> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let n = samples.iter().filter(|x| x.source == i).count();
+            let p = samples.iter().filter(|x| x.source == i && x.y).count();
+            (s.name.clone(), n, p)
+        })
+        .collect();
+    model.trained_on = sources_summary
+        .iter()
+        .map(|(n, k, p)| format!("{n}: {k} pairs, {p} positive"))
+        .collect();
+    Ok(Trained {
+        model,
+        sources: sources_summary,
+        out_of_fold,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(v: serde_json::Value) -> BannedRecord {
+        BannedRecord::from_value(v).unwrap().record
+    }
+
+    fn listing(v: serde_json::Value) -> Listing {
+        Listing::from_value(v).unwrap()
+    }
+
+    /// Kettles by model: the listing names the banned model, or another.
+    fn source(n: usize) -> Source {
+        let mut banned = Vec::new();
+        let mut listings = HashMap::new();
+        let mut pairs = Vec::new();
+        for i in 0..n {
+            let m = format!("KT-{}", 1000 + i * 7);
+            banned.push(record(json!({"id": format!("A-{i}"), "brand": "AquaBoil",
+                "title": format!("AquaBoil {m} electric kettle DDR4-2666"), "models": [m]})));
+            let same = i % 2 == 0;
+            let lm = if same { m.clone() } else { format!("ZX-{}", 50 + i) };
+            listings.insert(
+                format!("B-{i}"),
+                listing(
+                    json!({"id": format!("B-{i}"), "title": format!("kettle {lm} DDR4-2666")}),
+                ),
+            );
+            pairs.push((format!("A-{i}"), format!("B-{i}"), same));
+        }
+        Source {
+            name: "kettles".into(),
+            banned,
+            listings,
+            pairs,
+        }
+    }
+
+    #[test]
+    fn trained_trees_learn_the_pairs_and_the_roles_of_their_offers() {
+        let sources = [source(60)];
+        let opts = TrainOptions {
+            iterations: 20,
+            ..TrainOptions::default()
+        };
+        let t = train(&sources, &Config::default(), &opts).unwrap();
+        // DDR4-2666 is in every offer: an attribute, learned, not listed.
+        assert!(
+            t.model
+                .roles
+                .spread(&crate::text::ident::model_key("DDR4-2666"))
+                >= 3
+        );
+        let (pos, neg): (Vec<_>, Vec<_>) = t.out_of_fold.iter().partition(|(_, y)| *y);
+        let mean = |v: &[&(f32, bool)]| v.iter().map(|x| x.0).sum::<f32>() / v.len() as f32;
+        assert!(mean(&pos) > mean(&neg) + 0.3, "{} {}", mean(&pos), mean(&neg));
+        let th = t.model.thresholds.clone().unwrap();
+        assert!(th.review <= th.block);
+        // The file it writes loads back and scores the same.
+        let text = serde_json::to_string(&t.model.to_file().unwrap()).unwrap();
+        let back = TreeModel::from_json(&text).unwrap();
+        let x = [0.5; N];
+        assert_eq!(back.score(&x), t.model.score(&x));
+    }
+}
