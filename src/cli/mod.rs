@@ -4,6 +4,7 @@ mod calibrate;
 mod catalog;
 mod check;
 mod eval;
+mod explain;
 mod hash;
 mod index;
 mod ingest;
@@ -99,6 +100,9 @@ pub enum Command {
     Catalog(catalog::CatalogArgs),
     /// Precision, recall and F1 on labelled listings.
     Eval(eval::EvalArgs),
+    /// Judge (banned record, listing) pairs as `check` does, whatever their score, with all the
+    /// evidence: `--banned ID [LISTING]`, or a file of pairs `{"banned_id", "listing"}`.
+    Explain(explain::ExplainArgs),
     /// What the index holds.
     Stats(stats::StatsArgs),
     /// Fit fusion weights and thresholds on labelled data; prints a config file.
@@ -121,6 +125,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Query(a) => query::run(g, a),
         Command::Catalog(a) => catalog::run(g, a),
         Command::Eval(a) => eval::run(g, a),
+        Command::Explain(a) => explain::run(g, a),
         Command::Stats(a) => stats::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),
         Command::Index(a) => index::run(g, a),

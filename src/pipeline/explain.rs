@@ -215,6 +215,17 @@ pub fn explain_pairs(
     in_batches(read, judge, threads, emit)
 }
 
+/// [`explain_pairs`] over a file (`-` for stdin).
+pub fn explain_file(
+    engine: &Engine,
+    path: &Path,
+    opts: CheckOptions,
+    threads: usize,
+    emit: impl FnMut(&ExplainLine) -> Result<()>,
+) -> Result<ExplainSummary> {
+    explain_pairs(engine, path, feeds::open(path)?, opts, threads, emit)
+}
+
 /// Explains `listings` (each named by the line or position it came from) against one banned
 /// record: `relist explain --banned ID`.
 pub fn explain_listings(
