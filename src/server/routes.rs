@@ -316,7 +316,7 @@ pub struct ExplainPairs {
 #[serde(untagged)]
 #[allow(dead_code)]
 pub enum ExplainBody {
-    One(ExplainPair),
+    One(Box<ExplainPair>),
     Many(ExplainPairs),
 }
 
