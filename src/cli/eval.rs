@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 use relist::engine::Engine;
 use relist::pipeline::em::{self, Dataset};
-use relist::pipeline::eval::evaluate;
+use relist::pipeline::eval::{Report, evaluate};
+use relist::pipeline::hardcases;
 use relist::{Error, Result};
 
 use super::{Global, Outcome};
@@ -13,12 +14,23 @@ use super::{Global, Outcome};
 #[derive(Args)]
 pub struct EvalArgs {
     /// Labelled listings: listing records with `"expected": "BANNED-ID"` or null.
-    #[arg(required_unless_present = "em")]
+    #[arg(required_unless_present_any = ["em", "hard"])]
     labels: Vec<PathBuf>,
     /// Instead: public product-matching benchmarks (DeepMatcher folders with tableA, tableB and
     /// train/valid/test pairs). tableA is indexed in memory; the index is not used.
     #[arg(long, num_args = 1..)]
     em: Vec<PathBuf>,
+    /// Instead: the generated hard cases of this seed (`relist::pipeline::hardcases`), indexed
+    /// in memory; the index is not used. The tests' held-out seed is 7130013.
+    #[arg(long, value_name = "SEED", conflicts_with = "em")]
+    hard: Option<u64>,
+    /// With --hard: the size of the set (1: about 300 banned records, 3,000 listings).
+    #[arg(long, default_value_t = 1, requires = "hard")]
+    scale: usize,
+    /// With --hard: also write the set to this folder (banned.jsonl, listings.jsonl labelled
+    /// for `relist eval`, pairs.jsonl).
+    #[arg(long, value_name = "DIR", requires = "hard")]
+    save: Option<PathBuf>,
     /// The pairs to score with --em.
     #[arg(long, default_value = "test")]
     split: String,
@@ -34,12 +46,26 @@ pub fn run(g: &Global, a: EvalArgs) -> Result<Outcome> {
     if !a.em.is_empty() {
         return run_em(g, &a);
     }
+    if let Some(seed) = a.hard {
+        let set = hardcases::generate(seed, a.scale);
+        if let Some(dir) = &a.save {
+            set.write(dir)?;
+        }
+        let engine = Engine::in_memory(set.banned, g.config()?)?;
+        print_report(&evaluate(&engine, &set.listings)?, &a);
+        return Ok(Outcome::Clean);
+    }
     let engine = Engine::open(&g.index, g.config()?)?;
     let items = super::read_labelled(&a.labels, g.quiet)?;
     if items.is_empty() {
         return Err(Error::Invalid("eval: no labelled listings".into()));
     }
-    let r = evaluate(&engine, &items)?;
+    print_report(&evaluate(&engine, &items)?, &a);
+    Ok(Outcome::Clean)
+}
+
+/// The per-slice table (or its JSON) of labelled listings, and the first misjudged ones.
+fn print_report(r: &Report, a: &EvalArgs) {
     if a.json {
         let slices: serde_json::Map<String, serde_json::Value> = r
             .slices
@@ -106,7 +132,6 @@ pub fn run(g: &Global, a: EvalArgs) -> Result<Outcome> {
             );
         }
     }
-    Ok(Outcome::Clean)
 }
 
 /// `--em`: pairwise precision, recall and F1 per dataset, candidate recall, speed.

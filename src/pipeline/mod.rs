@@ -18,12 +18,15 @@
 //! - [`photos`]: a photo file or upload into the hash set each of those needs.
 //! - [`stream`]: the streaming core of a sweep (reader thread, parallel batches, ordered
 //!   output); [`reverse`]: reverse queries over a catalog; [`search`]: the banned index searched
-//!   by a probe, with filters; [`eval`] and [`em`]: labelled listings and public benchmarks.
+//!   by a probe, with filters; [`eval`] and [`em`]: labelled listings and public benchmarks;
+//!   [`hardcases`]: generated hard cases (model and line variants, spec-token collisions,
+//!   several codes, many languages, GTIN-only relistings) per seed, for tests and training.
 
 pub mod catalog;
 pub mod em;
 pub mod eval;
 pub mod explain;
+pub mod hardcases;
 pub mod index;
 pub mod ingest;
 pub mod listings;
