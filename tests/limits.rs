@@ -419,6 +419,22 @@ fn deeply_nested_json_is_refused_everywhere() {
         &m.run.stderr,
         "nested.jsonl:1: invalid JSON: recursion limit exceeded",
     );
+    // explain: the nested line is an error line, the next pair is explained.
+    let pairs = env.write(
+        "nested_pairs.jsonl",
+        format!("{deep}\n{{\"banned_id\":\"B-1\",\"listing\":{RELISTING}}}\n"),
+    );
+    let m = measured(&env, &["explain", s(&pairs)], None);
+    assert_eq!(m.run.code, 2, "{}", m.run.stderr);
+    let lines = m.run.json_lines();
+    assert!(
+        lines[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("nested_pairs.jsonl:1: invalid JSON: recursion limit")),
+        "{:?}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["decision"], "block", "{:?}", lines[1]);
     // ingest: the same for banned records, and a whole-document feed.
     let feed = env.write("nested_feed.jsonl", format!("{deep}\n{BANNED}\n"));
     let m = measured(&env, &["ingest", s(&feed)], None);
@@ -433,7 +449,7 @@ fn deeply_nested_json_is_refused_everywhere() {
     one_line_naming(&m.run.stderr, "cpsc.json: invalid JSON: recursion limit");
     // The server: 400, then the next request is answered.
     let server = Server::start(&env, &[], &[]);
-    for path in ["/v1/check", "/v1/check/batch", "/v1/banned"] {
+    for path in ["/v1/check", "/v1/check/batch", "/v1/explain", "/v1/banned"] {
         let r = server.post(path, &deep[..400_000]);
         assert_eq!(r.status, 400, "{path}: {}", r.body);
         assert!(r.body.contains("recursion limit"), "{path}: {}", r.body);

@@ -5,6 +5,7 @@ mod train;
 mod catalog;
 mod check;
 mod eval;
+mod explain;
 mod hash;
 mod index;
 mod ingest;
@@ -100,6 +101,9 @@ pub enum Command {
     Catalog(catalog::CatalogArgs),
     /// Precision, recall and F1 on labelled listings.
     Eval(eval::EvalArgs),
+    /// Judge (banned record, listing) pairs as `check` does, whatever their score, with all the
+    /// evidence: `--banned ID [LISTING]`, or a file of pairs `{"banned_id", "listing"}`.
+    Explain(explain::ExplainArgs),
     /// What the index holds.
     Stats(stats::StatsArgs),
     /// Fit fusion weights and thresholds on labelled data; prints a config file.
@@ -125,6 +129,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Query(a) => query::run(g, a),
         Command::Catalog(a) => catalog::run(g, a),
         Command::Eval(a) => eval::run(g, a),
+        Command::Explain(a) => explain::run(g, a),
         Command::Stats(a) => stats::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),
         Command::Train(a) => train::run(g, a),

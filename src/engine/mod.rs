@@ -1,5 +1,6 @@
 //! The one matching engine behind every command: listing in, decision with reasons out.
 
+mod explain;
 pub mod view;
 
 use std::path::Path;
@@ -14,6 +15,7 @@ pub use crate::matching::matcher::CheckOptions;
 use crate::matching::matcher::Matcher;
 use crate::model::{CheckResult, Listing};
 use crate::photo::QueryPhotos;
+pub use explain::Explanation;
 
 /// Retrieval from an index plus the [`Matcher`] that judges what it retrieves.
 pub struct Engine {

@@ -127,6 +127,22 @@ impl Matcher {
         out
     }
 
+    /// The match of record `id` among `banned`, judged together as [`Matcher::judge`] judges
+    /// them (margins, brands named against the others), whatever its score: what `relist
+    /// explain` reports for a pair `check` leaves out. `None` when no such candidate applies in
+    /// the listing's market.
+    pub fn judge_candidate(
+        &self,
+        l: &PreparedListing,
+        banned: &[Arc<PreparedBanned>],
+        rarity: &dyn Rarity,
+        id: &str,
+    ) -> Option<Match> {
+        let candidates = self.candidates(l, banned, rarity);
+        let c = candidates.iter().find(|c| c.banned.record.id == id)?;
+        self.scored(l, c, f32::NEG_INFINITY)
+    }
+
     /// The match, when its score (unrounded) reaches `floor`; evidence is only rendered for
     /// the candidates kept.
     fn scored(&self, l: &PreparedListing, c: &Candidate, floor: f32) -> Option<Match> {

@@ -11,6 +11,8 @@
 //! - [`sweep`]: a catalog swept to a results file that a stopped run resumes byte for byte.
 //! - [`query`]: one search request (the banned index, or a catalog by banned records or by a
 //!   probe) behind `relist query`, `GET /v1/query` and the web page.
+//! - [`explain`]: pairs (banned record, listing) judged as `check` judges them, whatever their
+//!   score, behind `relist explain` and `POST /v1/explain`.
 //! - [`listings`]: listings and labelled listings read from files for `check`, `eval` and
 //!   `calibrate`.
 //! - [`photos`]: a photo file or upload into the hash set each of those needs.
@@ -23,6 +25,7 @@
 pub mod catalog;
 pub mod em;
 pub mod eval;
+pub mod explain;
 pub mod hardcases;
 pub mod index;
 pub mod ingest;

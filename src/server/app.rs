@@ -65,6 +65,7 @@ pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/v1/check", checked(post(routes::check), check_body))
         .route("/v1/check/batch", checked(post(routes::check_batch), body))
+        .route("/v1/explain", checked(post(routes::explain), check_body))
         .route("/v1/banned", admin(post(routes::ingest), ingest_body))
         .route(
             "/v1/banned/{id}",

@@ -7,9 +7,11 @@ use utoipa::{Modify, OpenApi};
 use super::error::{ERROR_CODES, ErrorBody, ItemError};
 use super::photos::{CheckForm, CheckRequest, InlinePhoto};
 use super::routes;
+use crate::engine::Explanation;
 use crate::model::{
     BannedRecord, CheckResult, Decision, ImageHashRef, Listing, Match, RecordKind, Signals,
 };
+use crate::pipeline::explain::{ExplainLine, PairError};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +24,7 @@ use crate::model::{
     paths(
         routes::check,
         routes::check_batch,
+        routes::explain,
         routes::ingest,
         routes::remove,
         routes::get_banned,
@@ -33,7 +36,9 @@ use crate::model::{
     ),
     components(schemas(
         Listing, CheckRequest, CheckForm, InlinePhoto, CheckResult, Match, Signals, Decision, BannedRecord, RecordKind, ImageHashRef,
-        ErrorBody, ItemError, routes::IngestReport, routes::Removed
+        ErrorBody, ItemError, routes::IngestReport, routes::Removed,
+        routes::ExplainPair, routes::ExplainPairs, routes::ExplainBody, routes::ExplainResults,
+        routes::ExplainAnswer, Explanation, ExplainLine, PairError
     )),
     modifiers(&Bearer),
     tags(

@@ -243,6 +243,13 @@ pub fn check_with_photos(
     photos: &[Photo],
     opts: CheckOptions,
 ) -> Result<CheckResult, ApiError> {
+    let hashed = resolve(listing, photos)?;
+    Ok(engine.check_with_photos(listing, hashed, opts)?)
+}
+
+/// A listing's photo evidence: its `image_hashes`, then the photos sent with it, hashed; a
+/// photo that cannot be decoded is `invalid_image`.
+pub fn resolve(listing: &Listing, photos: &[Photo]) -> Result<QueryPhotos, ApiError> {
     let mut hashed = QueryPhotos::from_hashes(&listing.image_hashes);
     // Numbered after the listing's precomputed hashes, for the reasons' "photo N".
     let first = hashed.next_number();
@@ -260,7 +267,7 @@ pub fn check_with_photos(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(engine.check_with_photos(listing, hashed, opts)?)
+    Ok(hashed)
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ use serde_json::Value;
 use super::error::{ApiError, ErrorBody, ItemError};
 use super::photos::{self, CheckForm, CheckRequest};
 use super::state::{ServerConfig, Shared};
-use crate::engine::{CheckOptions, Engine};
+use crate::engine::{CheckOptions, Engine, Explanation};
 use crate::model::{BannedRecord, CheckResult, Decision, Listing};
+use crate::pipeline::explain::{self, ExplainLine, ExplainRequest, PairFault};
 use crate::pipeline::query::{self, BannedIndex, QueryAnswer, QueryRequest};
 
 /// Runs `f` on the blocking pool, at most `check_workers` at once (others wait for a turn).
@@ -290,6 +291,204 @@ pub async fn check_batch(
         }
     }
     Ok(Json(results))
+}
+
+/// One pair of `POST /v1/explain` (for the OpenAPI document; parsing is
+/// [`ExplainRequest::split`]'s).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ExplainPair {
+    /// The banned record to judge the listing against.
+    banned_id: String,
+    /// The listing, photos inline as `POST /v1/check` takes them.
+    listing: CheckRequest,
+}
+
+/// Several pairs at once, at most `--max-batch`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ExplainPairs {
+    pairs: Vec<ExplainPair>,
+}
+
+/// The body of `POST /v1/explain`: one pair, or `pairs`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ExplainBody {
+    One(Box<ExplainPair>),
+    Many(ExplainPairs),
+}
+
+/// The answer to `pairs`: one line per pair, in order, as `relist explain` prints them.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ExplainResults {
+    pub results: Vec<ExplainLine>,
+}
+
+/// The answer of `POST /v1/explain`: one pair's explanation, or `results`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ExplainAnswer {
+    One(Explanation),
+    Many(ExplainResults),
+}
+
+/// A pair as the server accepts it: the listing within the server's limits, its inline photos
+/// taken out. Errors carry what is known of the pair.
+fn parse_pair(
+    v: Value,
+    cfg: &ServerConfig,
+) -> Result<(ExplainRequest, Vec<photos::Photo>), (PairFault, ApiError)> {
+    let (banned_id, mut listing) = ExplainRequest::split(v).map_err(|f| {
+        let e = ApiError::BadRequest(f.reason.clone());
+        (f, e)
+    })?;
+    let lid = listing_id_of(&listing);
+    let photos = match listing.as_object_mut() {
+        Some(obj) => photos::take_inline(obj, cfg, 0).map_err(|e| {
+            let f = PairFault {
+                listing_id: lid.clone(),
+                banned_id: Some(banned_id.clone()),
+                reason: e.message().to_string(),
+            };
+            (f, e)
+        })?,
+        None => Vec::new(),
+    };
+    let listing = parse_listing(listing, cfg).map_err(|e| {
+        let e = format!("field `listing`: {e}");
+        (
+            PairFault {
+                listing_id: lid,
+                banned_id: Some(banned_id.clone()),
+                reason: e.clone(),
+            },
+            ApiError::InvalidRecord(e, Vec::new()),
+        )
+    })?;
+    Ok((ExplainRequest { banned_id, listing }, photos))
+}
+
+fn listing_id_of(listing: &Value) -> Option<String> {
+    listing
+        .get("id")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_string())
+}
+
+/// One pair explained, its photos hashed from the bytes sent: nothing is read from a path.
+fn explain_one(
+    engine: &Engine,
+    req: &ExplainRequest,
+    photos: &[photos::Photo],
+    top: usize,
+) -> Result<Explanation, ApiError> {
+    let hashed = photos::resolve(&req.listing, photos)?;
+    Ok(explain::run(
+        engine,
+        req,
+        Some(hashed),
+        CheckOptions::top(top),
+    )?)
+}
+
+/// Judges given (banned record, listing) pairs as `POST /v1/check` judges that record for that
+/// listing, whatever the score, with all the evidence: the decision is the one a check gives
+/// the record (`allow` when a check would not name it, `note` saying why). One pair, or up to
+/// `max_batch` of them in `pairs` (then a pair that fails is a result with `error` and `item`).
+#[utoipa::path(
+    post, path = "/v1/explain", tag = "check",
+    request_body(content = ExplainBody, description = "`{\"banned_id\", \"listing\"}` (photos inline in the listing's `photos`), or `{\"pairs\": [...]}`"),
+    responses(
+        (status = 200, description = "The explanation, as one `relist explain` line; for `pairs`, `{\"results\": [...]}` in order", body = ExplainAnswer),
+        (status = 400, description = "bad_request, invalid_record or invalid_image", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "not_found: no banned record with that id (one pair)", body = ErrorBody),
+        (status = 413, description = "body, pair count, text field or photos over their limit", body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn explain(
+    State(state): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ExplainAnswer>, ApiError> {
+    let bytes = body?;
+    let shape = || {
+        ApiError::BadRequest(
+            "expected {\"banned_id\": ID, \"listing\": {...}} or {\"pairs\": [...]}".into(),
+        )
+    };
+    let Value::Object(mut obj) = json_body(&bytes)? else {
+        return Err(shape());
+    };
+    let cfg = &state.config;
+    let top = cfg.top;
+    let Some(pairs) = obj.remove("pairs") else {
+        let (req, photos) = parse_pair(Value::Object(obj), cfg).map_err(|(_, e)| e)?;
+        // The route's body limit leaves room for photos; the rest has the usual one.
+        let without = bytes
+            .len()
+            .saturating_sub(photos.iter().map(|p| p.sent_bytes).sum());
+        if without > cfg.max_body_bytes {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the pair is {without} bytes without its photos, over the limit of {}",
+                cfg.max_body_bytes
+            )));
+        }
+        let x = blocking(&state, move |engine| {
+            explain_one(engine, &req, &photos, top)
+        })
+        .await?;
+        return Ok(Json(ExplainAnswer::One(x)));
+    };
+    if bytes.len() > cfg.max_body_bytes {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "a body of pairs is {} bytes, over the limit of {}",
+            bytes.len(),
+            cfg.max_body_bytes
+        )));
+    }
+    let Value::Array(items) = pairs else {
+        return Err(ApiError::BadRequest(
+            "field `pairs`: expected a list of {\"banned_id\", \"listing\"} objects".into(),
+        ));
+    };
+    if items.len() > cfg.max_batch {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} pairs in one request, over the limit of {}",
+            items.len(),
+            cfg.max_batch
+        )));
+    }
+    let parsed: Vec<_> = items
+        .into_iter()
+        .map(|v| parse_pair(v, cfg).map_err(|(f, _)| f))
+        .collect();
+    let results = blocking(&state, move |engine| {
+        Ok(parsed
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let place = format!("item {}", i + 1);
+                let fault = match item {
+                    Ok((req, photos)) => match explain_one(engine, &req, &photos, top) {
+                        Ok(x) => return ExplainLine::Explained(x),
+                        Err(e) => PairFault {
+                            listing_id: Some(req.listing.id.clone()),
+                            banned_id: Some(req.banned_id.clone()),
+                            reason: e.message().to_string(),
+                        },
+                    },
+                    Err(f) => f,
+                };
+                ExplainLine::Failed(fault.at(&place, None, Some(i + 1)))
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(Json(ExplainAnswer::Many(ExplainResults { results })))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
