@@ -1,7 +1,6 @@
 //! Command-line definitions (clap derive) and the plain config they turn into.
 
 mod calibrate;
-mod train;
 mod catalog;
 mod check;
 mod eval;
@@ -14,6 +13,7 @@ mod remove;
 mod serve;
 mod stats;
 mod sweep;
+mod train;
 
 use std::path::PathBuf;
 

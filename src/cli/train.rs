@@ -25,6 +25,14 @@ pub struct TrainArgs {
     /// GTIN-only relistings): this many sets, from the training seeds only.
     #[arg(long, default_value_t = 0)]
     hard_sets: u64,
+    /// Benchmark splits to train on (never test). Default: train and valid, or train alone for
+    /// a benchmark without a test split. `--splits train` leaves valid out for tuning.
+    #[arg(long, value_delimiter = ',')]
+    splits: Vec<String>,
+    /// How much the labelled listings weigh against each benchmark (a platform's own decisions
+    /// are the task itself; the benchmarks are other people's).
+    #[arg(long, default_value_t = 1.0)]
+    labels_weight: f64,
     /// Write the model file here.
     #[arg(long)]
     out: PathBuf,
@@ -61,7 +69,18 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
     for dir in &a.em {
         let ds = Dataset::load(dir)?;
         let mut pairs = Vec::new();
-        for split in training_splits(dir) {
+        let splits: Vec<String> = if a.splits.is_empty() {
+            training_splits(dir).into_iter().map(String::from).collect()
+        } else {
+            a.splits.clone()
+        };
+        for split in &splits {
+            if split == "test" || (split == "valid" && !dir.join("test.csv").exists()) {
+                return Err(Error::Invalid(format!(
+                    "train: {}: the {split} split is what this benchmark is scored on",
+                    dir.display()
+                )));
+            }
             pairs.extend(Dataset::pairs(dir, split)?);
         }
         sources.push(Source {
@@ -69,6 +88,7 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
             banned: ds.banned,
             listings: ds.listings,
             pairs,
+            weight: 1.0,
         });
     }
     if a.hard_sets > 0 {
@@ -78,6 +98,7 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
             banned: Vec::new(),
             listings: HashMap::new(),
             pairs: Vec::new(),
+            weight: 1.0,
         };
         for seed in relist::pipeline::hardcases::TRAIN_SEEDS.take(a.hard_sets as usize) {
             let set = relist::pipeline::hardcases::generate(seed, 1);
@@ -92,7 +113,9 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
         sources.push(hard);
     }
     if !a.labels.is_empty() {
-        sources.push(labelled_source(g, &a.labels, &config)?);
+        let mut s = labelled_source(g, &a.labels, &config)?;
+        s.weight = a.labels_weight;
+        sources.push(s);
     }
     if sources.is_empty() {
         return Err(Error::Invalid(
@@ -113,12 +136,19 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
         for (name, n, p) in &t.sources {
             eprintln!("{name}: {n} labelled pairs, {p} positive");
         }
-        eprintln!("roles: {} model keys seen in two products or more", t.model.roles.len());
+        eprintln!(
+            "roles: {} model keys seen in two products or more",
+            t.model.roles.len()
+        );
     }
     let file = t.model.to_file().map_err(Error::Invalid)?;
     let json = serde_json::to_string(&file).map_err(|e| Error::Invalid(e.to_string()))?;
     std::fs::write(&a.out, json + "\n").map_err(|e| Error::io(&a.out, e))?;
-    let th = t.model.thresholds.clone().unwrap_or(config.thresholds.clone());
+    let th = t
+        .model
+        .thresholds
+        .clone()
+        .unwrap_or(config.thresholds.clone());
     let text = format!(
         "# Trained by `relist train` ({}).\n# Thresholds fitted on out-of-fold scores.\n\n\
          [thresholds]\nblock = {}\nreview = {}\ncontext_gap = {}\n\n[model]\nscorer = \"trees\"\nfile = {:?}\n",
@@ -168,5 +198,6 @@ fn labelled_source(
         banned,
         listings,
         pairs,
+        weight: 1.0,
     })
 }

@@ -64,6 +64,21 @@ fn brand_key(brand: Option<&str>) -> Option<String> {
     (k.chars().count() >= 3).then_some(k)
 }
 
+/// A piece of a joined token that could itself be a spec: letters and digits as written
+/// ("3gb/s", not "lu", whose swap class "1u" only looks like one).
+fn spec_like(piece: &str) -> bool {
+    piece.len() >= 3
+        && piece.bytes().any(|b| b.is_ascii_digit())
+        && piece.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+/// Two spellings of one brand that shops write differently: one begins with the other ("sony"
+/// and "sony electronics", "logitech" and "logitech inc").
+fn brand_alias(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    short.len() >= 3 && long.starts_with(short)
+}
+
 /// A banned product, ready to be compared.
 #[derive(Debug)]
 pub struct PreparedBanned {
@@ -253,9 +268,9 @@ impl<'a> PreparedListing<'a> {
                 .map(|m| {
                     let pieces_common = !m.primary
                         && m.raw.contains(' ')
-                        && m.raw
-                            .split(' ')
-                            .any(|p| rarity.id_count(&ident::model_key(p)) >= COMMON_ID);
+                        && m.raw.split(' ').any(|p| {
+                            spec_like(p) && rarity.id_count(&ident::model_key(p)) >= COMMON_ID
+                        });
                     (rarity.id_count(&m.key), pieces_common)
                 })
                 .collect(),
@@ -336,7 +351,7 @@ fn brand_evidence(l: &PreparedListing, b: &PreparedBanned) -> BrandEvidence {
         return BrandEvidence::Match(1.0);
     }
     if let Some(lk) = &l.brand_key
-        && strsim::jaro_winkler(lk, bk) >= 0.9
+        && (strsim::jaro_winkler(lk, bk) >= 0.9 || brand_alias(lk, bk))
     {
         return BrandEvidence::Match(0.8);
     }
@@ -454,7 +469,10 @@ impl Features {
             // A join of neighbours ("3gb/s u.2") that holds an attribute is no code either.
             let joined_attribute = !m.primary
                 && m.raw.contains(' ')
-                && (*pieces_common || m.raw.split(' ').any(|p| learned(&ident::model_key(p))));
+                && (*pieces_common
+                    || m.raw
+                        .split(' ')
+                        .any(|p| spec_like(p) && learned(&ident::model_key(p))));
             let attribute =
                 !explicit && (learned(&m.key) || *count >= COMMON_ID || joined_attribute);
             if attribute {
@@ -484,7 +502,9 @@ impl Features {
             let skeleton = ident::letter_skeleton(&m.key);
             let same_kind = |k: &str| !skeleton.is_empty() && ident::letter_skeleton(k) == skeleton;
             // One of its kind on each side and no value in common: another spec.
-            if !spec_shared.iter().any(|(l, _)| same_kind(&ident::model_key(l)))
+            if !spec_shared
+                .iter()
+                .any(|(l, _)| same_kind(&ident::model_key(l)))
                 && let Some((raw, _)) = b_specs.iter().find(|(_, k)| same_kind(k))
             {
                 spec_conflict = Some((m.raw.clone(), (*raw).clone()));
@@ -501,7 +521,8 @@ impl Features {
             // the banned record: they must not count as another model.
             l_ids.retain(|m| {
                 let k = leet_key(&m.raw);
-                b.brand_key.as_ref() != Some(&k) && !b.side.tokens.iter().any(|t| token_close(t, &k))
+                b.brand_key.as_ref() != Some(&k)
+                    && !b.side.tokens.iter().any(|t| token_close(t, &k))
             });
             model = ident::compare_models(&l_ids, &b_ids, same_brand);
         }
@@ -539,12 +560,6 @@ impl Features {
                 model_explicit = b.explicit.contains(&key);
                 let explicit = model_explicit || l.explicit.contains(&key);
                 model_identity = roles::identity(roles, &key, explicit, count_of(&key));
-                // A code made by joining the listing's words confirms; alone it is half the
-                // evidence of a code written as one.
-                let joined = l_ids.iter().any(|m| m.raw == listing && !m.primary);
-                if joined && !model_explicit {
-                    model_identity *= 0.5;
-                }
                 if model_identity == 0.0 {
                     // A key that several banned records share ("pc3200", "cat5e") names a
                     // kind of product, not one product.
@@ -565,8 +580,8 @@ impl Features {
                 if let Some((listing, banned)) = sibling_code(None) {
                     model = ModelEvidence::Conflict { listing, banned };
                 } else {
-                    model_identity = coverage
-                        * roles::identity(roles, &key, model_explicit, count_of(&key));
+                    model_identity =
+                        coverage * roles::identity(roles, &key, model_explicit, count_of(&key));
                 }
             }
             ModelEvidence::Conflict { banned, .. } | ModelEvidence::Unrelated { banned, .. } => {

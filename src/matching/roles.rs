@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::text::ident;
 
 /// A key seen in this many distinct products of the corpus is an attribute, never identity.
-pub const ATTRIBUTE_SPREAD: u32 = 3;
+pub const ATTRIBUTE_SPREAD: u32 = 4;
 
 /// A key carried by this many banned records is an attribute of the indexed products.
 pub const COMMON_ID: u64 = 3;
@@ -25,7 +25,7 @@ pub const COMMON_ID: u64 = 3;
 /// A family of keys ([`ident::family_key`]) whose values each name this many products on
 /// average is a spec family: a value never seen ("LGA1700" where "LGA1151" and "LGA775" were)
 /// is an attribute too.
-pub const FAMILY_SPREAD: f32 = 2.0;
+pub const FAMILY_SPREAD: f32 = 3.0;
 
 /// Least distinct keys of a family for its average to say anything.
 const FAMILY_KEYS: u32 = 3;
@@ -35,9 +35,18 @@ const FAMILY_KEYS: u32 = 3;
 /// many keys it has and how many products they name together.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Roles {
+    #[serde(serialize_with = "sorted")]
     spread: HashMap<String, u32>,
-    #[serde(default)]
+    #[serde(default, serialize_with = "sorted")]
     families: HashMap<String, (u32, u32)>,
+}
+
+/// Maps written in key order, so that a retrained model file diffs line by line.
+fn sorted<S: serde::Serializer, V: Serialize>(
+    m: &HashMap<String, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    m.iter().collect::<BTreeMap<_, _>>().serialize(s)
 }
 
 impl Roles {
@@ -49,6 +58,10 @@ impl Roles {
     /// Whether the key is an attribute by what the corpus showed: many products name it, or
     /// its family is a spec family, or its grammar says so ([`grammar_attribute`]).
     pub fn is_attribute(&self, key: &str) -> bool {
+        // Shorter keys are never model numbers, so nothing was learned about them.
+        if key.len() < 4 {
+            return false;
+        }
         if self.spread(key) >= ATTRIBUTE_SPREAD || grammar_attribute(key) {
             return true;
         }
@@ -72,7 +85,10 @@ impl Roles {
     pub fn learn<'a>(offers: impl IntoIterator<Item = (u64, &'a str)>) -> Roles {
         let mut seen: HashMap<String, Vec<u64>> = HashMap::new();
         for (product, text) in offers {
-            for m in ident::extract_models(text).into_iter().filter(|m| m.primary) {
+            for m in ident::extract_models(text)
+                .into_iter()
+                .filter(|m| m.primary)
+            {
                 let products = seen.entry(m.key).or_default();
                 if !products.contains(&product) {
                     products.push(product);
@@ -94,11 +110,6 @@ impl Roles {
                 .collect(),
             families,
         }
-    }
-
-    /// The table sorted by key, for a model file that diffs well.
-    pub fn sorted(&self) -> BTreeMap<&str, u32> {
-        self.spread.iter().map(|(k, v)| (k.as_str(), *v)).collect()
     }
 }
 
@@ -144,13 +155,17 @@ mod tests {
             (1, "Kingston 2GB DDR2-667 SO-DIMM KVR667D2S5/2G"),
             (2, "Crucial 1GB DDR2-667 laptop memory CT12864AC667"),
             (3, "Acer Aspire 5920 notebook DDR2-667"),
+            (4, "Dell Inspiron 1501 DDR2-667 2GB"),
             (1, "Kingston KVR667D2S5/2G memory 2 GB DDR2-667"),
         ];
         let roles = Roles::learn(offers.iter().map(|(p, t)| (*p, *t)));
-        assert_eq!(roles.spread(&ident::model_key("DDR2-667")), 3);
+        assert_eq!(roles.spread(&ident::model_key("DDR2-667")), 4);
         // Two offers of one product count once.
         assert_eq!(roles.spread(&ident::model_key("KVR667D2S5/2G")), 0);
-        assert_eq!(identity(&roles, &ident::model_key("ddr2-667"), false, 0), 0.0);
+        assert_eq!(
+            identity(&roles, &ident::model_key("ddr2-667"), false, 0),
+            0.0
+        );
         assert_eq!(identity(&roles, "kvr667d2s52g", false, 0), 1.0);
     }
 
@@ -186,7 +201,10 @@ mod tests {
     fn an_unseen_value_of_a_spec_family_is_an_attribute() {
         // Sockets: each value names several products; models: each names one.
         let mut offers = Vec::new();
-        for (i, socket) in ["LGA775", "LGA1155", "LGA1151", "LGA1150"].iter().enumerate() {
+        for (i, socket) in ["LGA775", "LGA1155", "LGA1151", "LGA1150"]
+            .iter()
+            .enumerate()
+        {
             for j in 0..3 {
                 offers.push((i as u64 * 10 + j, format!("board MB-{i}{j}00 {socket}")));
             }

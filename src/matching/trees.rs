@@ -106,7 +106,10 @@ impl TreeModel {
             .map_err(|e| format!("model file: booster: {e}"))?;
         let width = columns.len();
         for t in &booster.trees {
-            if t.nodes.iter().any(|n| !n.is_leaf && n.split_feature >= width) {
+            if t.nodes
+                .iter()
+                .any(|n| !n.is_leaf && n.split_feature >= width)
+            {
                 return Err("model file: a tree splits on a column it has no feature for".into());
             }
         }

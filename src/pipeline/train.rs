@@ -30,6 +30,8 @@ pub struct Source {
     pub listings: HashMap<String, Listing>,
     /// (banned id, listing id, same product).
     pub pairs: Vec<Pair>,
+    /// How much the source weighs against the others (1: as much as any other source).
+    pub weight: f64,
 }
 
 /// How the trees are grown and the thresholds chosen.
@@ -243,7 +245,12 @@ fn constraints() -> ConstraintMap {
 }
 
 /// Fits a booster on `rows` of `samples` (each source weighing the same).
-fn fit(samples: &[Sample], rows: &[usize], opts: &TrainOptions) -> Result<GradientBooster> {
+fn fit(
+    samples: &[Sample],
+    weights: &[f64],
+    rows: &[usize],
+    opts: &TrainOptions,
+) -> Result<GradientBooster> {
     let mut per_source: HashMap<usize, usize> = HashMap::new();
     for r in rows {
         *per_source.entry(samples[*r].source).or_default() += 1;
@@ -262,7 +269,10 @@ fn fit(samples: &[Sample], rows: &[usize], opts: &TrainOptions) -> Result<Gradie
         .collect();
     let w: Vec<f64> = rows
         .iter()
-        .map(|r| mean / per_source[&samples[*r].source] as f64)
+        .map(|r| {
+            let s = samples[*r].source;
+            weights[s] * mean / per_source[&s] as f64
+        })
         .collect();
     let matrix = Matrix::new(&data, rows.len(), N);
     let mut b = GradientBooster::default()
@@ -285,6 +295,7 @@ pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<T
     let roles = learn_roles(sources);
     let config = featuring(base, roles.clone());
     let samples = samples(sources, &config)?;
+    let weights: Vec<f64> = sources.iter().map(|s| s.weight.max(0.0)).collect();
     if samples.iter().all(|s| s.y) || samples.iter().all(|s| !s.y) {
         return Err(Error::Invalid(
             "train: need labelled pairs of both kinds".into(),
@@ -306,7 +317,7 @@ pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<T
         let train: Vec<usize> = (0..samples.len())
             .filter(|i| fold_of(&samples[*i]) != k)
             .collect();
-        let b = fit(&samples, &train, opts)?;
+        let b = fit(&samples, &weights, &train, opts)?;
         let m = TreeModel::new(b, roles.clone(), 0);
         for (i, s) in samples.iter().enumerate() {
             if fold_of(s) == k {
@@ -315,7 +326,7 @@ pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<T
         }
     }
     let all: Vec<usize> = (0..samples.len()).collect();
-    let booster = fit(&samples, &all, opts)?;
+    let booster = fit(&samples, &weights, &all, opts)?;
     let mut thresholds: Thresholds =
         calibrate::thresholds(&out_of_fold, 0, opts.block_precision, opts.review_beta);
     thresholds.context_gap = base.thresholds.context_gap;
@@ -364,12 +375,14 @@ mod tests {
             banned.push(record(json!({"id": format!("A-{i}"), "brand": "AquaBoil",
                 "title": format!("AquaBoil {m} electric kettle DDR4-2666"), "models": [m]})));
             let same = i % 2 == 0;
-            let lm = if same { m.clone() } else { format!("ZX-{}", 50 + i) };
+            let lm = if same {
+                m.clone()
+            } else {
+                format!("ZX-{}", 50 + i)
+            };
             listings.insert(
                 format!("B-{i}"),
-                listing(
-                    json!({"id": format!("B-{i}"), "title": format!("kettle {lm} DDR4-2666")}),
-                ),
+                listing(json!({"id": format!("B-{i}"), "title": format!("kettle {lm} DDR4-2666")})),
             );
             pairs.push((format!("A-{i}"), format!("B-{i}"), same));
         }
@@ -378,6 +391,7 @@ mod tests {
             banned,
             listings,
             pairs,
+            weight: 1.0,
         }
     }
 
@@ -398,7 +412,12 @@ mod tests {
         );
         let (pos, neg): (Vec<_>, Vec<_>) = t.out_of_fold.iter().partition(|(_, y)| *y);
         let mean = |v: &[&(f32, bool)]| v.iter().map(|x| x.0).sum::<f32>() / v.len() as f32;
-        assert!(mean(&pos) > mean(&neg) + 0.3, "{} {}", mean(&pos), mean(&neg));
+        assert!(
+            mean(&pos) > mean(&neg) + 0.3,
+            "{} {}",
+            mean(&pos),
+            mean(&neg)
+        );
         let th = t.model.thresholds.clone().unwrap();
         assert!(th.review <= th.block);
         // The file it writes loads back and scores the same.

@@ -380,11 +380,26 @@ pub fn strict_sibling(a: &str, b: &str) -> bool {
         .count();
     a != b
         && a.len().min(b.len()) >= 5
+        && !suffix_variant(a, b)
         && mixed(a)
         && mixed(b)
         && (common_prefix(a, b) >= 2 || suffix >= 3)
         && shape(a) == shape(b)
         && strsim::levenshtein(a, b) <= 2
+}
+
+/// The key without its trailing letters ("wfw8300swh" → "wfw8300"): what colour and region
+/// suffixes ("-BK", "-WH", "SW") hang on.
+fn stem(key: &str) -> &str {
+    key.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+}
+
+/// Two keys that differ only in their trailing letters ("yht390bl" and "yht390bk",
+/// "wfw8300sw" and "wfw8300swh"): the same model in another colour or for another region,
+/// which shops spell their own way. Not a sibling model.
+pub fn suffix_variant(a: &str, b: &str) -> bool {
+    let (sa, sb) = (stem(a), stem(b));
+    a != b && sa == sb && sa.len() >= 4 && sa.bytes().any(|c| c.is_ascii_digit())
 }
 
 /// A key's family: its letters, and the shape of its letter and digit runs ("lga1151" and
@@ -434,6 +449,16 @@ pub fn compare_models(
         return w;
     }
     let mut best: Option<(f32, &ModelToken, &String)> = None;
+    for l in listing {
+        for (raw, k) in banned {
+            if suffix_variant(&l.key, k) {
+                let coverage = stem(k).len() as f32 / l.key.len().max(k.len()) as f32;
+                if best.is_none_or(|b| coverage > b.0) {
+                    best = Some((coverage, l, raw));
+                }
+            }
+        }
+    }
     for l in listing {
         for (raw, k) in banned {
             let (short, long) = if l.key.len() <= k.len() {
@@ -552,6 +577,10 @@ mod tests {
         // A shop code of another shape, or far apart, is not a sibling.
         assert!(!strict_sibling("sku88231", "px4410b"));
         assert!(strict_sibling("70z4687", "70f4687"));
+        // Colour or region suffixes: the same model spelled by another shop.
+        assert!(!strict_sibling("yht390bl", "yht390bk"));
+        assert!(!strict_sibling("wfw8300sw", "wfw8300swh"));
+        assert!(suffix_variant("wdp3n", "wdp3bl"));
         assert!(strict_sibling("adj23334", "avj23334"));
         assert!(!strict_sibling("960001065", "960001066"), "digits only");
         assert!(!strict_sibling("ab12345", "ab67890"));
@@ -562,7 +591,10 @@ mod tests {
         assert!(measure_led("3gbsu2"));
         assert!(!measure_led("26800mahsc5608"));
         assert!(!measure_led("px4410b"));
-        assert!(!measure_led("500gb"), "a bare measure is not extracted at all");
+        assert!(
+            !measure_led("500gb"),
+            "a bare measure is not extracted at all"
+        );
     }
 
     #[test]
