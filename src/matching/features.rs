@@ -461,7 +461,7 @@ impl Features {
         // Identifier roles: a record's own models are identity; a token of the text that many
         // products name is an attribute, compared as a spec and never as identity.
         // Index counts were looked up when each side was prepared.
-        let learned = |key: &str| roles.is_attribute(key);
+        let learned = |key: &str, raw: &str| roles.is_attribute(key, raw);
         let (mut l_ids, mut l_specs): (Vec<ModelToken>, Vec<&ModelToken>) =
             (Vec::new(), Vec::new());
         for (m, (count, pieces_common)) in l.models.iter().zip(&l.model_counts) {
@@ -472,9 +472,9 @@ impl Features {
                 && (*pieces_common
                     || m.raw
                         .split(' ')
-                        .any(|p| spec_like(p) && learned(&ident::model_key(p))));
+                        .any(|p| spec_like(p) && learned(&ident::model_key(p), p)));
             let attribute =
-                !explicit && (learned(&m.key) || *count >= COMMON_ID || joined_attribute);
+                !explicit && (learned(&m.key, &m.raw) || *count >= COMMON_ID || joined_attribute);
             if attribute {
                 if m.primary {
                     l_specs.push(m);
@@ -485,7 +485,7 @@ impl Features {
         }
         let (mut b_ids, mut b_specs) = (Vec::new(), Vec::new());
         for ((raw, key), count) in b.models.iter().zip(&b.model_counts) {
-            if !b.explicit.contains(key) && (learned(key) || *count >= COMMON_ID) {
+            if !b.explicit.contains(key) && (learned(key, raw) || *count >= COMMON_ID) {
                 b_specs.push((raw, key));
             } else {
                 b_ids.push((raw.clone(), key.clone()));
@@ -559,7 +559,7 @@ impl Features {
                 let key = ident::model_key(&banned);
                 model_explicit = b.explicit.contains(&key);
                 let explicit = model_explicit || l.explicit.contains(&key);
-                model_identity = roles::identity(roles, &key, explicit, count_of(&key));
+                model_identity = roles::identity(roles, &key, &banned, explicit, count_of(&key));
                 if model_identity == 0.0 {
                     // A key that several banned records share ("pc3200", "cat5e") names a
                     // kind of product, not one product.
@@ -580,8 +580,8 @@ impl Features {
                 if let Some((listing, banned)) = sibling_code(None) {
                     model = ModelEvidence::Conflict { listing, banned };
                 } else {
-                    model_identity =
-                        coverage * roles::identity(roles, &key, model_explicit, count_of(&key));
+                    model_identity = coverage
+                        * roles::identity(roles, &key, &banned, model_explicit, count_of(&key));
                 }
             }
             ModelEvidence::Conflict { banned, .. } | ModelEvidence::Unrelated { banned, .. } => {
@@ -981,6 +981,54 @@ mod tests {
                 json!({"id": "L", "title": "red kettle"}),
             ),
             (
+                "model_identity",
+                b.clone(),
+                json!({"id": "L", "title": "kettle KT-9000"}),
+                json!({"id": "L", "title": "kettle"}),
+            ),
+            (
+                "model_explicit",
+                b.clone(),
+                json!({"id": "L", "title": "kettle KT-9000"}),
+                json!({"id": "L", "title": "kettle"}),
+            ),
+            (
+                "code_conflict",
+                b.clone(),
+                json!({"id": "L", "title": "kettle KT-9000 replaced by KT-9001"}),
+                json!({"id": "L", "title": "kettle KT-9000 SKU-448812"}),
+            ),
+            (
+                "spec_shared",
+                json!({"id": "B", "title": "Acme board MB-1234 2-slot"}),
+                json!({"id": "L", "title": "board 2-slot"}),
+                json!({"id": "L", "title": "board"}),
+            ),
+            (
+                "spec_conflict",
+                json!({"id": "B", "title": "Acme board MB-1234 2-slot"}),
+                json!({"id": "L", "title": "board 4-slot"}),
+                json!({"id": "L", "title": "board 2-slot"}),
+            ),
+            (
+                "brand_unknown",
+                b.clone(),
+                json!({"id": "L", "title": "kettle"}),
+                json!({"id": "L", "title": "kettle", "brand": "AquaBoil"}),
+            ),
+            (
+                "listing_words",
+                b.clone(),
+                json!({"id": "L", "title": "kettle electric steel glass blue"}),
+                json!({"id": "L", "title": "kettle"}),
+            ),
+            (
+                "jaccard",
+                b.clone(),
+                json!({"id": "L", "title": "aquaboil electric kettle"}),
+                other.clone(),
+            ),
+            (
                 "photo_match",
                 b.clone(),
                 json!({"id": "L", "title": "x", "image_hashes": [{"algo": "dhash", "hash": D1}, {"algo": "phash", "hash": D1}]}),
@@ -1005,7 +1053,7 @@ mod tests {
         let covered: Vec<&str> = cases().iter().map(|c| c.0).collect();
         for f in FEATURES {
             assert!(
-                covered.contains(&f.name) || ["margin", "top"].contains(&f.name),
+                covered.contains(&f.name) || ["margin", "top", "banned_words"].contains(&f.name),
                 "feature `{}` has no case in features::tests::cases",
                 f.name
             );
@@ -1015,6 +1063,15 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), names.len(), "feature names repeat: {names:?}");
+    }
+
+    #[test]
+    fn banned_words_count_the_banned_title_without_its_model_numbers() {
+        let l = json!({"id": "L", "title": "kettle"});
+        let short = features(&json!({"id": "B", "title": "kettle KT-9000"}), &l);
+        let long = features(&json!({"id": "B", "title": KETTLE}), &l);
+        assert_eq!(short.banned_words, 1);
+        assert!(value("banned_words", &long) > value("banned_words", &short));
     }
 
     #[test]

@@ -324,11 +324,18 @@ mod tests {
 
     #[test]
     fn a_sibling_model_is_not_blocked_and_says_why() {
-        let r = judge(
-            &[power_bank()],
-            json!({"id": "L", "title": "VoltMax HB-2270X 20000mAh power bank"}),
+        let l = json!({"id": "L", "title": "VoltMax HB-2270X 20000mAh power bank"});
+        let r = judge(&[power_bank()], l.clone());
+        assert!(
+            r.matches.iter().all(|m| m.decision != Decision::Block),
+            "{r:?}"
         );
-        let m = &r.matches[0];
+        // Below the floor of `check`, but its evidence says why (what `explain` shows).
+        let l = Listing::from_value(l).unwrap();
+        let p = PreparedListing::new(&l, QueryPhotos::default(), &Uniform);
+        let m = Matcher::new(Config::default())
+            .judge_candidate(&p, &[power_bank()], &Uniform, "B-1")
+            .unwrap();
         assert_ne!(m.decision, Decision::Block);
         assert!(
             m.evidence.iter().any(Evidence::is_conflict),

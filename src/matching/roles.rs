@@ -55,14 +55,15 @@ impl Roles {
         self.spread.get(key).copied().unwrap_or(0)
     }
 
-    /// Whether the key is an attribute by what the corpus showed: many products name it, or
-    /// its family is a spec family, or its grammar says so ([`grammar_attribute`]).
-    pub fn is_attribute(&self, key: &str) -> bool {
+    /// Whether a token (`raw` as written, `key` its model key) is an attribute by what the
+    /// corpus showed: many products name it, or its family is a spec family; or by its grammar
+    /// ([`grammar_attribute`], read on the plain form: swap classes hide units).
+    pub fn is_attribute(&self, key: &str, raw: &str) -> bool {
         // Shorter keys are never model numbers, so nothing was learned about them.
         if key.len() < 4 {
             return false;
         }
-        if self.spread(key) >= ATTRIBUTE_SPREAD || grammar_attribute(key) {
+        if self.spread(key) >= ATTRIBUTE_SPREAD || grammar_attribute(&ident::plain(raw)) {
             return true;
         }
         self.families
@@ -130,14 +131,14 @@ pub fn counted_noun(key: &str) -> bool {
 /// How identifying an equal code is, in [0, 1]: 1 for a record's own `models` value or a code
 /// no other product of the corpus names, less for a short key or one two products share, 0 for
 /// an attribute.
-pub fn identity(roles: &Roles, key: &str, explicit: bool, id_count: u64) -> f32 {
+pub fn identity(roles: &Roles, key: &str, raw: &str, explicit: bool, id_count: u64) -> f32 {
     if id_count >= COMMON_ID {
         return 0.0;
     }
     if explicit {
         return if key.len() >= 5 { 1.0 } else { 0.7 };
     }
-    if roles.is_attribute(key) {
+    if roles.is_attribute(key, raw) {
         return 0.0;
     }
     let by_spread = if roles.spread(key) >= 2 { 0.5 } else { 1.0 };
@@ -163,26 +164,35 @@ mod tests {
         // Two offers of one product count once.
         assert_eq!(roles.spread(&ident::model_key("KVR667D2S5/2G")), 0);
         assert_eq!(
-            identity(&roles, &ident::model_key("ddr2-667"), false, 0),
+            identity(&roles, &ident::model_key("ddr2-667"), "ddr2-667", false, 0),
             0.0
         );
-        assert_eq!(identity(&roles, "kvr667d2s52g", false, 0), 1.0);
+        assert_eq!(
+            identity(&roles, "kvr667d2s52g", "kvr667d2s52g", false, 0),
+            1.0
+        );
     }
 
     #[test]
     fn a_records_own_model_is_identity_unless_the_index_shares_it() {
         let roles = Roles::learn((0..9).map(|p| (p, "Acme PX-4410B")));
-        assert_eq!(identity(&roles, "px4410b", true, 0), 1.0);
-        assert_eq!(identity(&roles, "px4410b", false, 0), 0.0);
-        assert_eq!(identity(&roles, "px4410b", true, 3), 0.0);
-        assert!(identity(&roles, "c310", true, 0) > 0.5);
+        assert_eq!(identity(&roles, "px4410b", "PX-4410B", true, 0), 1.0);
+        assert_eq!(identity(&roles, "px4410b", "PX-4410B", false, 0), 0.0);
+        assert_eq!(identity(&roles, "px4410b", "PX-4410B", true, 3), 0.0);
+        assert!(identity(&roles, "c310", "C310", true, 0) > 0.5);
     }
 
     #[test]
     fn counted_nouns_are_attributes() {
         for k in ["2slot", "4burner", "16piece"] {
             assert!(counted_noun(k), "{k}");
-            assert_eq!(identity(&Roles::default(), k, false, 0), 0.0);
+            assert_eq!(identity(&Roles::default(), k, k, false, 0), 0.0);
+        }
+        // Units hidden by the swap classes are read on the plain form.
+        let key = ident::model_key("6Gb/s25-inch");
+        assert!(Roles::default().is_attribute(&key, "6Gb/s25-inch"));
+        for k in ["x"] {
+            let _ = k;
         }
         for k in ["4410b", "px4410b", "6700hq", "c310"] {
             assert!(!counted_noun(k), "{k}");
@@ -210,7 +220,7 @@ mod tests {
             }
         }
         let roles = Roles::learn(offers.iter().map(|(p, t)| (*p, t.as_str())));
-        assert!(roles.is_attribute(&ident::model_key("LGA1700")));
-        assert!(!roles.is_attribute(&ident::model_key("MB-9900")));
+        assert!(roles.is_attribute(&ident::model_key("LGA1700"), "LGA1700"));
+        assert!(!roles.is_attribute(&ident::model_key("MB-9900"), "MB-9900"));
     }
 }

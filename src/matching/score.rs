@@ -54,7 +54,14 @@ pub fn decisive(f: &Features, title_words: usize) -> bool {
         return true;
     }
     match f.model {
-        ModelEvidence::Equal { .. } => f.model_identity >= BLOCKING_IDENTITY,
+        // A code found only in the banned title blocks with the title or brand behind it: a
+        // title token no other record names may still be a spec nobody listed.
+        ModelEvidence::Equal { .. } => {
+            f.model_identity >= BLOCKING_IDENTITY
+                && (f.model_explicit
+                    || f.coverage >= 0.3
+                    || matches!(f.brand, BrandEvidence::Match(_)))
+        }
         ModelEvidence::Conflict { .. } | ModelEvidence::Unrelated { .. } => false,
         _ => title_words >= 3 && f.coverage >= 0.85 && f.grams >= 0.8,
     }

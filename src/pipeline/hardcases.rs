@@ -12,7 +12,8 @@
 //!
 //! Slices (the [`Labelled::slice`] of each listing):
 //! - relistings, `expected` = the banned id ([`POSITIVE_SLICES`]): `multi_code`,
-//!   `multilingual`, `gtin_only`, `brand_typo`, `reordered`, `dropped_words`, `spec_added`;
+//!   `multilingual`, `gtin_only`, `brand_typo`, `reordered`, `dropped_words`, `spec_added`,
+//!   and `photo_only` (the banned photo, re-encoded a few bits away, under a title of its own);
 //! - other models and variants of a banned line, never to be blocked ([`NEVER_BLOCK_SLICES`]):
 //!   `model_variant`, `line_variant`;
 //! - other products, not to be flagged at all ([`UNFLAGGED_SLICES`]): `spec_collision`,
@@ -41,6 +42,7 @@ pub const SEALED_SEED: u64 = 9_041_777;
 
 /// Relistings: each must be caught (review or block).
 pub const POSITIVE_SLICES: &[&str] = &[
+    "photo_only",
     "multi_code",
     "multilingual",
     "gtin_only",
@@ -189,7 +191,8 @@ impl Params {
         let lo = rng.range(3, 4);
         let members = (lo, lo + rng.range(2, 4));
         let mut per_slice = BTreeMap::new();
-        for s in POSITIVE_SLICES {
+        // Photo-only relistings are drawn with the photos, on their own stream.
+        for s in POSITIVE_SLICES.iter().filter(|s| **s != "photo_only") {
             per_slice.insert(*s, scale * rng.range(110, 170));
         }
         per_slice.insert("model_variant", scale * rng.range(150, 250));
@@ -1126,6 +1129,7 @@ pub fn generate(seed: u64, scale: usize) -> HardSet {
     g.draw_families();
     g.write_banned();
     g.write_listings();
+    g.add_photos();
     HardSet {
         seed,
         params: g.params,
@@ -1135,7 +1139,116 @@ pub fn generate(seed: u64, scale: usize) -> HardSet {
     }
 }
 
+/// `hash` with `bits` distinct random bits flipped.
+fn flip_bits(rng: &mut Rng, hash: u64, bits: usize) -> u64 {
+    let mut h = hash;
+    let mut flipped = HashSet::new();
+    while flipped.len() < bits.min(64) {
+        let b = rng.below(64);
+        if flipped.insert(b) {
+            h ^= 1 << b;
+        }
+    }
+    h
+}
+
+/// A photo as the dHash and pHash pair records carry.
+fn photo_hashes(d: u64, p: u64) -> Vec<crate::model::ImageHashRef> {
+    [("dhash", d), ("phash", p)]
+        .into_iter()
+        .map(|(algo, h)| crate::model::ImageHashRef {
+            algo: algo.into(),
+            hash: format!("{h:016x}"),
+            photo: None,
+        })
+        .collect()
+}
+
 impl Gen {
+    /// Photos, on a stream of their own so that the text of a seed's catalog does not depend
+    /// on them: a share of banned records has a photo; relistings carry it now and then, a
+    /// few bits away (re-encoded, resized); `photo_only` relistings carry only it, under a
+    /// title of their own; some other products carry a look-alike photo, farther away (the
+    /// same kind of product on the same kind of background), and the rest photos of their own.
+    fn add_photos(&mut self) {
+        let mut rng = Rng::new(self.seed ^ 0x5eed_0f_9407_05);
+        let with_photo = rng.between(0.4, 0.8);
+        let relisting_photo = rng.between(0.2, 0.5);
+        let near = rng.range(3, 9);
+        let lookalike = (rng.range(10, 13), rng.range(16, 22));
+        let lookalike_share = rng.between(0.05, 0.2);
+        let mut photos: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for b in self.banned.iter_mut() {
+            if rng.chance(with_photo) {
+                let (d, p) = (rng.next_u64(), rng.next_u64());
+                b.image_hashes = photo_hashes(d, p);
+                photos.insert(b.id.clone(), (d, p));
+            }
+        }
+        let banned_ids: Vec<String> = photos.keys().cloned().collect();
+        if banned_ids.is_empty() {
+            return;
+        }
+        for l in self.listings.iter_mut() {
+            let own = match &l.expected {
+                Some(e) => photos
+                    .get(e)
+                    .copied()
+                    .filter(|_| rng.chance(relisting_photo)),
+                None => None,
+            };
+            let (d, p) = match own {
+                Some((d, p)) => {
+                    let k = rng.range(0, near);
+                    (flip_bits(&mut rng, d, k), flip_bits(&mut rng, p, k))
+                }
+                None if l.expected.is_none() && rng.chance(lookalike_share) => {
+                    let Some(id) = rng.pick(&banned_ids).cloned() else {
+                        continue;
+                    };
+                    let (d, p) = photos[&id];
+                    let k = rng.range(lookalike.0, lookalike.1);
+                    self.pairs.push((id, l.listing.id.clone(), false));
+                    (flip_bits(&mut rng, d, k), flip_bits(&mut rng, p, k))
+                }
+                None if rng.chance(0.5) => (rng.next_u64(), rng.next_u64()),
+                None => continue,
+            };
+            l.listing.image_hashes = photo_hashes(d, p);
+        }
+        let scale = (self.params.per_slice.values().sum::<usize>() / 2500).max(1);
+        let count = scale * rng.range(60, 120);
+        for _ in 0..count {
+            let Some(id) = rng.pick(&banned_ids).cloned() else {
+                break;
+            };
+            let (d, p) = photos[&id];
+            let k = rng.range(0, near);
+            let n = self.listings.len() + 1;
+            let lid = format!("H{}-L{n:05}", self.seed);
+            let other = OTHER_CATEGORIES
+                .get(rng.below(OTHER_CATEGORIES.len().max(1)))
+                .map_or("item", |c| c.noun);
+            let title = format!(
+                "{} {other} {}",
+                capitalise(&syllables(&mut rng, 2)),
+                ["new", "sale", "gift", "bundle", "hot"][rng.below(5)]
+            );
+            let listing = Listing {
+                id: lid.clone(),
+                title,
+                image_hashes: photo_hashes(flip_bits(&mut rng, d, k), flip_bits(&mut rng, p, k)),
+                ..Listing::default()
+            };
+            self.pairs.push((id.clone(), lid, true));
+            self.listings.push(Labelled {
+                listing,
+                expected: Some(id),
+                slice: "photo_only".into(),
+            });
+        }
+    }
+
     fn draw_pools(&mut self) {
         let kinds: Vec<Spec> = {
             let mut k: Vec<Spec> = CATEGORIES

@@ -397,7 +397,7 @@ mod tests {
 
     #[test]
     fn trained_trees_learn_the_pairs_and_the_roles_of_their_offers() {
-        let sources = [source(60)];
+        let sources = [source(240)];
         let opts = TrainOptions {
             iterations: 20,
             ..TrainOptions::default()

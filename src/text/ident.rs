@@ -5,8 +5,9 @@
 
 use crate::text::normalize::fold;
 
-/// Folded model number with everything but ASCII letters and digits removed.
-fn plain(s: &str) -> String {
+/// Folded model number with everything but ASCII letters and digits removed: its key before
+/// the swap classes, which grammar rules read ("1nch" would hide the unit "inch").
+pub fn plain(s: &str) -> String {
     fold(s)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -83,17 +84,29 @@ fn is_measure(key: &str) -> bool {
     unit.is_empty() || UNITS.contains(&unit) || in_one || dims
 }
 
-/// A key led by a measure with little after it ("3gbsu2" from "3Gb/s U.2", "500gbx"): a spec,
-/// not a model number. A model number glued to a measure ("26800mahsc5608") is not one.
+/// A key led by a measure with little after it ("3gbsu2" from "3Gb/s U.2", "500gbx"), or led
+/// and ended by measures ("6gbs25inch" from "6Gb/s 2.5-inch"): a spec, not a model number. A
+/// model number glued to a measure ("26800mahsc5608") is not one.
 pub fn measure_led(key: &str) -> bool {
     let d = key.bytes().take_while(u8::is_ascii_digit).count();
-    d > 0
-        && UNITS.iter().any(|u| {
+    if d == 0 {
+        return false;
+    }
+    let led = |max_rest: usize| {
+        UNITS.iter().any(|u| {
             !u.is_empty()
                 && key[d..].starts_with(*u)
-                && key.len() - d - u.len() < 4
+                && key.len() - d - u.len() < max_rest
                 && key.len() > d + u.len()
         })
+    };
+    let ends_in_measure = UNITS.iter().any(|u| {
+        u.len() >= 2
+            && key.len() > d + u.len()
+            && key.ends_with(*u)
+            && key.as_bytes()[key.len() - u.len() - 1].is_ascii_digit()
+    });
+    led(4) || (led(usize::MAX) && ends_in_measure)
 }
 
 /// The part after a leading measure ("26800mah" + "sc5608"), if any.
@@ -379,7 +392,7 @@ pub fn strict_sibling(a: &str, b: &str) -> bool {
         .take_while(|(x, y)| x == y)
         .count();
     a != b
-        && a.len().min(b.len()) >= 5
+        && a.len().min(b.len()) >= 4
         && !suffix_variant(a, b)
         && mixed(a)
         && mixed(b)
@@ -577,6 +590,7 @@ mod tests {
         // A shop code of another shape, or far apart, is not a sibling.
         assert!(!strict_sibling("sku88231", "px4410b"));
         assert!(strict_sibling("70z4687", "70f4687"));
+        assert!(strict_sibling("xs54", "xs53"));
         // Colour or region suffixes: the same model spelled by another shop.
         assert!(!strict_sibling("yht390bl", "yht390bk"));
         assert!(!strict_sibling("wfw8300sw", "wfw8300swh"));
@@ -591,10 +605,8 @@ mod tests {
         assert!(measure_led("3gbsu2"));
         assert!(!measure_led("26800mahsc5608"));
         assert!(!measure_led("px4410b"));
-        assert!(
-            !measure_led("500gb"),
-            "a bare measure is not extracted at all"
-        );
+        assert!(measure_led("500gbx"));
+        assert!(measure_led("6gbs25inch"));
     }
 
     #[test]
