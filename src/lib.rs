@@ -34,14 +34,16 @@
 //!   policy; errors; ISO dates.
 //! - [`text`]: normal forms ([`text::normalize`]), identifiers ([`text::ident`]) and
 //!   similarities, the vocabulary both matching and the index speak.
-//! - [`matching`]: per-pair features, typed evidence, fusion and decision, term rules, and the
-//!   one judging stage ([`matching::matcher::Matcher`]): pure, no I/O.
+//! - [`matching`]: per-pair features, identifier roles, typed evidence, the learned trees and
+//!   the decision, term rules, and the one judging stage ([`matching::matcher::Matcher`]): pure,
+//!   no I/O.
 //! - [`photo`]: bounded decoding, dHash/pHash/PDQ and crops, Hamming search.
 //! - [`index`]: the index directory (tantivy, manifest, index terms, read snapshots).
 //! - [`engine`]: retrieval from an index plus the matcher ([`engine::Engine`]); one pair
 //!   explained whatever its score ([`engine::Explanation`]).
 //! - [`pipeline`]: ingest, sweeps, catalogs and reverse queries, searches, evaluation, pairs
-//!   explained, and generated hard cases ([`pipeline::hardcases`]) for tests and training.
+//!   explained, generated hard cases ([`pipeline::hardcases`]) for tests and training, and
+//!   training the matcher ([`pipeline::train`]).
 //! - [`present`]: JSON/CSV/Parquet output, HTML cards, the sweep report, thumbnails.
 //! - [`feeds`]: the record readers (JSON Lines, CSV, Parquet) and the regulators' formats.
 //! - [`server`]: the HTTP API and the web page. The command line is the binary (`src/cli/`).

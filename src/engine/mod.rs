@@ -143,15 +143,7 @@ impl Engine {
     /// The evidence for each candidate of a listing: `(banned id, features, title words)`.
     /// What calibration fits the fusion weights on.
     pub fn evidence(&self, listing: &Listing) -> Result<Vec<(String, Features, usize)>> {
-        let snap = self.view();
-        let l = PreparedListing::new(listing, QueryPhotos::of_listing(listing), snap.as_ref());
-        let banned = self.retrieve(&snap, &l)?;
-        Ok(self
-            .matcher
-            .candidates(&l, &banned, snap.as_ref())
-            .into_iter()
-            .map(|c| (c.banned.record.id.clone(), c.features, c.banned.words.len()))
-            .collect())
+        self.evidence_with(listing, &[])
     }
 
     /// [`Engine::evidence`], with the records of `forced` judged too when retrieval did not find
