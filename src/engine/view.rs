@@ -38,6 +38,9 @@ pub struct BannedView {
     cache: RwLock<HashMap<DocAddress, Arc<PreparedBanned>>>,
     /// Word rarity, memoised: the same words come back in listing after listing.
     idf: RwLock<HashMap<String, f32>>,
+    /// Banned records per identifier key, memoised: a listing looks up each of its model
+    /// tokens and their pieces, and the same codes come back across a catalog.
+    ids: RwLock<HashMap<String, u64>>,
 }
 
 impl BannedView {
@@ -49,6 +52,7 @@ impl BannedView {
             terms,
             cache: RwLock::new(HashMap::default()),
             idf: RwLock::new(HashMap::default()),
+            ids: RwLock::new(HashMap::default()),
         })
     }
 
@@ -87,7 +91,16 @@ impl BannedView {
 
 impl Rarity for BannedView {
     fn id_count(&self, key: &str) -> u64 {
-        self.snapshot.id_doc_freq(key)
+        if let Some(v) = self.ids.read().expect("ids lock").get(key) {
+            return *v;
+        }
+        let v = self.snapshot.id_doc_freq(key);
+        let mut map = self.ids.write().expect("ids lock");
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(key.to_string(), v);
+        v
     }
 
     /// BM25's inverse document frequency of a word among the banned records. Words the index

@@ -269,7 +269,8 @@ impl<'a> PreparedListing<'a> {
                     let pieces_common = !m.primary
                         && m.raw.contains(' ')
                         && m.raw.split(' ').any(|p| {
-                            spec_like(p) && rarity.id_count(&ident::model_key(p)) >= COMMON_ID
+                            spec_like(p)
+                                && rarity.id_count(&ident::model_key_folded(p)) >= COMMON_ID
                         });
                     (rarity.id_count(&m.key), pieces_common)
                 })
@@ -472,7 +473,7 @@ impl Features {
                 && (*pieces_common
                     || m.raw
                         .split(' ')
-                        .any(|p| spec_like(p) && learned(&ident::model_key(p), p)));
+                        .any(|p| spec_like(p) && learned(&ident::model_key_folded(p), p)));
             let attribute =
                 !explicit && (learned(&m.key, &m.raw) || *count >= COMMON_ID || joined_attribute);
             if attribute {

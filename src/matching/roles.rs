@@ -57,13 +57,14 @@ impl Roles {
 
     /// Whether a token (`raw` as written, `key` its model key) is an attribute by what the
     /// corpus showed: many products name it, or its family is a spec family; or by its grammar
-    /// ([`grammar_attribute`], read on the plain form: swap classes hide units).
+    /// ([`grammar_attribute`], read on the plain form: swap classes hide units; `raw` folded or
+    /// ASCII, as tokens and records' model numbers are).
     pub fn is_attribute(&self, key: &str, raw: &str) -> bool {
         // Shorter keys are never model numbers, so nothing was learned about them.
         if key.len() < 4 {
             return false;
         }
-        if self.spread(key) >= ATTRIBUTE_SPREAD || grammar_attribute(&ident::plain(raw)) {
+        if self.spread(key) >= ATTRIBUTE_SPREAD || grammar_attribute(&ident::plain_folded(raw)) {
             return true;
         }
         self.families
