@@ -388,6 +388,8 @@ pub struct Features {
     pub model_identity: f32,
     /// The banned side of the model relation is the record's own `models` value.
     pub model_explicit: bool,
+    /// The banned record has a `models` field: then codes of its title are not its identity.
+    pub banned_has_models: bool,
     /// Beside an equal code, a listing code of the same family with another value: the
     /// listing may name two models, so the equal one is not identity on its own.
     pub code_conflict: Option<(String, String)>,
@@ -514,10 +516,31 @@ impl Features {
         }
         // Equality first on every token; the leetspeak filter only guards against conflicts.
         let mut model = ident::compare_models(&l_ids, &b_ids, same_brand);
+        // A code of the banned family a character or two apart, written as one token or split
+        // ("UWK 351J" against "UWX-351J"), is another model, whatever else the listing says.
+        let sibling_of_banned = || {
+            l_ids.iter().find_map(|m| {
+                b_ids
+                    .iter()
+                    .find(|(_, k)| ident::strict_sibling(&m.key, k))
+                    .map(|(raw, _)| (m.raw.clone(), raw.clone()))
+            })
+        };
+        let mut strict = false;
         if !matches!(
             model,
             ModelEvidence::Equal { .. } | ModelEvidence::Partial { .. }
-        ) {
+        ) && let Some((listing, banned)) = sibling_of_banned()
+        {
+            model = ModelEvidence::Conflict { listing, banned };
+            strict = true;
+        }
+        if !strict
+            && !matches!(
+                model,
+                ModelEvidence::Equal { .. } | ModelEvidence::Partial { .. }
+            )
+        {
             // "V0ltM4x" or "P0w3r" look like model numbers but are leetspeak for words of
             // the banned record: they must not count as another model.
             l_ids.retain(|m| {
@@ -637,6 +660,7 @@ impl Features {
             model,
             model_identity,
             model_explicit,
+            banned_has_models: !b.explicit.is_empty(),
             code_conflict,
             spec_shared,
             spec_conflict,

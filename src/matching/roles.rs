@@ -192,9 +192,6 @@ mod tests {
         // Units hidden by the swap classes are read on the plain form.
         let key = ident::model_key("6Gb/s25-inch");
         assert!(Roles::default().is_attribute(&key, "6Gb/s25-inch"));
-        for k in ["x"] {
-            let _ = k;
-        }
         for k in ["4410b", "px4410b", "6700hq", "c310"] {
             assert!(!counted_noun(k), "{k}");
         }

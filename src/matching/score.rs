@@ -53,16 +53,28 @@ pub fn decisive(f: &Features, title_words: usize) -> bool {
     if f.gtin.is_some() || f.photo.is_some_and(|(_, d)| d <= NEAR_EXACT_PHOTO) {
         return true;
     }
-    match f.model {
-        // A code found only in the banned title blocks with the title or brand behind it: a
-        // title token no other record names may still be a spec nobody listed.
+    match &f.model {
+        // A record's own `models` are its identity. A code found only in its title blocks
+        // when the record names no models of its own, and with the title or brand behind it:
+        // a title token no other record names may still be a spec nobody listed ("i3-6700HQ").
         ModelEvidence::Equal { .. } => {
             f.model_identity >= BLOCKING_IDENTITY
                 && (f.model_explicit
-                    || f.coverage >= 0.3
-                    || matches!(f.brand, BrandEvidence::Match(_)))
+                    || (!f.banned_has_models
+                        && (f.coverage >= 0.3 || matches!(f.brand, BrandEvidence::Match(_)))))
         }
         ModelEvidence::Conflict { .. } | ModelEvidence::Unrelated { .. } => false,
+        // "MU-9310E" against "MU-9310R": a colour or region suffix to one shop, another model
+        // to the maker. Evidence for review, never for a block.
+        ModelEvidence::Partial {
+            listing, banned, ..
+        } if crate::text::ident::suffix_variant(
+            &crate::text::ident::model_key(listing),
+            &crate::text::ident::model_key(banned),
+        ) =>
+        {
+            false
+        }
         _ => title_words >= 3 && f.coverage >= 0.85 && f.grams >= 0.8,
     }
 }
@@ -232,6 +244,7 @@ mod tests {
             model,
             model_identity: 1.0,
             model_explicit: true,
+            banned_has_models: true,
             code_conflict: None,
             spec_shared: vec![],
             spec_conflict: None,
@@ -265,6 +278,20 @@ mod tests {
         );
         let (_, d) = judge(&f, 6, &c, &TreeModel::shipped());
         assert_ne!(d, Decision::Block);
+    }
+
+    #[test]
+    fn a_model_a_suffix_letter_apart_never_blocks() {
+        let f = features(
+            ModelEvidence::Partial {
+                listing: "mu-9310e".into(),
+                banned: "MU-9310R".into(),
+                coverage: 0.86,
+            },
+            1.0,
+            BrandEvidence::Match(1.0),
+        );
+        assert!(!decisive(&f, 6));
     }
 
     #[test]

@@ -1171,7 +1171,7 @@ impl Gen {
     /// title of their own; some other products carry a look-alike photo, farther away (the
     /// same kind of product on the same kind of background), and the rest photos of their own.
     fn add_photos(&mut self) {
-        let mut rng = Rng::new(self.seed ^ 0x5eed_0f_9407_05);
+        let mut rng = Rng::new(self.seed ^ 0x5eed_0f94_0705);
         let with_photo = rng.between(0.4, 0.8);
         let relisting_photo = rng.between(0.2, 0.5);
         let near = rng.range(3, 9);

@@ -72,6 +72,9 @@ pub enum QueryAnswer {
 
 /// The banned index a request is judged against: open already (the server), or opened only if
 /// the request needs it (the command line: a catalog probe needs no banned index).
+// A request value, built once per query and moved, never stored: the config it carries
+// by value is cheaper than a box.
+#[allow(clippy::large_enum_variant)]
 pub enum BannedIndex<'a> {
     Open(&'a Engine),
     At(&'a Path, Config),

@@ -236,6 +236,9 @@ impl CatalogHit {
 }
 
 /// Where the banned side of a reverse query is judged.
+// A request value, built once per query and moved, never stored: the config it carries
+// by value is cheaper than a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Judge<'a> {
     /// Records stored in this banned index: listings are judged against the whole index, as a
     /// sweep would judge them.
