@@ -18,7 +18,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(mut listing) = Listing::from_value(v) {
         listing.images.clear();
         let prepared = PreparedListing::new(&listing, Default::default(), &Uniform);
-        let f = Features::compute(&prepared, &banned, &Uniform);
+        // With the identifier roles of the shipped model, as `check` compares.
+        let roles = &relist::matching::trees::TreeModel::shipped().roles;
+        let f = Features::compute(&prepared, &banned, &Uniform, roles);
         let _ = f.vector();
     }
 });
