@@ -334,6 +334,54 @@ impl<'a> PreparedListing<'a> {
     }
 }
 
+/// A listing's model tokens split by role once, whatever the candidate: codes that may name a
+/// product, and the spec tokens (attributes many products name) compared as attributes.
+#[derive(Debug, Clone, Default)]
+pub struct ListingCodes {
+    ids: Vec<ModelToken>,
+    specs: Vec<ModelToken>,
+}
+
+impl ListingCodes {
+    pub fn new(l: &PreparedListing, roles: &Roles) -> ListingCodes {
+        let learned = |key: &str, raw: &str| roles.is_attribute(key, raw);
+        let mut out = ListingCodes::default();
+        for (m, (count, pieces_common)) in l.models.iter().zip(&l.model_counts) {
+            let explicit = l.explicit.contains(&m.key);
+            // A join of neighbours ("3gb/s u.2") that holds an attribute is no code either.
+            let joined_attribute = !m.primary
+                && m.raw.contains(' ')
+                && (*pieces_common
+                    || m.raw
+                        .split(' ')
+                        .any(|p| spec_like(p) && learned(&ident::model_key_folded(p), p)));
+            let attribute =
+                !explicit && (learned(&m.key, &m.raw) || *count >= COMMON_ID || joined_attribute);
+            if !attribute {
+                out.ids.push(m.clone());
+            } else if m.primary {
+                out.specs.push(m.clone());
+            }
+        }
+        out
+    }
+}
+
+/// The first listing code that `keep` admits and that is a strict sibling of a banned code:
+/// (listing code, banned code), as written.
+fn sibling_code(
+    listing: &[ModelToken],
+    banned: &[(String, String)],
+    keep: impl Fn(&ModelToken) -> bool,
+) -> Option<(String, String)> {
+    listing.iter().filter(|m| keep(m)).find_map(|m| {
+        banned
+            .iter()
+            .find(|(_, k)| ident::strict_sibling(&m.key, k))
+            .map(|(raw, _)| (m.raw.clone(), raw.clone()))
+    })
+}
+
 /// Whether the banned brand shows in the listing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BrandEvidence {
@@ -435,6 +483,18 @@ impl Features {
         rarity: &dyn Rarity,
         roles: &Roles,
     ) -> Features {
+        Features::compute_with(l, &ListingCodes::new(l, roles), b, rarity, roles)
+    }
+
+    /// [`Features::compute`] with the listing's codes already split by role: what a matcher
+    /// comparing one listing with many candidates calls.
+    pub fn compute_with(
+        l: &PreparedListing,
+        codes: &ListingCodes,
+        b: &PreparedBanned,
+        rarity: &dyn Rarity,
+        roles: &Roles,
+    ) -> Features {
         let (coverage, matched) = weighted_coverage(&b.words, &b.keys, &b.weights, &l.head);
         let (precision, _) = weighted_coverage(&l.words, &l.keys, &l.weights, &b.side);
         let grams = gram_containment(&b.title.grams, &l.head.grams);
@@ -463,29 +523,11 @@ impl Features {
 
         // Identifier roles: a record's own models are identity; a token of the text that many
         // products name is an attribute, compared as a spec and never as identity.
-        // Index counts were looked up when each side was prepared.
+        // The listing's side was split once per listing ([`ListingCodes`]); index counts
+        // were looked up when each side was prepared.
         let learned = |key: &str, raw: &str| roles.is_attribute(key, raw);
-        let (mut l_ids, mut l_specs): (Vec<ModelToken>, Vec<&ModelToken>) =
-            (Vec::new(), Vec::new());
-        for (m, (count, pieces_common)) in l.models.iter().zip(&l.model_counts) {
-            let explicit = l.explicit.contains(&m.key);
-            // A join of neighbours ("3gb/s u.2") that holds an attribute is no code either.
-            let joined_attribute = !m.primary
-                && m.raw.contains(' ')
-                && (*pieces_common
-                    || m.raw
-                        .split(' ')
-                        .any(|p| spec_like(p) && learned(&ident::model_key_folded(p), p)));
-            let attribute =
-                !explicit && (learned(&m.key, &m.raw) || *count >= COMMON_ID || joined_attribute);
-            if attribute {
-                if m.primary {
-                    l_specs.push(m);
-                }
-            } else {
-                l_ids.push(m.clone());
-            }
-        }
+        let mut l_ids = codes.ids.clone();
+        let l_specs = &codes.specs;
         let (mut b_ids, mut b_specs) = (Vec::new(), Vec::new());
         for ((raw, key), count) in b.models.iter().zip(&b.model_counts) {
             if !b.explicit.contains(key) && (learned(key, raw) || *count >= COMMON_ID) {
@@ -496,12 +538,12 @@ impl Features {
         }
         let mut spec_shared = Vec::new();
         let mut spec_conflict = None;
-        for m in &l_specs {
+        for m in l_specs {
             if let Some((raw, _)) = b_specs.iter().find(|(_, k)| **k == m.key) {
                 spec_shared.push((m.raw.clone(), (*raw).clone()));
             }
         }
-        for m in &l_specs {
+        for m in l_specs {
             let skeleton = ident::letter_skeleton(&m.key);
             let same_kind = |k: &str| !skeleton.is_empty() && ident::letter_skeleton(k) == skeleton;
             // One of its kind on each side and no value in common: another spec.
@@ -518,19 +560,11 @@ impl Features {
         let mut model = ident::compare_models(&l_ids, &b_ids, same_brand);
         // A code of the banned family a character or two apart, written as one token or split
         // ("UWK 351J" against "UWX-351J"), is another model, whatever else the listing says.
-        let sibling_of_banned = || {
-            l_ids.iter().find_map(|m| {
-                b_ids
-                    .iter()
-                    .find(|(_, k)| ident::strict_sibling(&m.key, k))
-                    .map(|(raw, _)| (m.raw.clone(), raw.clone()))
-            })
-        };
         let mut strict = false;
         if !matches!(
             model,
             ModelEvidence::Equal { .. } | ModelEvidence::Partial { .. }
-        ) && let Some((listing, banned)) = sibling_of_banned()
+        ) && let Some((listing, banned)) = sibling_code(&l_ids, &b_ids, |_| true)
         {
             model = ModelEvidence::Conflict { listing, banned };
             strict = true;
@@ -562,20 +596,15 @@ impl Features {
         // Several codes per product are normal; another code of the family of the banned one
         // is not: the listing may be the sibling, naming the banned model as "compatible
         // with" or "replaces".
-        let sibling_code = |equal_key: Option<&str>| {
-            l_ids
-                .iter()
-                .filter(|m| {
-                    m.primary
-                        && Some(m.key.as_str()) != equal_key
-                        && !b_ids.iter().any(|(_, k)| *k == m.key)
-                })
-                .find_map(|m| {
-                    b_ids
-                        .iter()
-                        .find(|(_, k)| ident::strict_sibling(&m.key, k))
-                        .map(|(raw, _)| (m.raw.clone(), raw.clone()))
-                })
+        // Several codes per product are normal; another code of the family of the banned one
+        // is not: the listing may be the sibling, naming the banned model as "compatible
+        // with" or "replaces".
+        let another_code = |equal_key: Option<&str>| {
+            sibling_code(&l_ids, &b_ids, |m| {
+                m.primary
+                    && Some(m.key.as_str()) != equal_key
+                    && !b_ids.iter().any(|(_, k)| *k == m.key)
+            })
         };
         let mut code_conflict = None;
         match model.clone() {
@@ -593,7 +622,7 @@ impl Features {
                         coverage: 0.5,
                     };
                 }
-                code_conflict = sibling_code(Some(&key));
+                code_conflict = another_code(Some(&key));
             }
             ModelEvidence::Partial {
                 banned, coverage, ..
@@ -601,7 +630,7 @@ impl Features {
                 let key = ident::model_key(&banned);
                 model_explicit = b.explicit.contains(&key);
                 // "TR H6274" covers most of "TN-H6274", but "TR-H6274" is its sibling.
-                if let Some((listing, banned)) = sibling_code(None) {
+                if let Some((listing, banned)) = another_code(None) {
                     model = ModelEvidence::Conflict { listing, banned };
                 } else {
                     model_identity = coverage

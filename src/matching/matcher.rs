@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::matching::evidence::{self, Evidence, Voice};
-use crate::matching::features::{BrandEvidence, Features, PreparedBanned, PreparedListing, Rarity};
+use crate::matching::features::{
+    BrandEvidence, Features, ListingCodes, PreparedBanned, PreparedListing, Rarity,
+};
 use crate::matching::score;
 use crate::matching::terms::TermMatcher;
 use crate::matching::trees::TreeModel;
@@ -87,11 +89,13 @@ impl Matcher {
         rarity: &dyn Rarity,
     ) -> Vec<Candidate> {
         let market = l.listing().market.as_deref();
+        let roles = &self.trees.roles;
+        let codes = ListingCodes::new(l, roles);
         let mut out: Vec<Candidate> = banned
             .iter()
             .filter(|b| b.record.applies_to(market))
             .map(|b| Candidate {
-                features: Features::compute(l, b, rarity, &self.trees.roles),
+                features: Features::compute_with(l, &codes, b, rarity, roles),
                 banned: b.clone(),
             })
             .collect();
