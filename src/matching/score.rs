@@ -61,7 +61,7 @@ pub fn decisive(f: &Features, title_words: usize) -> bool {
             f.model_identity >= BLOCKING_IDENTITY
                 && (f.model_explicit
                     || (!f.banned_has_models
-                        && (f.coverage >= 0.3 || matches!(f.brand, BrandEvidence::Match(_)))))
+                        && (f.coverage >= 0.5 || matches!(f.brand, BrandEvidence::Match(_)))))
         }
         ModelEvidence::Conflict { .. } | ModelEvidence::Unrelated { .. } => false,
         // "MU-9310E" against "MU-9310R": a colour or region suffix to one shop, another model
