@@ -438,6 +438,8 @@ pub struct Features {
     pub model_explicit: bool,
     /// The banned record has a `models` field: then codes of its title are not its identity.
     pub banned_has_models: bool,
+    /// The listing names a code (not a spec) that the banned record does not.
+    pub listing_other_code: bool,
     /// Beside an equal code, a listing code of the same family with another value: the
     /// listing may name two models, so the equal one is not identity on its own.
     pub code_conflict: Option<(String, String)>,
@@ -560,6 +562,9 @@ impl Features {
         let mut model = ident::compare_models(&l_ids, &b_ids, same_brand);
         // A code of the banned family a character or two apart, written as one token or split
         // ("UWK 351J" against "UWX-351J"), is another model, whatever else the listing says.
+        let listing_other_code = l_ids
+            .iter()
+            .any(|m| m.primary && !b_ids.iter().any(|(_, k)| *k == m.key));
         let mut strict = false;
         if !matches!(
             model,
@@ -690,6 +695,7 @@ impl Features {
             model_identity,
             model_explicit,
             banned_has_models: !b.explicit.is_empty(),
+            listing_other_code,
             code_conflict,
             spec_shared,
             spec_conflict,

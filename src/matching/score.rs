@@ -56,12 +56,14 @@ pub fn decisive(f: &Features, title_words: usize) -> bool {
     match &f.model {
         // A record's own `models` are its identity. A code found only in its title blocks
         // when the record names no models of its own, and with the title or brand behind it:
-        // a title token no other record names may still be a spec nobody listed ("i3-6700HQ").
+        // a title token no other record names may still be a spec nobody listed ("i3-6700HQ"),
+        // and a listing naming a code of its own besides may be another product that names it.
         ModelEvidence::Equal { .. } => {
             f.model_identity >= BLOCKING_IDENTITY
                 && (f.model_explicit
                     || (!f.banned_has_models
-                        && (f.coverage >= 0.5 || matches!(f.brand, BrandEvidence::Match(_)))))
+                        && !f.listing_other_code
+                        && (f.coverage >= 0.3 || matches!(f.brand, BrandEvidence::Match(_)))))
         }
         ModelEvidence::Conflict { .. } | ModelEvidence::Unrelated { .. } => false,
         // "MU-9310E" against "MU-9310R": a colour or region suffix to one shop, another model
@@ -245,6 +247,7 @@ mod tests {
             model_identity: 1.0,
             model_explicit: true,
             banned_has_models: true,
+            listing_other_code: false,
             code_conflict: None,
             spec_shared: vec![],
             spec_conflict: None,
