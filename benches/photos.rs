@@ -4,6 +4,8 @@
 //!     cargo bench --bench photos -- speed DIR_OF_JPEGS [N]
 //!     cargo bench --bench photos -- search [N_HASHES]
 //!     cargo bench --bench photos -- check DIR_OF_JPEGS [N]
+//!     cargo bench --bench photos -- stages DIR_OF_JPEGS [N]
+//!     cargo bench --bench photos -- learn-tests [N] > src/photo/brief_tests.rs
 //!
 //! `pdq`: every "orig" row of `expected/expected_hashes.csv` whose image is there, hashed from
 //! the full decode and from the reduced (IDCT-scaled) decode relist hashes with; distance to the
@@ -13,7 +15,9 @@
 //! symmetries a listing's photo is hashed in. `search`: radius queries over N random 64-bit
 //! hashes (1M by default) with the multi-index against a linear scan, results compared.
 //! `check`: one-thread `check` latency of listings with one photo (the first N/2 JPEGs banned,
-//! every JPEG a listing), beside the same listings without their photo.
+//! every JPEG a listing), beside the same listings without their photo. `stages`: one thread,
+//! per listing photo, what the check path spends on each stage: the reduced decode, the hashes
+//! (8 symmetries, top part, PDQ), the keypoints (and their mirror), one verification.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -45,7 +49,15 @@ fn main() {
             Path::new(args.get(1).expect("check DIR")),
             args.get(2).map_or(400, |n| n.parse().expect("N")),
         ),
-        _ => eprintln!("usage: photos pdq DIR | speed DIR [N] | search [N] | check DIR [N]"),
+        Some("learn-tests") => learn_tests(args.get(1).map_or(400, |n| n.parse().expect("N"))),
+        Some("desc-stats") => desc_stats(Path::new(args.get(1).expect("DIR"))),
+        Some("stages") => stages(
+            Path::new(args.get(1).expect("stages DIR")),
+            args.get(2).map_or(200, |n| n.parse().expect("N")),
+        ),
+        _ => eprintln!(
+            "usage: photos pdq DIR | speed DIR [N] | search [N] | check DIR [N] | stages DIR [N]"
+        ),
     }
 }
 
@@ -347,4 +359,134 @@ fn check(dir: &Path, n: usize) {
     );
     println!("with one 800x800 JPEG photo   p50 {p50:.2} ms  p99 {p99:.2} ms");
     println!("the same, without the photo   p50 {t50:.2} ms  p99 {t99:.2} ms");
+}
+
+fn stages(dir: &Path, n: usize) {
+    use relist::photo::keypoints::{BANNED_KEYPOINTS, Keypoints, QUERY_KEYPOINTS, extract};
+    use relist::photo::{QUERY_DECODE_SIDE, pdq_dihedral};
+    let files = jpegs(dir, n);
+    let hasher = PhotoHasher::new();
+    let banned: Vec<Keypoints> = files
+        .iter()
+        .filter_map(|p| {
+            extract(
+                &decode_file_scaled(p, PDQ_DECODE_SIDE).ok()?,
+                BANNED_KEYPOINTS,
+            )
+        })
+        .collect();
+    let mut t: [Vec<f64>; 6] = Default::default();
+    for (i, p) in files.iter().enumerate() {
+        let t0 = Instant::now();
+        let img = decode_file_scaled(p, QUERY_DECODE_SIDE).expect("decode");
+        let t1 = Instant::now();
+        std::hint::black_box(hasher.dihedral(&img));
+        std::hint::black_box(hasher.top_part(&img));
+        let t2 = Instant::now();
+        std::hint::black_box(pdq_dihedral(&img));
+        let t3 = Instant::now();
+        let k = Keypoints::with_mirror(&img, QUERY_KEYPOINTS);
+        let t4 = Instant::now();
+        if let Some((k, _)) = &k {
+            std::hint::black_box(relist::photo::verify::verify(
+                k,
+                &banned[(i + 1) % banned.len()],
+            ));
+        }
+        let t5 = Instant::now();
+        for (v, (a, b)) in
+            t.iter_mut()
+                .zip([(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t0, t5)])
+        {
+            v.push((b - a).as_secs_f64() * 1e3);
+        }
+    }
+    println!(
+        "{} photos, one thread, ms per photo: p50 / p99",
+        files.len()
+    );
+    for (name, v) in [
+        "decode",
+        "dhash+phash x9",
+        "pdq x8",
+        "keypoints+mirror",
+        "verify one",
+        "all",
+    ]
+    .iter()
+    .zip(t.iter_mut())
+    {
+        v.sort_by(f64::total_cmp);
+        println!(
+            "{name:<18} {:>7.2} {:>7.2}",
+            percentile(v, 0.5),
+            percentile(v, 0.99)
+        );
+    }
+}
+
+/// Learns the descriptor tests on N drawn photos of the suite's training seeds (never on the
+/// real photos the suite measures with) and prints them as `src/photo/brief_tests.rs`.
+fn learn_tests(n: usize) {
+    let photos: Vec<_> = (0..n as u64)
+        .map(|i| relist::pipeline::photo_suite::drawn_photo(1 + i, i as usize))
+        .collect();
+    let tests = relist::photo::keypoints::learn_tests(&photos);
+    println!(
+        "//! The 256 steered BRIEF tests keypoint descriptors are made of: learned, not drawn (see"
+    );
+    println!(
+        "//! `keypoints::tests`); regenerate with `cargo bench --bench photos -- learn-tests`."
+    );
+    println!();
+    println!(
+        "/// `[ax, ay, bx, by]`: compare the box at (ax, ay) with the box at (bx, by), offsets from the"
+    );
+    println!("/// keypoint before turning. Learned on {n} drawn photos (seeds 1..={n}).");
+    println!("#[rustfmt::skip]");
+    println!("pub const TESTS: [[i8; 4]; 256] = [");
+    for row in tests.chunks(6) {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|t| format!("[{}, {}, {}, {}]", t[0], t[1], t[2], t[3]))
+            .collect();
+        println!("    {},", cells.join(", "));
+    }
+    println!("];");
+}
+
+fn desc_stats(dir: &Path) {
+    use relist::photo::keypoints::{BANNED_KEYPOINTS, distance, extract};
+    let files = jpegs(dir, 40);
+    let ks: Vec<_> = files
+        .iter()
+        .filter_map(|p| extract(&decode_file_scaled(p, 200).ok()?, BANNED_KEYPOINTS))
+        .collect();
+    let mut hist = [0usize; 9];
+    let mut ones = vec![0usize; 256];
+    let mut total = 0;
+    for (i, a) in ks.iter().enumerate() {
+        let b = &ks[(i + 1) % ks.len()];
+        for d in &a.descriptors {
+            for e in &b.descriptors {
+                hist[(distance(d, e) / 32) as usize] += 1;
+            }
+            for bit in 0..256 {
+                if d[bit / 64] >> (bit % 64) & 1 == 1 {
+                    ones[bit] += 1;
+                }
+            }
+            total += 1;
+        }
+    }
+    println!("unrelated pair distance histogram (/32): {hist:?}");
+    let means: Vec<f64> = ones.iter().map(|&o| o as f64 / total as f64).collect();
+    let off: f64 = means.iter().map(|m| (m - 0.5).abs()).sum::<f64>() / 256.0;
+    println!(
+        "mean |p-0.5| per bit {off:.3}; first 16 means {:?}",
+        &means[..16]
+            .iter()
+            .map(|m| (m * 100.0).round() / 100.0)
+            .collect::<Vec<_>>()
+    );
 }

@@ -6,7 +6,7 @@ use clap::Args;
 use relist::engine::Engine;
 use relist::pipeline::em::{self, Dataset};
 use relist::pipeline::eval::{Report, evaluate};
-use relist::pipeline::hardcases;
+use relist::pipeline::{hardcases, photo_suite};
 use relist::{Error, Result};
 
 use super::{Global, Outcome};
@@ -14,7 +14,7 @@ use super::{Global, Outcome};
 #[derive(Args)]
 pub struct EvalArgs {
     /// Labelled listings: listing records with `"expected": "BANNED-ID"` or null.
-    #[arg(required_unless_present_any = ["em", "hard"])]
+    #[arg(required_unless_present_any = ["em", "hard", "photos"])]
     labels: Vec<PathBuf>,
     /// Instead: public product-matching benchmarks (DeepMatcher folders with tableA, tableB and
     /// train/valid/test pairs). tableA is indexed in memory; the index is not used.
@@ -27,10 +27,22 @@ pub struct EvalArgs {
     /// With --hard: the size of the set (1: about 300 banned records, 3,000 listings).
     #[arg(long, default_value_t = 1, requires = "hard")]
     scale: usize,
-    /// With --hard: also write the set to this folder (banned.jsonl, listings.jsonl labelled
-    /// for `relist eval`, pairs.jsonl).
-    #[arg(long, value_name = "DIR", requires = "hard")]
+    /// With --hard or --photos: also write the set to this folder (banned.jsonl, listings.jsonl
+    /// labelled for `relist eval`; pairs.jsonl, or labels.jsonl and the photos under img/).
+    #[arg(long, value_name = "DIR")]
     save: Option<PathBuf>,
+    /// Instead: the photo robustness suite of this seed (`relist::pipeline::photo_suite`):
+    /// banned photos edited by every family, and look-alikes. The tests' seed is 5140014.
+    #[arg(long, value_name = "SEED", conflicts_with_all = ["em", "hard"])]
+    photos: Option<u64>,
+    /// With --photos: real photos (`Class/Product/photo.jpg`) instead of drawn ones.
+    #[arg(long, value_name = "DIR", requires = "photos")]
+    photo_dir: Option<PathBuf>,
+    /// With --photos: banned photos, and look-alike photos.
+    #[arg(long, default_value_t = 40, requires = "photos")]
+    banned: usize,
+    #[arg(long, default_value_t = 400, requires = "photos")]
+    look_alikes: usize,
     /// The pairs to score with --em.
     #[arg(long, default_value = "test")]
     split: String,
@@ -45,6 +57,38 @@ pub struct EvalArgs {
 pub fn run(g: &Global, a: EvalArgs) -> Result<Outcome> {
     if !a.em.is_empty() {
         return run_em(g, &a);
+    }
+    if let Some(seed) = a.photos {
+        let source = match &a.photo_dir {
+            Some(d) => photo_suite::Source::Dir(d.clone()),
+            None => photo_suite::Source::Drawn,
+        };
+        // The photos must sit somewhere for the listings to name them: the folder asked for,
+        // or a temporary one removed afterwards.
+        let (dir, temporary) = match &a.save {
+            Some(d) => (d.clone(), false),
+            None => (
+                std::env::temp_dir()
+                    .join(format!("relist-photo-suite-{}-{seed}", std::process::id())),
+                true,
+            ),
+        };
+        let run = || -> Result<Report> {
+            let suite = photo_suite::generate(seed, &source, &dir, a.banned, a.look_alikes)?;
+            suite.write(&dir)?;
+            photo_suite::evaluate(&suite, g.config()?)
+        };
+        let report = run();
+        if temporary {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        print_report(&report?, &a);
+        return Ok(Outcome::Clean);
+    }
+    if a.save.is_some() && a.hard.is_none() {
+        return Err(Error::Invalid(
+            "eval: --save needs --hard or --photos".into(),
+        ));
     }
     if let Some(seed) = a.hard {
         let set = hardcases::generate(seed, a.scale);

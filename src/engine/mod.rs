@@ -24,6 +24,9 @@ pub struct Engine {
     view: RwLock<Arc<BannedView>>,
 }
 
+/// Banned records a listing's keypoints nominate at most (each is then verified).
+const KEYPOINT_CANDIDATES: usize = 16;
+
 impl Engine {
     pub fn open(dir: &Path, config: Config) -> Result<Engine> {
         Engine::new(Store::open(dir)?, config)
@@ -110,7 +113,7 @@ impl Engine {
     }
 
     /// The candidates of a listing: its retrieved records, then those with a photo close to
-    /// one of its photos, whatever the text says.
+    /// one of its photos or sharing its keypoints, whatever the text says.
     fn retrieve(&self, snap: &BannedView, l: &PreparedListing) -> Result<Vec<Arc<PreparedBanned>>> {
         let idx_err = |e| Error::index(self.store.dir(), e);
         let mut addrs = snap
@@ -128,8 +131,13 @@ impl Engine {
                 .chain(photos.pdq.iter().flat_map(|(_, q)| {
                     index.pdq_candidates(q, crate::matching::features::PDQ_RADIUS)
                 }));
+        // Keypoints find what no hash does (a crop, a turn, a collage): the few banned photos
+        // sharing most details, verified when judged.
+        let kp: Vec<&crate::photo::keypoints::Keypoints> =
+            photos.keypoints.iter().map(|k| &k.points).collect();
+        let by_keypoints = index.keypoint_candidates(&kp, KEYPOINT_CANDIDATES);
         let by_gtin = index.id_candidates(l.gtins(), 4).map_err(idx_err)?;
-        for a in by_photo.chain(by_gtin) {
+        for a in by_photo.chain(by_keypoints).chain(by_gtin) {
             if !addrs.contains(&a) {
                 addrs.push(a);
             }

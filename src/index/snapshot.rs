@@ -38,6 +38,8 @@ pub struct Snapshot {
     photo_index: crate::photo::hamming::HammingIndex<1>,
     /// Their PDQ hashes, with the same ids.
     pdq_index: crate::photo::hamming::HammingIndex<4>,
+    /// Their keypoint descriptors, with the same ids.
+    keypoint_index: crate::photo::descriptors::DescriptorIndex,
     photo_docs: Vec<DocAddress>,
 }
 
@@ -50,8 +52,10 @@ impl Snapshot {
             num_docs,
             photo_index: crate::photo::hamming::HammingIndex::new(),
             pdq_index: crate::photo::hamming::HammingIndex::new(),
+            keypoint_index: Default::default(),
             photo_docs: Vec::new(),
         };
+        let mut keypoints = crate::photo::descriptors::DescriptorIndexBuilder::new();
         // The photo index: dHash of every photo of every product that has one.
         let q = TermQuery::new(
             Term::from_field_text(fields.photo, "1"),
@@ -77,9 +81,27 @@ impl Snapshot {
             for p in crate::photo::pdqs(h) {
                 snap.pdq_index.insert(id, p);
             }
+            for (_, k) in crate::photo::record_keypoints(h) {
+                keypoints.insert(id, &k);
+            }
             snap.photo_docs.push(a);
         }
+        snap.keypoint_index = keypoints.build();
         Ok(snap)
+    }
+
+    /// Products with a photo sharing the most keypoint details with any of `photos`: at most
+    /// `limit`, to be verified (see [`crate::photo::descriptors`]).
+    pub fn keypoint_candidates(
+        &self,
+        photos: &[&crate::photo::keypoints::Keypoints],
+        limit: usize,
+    ) -> Vec<DocAddress> {
+        self.keypoint_index
+            .candidates(photos, limit)
+            .into_iter()
+            .map(|(id, _)| self.photo_docs[id as usize])
+            .collect()
     }
 
     /// Products with a photo whose dHash is within `radius` of any of `dhashes`.

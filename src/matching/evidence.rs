@@ -93,6 +93,28 @@ pub enum Evidence {
         distance: u32,
         of: u32,
     },
+    /// The keypoints of a listing photo agree on one placement of a banned photo: the banned
+    /// photo is in it, however cropped, turned, overlaid, warped or set beside others.
+    PhotoMatch {
+        /// The listing's photo (numbered as for `photo`) and the banned record's.
+        photo: usize,
+        banned_photo: usize,
+        /// Keypoints consistent with that placement.
+        inliers: u32,
+        /// Share of the banned photo the consistent keypoints span, in [0, 1].
+        coverage: f32,
+        /// The listing photo is the banned one mirrored.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        mirrored: bool,
+    },
+    /// A listing photo whose hashes are close to a banned photo's while its keypoints do not
+    /// agree on any placement: another product that looks alike, weak evidence.
+    PhotoLookAlike {
+        photo: usize,
+        banned_photo: usize,
+        /// The most keypoints any placement found consistent.
+        inliers: u32,
+    },
     /// A model number of the listing against one of the banned record, and where each was
     /// found.
     Model {
@@ -250,6 +272,41 @@ impl Evidence {
                 };
                 s.t(format!("{who} matches a {o} photo: {how} distance "))
                     .d(format!("{distance} of {of}"))
+            }
+            Evidence::PhotoMatch {
+                photo,
+                banned_photo,
+                inliers,
+                coverage,
+                mirrored,
+            } => {
+                let who = if v.uploaded_photo {
+                    "the uploaded photo".to_string()
+                } else {
+                    format!("photo {photo}")
+                };
+                let how = if *mirrored { ", mirrored" } else { "" };
+                s.t(format!("{who} matches {o} photo {banned_photo}{how}: "))
+                    .d(format!(
+                        "{inliers} consistent keypoints covering {:.0} % of it",
+                        coverage * 100.0
+                    ))
+            }
+            Evidence::PhotoLookAlike {
+                photo,
+                banned_photo,
+                inliers,
+            } => {
+                let who = if v.uploaded_photo {
+                    "the uploaded photo".to_string()
+                } else {
+                    format!("photo {photo}")
+                };
+                s.t(format!(
+                    "{who} looks like {o} photo {banned_photo} by its hashes, but only "
+                ))
+                .d(format!("{inliers} keypoints"))
+                .t(" agree: a look-alike, not the same photo")
             }
             Evidence::Model {
                 relation,

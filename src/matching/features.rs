@@ -38,6 +38,94 @@ pub fn pdq_on_64(d: u32) -> u32 {
 /// products sat more than 90 apart. 48 keeps the multi-index probe at 3 bits per 16-bit chunk.
 pub const PDQ_RADIUS: u32 = 48;
 
+/// Consistent keypoints ([`crate::photo::verify`]) at and over which a listing photo is a copy
+/// of a banned photo, however edited, when they also cover [`VERIFIED_COVERAGE`] of it.
+pub const VERIFIED_INLIERS: u32 = 18;
+pub const VERIFIED_COVERAGE: f32 = 0.08;
+/// The photo distance (of 64) a verified copy counts as: evidence for review on its own, not
+/// the near-exact copy that blocks (a cropped or edited photo may show a variant of the line).
+pub const VERIFIED_ON_64: u32 = 5;
+/// Keypoints both photos need before a failed verification says anything: a plain photo has
+/// too few details to agree on.
+const JUDGED_KEYPOINTS: usize = 48;
+/// The photo distance a hash match that verification refutes counts as: weak evidence (two
+/// look-alike products, not one photo).
+pub const REFUTED_ON_64: u32 = 12;
+
+/// The best verification of a listing's photos against a banned record's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PhotoCheck {
+    /// The listing's photo and the banned record's.
+    pub photo: usize,
+    pub banned_photo: usize,
+    /// The listing photo matched as its mirror image.
+    pub mirrored: bool,
+    pub verified: crate::photo::verify::Verified,
+    /// Both photos had enough keypoints for a failed verification to count against them.
+    pub judged: bool,
+}
+
+impl PhotoCheck {
+    /// Whether the keypoints agree: the listing photo shows the banned photo.
+    pub fn confirmed(&self) -> bool {
+        self.verified.inliers >= VERIFIED_INLIERS && self.verified.coverage >= VERIFIED_COVERAGE
+    }
+
+    /// Verifies the pairs of photos worth it: those sharing retrieval keys, or all of them
+    /// when a hash already found the photos close (`hashed_close`).
+    fn best(l: &PreparedListing, b: &PreparedBanned, hashed_close: bool) -> Option<PhotoCheck> {
+        let mut best: Option<PhotoCheck> = None;
+        for q in &l.photos.keypoints {
+            for (n, k, keys) in &b.keypoints {
+                if !hashed_close
+                    && crate::photo::descriptors::shared(&q.keys, keys)
+                        < crate::photo::descriptors::MIN_VOTES
+                {
+                    continue;
+                }
+                let v = crate::photo::verify::verify(&q.points, k);
+                let c = PhotoCheck {
+                    photo: q.photo,
+                    banned_photo: *n,
+                    mirrored: q.mirrored,
+                    verified: v,
+                    judged: q.points.len() >= JUDGED_KEYPOINTS && k.len() >= JUDGED_KEYPOINTS,
+                };
+                let better = best.is_none_or(|o| {
+                    (c.verified.inliers, c.judged) > (o.verified.inliers, o.judged)
+                });
+                if better {
+                    best = Some(c);
+                }
+            }
+        }
+        best
+    }
+
+    /// The photo distance the score sees once keypoints have had their say: a confirmed copy
+    /// is close whatever its hashes say; a hash match (short of near-exact) that judged
+    /// keypoints refute is a look-alike.
+    fn fold(photo: Option<(usize, u32)>, check: Option<&PhotoCheck>) -> Option<(usize, u32)> {
+        let Some(c) = check else { return photo };
+        if c.confirmed() {
+            return Some(match photo {
+                Some((n, d)) if d <= VERIFIED_ON_64 => (n, d),
+                _ => (c.photo, VERIFIED_ON_64),
+            });
+        }
+        match photo {
+            Some((n, d)) if c.judged && d > NEAR_EXACT_ON_64 && d < PHOTO_RADIUS => {
+                Some((n, d.max(REFUTED_ON_64)))
+            }
+            p => p,
+        }
+    }
+}
+
+/// A hash distance (of 64) at or under which photos are one photo re-encoded, whatever the
+/// keypoints say (a blur or a heavy recompression can leave them few).
+pub const NEAR_EXACT_ON_64: u32 = 4;
+
 /// Every word equally rare: for tests and for comparisons without an index.
 pub struct Uniform;
 
@@ -105,6 +193,8 @@ pub struct PreparedBanned {
     pub photos: Vec<crate::photo::PhotoHashes>,
     /// PDQ hashes of the photos.
     pub pdqs: Vec<crate::photo::Pdq>,
+    /// Keypoints of the photos: `(photo number, keypoints, retrieval keys)`.
+    pub keypoints: Vec<(usize, crate::photo::keypoints::Keypoints, Vec<u32>)>,
     /// A price, when the record carries one (`price`, kept as an extra field).
     pub price: Option<f64>,
 }
@@ -145,6 +235,13 @@ impl PreparedBanned {
                 p
             },
             pdqs: crate::photo::pdqs(&record.image_hashes),
+            keypoints: crate::photo::record_keypoints(&record.image_hashes)
+                .into_iter()
+                .map(|(n, k)| {
+                    let keys = crate::photo::descriptors::keys(&k);
+                    (n, k, keys)
+                })
+                .collect(),
             price: record
                 .extra
                 .get("price")
@@ -471,8 +568,13 @@ pub struct Features {
     /// The closest photo pair: (listing photo number, distance = the larger of the dHash and
     /// pHash distances, of 64; for PDQ, its distance of 256 mapped by [`pdq_on_64`]).
     pub photo: Option<(usize, u32)>,
+    /// The closest photo pair by its hashes alone, before keypoints had their say.
+    pub photo_hashed: Option<(usize, u32)>,
     /// The PDQ distance (of 256) when the closest photo pair was found by PDQ.
     pub photo_pdq: Option<u32>,
+    /// The best geometric verification of a listing photo's keypoints against a banned
+    /// photo's, when both have keypoints and share enough detail to be worth it.
+    pub photo_check: Option<PhotoCheck>,
     /// |ln(listing price / banned price)|, capped at 2 and scaled to [0, 1]; 0 when either
     /// price is unknown. Weak evidence: resellers discount.
     pub price_gap: f32,
@@ -681,9 +783,15 @@ impl Features {
             (None, Some((n, d))) => (Some((n, pdq_on_64(d))), Some(d)),
             (p, _) => (p, None),
         };
+        let close = photo.filter(|(_, d)| *d < PHOTO_RADIUS);
+        let photo_check = PhotoCheck::best(l, b, close.is_some());
+        let photo_hashed = photo;
+        let photo = PhotoCheck::fold(photo, photo_check.as_ref());
         Features {
             photo,
+            photo_hashed,
             photo_pdq,
+            photo_check,
             colour_conflict: attrs::colour_conflict(&l.colours, &b.colours),
             attr_agree,
             attr_conflict,
@@ -717,6 +825,11 @@ impl Features {
             self.brand = BrandEvidence::Mismatch;
             self.other_brand = Some(brand.to_string());
         }
+    }
+
+    /// A hash match that keypoints refuted: the score saw a farther photo than the hashes.
+    pub fn photo_refuted(&self) -> bool {
+        matches!((self.photo, self.photo_hashed), (Some((_, d)), Some((_, h))) if d > h)
     }
 
     /// Photo evidence in [0, 1]: 1 for the same photo, falling to 0 at distance 16 of 64.

@@ -170,7 +170,7 @@ impl Matcher {
                     BrandEvidence::Mismatch => Some(0.0),
                     BrandEvidence::Unknown => None,
                 },
-                image_distance: f.photo.map(|(_, d)| d),
+                image_distance: f.photo_hashed.map(|(_, d)| d),
             },
         };
         Some(m)

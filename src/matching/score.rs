@@ -28,7 +28,7 @@ pub fn fuse(x: &[f32; N], w: &Weights) -> f32 {
 }
 
 /// Photo distance (of 64) at or under which a photo alone is decisive.
-const NEAR_EXACT_PHOTO: u32 = 4;
+const NEAR_EXACT_PHOTO: u32 = crate::matching::features::NEAR_EXACT_ON_64;
 
 /// Least identity ([`crate::matching::roles::identity`]) of an equal code that may block.
 const BLOCKING_IDENTITY: f32 = 0.6;
@@ -115,8 +115,17 @@ pub fn evidence(f: &Features, l: &PreparedListing, b: &PreparedBanned) -> Vec<Ev
     if let Some(g) = &f.gtin {
         out.push(Evidence::Gtin { gtin: g.clone() });
     }
+    if let Some(c) = f.photo_check.filter(|c| c.confirmed()) {
+        out.push(Evidence::PhotoMatch {
+            photo: c.photo,
+            banned_photo: c.banned_photo,
+            inliers: c.verified.inliers,
+            coverage: (c.verified.coverage * 1000.0).round() / 1000.0,
+            mirrored: c.mirrored,
+        });
+    }
     if let Some((n, d)) = f
-        .photo
+        .photo_hashed
         .filter(|(_, d)| *d < crate::matching::features::PHOTO_RADIUS)
     {
         let (algo, distance) = match f.photo_pdq {
@@ -129,6 +138,16 @@ pub fn evidence(f: &Features, l: &PreparedListing, b: &PreparedBanned) -> Vec<Ev
             distance,
             of: algo.bits(),
         });
+        if let Some(c) = f
+            .photo_check
+            .filter(|c| f.photo_refuted() && !c.confirmed())
+        {
+            out.push(Evidence::PhotoLookAlike {
+                photo: c.photo,
+                banned_photo: c.banned_photo,
+                inliers: c.verified.inliers,
+            });
+        }
     }
     let model = |relation, listing: &String, banned: &String, coverage| Evidence::Model {
         relation,
@@ -264,7 +283,9 @@ mod tests {
             price_gap: 0.0,
             colour_conflict: false,
             photo: None,
+            photo_hashed: None,
             photo_pdq: None,
+            photo_check: None,
         }
     }
 

@@ -3,18 +3,29 @@
 //! A banned record's photo is stored as its dHash and pHash, the same of its [`super::CROPS`]
 //! (`dhash-crop`, `phash-crop`: crop-resistant evidence, never sent by callers) and its PDQ.
 //! A listing's photo file is hashed in its 8 rotations and flips (dHash, pHash and PDQ).
+//! Both sides also get keypoints ([`super::keypoints`]): a banned photo's stored as `orb`, a
+//! listing's found in the photo and in its mirror image.
 
 use std::path::Path;
 
+use super::keypoints::{self, BANNED_KEYPOINTS, Keypoints, QUERY_KEYPOINTS};
 use super::{
-    HASH_DECODE_SIDE, PDQ_DECODE_SIDE, PDQ_MIN_QUALITY, Pdq, PhotoHasher, PhotoHashes,
-    decode_file_scaled, hex64, parse_hex64, parse_hex256, pdq, pdq_dihedral,
+    PDQ_DECODE_SIDE, PDQ_MIN_QUALITY, Pdq, PhotoHasher, PhotoHashes, decode_file_scaled, hex64,
+    parse_hex64, parse_hex256, pdq, pdq_dihedral,
 };
 use crate::model::ImageHashRef;
 
 /// Algorithm names of the crop hashes stored beside a banned photo's own.
 pub const DHASH_CROP: &str = "dhash-crop";
 pub const PHASH_CROP: &str = "phash-crop";
+/// Algorithm name of a banned photo's keypoints ([`Keypoints::encode`]); its `photo` field
+/// numbers the photo.
+pub const KEYPOINTS: &str = "orb";
+
+/// Shorter side, in pixels, a listing's photo is decoded at least: what the hashes need
+/// ([`super::HASH_DECODE_SIDE`]), and near what keypoints work at ([`keypoints::SIDE`] on the
+/// longer side). An 800 × 800 JPEG is decoded at 1/4.
+pub const QUERY_DECODE_SIDE: u32 = super::HASH_DECODE_SIDE;
 
 /// Whether an image reference is a remote address (kept as a reference, never fetched).
 fn is_url(s: &str) -> bool {
@@ -36,7 +47,7 @@ fn href(algo: &str, hash: String) -> ImageHashRef {
 pub fn hash_images(images: &[String], base: &Path, hashes: &mut Vec<ImageHashRef>) -> Vec<String> {
     let hasher = PhotoHasher::new();
     let mut problems = Vec::new();
-    for img in images.iter().filter(|i| !is_url(i)) {
+    for (i, img) in images.iter().filter(|i| !is_url(i)).enumerate() {
         let path = base.join(img);
         // One decode serves both: PDQ needs the larger one (see `PDQ_DECODE_SIDE`).
         let pixels = match decode_file_scaled(&path, PDQ_DECODE_SIDE) {
@@ -63,8 +74,28 @@ pub fn hash_images(images: &[String], base: &Path, hashes: &mut Vec<ImageHashRef
         if let Some(p) = pdq {
             hashes.push(href("pdq", p.hex()));
         }
+        if let Some(k) = keypoints::extract(&pixels, BANNED_KEYPOINTS) {
+            hashes.push(ImageHashRef {
+                algo: KEYPOINTS.into(),
+                hash: k.encode(),
+                photo: Some(i as u32 + 1),
+            });
+        }
     }
     problems
+}
+
+/// The keypoints stored with a record's photos: `(photo number, keypoints)`.
+pub fn record_keypoints(hashes: &[ImageHashRef]) -> Vec<(usize, Keypoints)> {
+    hashes
+        .iter()
+        .filter(|h| h.algo == KEYPOINTS)
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let n = h.photo.map_or(i + 1, |p| p as usize);
+            Some((n, Keypoints::decode(&h.hash)?))
+        })
+        .collect()
 }
 
 fn pairs(hashes: &[ImageHashRef], d_algo: &str, p_algo: &str) -> Vec<PhotoHashes> {
@@ -106,6 +137,8 @@ pub fn pdqs(hashes: &[ImageHashRef]) -> Vec<Pdq> {
 pub struct QueryPhotos {
     pub pairs: Vec<(usize, PhotoHashes)>,
     pub pdq: Vec<(usize, Pdq)>,
+    /// Keypoints of the photos decoded here (precomputed hashes have none).
+    pub keypoints: Vec<QueryKeypoints>,
     /// Photos that could not be used, and why.
     pub problems: Vec<String>,
 }
@@ -131,12 +164,13 @@ pub fn query_evidence(images: &[String], hashes: &[ImageHashRef]) -> QueryPhotos
             .into_iter()
             .zip(pdqs(hashes))
             .collect(),
+        keypoints: Vec::new(),
         problems: Vec::new(),
     };
     let hasher = PhotoHasher::new();
     let first = out.next_number();
     for (i, img) in images.iter().filter(|i| !is_url(i)).enumerate() {
-        match decode_file_scaled(Path::new(img), HASH_DECODE_SIDE) {
+        match decode_file_scaled(Path::new(img), QUERY_DECODE_SIDE) {
             Ok(pixels) => out.add_photo(&hasher, first + i, &pixels),
             Err(e) => out.problems.push(format!("image '{img}': {e}")),
         }
@@ -167,8 +201,16 @@ impl QueryPhotos {
     }
 
     /// Adds photo number `n`, decoded (see [`decode_query_photo`]): its 8 rotations and flips,
-    /// its top part (for a banner laid over the bottom of a banned photo), and PDQ.
+    /// its top part (for a banner laid over the bottom of a banned photo), PDQ and keypoints;
+    /// and the same of each panel when it is a collage ([`super::panels`]).
     pub fn add_photo(&mut self, hasher: &PhotoHasher, n: usize, pixels: &image::DynamicImage) {
+        self.add_one(hasher, n, pixels);
+        for panel in super::panels::panels(pixels) {
+            self.add_one(hasher, n, &panel);
+        }
+    }
+
+    fn add_one(&mut self, hasher: &PhotoHasher, n: usize, pixels: &image::DynamicImage) {
         if let Some(variants) = hasher.dihedral(pixels) {
             self.pairs.extend(variants.into_iter().map(|h| (n, h)));
         }
@@ -183,13 +225,40 @@ impl QueryPhotos {
                     .map(|p| (n, p.hash)),
             );
         }
+        // Keypoints turn with the photo; a mirror image needs its own.
+        if let Some((k, mirrored)) = Keypoints::with_mirror(pixels, QUERY_KEYPOINTS) {
+            self.keypoints.push(QueryKeypoints::new(n, false, k));
+            self.keypoints.push(QueryKeypoints::new(n, true, mirrored));
+        }
     }
 }
 
 /// A listing photo sent as bytes (the server's uploads), decoded as files are for a query: at
 /// reduced size, bounded.
 pub fn decode_query_photo(bytes: &[u8], label: &Path) -> crate::Result<image::DynamicImage> {
-    crate::photo::decode_bytes_scaled(bytes, label, HASH_DECODE_SIDE)
+    crate::photo::decode_bytes_scaled(bytes, label, QUERY_DECODE_SIDE)
+}
+
+/// The keypoints of one listing photo, as found or in its mirror image, with their retrieval
+/// keys ([`super::descriptors::keys`]) for the cheap test of whether to verify a pair.
+#[derive(Debug, Clone)]
+pub struct QueryKeypoints {
+    pub photo: usize,
+    pub mirrored: bool,
+    pub points: Keypoints,
+    pub keys: Vec<u32>,
+}
+
+impl QueryKeypoints {
+    fn new(photo: usize, mirrored: bool, points: Keypoints) -> QueryKeypoints {
+        let keys = super::descriptors::keys(&points);
+        QueryKeypoints {
+            photo,
+            mirrored,
+            points,
+            keys,
+        }
+    }
 }
 
 /// [`query_evidence`]'s dHash/pHash pairs and problems (the form callers used before PDQ).

@@ -4,19 +4,24 @@
 //! into dHash and pHash after trimming borders (and [`pdq`] into PDQ for exchange), or into nothing for a photo too flat to tell
 //! apart from others. Hashes are searched with [`crate::photo::hamming`].
 
+mod brief_tests;
 mod decode;
+pub mod descriptors;
 mod evidence;
 pub mod hamming;
 mod hash;
+pub mod keypoints;
+pub mod panels;
 mod pdq;
+pub mod verify;
 
 pub use decode::{
     HASH_DECODE_SIDE, MAX_ALLOC, MAX_FILE_BYTES, MAX_SIDE, PDQ_DECODE_SIDE, decode_bytes,
     decode_bytes_scaled, decode_file, decode_file_scaled,
 };
 pub use evidence::{
-    DHASH_CROP, PHASH_CROP, QueryPhotos, crop_photos, decode_query_photo, hash_images, pdqs,
-    photos, query_evidence, query_photos,
+    DHASH_CROP, KEYPOINTS, PHASH_CROP, QUERY_DECODE_SIDE, QueryKeypoints, QueryPhotos, crop_photos,
+    decode_query_photo, hash_images, pdqs, photos, query_evidence, query_photos, record_keypoints,
 };
 pub use hash::{
     BANNER_KEEP, CROPS, Dihedral, PhotoHasher, PhotoHashes, hex64, parse_hex64, prepare,

@@ -30,6 +30,7 @@ pub mod hardcases;
 pub mod index;
 pub mod ingest;
 pub mod listings;
+pub mod photo_suite;
 pub mod photos;
 pub mod query;
 pub mod reverse;

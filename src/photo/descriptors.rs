@@ -1,0 +1,252 @@
+//! Retrieval by keypoint descriptors: which banned photos share enough local detail with a
+//! listing photo to be worth verifying, without comparing it with every banned photo.
+//!
+//! Locality-sensitive hashing by bit sampling (as FLANN's LSH index for ORB): each of
+//! [`TABLES`] tables keys a descriptor by [`KEY_BITS`] fixed bits of its 256, so two
+//! descriptors of one physical detail (a dozen or so bits apart) share a key in at least one
+//! table far more often than two unrelated ones (128 bits apart) do. A banned photo collects a
+//! vote from each listing descriptor that meets one of its descriptors in a bucket and agrees
+//! with it on a 32-bit fingerprint (other bits of the descriptor, within [`FINGERPRINT_SLACK`]):
+//! BRIEF's bits are correlated, so keys alone collide across unrelated photos far more often
+//! than 16 independent bits would, and the fingerprint removes most of those chance votes. The
+//! photos with most votes are the candidates. Buckets are flat arrays (one sort at build time), so a
+//! lookup is a slice, and the cost of a query grows with the bucket sizes, not with a scan.
+
+use rustc_hash::FxHashMap;
+
+use super::keypoints::{Descriptor, Keypoints};
+
+/// Tables, and bits per key. 16 bits give 65,536 buckets a table: at 100k banned photos of 128
+/// keypoints, about 200 entries a bucket.
+pub const TABLES: usize = 3;
+pub const KEY_BITS: usize = 12;
+/// Votes a banned photo needs to be a candidate: a couple of chance meetings are common.
+pub const MIN_VOTES: u32 = 2;
+/// Bits a fingerprint may differ by: a descriptor of the same detail differs in about an
+/// eighth of its bits (4 of 32), an unrelated one in half.
+pub const FINGERPRINT_SLACK: u32 = 8;
+
+/// A bucket holding this many times its fair share is a detail every photo has (flat skies,
+/// straight edges): it votes for nothing.
+const CROWDED: usize = 32;
+
+/// Bits keys and fingerprints are read from: the descriptor's first half, the tests whose bits
+/// are the most even (the learned tests come most even first, see `keypoints::tests`).
+const EVEN_BITS: u64 = 128;
+/// Bits of a fingerprint.
+const PRINT_BITS: usize = 32;
+
+/// The sampled bit positions of each table, its key's then its fingerprint's: fixed, since
+/// stored indexes and queries must agree.
+fn positions() -> &'static [[u8; KEY_BITS + PRINT_BITS]; TABLES] {
+    static P: std::sync::OnceLock<[[u8; KEY_BITS + PRINT_BITS]; TABLES]> =
+        std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let mut state = 0xD1B5_4A32_D192_ED03_u64;
+        let mut out = [[0u8; KEY_BITS + PRINT_BITS]; TABLES];
+        for table in out.iter_mut() {
+            let mut taken = [false; 256];
+            for slot in table.iter_mut() {
+                loop {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    let bit = ((state >> 33) % EVEN_BITS) as usize;
+                    if !taken[bit] {
+                        taken[bit] = true;
+                        *slot = bit as u8;
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    })
+}
+
+/// The bits of `d` at `positions`, packed.
+#[inline]
+fn gather(d: &Descriptor, positions: &[u8]) -> u32 {
+    let mut k = 0u32;
+    for (i, &bit) in positions.iter().enumerate() {
+        let b = (d[(bit / 64) as usize] >> (bit % 64)) & 1;
+        k |= (b as u32) << i;
+    }
+    k
+}
+
+/// The fingerprint of a descriptor in `table`: bits its key does not read.
+#[inline]
+fn fingerprint(d: &Descriptor, table: usize) -> u32 {
+    gather(d, &positions()[table][KEY_BITS..])
+}
+
+/// The key of a descriptor in `table`.
+#[inline]
+fn key(d: &Descriptor, table: usize) -> u32 {
+    gather(d, &positions()[table][..KEY_BITS])
+}
+
+/// The keys of a photo's descriptors, table by table, sorted and distinct (`table << 16 | key`):
+/// what two photos share is counted by merging two of these.
+pub fn keys(k: &Keypoints) -> Vec<u32> {
+    let mut out: Vec<u32> = (0..TABLES)
+        .flat_map(|t| {
+            k.descriptors
+                .iter()
+                .map(move |d| ((t as u32) << KEY_BITS) | key(d, t))
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Keys two photos share (both from [`keys`]): the cheap test of whether to verify them.
+pub fn shared(a: &[u32], b: &[u32]) -> u32 {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Banned photos' descriptors, bucketed (see the module's doc). Ids are the caller's.
+#[derive(Debug, Default)]
+pub struct DescriptorIndex {
+    /// Per table: `starts[key]..starts[key + 1]` index `ids` and `prints`.
+    starts: Vec<Vec<u32>>,
+    ids: Vec<Vec<u32>>,
+    prints: Vec<Vec<u32>>,
+    /// A bucket over this is crowded (see [`CROWDED`]).
+    crowded: usize,
+}
+
+/// Collects the photos of an index before its buckets are laid out.
+#[derive(Debug, Default)]
+pub struct DescriptorIndexBuilder {
+    /// Per table: `(key, id, fingerprint)`.
+    entries: Vec<Vec<(u32, u32, u32)>>,
+}
+
+impl DescriptorIndexBuilder {
+    pub fn new() -> Self {
+        DescriptorIndexBuilder {
+            entries: vec![Vec::new(); TABLES],
+        }
+    }
+
+    /// Adds the descriptors of one photo of item `id`.
+    pub fn insert(&mut self, id: u32, k: &Keypoints) {
+        for (t, entries) in self.entries.iter_mut().enumerate() {
+            entries.extend(
+                k.descriptors
+                    .iter()
+                    .map(|d| (key(d, t), id, fingerprint(d, t))),
+            );
+        }
+    }
+
+    pub fn build(self) -> DescriptorIndex {
+        let buckets = 1usize << KEY_BITS;
+        let mut index = DescriptorIndex::default();
+        let mut total = 0;
+        for mut entries in self.entries {
+            entries.sort_unstable();
+            entries.dedup();
+            total = total.max(entries.len());
+            let mut starts = vec![0u32; buckets + 1];
+            for &(k, _, _) in &entries {
+                starts[k as usize + 1] += 1;
+            }
+            for i in 0..buckets {
+                starts[i + 1] += starts[i];
+            }
+            index.ids.push(entries.iter().map(|e| e.1).collect());
+            index.prints.push(entries.iter().map(|e| e.2).collect());
+            index.starts.push(starts);
+        }
+        index.crowded = (total / buckets + 1) * CROWDED;
+        index
+    }
+}
+
+impl DescriptorIndex {
+    pub fn is_empty(&self) -> bool {
+        self.ids.iter().all(Vec::is_empty)
+    }
+
+    /// The items with the most votes from `queries` (each descriptor votes once per item), at
+    /// most `limit`, with at least [`MIN_VOTES`]: `(id, votes)`, most votes first.
+    pub fn candidates(&self, queries: &[&Keypoints], limit: usize) -> Vec<(u32, u32)> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let mut votes: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut met: Vec<u32> = Vec::new();
+        for d in queries.iter().flat_map(|k| &k.descriptors) {
+            met.clear();
+            for t in 0..TABLES {
+                let k = key(d, t) as usize;
+                let (a, b) = (self.starts[t][k] as usize, self.starts[t][k + 1] as usize);
+                if b - a > self.crowded {
+                    continue;
+                }
+                let fp = fingerprint(d, t);
+                for (id, p) in self.ids[t][a..b].iter().zip(&self.prints[t][a..b]) {
+                    if (p ^ fp).count_ones() <= FINGERPRINT_SLACK {
+                        met.push(*id);
+                    }
+                }
+            }
+            met.sort_unstable();
+            met.dedup();
+            for &id in &met {
+                *votes.entry(id).or_default() += 1;
+            }
+        }
+        let mut out: Vec<(u32, u32)> = votes.into_iter().filter(|(_, v)| *v >= MIN_VOTES).collect();
+        out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(limit);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::keypoints::{BANNED_KEYPOINTS, QUERY_KEYPOINTS, extract, tests::textured};
+    use super::*;
+
+    #[test]
+    fn an_edited_photo_finds_its_original_among_others() {
+        let mut b = DescriptorIndexBuilder::new();
+        let photo =
+            |id: u32| crate::pipeline::photo_suite::drawn_photo(100 + id as u64, id as usize);
+        for id in 0..20u32 {
+            b.insert(id, &extract(&photo(id), BANNED_KEYPOINTS).unwrap());
+        }
+        let index = b.build();
+        let p = photo(17);
+        let (w, h) = (p.width(), p.height());
+        let edited = p.crop_imm(w / 8, h / 10, w * 3 / 4, h * 4 / 5).rotate90();
+        let q = extract(&edited, QUERY_KEYPOINTS).unwrap();
+        let found = index.candidates(&[&q], 3);
+        assert_eq!(found.first().map(|f| f.0), Some(17), "{found:?}");
+    }
+
+    #[test]
+    fn shared_keys_count_the_intersection() {
+        assert_eq!(shared(&[1, 3, 5, 7], &[2, 3, 4, 7, 9]), 2);
+        assert_eq!(shared(&[], &[1]), 0);
+        let k = extract(&textured(5, 300, 300), 64).unwrap();
+        let ks = keys(&k);
+        assert!(ks.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(shared(&ks, &ks) as usize, ks.len());
+    }
+}
