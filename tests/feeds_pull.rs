@@ -536,17 +536,28 @@ fn each_source_end_to_end_with_keys_audit_and_photos() {
         r.stderr
     );
     assert!(!r.stderr.contains("wrong-key-123"), "{}", r.stderr);
-    let r = env.run(&[
-        "feed",
-        "pull",
-        "consumer24",
-        "--base-url",
-        &kca.base,
-        "--allow-private-addresses",
-        "--key",
-        key_kca,
-    ]);
+    // Even with every log on: the client's own logs are silenced, relist's are redacted.
+    let r = env.run_with(
+        &[
+            "feed",
+            "pull",
+            "consumer24",
+            "--base-url",
+            &kca.base,
+            "--allow-private-addresses",
+            "--key",
+            key_kca,
+        ],
+        None,
+        &[("RELIST_LOG", "trace")],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("serviceKey=***"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("kca%20Secret") && !r.stderr.contains(key_kca),
+        "{}",
+        r.stderr
+    );
     let r = env.run(&[
         "feed",
         "pull",

@@ -148,6 +148,13 @@ pub fn init_logging(quiet: bool) {
     let default = if quiet { "error" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELIST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // The HTTP client logs the addresses it asks for, keys in parameters included; relist
+    // logs each page itself, redacted.
+    let filter = ["ureq=off", "ureq_proto=off", "rustls=off"]
+        .into_iter()
+        .fold(filter, |f, d| {
+            f.add_directive(d.parse().expect("a log directive"))
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -150,8 +150,8 @@ pub fn check_base(base: &str) -> Result<String, String> {
     Ok(b.to_string())
 }
 
-/// One page to fetch.
-#[derive(Debug, Clone)]
+/// One page to fetch. No `Debug`: the address or a header holds the key.
+#[derive(Clone)]
 pub struct PageRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,

@@ -27,8 +27,8 @@ use crate::net::{Client, Limits, Retry};
 /// Photos fetched per record at most; a record naming more keeps the rest as addresses.
 pub const MAX_PHOTOS_PER_RECORD: usize = 8;
 
-/// What to pull, and how.
-#[derive(Debug, Clone)]
+/// What to pull, and how. No `Debug`: it holds the key.
+#[derive(Clone)]
 pub struct PullRequest {
     pub index: PathBuf,
     pub source: Source,
