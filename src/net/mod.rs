@@ -316,7 +316,10 @@ pub fn join(base: &str, loc: &str) -> String {
         return format!("{o}{loc}");
     }
     // Relative to the base's directory.
-    let path = base[o.len().min(base.len())..]
+    // `get`: a base without a scheme makes `o` longer than its own prefix of `base`.
+    let path = base
+        .get(o.len()..)
+        .unwrap_or("")
         .split(['?', '#'])
         .next()
         .unwrap_or("");
@@ -349,6 +352,9 @@ mod tests {
         assert_eq!(join(b, "/p?q"), "http://h:8/p?q");
         assert_eq!(join(b, "next.json"), "http://h:8/a/b/next.json");
         assert_eq!(origin("HTTP://H:8/x"), "http://h:8");
+        // A base that is no address at all joins to something, without a panic.
+        let _ = join("é", "x");
+        let _ = join("ééé://", "x");
         let c = Client::new(false, Retry::default(), vec!["k/y+z".into(), String::new()]);
         assert_eq!(
             c.redact("a?serviceKey=k%2Fy%2Bz&b and k/y+z"),
