@@ -133,6 +133,44 @@ impl ServerFile {
     }
 }
 
+/// `[feeds]`: the keys of the feeds that want one (`relist feed pull`), kept in the file for
+/// the same reason as the server's tokens. Flags and `RELIST_*_KEY` variables come first.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedsFile {
+    /// SafetyKorea's `AuthKey`.
+    pub safetykorea_key: Option<String>,
+    /// Consumer24's `serviceKey`.
+    pub consumer24_key: Option<String>,
+}
+
+impl FeedsFile {
+    fn is_empty(&self) -> bool {
+        self.safetykorea_key.is_none() && self.consumer24_key.is_none()
+    }
+
+    /// The key of `[feeds]` named `name` (`safetykorea_key`, `consumer24_key`).
+    pub fn key(&self, name: &str) -> Option<&str> {
+        match name {
+            "safetykorea_key" => self.safetykorea_key.as_deref(),
+            "consumer24_key" => self.consumer24_key.as_deref(),
+            _ => None,
+        }
+        .filter(|k| !k.trim().is_empty())
+    }
+}
+
+/// Keys are never printed, not even in a debug dump of the config.
+impl std::fmt::Debug for FeedsFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |k: &Option<String>| if k.is_some() { "(set)" } else { "(none)" };
+        f.debug_struct("FeedsFile")
+            .field("safetykorea_key", &set(&self.safetykorea_key))
+            .field("consumer24_key", &set(&self.consumer24_key))
+            .finish()
+    }
+}
+
 /// Which scorer turns a pair's features into a score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -195,6 +233,8 @@ pub struct Config {
     /// Left out of a written config when empty; `calibrate` never writes it.
     #[serde(default, skip_serializing_if = "ServerFile::is_empty")]
     pub server: ServerFile,
+    #[serde(default, skip_serializing_if = "FeedsFile::is_empty")]
+    pub feeds: FeedsFile,
 }
 
 impl Default for Config {

@@ -135,6 +135,59 @@ pub fn unix_seconds(s: &str) -> Result<u64, String> {
     u64::try_from(secs).map_err(|_| bad())
 }
 
+/// `DD/MM/YYYY`, as the EU Safety Gate writes its report dates.
+pub fn dmy(s: &str) -> Option<Date> {
+    let mut p = s.trim().split('/');
+    let (d, m, y) = (p.next()?, p.next()?, p.next()?);
+    if p.next().is_some() || d.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    iso(&format!("{y}-{m}-{d}"))
+}
+
+impl Date {
+    /// The day `days` after 1970-01-01 (the inverse of [`Date::days_since_epoch`]); `None`
+    /// outside years 0 to 9999.
+    pub fn from_days_since_epoch(days: i64) -> Option<Date> {
+        // Hinnant's civil_from_days.
+        let z = days.checked_add(719_468)?;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        Date::new(
+            u16::try_from(y).ok().filter(|y| *y <= 9999)?,
+            m as u8,
+            d as u8,
+        )
+    }
+
+    /// The day of a Unix time (UTC).
+    pub fn of_unix(secs: u64) -> Date {
+        Date::from_days_since_epoch((secs / 86_400) as i64).unwrap_or(Date {
+            year: 9999,
+            month: 12,
+            day: 31,
+        })
+    }
+}
+
+/// A Unix time as `YYYY-MM-DDTHH:MM:SSZ`, the form `--banned-since` reads back.
+pub fn rfc3339(secs: u64) -> String {
+    let t = secs % 86_400;
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        Date::of_unix(secs),
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
 /// Days from the civil date (Howard Hinnant's algorithm): a dependency for a few lines of
 /// calendar arithmetic is not worth it. `m` is 1 to 12.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -253,5 +306,20 @@ mod tests {
         );
         let d = iso("2026-11-25").unwrap();
         assert_eq!(d.days_since_epoch() * 86_400 + 12 * 3600, 1_795_608_000);
+        assert_eq!(rfc3339(1_795_608_000), "2026-11-25T12:00:00Z");
+        assert_eq!(unix_seconds(&rfc3339(1_795_608_061)), Ok(1_795_608_061));
+        for day in [
+            "1970-01-01",
+            "2000-02-29",
+            "2026-12-31",
+            "1969-12-31",
+            "2400-03-01",
+        ] {
+            let d = iso(day).unwrap();
+            assert_eq!(Date::from_days_since_epoch(d.days_since_epoch()), Some(d));
+        }
+        assert_eq!(dmy("14/08/2026"), iso("2026-08-14"));
+        assert_eq!(dmy("14/8/2026"), None);
+        assert_eq!(dmy("14/08/2026/1"), None);
     }
 }

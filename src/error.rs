@@ -35,6 +35,9 @@ pub enum Error {
     /// Another process holds the index's writer: the write was not made, and may be retried.
     #[error("index {}: another process is writing to this index; try again when it has finished", .0.display())]
     Busy(PathBuf),
+    /// A feed page or photo could not be fetched (the address with its keys redacted).
+    #[error("{url}: {reason}")]
+    Fetch { url: String, reason: String },
     /// A banned record that was asked for does not exist.
     #[error("no banned record with id '{0}'")]
     NotFound(String),

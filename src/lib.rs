@@ -46,6 +46,7 @@
 //!   training the matcher ([`pipeline::train`]).
 //! - [`present`]: JSON/CSV/Parquet output, HTML cards, the sweep report, thumbnails.
 //! - [`feeds`]: the record readers (JSON Lines, CSV, Parquet) and the regulators' formats.
+//! - [`net`]: outbound HTTP for feed pulls (bounded, retried, inside addresses refused).
 //! - [`server`]: the HTTP API and the web page. The command line is the binary (`src/cli/`).
 
 pub mod config;
@@ -56,6 +57,7 @@ pub mod feeds;
 pub mod index;
 pub mod matching;
 pub mod model;
+pub mod net;
 pub mod photo;
 pub mod pipeline;
 pub mod present;

@@ -274,7 +274,7 @@ fn query_by_model_text_and_source() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json_lines()[0]["banned_id"], "B-2");
     let r = env.run(&["query", "power bank", "--source", "cpsc", "--format", "csv"]);
-    assert!(r.stdout.starts_with("banned_id,score"), "{}", r.stdout);
+    assert!(r.stdout.starts_with("rank,banned_id,score"), "{}", r.stdout);
     assert!(r.stdout.contains("B-1"), "{}", r.stdout);
     let r = env.run(&["query", "power bank", "--source", "EU"]);
     assert!(!r.stdout.contains("B-1"), "{}", r.stdout);

@@ -507,10 +507,11 @@ fn the_page_searches_shows_photos_and_refuses_bad_uploads() {
     let (st, _, page) = srv.req("POST", "/", &[("Content-Type", &ct)], &body);
     let page = String::from_utf8(page).unwrap();
     assert_eq!(st, 200, "{page}");
+    // A search of the banned list is ranked, not decided.
     let first = page.find("<article").unwrap();
     assert!(
-        page[first..].starts_with("<article class=\"card block\"")
-            || page[first..].starts_with("<article class=\"card review\""),
+        page[first..].starts_with("<article class=\"card search\"")
+            && page[first..].contains("data-rank=\"1\""),
         "{page}"
     );
     assert!(
@@ -577,8 +578,15 @@ fn the_page_searches_shows_photos_and_refuses_bad_uploads() {
     let (ct, body) = multipart(&[], Some(("big.jpg", &big)));
     let (st, _, _) = srv.req("POST", "/", &[("Content-Type", &ct)], &body);
     assert_eq!(st, 413);
-    // An empty form says what to give.
+    // An empty form lists the banned records, newest recall first; in a catalog it says what
+    // to give.
     let (ct, body) = multipart(&[("text", "")], None);
+    let (st, _, page) = srv.req("POST", "/", &[("Content-Type", &ct)], &body);
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(st, 200, "{page}");
+    assert!(page.contains("newest recall first"), "{page}");
+    assert!(page.contains("data-rank=\"1\""), "{page}");
+    let (ct, body) = multipart(&[("text", ""), ("target", "catalog")], None);
     let (st, _, page) = srv.req("POST", "/", &[("Content-Type", &ct)], &body);
     assert_eq!(st, 400);
     assert!(String::from_utf8(page).unwrap().contains("give a text"));
@@ -776,7 +784,10 @@ fn the_page_in_headless_chromium() {
     );
     let c = &cards(text)[0];
     assert_eq!(c["banned_id"], "CPSC-26-0412", "{text}");
-    assert_eq!(c["decision"], "block");
+    assert_eq!(
+        (&c["rank"], &c["decision"]),
+        (&serde_json::json!(1), &Value::Null)
+    );
     assert!(
         c["marks"]
             .as_array()

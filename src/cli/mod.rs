@@ -5,6 +5,7 @@ mod catalog;
 mod check;
 mod eval;
 mod explain;
+mod feed;
 mod hash;
 mod index;
 mod ingest;
@@ -111,6 +112,9 @@ pub enum Command {
     /// Train the learned matcher (gradient-boosted trees) on labelled pairs; writes the model
     /// file and prints the config that uses it.
     Train(train::TrainArgs),
+    /// Pull a regulator feed (cpsc, healthcanada, safetykorea, consumer24, safetygate, accc)
+    /// into the index in one commit, photos included: `feed pull SOURCE`.
+    Feed(feed::FeedArgs),
     /// Export the index to one archive, or import one (to ship it to sweep workers).
     Index(index::IndexArgs),
     /// Serve the HTTP API (checks, queries, live index updates) until SIGTERM or ctrl-c.
@@ -133,6 +137,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Stats(a) => stats::run(g, a),
         Command::Calibrate(a) => calibrate::run(g, a),
         Command::Train(a) => train::run(g, a),
+        Command::Feed(a) => feed::run(g, a),
         Command::Index(a) => index::run(g, a),
         Command::Serve(a) => serve::run(g, a),
         Command::Hash(a) => hash::run(g, a),
@@ -143,6 +148,13 @@ pub fn init_logging(quiet: bool) {
     let default = if quiet { "error" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELIST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // The HTTP client logs the addresses it asks for, keys in parameters included; relist
+    // logs each page itself, redacted.
+    let filter = ["ureq=off", "ureq_proto=off", "rustls=off"]
+        .into_iter()
+        .fold(filter, |f, d| {
+            f.add_directive(d.parse().expect("a log directive"))
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

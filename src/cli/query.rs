@@ -1,5 +1,6 @@
-//! `relist query`: ad-hoc search of the banned index by text, model number, GTIN or photo, or
-//! of a catalog (`--catalog DIR`) for the listings that match banned records or a probe.
+//! `relist query`: ad-hoc search of the banned index by text, model number, GTIN or photo
+//! (ranked by relevance), the banned list browsed by filters alone (newest recall first), or a
+//! catalog (`--catalog DIR`) searched for the listings that match banned records or a probe.
 
 use std::io::Write;
 
@@ -8,7 +9,7 @@ use relist::engine::Engine;
 use relist::model::{BannedRecord, Match};
 use relist::pipeline::query::{self, BannedIndex, QueryAnswer, QueryRequest, Target};
 use relist::pipeline::reverse::CatalogHit;
-use relist::pipeline::search::{Filters, Hit};
+use relist::pipeline::search::{Browse, Filters, Hit};
 use relist::{Error, Result};
 
 use super::{Global, Outcome};
@@ -65,11 +66,27 @@ pub struct QueryArgs {
     /// Most results (with --catalog: per banned record).
     #[arg(long, default_value_t = 10)]
     limit: usize,
+    /// Results skipped first (the next page of a search or of the banned list).
+    #[arg(long, default_value_t = 0, conflicts_with = "catalog")]
+    offset: usize,
     #[arg(long, value_enum, default_value = "table")]
     format: OutputFormat,
+    #[arg(skip)]
+    quiet: bool,
+}
+
+impl QueryArgs {
+    /// Footers are for people at a table; a program reading JSON or CSV has its counts.
+    fn quiet_footer(&self) -> bool {
+        self.quiet || !matches!(self.format, OutputFormat::Table)
+    }
 }
 
 pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
+    let a = QueryArgs {
+        quiet: g.quiet,
+        ..a
+    };
     // An empty filter (`--category ""`, from a script) is no filter.
     let f = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     let filters = Filters {
@@ -95,6 +112,7 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
         banned_ids: a.banned.clone(),
         filters,
         limit: a.limit,
+        offset: a.offset,
         max_banned: a.max_banned,
     };
     let banned = BannedIndex::At(&g.index, g.config()?);
@@ -114,6 +132,7 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
     };
     match answer {
         QueryAnswer::Banned(hits) => print_banned(&a, &hits),
+        QueryAnswer::Records(b) => print_records(&a, &b),
         QueryAnswer::Listings { hits, selected } => {
             if selected == Some(0) {
                 eprintln!("no banned record passes the filters");
@@ -123,9 +142,13 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
     }
 }
 
-/// Banned records found, in the chosen format.
+/// Banned records found by a search, ranked by relevance, in the chosen format. A search
+/// is no check: no block/review/allow is printed, only rank, score and evidence.
 fn print_banned(a: &QueryArgs, hits: &[Hit]) -> Result<Outcome> {
-    let rows: Vec<(&Match, &BannedRecord)> = hits.iter().map(|h| (&h.matched, &h.record)).collect();
+    let rows: Vec<(usize, &Match, &BannedRecord)> = hits
+        .iter()
+        .map(|h| (h.rank, &h.matched, &h.record))
+        .collect();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let io = |e| Error::io("<stdout>", e);
@@ -137,20 +160,13 @@ fn print_banned(a: &QueryArgs, hits: &[Hit]) -> Result<Outcome> {
         }
         OutputFormat::Csv => {
             let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record([
-                "banned_id",
-                "score",
-                "decision",
-                "source",
-                "title",
-                "reasons",
-            ])
-            .map_err(|e| Error::Invalid(e.to_string()))?;
-            for (m, r) in rows.iter().copied() {
+            w.write_record(["rank", "banned_id", "score", "source", "title", "reasons"])
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+            for (rank, m, r) in rows.iter().copied() {
                 w.write_record([
+                    rank.to_string().as_str(),
                     m.banned_id.as_str(),
                     &format!("{:.3}", m.score),
-                    m.decision.as_str(),
                     r.source.as_deref().unwrap_or(""),
                     r.title.as_str(),
                     &m.reasons.join("; "),
@@ -163,7 +179,7 @@ fn print_banned(a: &QueryArgs, hits: &[Hit]) -> Result<Outcome> {
             if rows.is_empty() {
                 eprintln!("no banned record matches");
             }
-            for (i, (m, r)) in rows.iter().copied().enumerate() {
+            for (rank, m, r) in rows.iter().copied() {
                 let title = if r.title.is_empty() {
                     r.terms.join(", ")
                 } else {
@@ -171,10 +187,8 @@ fn print_banned(a: &QueryArgs, hits: &[Hit]) -> Result<Outcome> {
                 };
                 writeln!(
                     out,
-                    "{:>2}. {:.3} {:<6} {:<18} {} [{}]",
-                    i + 1,
+                    "{rank:>2}. score {:.3}  {:<18} {} [{}]",
                     m.score,
-                    m.decision.as_str(),
                     m.banned_id,
                     title,
                     r.source.as_deref().unwrap_or("-")
@@ -184,9 +198,101 @@ fn print_banned(a: &QueryArgs, hits: &[Hit]) -> Result<Outcome> {
                     writeln!(out, "      - {reason}").map_err(io)?;
                 }
             }
+            if !a.quiet_footer() && !rows.is_empty() {
+                eprintln!("search results, ranked by relevance (a search, not a check)");
+            }
         }
     }
     out.flush().map_err(io)?;
+    Ok(Outcome::Clean)
+}
+
+/// Banned records listed by filters alone, newest recall first.
+fn print_records(a: &QueryArgs, b: &Browse) -> Result<Outcome> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let io = |e| Error::io("<stdout>", e);
+    let csv_err = |e: csv::Error| Error::Invalid(e.to_string());
+    let ranked = b
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (b.offset + i + 1, r));
+    match a.format {
+        OutputFormat::Json => {
+            for (rank, r) in ranked {
+                writeln!(out, "{}", relist::pipeline::search::listed_value(rank, r)).map_err(io)?;
+            }
+        }
+        OutputFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut out);
+            w.write_record([
+                "rank",
+                "banned_id",
+                "recalled_at",
+                "source",
+                "title",
+                "category",
+                "hazard",
+                "url",
+            ])
+            .map_err(csv_err)?;
+            for (rank, r) in ranked {
+                w.write_record([
+                    rank.to_string().as_str(),
+                    r.id.as_str(),
+                    r.recalled_at.as_deref().unwrap_or(""),
+                    r.source.as_deref().unwrap_or(""),
+                    r.title.as_str(),
+                    r.category.as_deref().unwrap_or(""),
+                    r.hazard.as_deref().unwrap_or(""),
+                    r.url.as_deref().unwrap_or(""),
+                ])
+                .map_err(csv_err)?;
+            }
+            w.flush().map_err(io)?;
+        }
+        OutputFormat::Table => {
+            for (rank, r) in ranked {
+                let title = if r.title.is_empty() {
+                    r.terms.join(", ")
+                } else {
+                    r.title.clone()
+                };
+                writeln!(
+                    out,
+                    "{rank:>3}. {:<10} {:<18} {} [{}]",
+                    r.recalled_at.as_deref().unwrap_or("-"),
+                    r.id,
+                    title,
+                    r.source.as_deref().unwrap_or("-")
+                )
+                .map_err(io)?;
+                if let Some(h) = &r.hazard {
+                    writeln!(out, "       hazard: {h}").map_err(io)?;
+                }
+            }
+        }
+    }
+    out.flush().map_err(io)?;
+    if !a.quiet_footer() {
+        let shown = b.records.len();
+        if shown == 0 {
+            eprintln!("no banned record passes the filters ({} in all)", b.total);
+        } else {
+            let more = if (b.offset + shown) < b.total as usize {
+                format!("; --offset {} for more", b.offset + shown)
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "records {}–{} of {}, newest recall first{more}",
+                b.offset + 1,
+                b.offset + shown,
+                b.total
+            );
+        }
+    }
     Ok(Outcome::Clean)
 }
 

@@ -43,6 +43,10 @@ pub struct SweepArgs {
     /// with the same results for those records.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     banned_since: Option<u64>,
+    /// Incremental sweep against the records of a feed pull: the last successful
+    /// `relist feed pull SOURCE` (or `last`, of any source), as --banned-since its time.
+    #[arg(long, value_name = "SOURCE|last", conflicts_with = "banned_since")]
+    banned_from_pull: Option<String>,
     /// Result format: jsonl (default), csv or parquet; by default from --out's extension.
     #[arg(long, value_name = "jsonl|csv|parquet")]
     out_format: Option<OutputFormat>,
@@ -54,6 +58,10 @@ pub struct SweepArgs {
     /// every hit with both photos and its reasons, sortable by score.
     #[arg(long, value_name = "FILE.html", conflicts_with = "resume")]
     report: Option<PathBuf>,
+    /// Also write "who still sells it" as CSV: listing_id, seller, platform, url, banned_id,
+    /// decision, score, one row per flagged pair.
+    #[arg(long, value_name = "FILE.csv", conflicts_with = "resume")]
+    sellers: Option<PathBuf>,
 }
 
 /// `--banned-since`: the times of [`relist::dates::unix_seconds`].
@@ -87,6 +95,25 @@ fn progress_bar(catalog: &std::path::Path, quiet: bool) -> Option<ProgressBar> {
 }
 
 pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
+    let banned_since = match &a.banned_from_pull {
+        Some(which) => {
+            let state = relist::pipeline::pull::PullState::read(&g.index)?;
+            let at = state.last_pull(which).ok_or_else(|| {
+                relist::Error::Invalid(format!(
+                    "--banned-from-pull {which}: {} remembers no successful pull of {which} (relist feed pull SOURCE first)",
+                    g.index.display()
+                ))
+            })?;
+            if !g.quiet {
+                eprintln!(
+                    "sweeping against the records of the pull at {} (--banned-since {at})",
+                    relist::dates::rfc3339(at)
+                );
+            }
+            Some(at)
+        }
+        None => a.banned_since,
+    };
     let engine = Engine::open(&g.index, g.config()?)?;
     let req = SweepRequest {
         catalog: a.catalog,
@@ -94,12 +121,13 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
         out_format: a.out_format,
         resume: a.resume,
         report: a.report,
+        sellers: a.sellers,
         all: a.all,
         top: a.top,
         threads: a.threads,
         format: a.format,
         shard: a.shard,
-        banned_since: a.banned_since,
+        banned_since,
     };
     let catalog = req.catalog.clone();
     let sweep = Sweep::start(&engine, req)?;
@@ -132,10 +160,10 @@ pub fn run(g: &Global, a: SweepArgs) -> Result<Outcome> {
     let swept = swept?;
     reporter.finish(&catalog);
     let s = swept.summary.clone();
-    if let Some(path) = swept.write_report(&engine)?
-        && !g.quiet
-    {
-        eprintln!("report: {}", path.display());
+    for path in swept.write_report(&engine)? {
+        if !g.quiet {
+            eprintln!("wrote {}", path.display());
+        }
     }
     if !g.quiet {
         eprintln!(

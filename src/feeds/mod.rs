@@ -1,10 +1,12 @@
-//! Reading records from files: JSON Lines and CSV with the same field names.
+//! Reading records from files: JSON Lines and CSV with the same field names, the regulators'
+//! formats, and (`pull`) the regulators' endpoints those formats come from.
 
 pub mod cpsc;
 mod csv;
 pub mod healthcanada;
 mod lines;
 mod parquet;
+pub mod pull;
 pub mod safetykorea;
 pub mod xml;
 

@@ -108,9 +108,30 @@ pub fn is_consumer24(xml: &str) -> bool {
     xml.contains("selectCntntsForOpenAPIResponse")
 }
 
-/// EU Safety Gate weekly report (detail XML).
+/// The weekly reports an EU Safety Gate list names (`<weeklyReport>`): each one's publication
+/// day (when it reads as `DD/MM/YYYY`) and the address of its detail XML.
+pub fn safety_gate_reports(xml: &str) -> Result<Vec<(Option<crate::dates::Date>, String)>, String> {
+    if !xml.contains("<Safety-Gate") {
+        return Err("not a Safety Gate weekly report list".into());
+    }
+    let (items, _) = records(xml, "weeklyReport")?;
+    Ok(items
+        .iter()
+        .filter_map(|f| {
+            let url = one(f, "URL")?;
+            let day = one(f, "publicationDate").and_then(|d| crate::dates::dmy(&d));
+            Some((day, url))
+        })
+        .collect())
+}
+
+/// EU Safety Gate weekly report (detail XML). A notification is dated by its report's
+/// `report_date` (the notices carry no date of their own).
 pub fn safety_gate(xml: &str) -> Result<Vec<Value>, String> {
-    let (items, _) = records(xml, "notifications")?;
+    let (items, outside) = records(xml, "notifications")?;
+    let reported = one(&outside, "report_date")
+        .and_then(|d| crate::dates::dmy(&d))
+        .map(|d| d.to_string());
     Ok(items
         .iter()
         .map(|f| {
@@ -148,6 +169,7 @@ pub fn safety_gate(xml: &str) -> Result<Vec<Value>, String> {
                 "images".into(),
                 json!(f.get("picture").cloned().unwrap_or_default()),
             );
+            put(&mut o, "recalled_at", reported.clone());
             o.insert("source".into(), json!("EU-SafetyGate"));
             o.insert("jurisdictions".into(), json!(EU_EEA));
             o.insert("original".into(), original(f));
@@ -158,6 +180,11 @@ pub fn safety_gate(xml: &str) -> Result<Vec<Value>, String> {
 
 /// Korea's Consumer24 recall API (XML).
 pub fn consumer24(xml: &str) -> Result<Vec<Value>, String> {
+    consumer24_page(xml).map(|(records, _)| records)
+}
+
+/// One page of Consumer24's API: its records and `allCnt`, the count of all its pages'.
+pub fn consumer24_page(xml: &str) -> Result<(Vec<Value>, Option<u64>), String> {
     let (items, outside) = records(xml, "content")?;
     let code = one(&outside, "code").unwrap_or_default();
     if code != "00" {
@@ -166,7 +193,8 @@ pub fn consumer24(xml: &str) -> Result<Vec<Value>, String> {
             one(&outside, "codeMsg").unwrap_or_default()
         ));
     }
-    Ok(items
+    let total = one(&outside, "allCnt").and_then(|n| n.parse().ok());
+    let records = items
         .iter()
         .map(|f| {
             let mut o = Map::new();
@@ -200,7 +228,8 @@ pub fn consumer24(xml: &str) -> Result<Vec<Value>, String> {
             o.insert("original".into(), original(f));
             Value::Object(o)
         })
-        .collect())
+        .collect();
+    Ok((records, total))
 }
 
 pub fn is_accc(xml: &str) -> bool {

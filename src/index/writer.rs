@@ -189,12 +189,24 @@ impl Store {
 
     /// Adds or replaces records, all in one commit: after a crash, either all or none are there.
     pub fn ingest(&self, records: Vec<BannedRecord>) -> Result<IngestCounts> {
+        self.ingest_iter(records.into_iter().map(Ok))
+    }
+
+    /// [`Store::ingest`] from a stream (a feed pull's spool file): each record goes to the
+    /// writer as it comes, so memory is the writer's heap whatever the count, and all are
+    /// committed at the end in one commit. An error from the stream abandons every record of
+    /// it: nothing is committed.
+    pub fn ingest_iter(
+        &self,
+        records: impl IntoIterator<Item = Result<BannedRecord>>,
+    ) -> Result<IngestCounts> {
         let searcher = self.reader.searcher();
         let writer = self.writer()?;
         let mut counts = IngestCounts::default();
         let mut seen: HashSet<String> = HashSet::new();
         let added = unix_now();
         for r in records {
+            let r = r?;
             let id_term = Term::from_field_text(self.fields.id, &r.id);
             if seen.contains(&r.id) || self.count(&searcher, id_term.clone()) > 0 {
                 counts.replaced += 1;

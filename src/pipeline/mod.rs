@@ -6,6 +6,7 @@
 //!
 //! - [`ingest`]: banned records from files (or a request body) into the index: read → hash
 //!   photos → thumbnail → one commit.
+//! - [`pull`]: a regulator feed fetched page by page (and its photos) into one commit.
 //! - [`index`]: the index directory itself: remove records, statistics, export and import.
 //! - [`catalog`]: the same over listings, into a catalog for reverse queries.
 //! - [`sweep`]: a catalog swept to a results file that a stopped run resumes byte for byte.
@@ -32,6 +33,7 @@ pub mod ingest;
 pub mod listings;
 pub mod photo_suite;
 pub mod photos;
+pub mod pull;
 pub mod query;
 pub mod reverse;
 pub mod search;

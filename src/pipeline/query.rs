@@ -11,7 +11,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::ImageHashRef;
 use crate::pipeline::reverse::{CatalogHit, Judge};
-use crate::pipeline::search::{Filters, Hit, Query};
+use crate::pipeline::search::{Browse, Filters, Hit, Query};
 
 /// Where a request looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,6 +42,8 @@ pub struct QueryRequest {
     pub filters: Filters,
     /// Most results (for a catalog: per banned record).
     pub limit: usize,
+    /// The banned index only: results skipped before the first returned.
+    pub offset: usize,
     /// Catalog only: most banned records the filters may select.
     pub max_banned: usize,
 }
@@ -60,8 +62,10 @@ impl QueryRequest {
 /// What a request found.
 #[derive(Debug, Clone)]
 pub enum QueryAnswer {
-    /// Banned records, best first.
+    /// Banned records found by a probe, best first.
     Banned(Vec<Hit>),
+    /// Banned records listed by filters alone (or none), newest recall first.
+    Records(Browse),
     /// Catalog listings, ranked by decision then score.
     Listings {
         hits: Vec<CatalogHit>,
@@ -112,6 +116,14 @@ pub fn run(
                     "query: a banned record id is looked for in a catalog (--catalog DIR)".into(),
                 ));
             }
+            if !req.has_probe() {
+                return Ok(QueryAnswer::Records(crate::pipeline::search::browse(
+                    banned.engine(&mut opened)?,
+                    &req.filters,
+                    req.limit,
+                    req.offset,
+                )?));
+            }
             let q = Query {
                 text: req.text.clone(),
                 models: req.models.clone(),
@@ -124,6 +136,7 @@ pub fn run(
                 image_hashes: req.image_hashes.clone(),
                 filters: req.filters.clone(),
                 limit: req.limit,
+                offset: req.offset,
             };
             Ok(QueryAnswer::Banned(crate::pipeline::search::search(
                 banned.engine(&mut opened)?,

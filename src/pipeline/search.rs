@@ -1,5 +1,10 @@
-//! Ad-hoc search of the banned index by text, model number or GTIN, with filters: the one
-//! implementation behind `relist query` and the server's `GET /v1/query`.
+//! Ad-hoc search of the banned index by text, model number or GTIN, with filters, and the
+//! banned list browsed by filters alone: the one implementation behind `relist query` and the
+//! server's `GET /v1/query`.
+//!
+//! A search is a ranking, not a check: its hits carry their rank and score and the evidence
+//! that found them, and no block/review/allow (the probe is no listing, and a decision on it
+//! would read as one about a product on sale).
 
 use serde_json::Value;
 
@@ -20,6 +25,8 @@ pub struct Query {
     /// Which banned records may be found.
     pub filters: Filters,
     pub limit: usize,
+    /// Hits skipped before the first returned (the next page of results).
+    pub offset: usize,
 }
 
 /// Conditions on banned records: by source, market, recall date, category and hazard.
@@ -98,20 +105,95 @@ impl Filters {
 /// One banned record found, with the match that found it.
 #[derive(Debug, Clone)]
 pub struct Hit {
+    /// 1 for the best hit of the whole search (offset included).
+    pub rank: usize,
     pub matched: Match,
     pub record: BannedRecord,
 }
 
 impl Hit {
-    /// The JSON shape of `relist query --format json` (one per line) and `GET /v1/query`.
+    /// The JSON shape of `relist query TEXT --format json` (one per line) and of
+    /// `GET /v1/query` with a text, model, GTIN or photo: rank, score and evidence.
     pub fn to_value(&self) -> Value {
         let (m, r) = (&self.matched, &self.record);
         serde_json::json!({
-            "banned_id": m.banned_id, "score": m.score, "decision": m.decision,
+            "rank": self.rank, "banned_id": m.banned_id, "score": m.score,
             "title": r.title, "source": r.source, "jurisdictions": r.jurisdictions,
-            "url": r.url, "reasons": m.reasons, "evidence": m.evidence,
+            "recalled_at": r.recalled_at, "url": r.url, "reasons": m.reasons,
+            "evidence": m.evidence,
         })
     }
+}
+
+/// The banned records a browse lists (filters only), newest recall first.
+#[derive(Debug, Clone, Default)]
+pub struct Browse {
+    /// The records of this page, in order.
+    pub records: Vec<BannedRecord>,
+    /// How many records pass the filters in all.
+    pub total: u64,
+    /// Records before the first of this page.
+    pub offset: usize,
+}
+
+/// The JSON shape of one browsed record (`relist query --format json` without a probe, and
+/// `GET /v1/query` without one): the record's facts, its place in the list, no score.
+pub fn listed_value(rank: usize, r: &BannedRecord) -> Value {
+    serde_json::json!({
+        "rank": rank, "banned_id": r.id, "title": r.title, "brand": r.brand,
+        "source": r.source, "jurisdictions": r.jurisdictions, "recalled_at": r.recalled_at,
+        "category": r.category, "hazard": r.hazard, "models": r.models, "gtins": r.gtins,
+        "url": r.url,
+    })
+}
+
+/// Lists the records the filters accept, newest recall first (undated ones last, ties by
+/// id), `limit` of them after `offset`. Every stored record is read once; only the addresses
+/// of the `offset + limit` newest are held, so memory does not grow with the index.
+pub fn browse(engine: &Engine, filters: &Filters, limit: usize, offset: usize) -> Result<Browse> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    filters.validate()?;
+    let snap = engine.snapshot();
+    let dir = engine.store().dir();
+    let keep = offset.saturating_add(limit);
+    // A min-heap of the best `keep` so far: greater keys list first.
+    type Key = (bool, String, Reverse<String>);
+    let mut heap: BinaryHeap<Reverse<(Key, tantivy::DocAddress)>> = BinaryHeap::new();
+    let mut total = 0u64;
+    for a in snap.all_addresses() {
+        let r = snap.record(a).map_err(|e| Error::index(dir, e))?;
+        if !filters.accepts(&r) {
+            continue;
+        }
+        total += 1;
+        if keep == 0 {
+            continue;
+        }
+        let date = r
+            .recalled_at
+            .clone()
+            .filter(|d| crate::dates::iso(d).is_some());
+        let key = (date.is_some(), date.unwrap_or_default(), Reverse(r.id));
+        if heap.len() < keep {
+            heap.push(Reverse((key, a)));
+        } else if heap.peek().is_some_and(|Reverse((k, _))| key > *k) {
+            heap.pop();
+            heap.push(Reverse((key, a)));
+        }
+    }
+    let mut best: Vec<(Key, tantivy::DocAddress)> = heap.into_iter().map(|Reverse(x)| x).collect();
+    best.sort_by(|a, b| b.0.cmp(&a.0));
+    let records = best
+        .into_iter()
+        .skip(offset)
+        .map(|(_, a)| snap.record(a).map_err(|e| Error::index(dir, e)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Browse {
+        records,
+        total,
+        offset,
+    })
 }
 
 /// Runs a query: the banned records most like a probe listing made of the text and
@@ -141,10 +223,11 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
         image_hashes: q.image_hashes.clone(),
         ..Listing::default()
     };
+    let want = q.limit.saturating_add(q.offset);
     let res = engine.check(
         &probe,
         CheckOptions {
-            top: q.limit.saturating_mul(4).max(40),
+            top: want.saturating_mul(4).max(40),
             min_score: 0.0,
         },
     )?;
@@ -168,14 +251,15 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
             continue;
         }
         hits.push(Hit {
+            rank: hits.len() + 1,
             matched: m,
             record: rec,
         });
-        if hits.len() == q.limit {
+        if hits.len() == want {
             break;
         }
     }
-    Ok(hits)
+    Ok(hits.split_off(q.offset.min(hits.len())))
 }
 
 #[cfg(test)]

@@ -30,6 +30,9 @@ pub struct SweepRequest {
     pub resume: bool,
     /// Also write an HTML report of the hits here.
     pub report: Option<PathBuf>,
+    /// Also write the flagged (listing, banned record) pairs with the listings' sellers here
+    /// (CSV).
+    pub sellers: Option<PathBuf>,
     /// Write every listing's result, not only review and block.
     pub all: bool,
     /// Matches per listing.
@@ -141,7 +144,9 @@ pub struct Sweep<'e> {
 /// A finished sweep: its counts, and the report still to write.
 pub struct Swept {
     pub summary: SweepSummary,
-    report: Option<(PathBuf, Collector)>,
+    report: Option<PathBuf>,
+    sellers: Option<PathBuf>,
+    collected: Option<Collector>,
     catalog: PathBuf,
     format: Format,
 }
@@ -287,10 +292,14 @@ impl<'e> Sweep<'e> {
                 &mut line_sink
             }
         };
-        let mut collector = req
-            .report
-            .as_ref()
-            .map(|_| Collector::new(crate::present::report::MAX_HITS));
+        let mut collector = (req.report.is_some() || req.sellers.is_some()).then(|| {
+            let c = Collector::new(crate::present::report::MAX_HITS);
+            if req.sellers.is_some() {
+                c.with_sellers()
+            } else {
+                c
+            }
+        });
         let mut tee;
         let sink: &mut dyn Sink = match &mut collector {
             Some(c) => {
@@ -316,7 +325,9 @@ impl<'e> Sweep<'e> {
         }
         Ok(Swept {
             summary,
-            report: req.report.clone().zip(collector),
+            report: req.report.clone(),
+            sellers: req.sellers.clone(),
+            collected: collector,
             catalog: req.catalog,
             format: req.format,
         })
@@ -324,20 +335,28 @@ impl<'e> Sweep<'e> {
 }
 
 impl Swept {
-    /// Writes the HTML report, if one was asked for; returns where.
-    pub fn write_report(self, engine: &Engine) -> Result<Option<PathBuf>> {
-        let Some((path, collected)) = self.report else {
-            return Ok(None);
+    /// Writes the HTML report and the sellers file, those asked for; returns where.
+    pub fn write_report(self, engine: &Engine) -> Result<Vec<PathBuf>> {
+        let Some(collected) = self.collected else {
+            return Ok(Vec::new());
         };
-        crate::present::report::write(
-            &path,
-            engine,
-            &self.catalog,
-            self.format,
-            &self.summary,
-            collected,
-        )?;
-        Ok(Some(path))
+        let mut written = Vec::new();
+        if let Some(path) = self.report {
+            crate::present::report::write(
+                &path,
+                engine,
+                &self.catalog,
+                self.format,
+                &self.summary,
+                &collected,
+            )?;
+            written.push(path);
+        }
+        if let Some(path) = self.sellers {
+            crate::present::report::write_sellers(&path, &self.catalog, self.format, &collected)?;
+            written.push(path);
+        }
+        Ok(written)
     }
 }
 
@@ -352,6 +371,7 @@ mod tests {
             out_format: None,
             resume: true,
             report: None,
+            sellers: None,
             all: false,
             top: 5,
             threads: 1,

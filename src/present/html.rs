@@ -109,6 +109,9 @@ pub struct Card {
     pub listing_id: String,
     pub decision: Decision,
     pub score: f32,
+    /// A search of the banned index: the hit's rank, shown instead of the decision (a search
+    /// is no check of a listing).
+    pub rank: Option<usize>,
     /// What the match rests on, rendered as its reasons in `voice`.
     pub evidence: Vec<Evidence>,
     pub voice: Voice,
@@ -165,6 +168,18 @@ pub fn card(c: &Card) -> String {
         .image_distance
         .map(|d| format!("<span class=\"distance\">photo distance {d} of 64</span>"))
         .unwrap_or_default();
+    if let Some(rank) = c.rank {
+        return format!(
+            "<article class=\"card search\" data-score=\"{score:.3}\" data-rank=\"{rank}\" data-banned-id=\"{bid}\">\
+<div class=\"photos\">{left}{right}</div>\
+<div class=\"body\"><p class=\"verdict\"><span class=\"badge rank\">#{rank}</span> <span class=\"score\">relevance {score:.3}</span> {photo}</p>\
+<dl>{facts}</dl><ul class=\"evidence\">{reasons}</ul><p class=\"links\">{links}</p></div></article>",
+            score = c.score,
+            bid = esc(&c.banned_id),
+            left = side(&c.banned, "banned"),
+            right = side(&c.listing, "listing"),
+        );
+    }
     format!(
         "<article class=\"card {dec}\" data-score=\"{score:.3}\" data-decision=\"{dec}\" data-banned-id=\"{bid}\" data-listing-id=\"{lid}\">\
 <div class=\"photos\">{left}{right}</div>\
@@ -176,6 +191,37 @@ pub fn card(c: &Card) -> String {
         lid = esc(&c.listing_id),
         left = side(&c.banned, "banned"),
         right = side(&c.listing, "listing"),
+    )
+}
+
+/// One banned record listed by a browse: its photo, its facts and the notice, ranked by
+/// recall date (no score: nothing was compared).
+pub fn record_card(
+    rank: usize,
+    photo: &Side,
+    banned_id: &str,
+    facts: &[(String, String)],
+    notice_url: Option<&str>,
+) -> String {
+    let mut dl = String::new();
+    for (k, v) in facts {
+        let _ = write!(dl, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
+    }
+    let link = safe_url(notice_url)
+        .map(|u| {
+            format!(
+                "<a class=\"notice\" href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">Regulator's notice</a>",
+                esc(u)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "<article class=\"card record\" data-rank=\"{rank}\" data-banned-id=\"{bid}\">\
+<div class=\"photos\">{left}</div>\
+<div class=\"body\"><p class=\"verdict\"><span class=\"badge rank\">#{rank}</span></p>\
+<dl>{dl}</dl><p class=\"links\">{link}</p></div></article>",
+        bid = esc(banned_id),
+        left = side(photo, "banned"),
     )
 }
 
@@ -200,7 +246,11 @@ figure img,.nophoto{width:160px;height:160px;object-fit:contain;background:#eef0
 .caption{font-size:13px;margin-top:4px;word-break:break-word}
 .body{flex:1;min-width:0}.verdict{margin:0 0 6px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;font-size:13px;background:#7b8494}
-.badge.block{background:#c62828}.badge.review{background:#ef8f00}
+.badge.block{background:#c62828}.badge.review{background:#ef8f00}.badge.rank{background:#2456c7}
+.card.search,.card.record{border-left-color:#2456c7}
+form.search input[type=date]{font-size:15px;padding:4px 6px;border:1px solid #b9c0cc;border-radius:4px}
+form.search input.small{min-width:90px;width:110px}
+a.next{display:inline-block;margin:8px 0}
 .score{font-variant-numeric:tabular-nums;color:#4a5366}
 .distance{background:#e3ecff;border-radius:4px;padding:1px 6px;font-size:13px}
 dl{display:grid;grid-template-columns:auto 1fr;gap:2px 10px;margin:4px 0;font-size:13px}dt{color:#6b7486}dd{margin:0}

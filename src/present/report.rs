@@ -1,6 +1,8 @@
 //! `relist sweep --report FILE.html`: one self-contained HTML file a person can open anywhere:
 //! counts by decision, source and hazard, and every hit with both photos (inline thumbnails)
-//! and its reasons, sortable by score.
+//! and its reasons, sortable by score. `--sellers FILE.csv`: "who still sells it", one row per
+//! listing and banned record it was flagged for, with the listing's seller, platform and
+//! address.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -25,6 +27,17 @@ pub struct Collector {
     hits: Vec<CheckResult>,
     left_out: u64,
     limit: usize,
+    /// For `--sellers`: every flagged (listing, banned record) pair, whatever the limit; a
+    /// row is a few ids and a score, so even a large sweep's hits fit.
+    flagged: Option<Vec<Flagged>>,
+}
+
+/// One flagged pair for the sellers file.
+struct Flagged {
+    listing_id: String,
+    banned_id: String,
+    decision: Decision,
+    score: f32,
 }
 
 impl Collector {
@@ -33,7 +46,14 @@ impl Collector {
             hits: Vec::new(),
             left_out: 0,
             limit,
+            flagged: None,
         }
+    }
+
+    /// Also keeps every flagged pair for [`write_sellers`].
+    pub fn with_sellers(mut self) -> Collector {
+        self.flagged = Some(Vec::new());
+        self
     }
 
     /// A sink that writes to `inner` and keeps the hits here.
@@ -54,6 +74,16 @@ impl Sink for Tee<'_> {
     fn result(&mut self, res: &CheckResult) -> Result<()> {
         self.inner.result(res)?;
         let c = &mut *self.collector;
+        if let Some(rows) = &mut c.flagged {
+            for m in res.matches.iter().filter(|m| m.decision != Decision::Allow) {
+                rows.push(Flagged {
+                    listing_id: res.listing_id.clone(),
+                    banned_id: m.banned_id.clone(),
+                    decision: m.decision,
+                    score: m.score,
+                });
+            }
+        }
         if res.decision != Decision::Allow {
             if c.hits.len() < c.limit {
                 c.hits.push(res.clone());
@@ -99,6 +129,51 @@ fn hit_listings(catalog: &Path, format: Format, ids: &HashSet<&str>) -> HashMap<
     out
 }
 
+/// Writes the sellers file: `listing_id, seller, platform, url, banned_id, decision, score`,
+/// one row per flagged pair in catalog order (the listings' fields read again from the
+/// catalog; from stdin they are left empty).
+pub fn write_sellers(
+    path: &Path,
+    catalog: &Path,
+    format: Format,
+    collected: &Collector,
+) -> Result<()> {
+    let rows: &[Flagged] = collected.flagged.as_deref().unwrap_or(&[]);
+    let ids: HashSet<&str> = rows.iter().map(|r| r.listing_id.as_str()).collect();
+    let listings = hit_listings(catalog, format, &ids);
+    let tmp = path.with_extension("csv.tmp");
+    let csv_err = |e: csv::Error| Error::Invalid(format!("{}: {e}", path.display()));
+    let mut w = csv::Writer::from_path(&tmp).map_err(csv_err)?;
+    w.write_record([
+        "listing_id",
+        "seller",
+        "platform",
+        "url",
+        "banned_id",
+        "decision",
+        "score",
+    ])
+    .map_err(csv_err)?;
+    for r in rows {
+        let l = listings.get(&r.listing_id);
+        let field =
+            |f: fn(&Listing) -> &Option<String>| l.and_then(|l| f(l).clone()).unwrap_or_default();
+        w.write_record([
+            r.listing_id.as_str(),
+            &field(|l| &l.seller),
+            &field(|l| &l.platform),
+            &field(|l| &l.url),
+            r.banned_id.as_str(),
+            r.decision.as_str(),
+            &format!("{:.3}", r.score),
+        ])
+        .map_err(csv_err)?;
+    }
+    w.flush().map_err(|e| Error::io(&tmp, e))?;
+    drop(w);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
 fn count_table(title: &str, what: &str, id: &str, counts: &BTreeMap<String, u64>) -> String {
     let mut rows: Vec<(&String, &u64)> = counts.iter().collect();
     rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -121,7 +196,7 @@ pub fn write(
     catalog: &Path,
     format: Format,
     summary: &SweepSummary,
-    collected: Collector,
+    collected: &Collector,
 ) -> Result<()> {
     let snap = engine.snapshot();
     let index = engine.store().dir();
@@ -204,6 +279,7 @@ pub fn write(
             listing_id: res.listing_id.clone(),
             decision: best.decision,
             score: best.score,
+            rank: None,
             evidence: best.evidence.clone(),
             voice: crate::matching::evidence::Voice::BANNED,
             image_distance: best.signals.image_distance,

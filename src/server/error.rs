@@ -147,9 +147,11 @@ impl From<crate::Error> for ApiError {
             crate::Error::Image { .. } => ApiError::InvalidImage(e.to_string()),
             crate::Error::Busy(_) => ApiError::IndexBusy(e.to_string()),
             // Io, Index, Config: the server's own files or settings, not the caller's request.
-            crate::Error::Io { .. } | crate::Error::Index { .. } | crate::Error::Config(_) => {
-                ApiError::Internal(e.to_string())
-            }
+            // Fetch: the server fetches nothing a caller names; only `feed pull` does.
+            crate::Error::Io { .. }
+            | crate::Error::Index { .. }
+            | crate::Error::Config(_)
+            | crate::Error::Fetch { .. } => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -700,10 +700,15 @@ pub struct QueryParams {
     hazard: Option<String>,
     /// Most results (default 10, at most 100).
     limit: Option<usize>,
+    /// Results skipped first (the next page).
+    offset: Option<usize>,
 }
 
 /// Most results a query may ask for.
 const MAX_QUERY_LIMIT: usize = 100;
+/// Deepest page: a search ranks `offset + limit` candidates, a browse holds that many
+/// addresses.
+const MAX_QUERY_OFFSET: usize = 100_000;
 
 fn parse_query(pairs: Vec<(String, String)>) -> Result<QueryRequest, ApiError> {
     let mut q = QueryRequest {
@@ -733,27 +738,34 @@ fn parse_query(pairs: Vec<(String, String)>) -> Result<QueryRequest, ApiError> {
                         ))
                     })?
             }
+            "offset" => {
+                q.offset = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n <= MAX_QUERY_OFFSET)
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(format!(
+                            "parameter `offset`: '{v}' is not a number from 0 to {MAX_QUERY_OFFSET}"
+                        ))
+                    })?
+            }
             other => {
                 return Err(ApiError::BadRequest(format!(
-                    "unknown parameter `{other}` (text, model, gtin, source, jurisdiction, since, until, category, hazard, limit)"
+                    "unknown parameter `{other}` (text, model, gtin, source, jurisdiction, since, until, category, hazard, limit, offset)"
                 )));
             }
         }
     }
-    if q.text.is_none() && q.models.is_empty() && q.gtins.is_empty() {
-        return Err(ApiError::BadRequest(
-            "give `text`, `model` or `gtin`".into(),
-        ));
-    }
     Ok(q)
 }
 
-/// Ad-hoc search of the banned index, with the semantics of `relist query`.
+/// Ad-hoc search of the banned index (ranked by relevance), or the banned list browsed by
+/// filters alone (newest recall first), with the semantics of `relist query`.
 #[utoipa::path(
     get, path = "/v1/query", tag = "check",
     params(QueryParams),
     responses(
-        (status = 200, description = "Hits, best first, as `relist query --format json` prints them", body = Vec<Object>),
+        (status = 200, description = "With text, model or gtin: hits ranked by relevance (rank, score, evidence); with filters only or nothing: records, newest recall first; as `relist query --format json` prints them", body = Vec<Object>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -780,12 +792,19 @@ pub async fn query(
         })
     })
     .await?;
-    let QueryAnswer::Banned(hits) = answer else {
-        return Err(ApiError::Internal(
+    match answer {
+        QueryAnswer::Banned(hits) => Ok(Json(hits.iter().map(|h| h.to_value()).collect())),
+        QueryAnswer::Records(b) => Ok(Json(
+            b.records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| crate::pipeline::search::listed_value(b.offset + i + 1, r))
+                .collect(),
+        )),
+        QueryAnswer::Listings { .. } => Err(ApiError::Internal(
             "a banned-index query found listings".into(),
-        ));
-    };
-    Ok(Json(hits.iter().map(|h| h.to_value()).collect()))
+        )),
+    }
 }
 
 /// Liveness: the process answers.
@@ -882,7 +901,11 @@ mod tests {
         };
         let q = p(&[("model", "A-1"), ("model", "B-2"), ("limit", "3")]).unwrap();
         assert_eq!((q.models.len(), q.limit), (2, 3));
-        assert!(p(&[("limit", "3")]).is_err());
+        // Filters alone, or nothing, browse the banned list.
+        let q = p(&[("limit", "3"), ("offset", "6"), ("source", "cpsc")]).unwrap();
+        assert_eq!((q.limit, q.offset, q.has_probe()), (3, 6, false));
+        assert!(p(&[("offset", "-1")]).is_err());
+        assert!(p(&[("offset", "100001")]).is_err());
         assert!(p(&[("text", "x"), ("limit", "0")]).is_err());
         assert!(p(&[("text", "x"), ("colour", "red")]).is_err());
     }

@@ -1,5 +1,6 @@
 //! The web page for regulators at `/`: search the banned index or a catalog by text, model
-//! number, banned record or an uploaded photo; results as cards with both photos side by side.
+//! number, banned record or an uploaded photo, or list the banned records by filters (newest
+//! recall first); results as cards with both photos side by side.
 //!
 //! Server-rendered HTML with embedded CSS and no script: nothing is fetched at run time. The
 //! page is behind the same tokens as the check endpoints: a browser sends its token once to
@@ -27,7 +28,7 @@ use crate::engine::Engine;
 use crate::matching::evidence::{self, Voice};
 use crate::pipeline::query::{self, BannedIndex, QueryAnswer, QueryRequest};
 use crate::pipeline::reverse::CatalogHit;
-use crate::pipeline::search::Hit;
+use crate::pipeline::search::{Filters, Hit};
 use crate::present::html::{self, Card, Side, esc};
 
 /// The catalog a server searches besides the banned index (`relist serve --catalog DIR`).
@@ -211,7 +212,14 @@ struct Form {
     banned: String,
     catalog: bool,
     photo: Option<Vec<u8>>,
+    /// Filters on the banned records (those of `relist query`).
+    filters: Filters,
+    /// Results skipped (the next page).
+    offset: usize,
 }
+
+/// Deepest page the form may ask for (as `GET /v1/query`).
+const MAX_OFFSET: usize = 100_000;
 
 impl Form {
     fn set(&mut self, name: &str, value: String) -> Result<(), ApiError> {
@@ -220,11 +228,30 @@ impl Form {
                 "field `{name}` is over 4096 bytes"
             )));
         }
+        let filter = |v: String| Some(v.trim().to_string()).filter(|v| !v.is_empty());
         match name {
             "text" => self.text = value,
             "model" => self.model = value,
             "banned" => self.banned = value,
             "target" => self.catalog = value == "catalog",
+            "source" => self.filters.source = filter(value),
+            "jurisdiction" => self.filters.jurisdiction = filter(value),
+            "since" => self.filters.since = filter(value),
+            "until" => self.filters.until = filter(value),
+            "category" => self.filters.category = filter(value),
+            "hazard" => self.filters.hazard = filter(value),
+            "offset" => {
+                self.offset = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n <= MAX_OFFSET)
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(format!(
+                            "field `offset`: '{value}' is not a number from 0 to {MAX_OFFSET}"
+                        ))
+                    })?
+            }
             _ => {}
         }
         Ok(())
@@ -238,11 +265,30 @@ impl Form {
         }
     }
 
-    fn is_empty(&self) -> bool {
-        self.text.trim().is_empty()
+    fn has_probe(&self) -> bool {
+        !(self.text.trim().is_empty()
             && self.model.trim().is_empty()
             && self.banned.trim().is_empty()
-            && self.photo.is_none()
+            && self.photo.is_none())
+    }
+
+    /// The form's filters and offset as a query string, for the next page's link.
+    fn next_page(&self, offset: usize) -> String {
+        let f = &self.filters;
+        let mut q = vec![format!("offset={offset}")];
+        for (k, v) in [
+            ("source", &f.source),
+            ("jurisdiction", &f.jurisdiction),
+            ("since", &f.since),
+            ("until", &f.until),
+            ("category", &f.category),
+            ("hazard", &f.hazard),
+        ] {
+            if let Some(v) = v {
+                q.push(format!("{k}={}", crate::net::percent_encode(v)));
+            }
+        }
+        format!("/?{}", q.join("&"))
     }
 }
 
@@ -253,11 +299,13 @@ async fn page(
     let mut form = Form::default();
     let answer = async {
         let Query(pairs) = q.map_err(ApiError::from)?;
+        // The bare page shows the form; anything asked (filters alone, or an empty form sent)
+        // searches, or lists the banned records newest first.
+        if pairs.is_empty() {
+            return Ok(String::new());
+        }
         for (k, v) in pairs {
             form.set(&k, v)?;
-        }
-        if form.is_empty() {
-            return Ok(String::new());
         }
         search(&state, &form).await
     }
@@ -285,9 +333,9 @@ async fn upload(
                 form.set(&name, v)?;
             }
         }
-        if form.is_empty() {
+        if form.target() == Target::Catalog && !form.has_probe() && form.filters.is_empty() {
             return Err(ApiError::BadRequest(
-                "give a text, a model number, a banned record id or a photo".into(),
+                "give a text, a model number, a banned record id, a photo or a filter".into(),
             ));
         }
         search(&state, &form).await
@@ -383,6 +431,7 @@ fn banned_card(state: &Shared, h: &Hit, left: Side, voice: Voice) -> Card {
         listing_id: String::new(),
         decision: m.decision,
         score: m.score,
+        rank: Some(h.rank),
         evidence: m.evidence.clone(),
         voice,
         image_distance: m.signals.image_distance,
@@ -424,6 +473,7 @@ fn catalog_card(state: &Shared, h: &CatalogHit, probe: Option<Side>) -> Card {
         listing_id: l.id.clone(),
         decision: m.decision,
         score: m.score,
+        rank: None,
         evidence: m.evidence.clone(),
         voice,
         image_distance: m.signals.image_distance,
@@ -433,7 +483,35 @@ fn catalog_card(state: &Shared, h: &CatalogHit, probe: Option<Side>) -> Card {
     }
 }
 
-/// Runs the search and renders the results section.
+/// What a search found, as cards and the line above them.
+enum Found {
+    Cards(Vec<Card>),
+    Records {
+        cards: Vec<String>,
+        total: u64,
+        offset: usize,
+    },
+}
+
+fn record_card(state: &Shared, rank: usize, b: &crate::model::BannedRecord) -> String {
+    let mut facts = banned_facts(b);
+    if let Some(c) = &b.category {
+        facts.push(("Category".into(), c.clone()));
+    }
+    html::record_card(
+        rank,
+        &Side {
+            label: "Banned product".into(),
+            img: thumb_url(state, "banned", &b.id),
+            caption: esc(&b.title),
+        },
+        &b.id,
+        &facts,
+        b.url.as_deref(),
+    )
+}
+
+/// Runs the search (or the listing of banned records) and renders the results section.
 async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
     let target = form.target();
     let catalog = match target {
@@ -449,6 +527,9 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
             "a banned record id is looked for in a catalog: choose \"catalog listings\"".into(),
         ));
     }
+    form.filters
+        .validate()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let text = Some(form.text.trim().to_string()).filter(|t| !t.is_empty());
     let models: Vec<String> = Some(form.model.trim().to_string())
         .filter(|m| !m.is_empty())
@@ -456,8 +537,10 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
         .collect();
     let banned_id = form.banned.trim().to_string();
     let photo = form.photo.clone();
+    let filters = form.filters.clone();
+    let offset = form.offset;
     let st = state.clone();
-    let cards: Vec<Card> = blocking(state, move |engine| {
+    let found: Found = blocking(state, move |engine| {
         let (hashes, uploaded) = match &photo {
             Some(bytes) => {
                 // A photo that cannot be used is the caller's mistake, whatever the reason.
@@ -488,11 +571,20 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
                 .filter(|id| !id.is_empty())
                 .into_iter()
                 .collect(),
+            filters,
             limit: RESULTS,
-            max_banned: 1,
+            offset: if target == Target::Banned { offset } else { 0 },
+            // A record asked for by id, or the few a filter selects (each brings its
+            // listings): a page stays a page.
+            max_banned: 50,
             ..Default::default()
         };
-        match query::run(&req, BannedIndex::Open(engine), fresh.as_deref())? {
+        match query::run(&req, BannedIndex::Open(engine), fresh.as_deref()).map_err(
+            |e| match e {
+                crate::Error::Invalid(m) => ApiError::BadRequest(m),
+                e => e.into(),
+            },
+        )? {
             QueryAnswer::Banned(mut hits) => {
                 // The upload's 8 rotations and flips are numbered as photos; it is one photo.
                 if uploaded.is_some() {
@@ -500,44 +592,92 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
                         h.matched.reasons = evidence::reasons(&h.matched.evidence, UPLOAD);
                     }
                 }
-                Ok(hits
-                    .iter()
-                    .map(|h| {
-                        let voice = if uploaded.is_some() {
-                            UPLOAD
-                        } else {
-                            Voice::BANNED
-                        };
-                        banned_card(&st, h, form_side(&echo), voice)
-                    })
-                    .collect())
+                Ok(Found::Cards(
+                    hits.iter()
+                        .map(|h| {
+                            let voice = if uploaded.is_some() {
+                                UPLOAD
+                            } else {
+                                Voice::BANNED
+                            };
+                            banned_card(&st, h, form_side(&echo), voice)
+                        })
+                        .collect(),
+                ))
             }
+            QueryAnswer::Records(b) => Ok(Found::Records {
+                cards: b
+                    .records
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| record_card(&st, b.offset + i + 1, r))
+                    .collect(),
+                total: b.total,
+                offset: b.offset,
+            }),
             QueryAnswer::Listings {
                 hits,
                 selected: Some(_),
-            } => Ok(hits.iter().map(|h| catalog_card(&st, h, None)).collect()),
+            } => Ok(Found::Cards(
+                hits.iter().map(|h| catalog_card(&st, h, None)).collect(),
+            )),
             QueryAnswer::Listings {
                 hits,
                 selected: None,
-            } => Ok(hits
-                .iter()
-                .map(|h| catalog_card(&st, h, Some(form_side(&echo))))
-                .collect()),
+            } => Ok(Found::Cards(
+                hits.iter()
+                    .map(|h| catalog_card(&st, h, Some(form_side(&echo))))
+                    .collect(),
+            )),
         }
     })
     .await?;
-    let what = match target {
-        Target::Banned => "banned products",
-        Target::Catalog => "catalog listings",
+    let out = match found {
+        Found::Cards(cards) => {
+            let what = match target {
+                Target::Banned => {
+                    "banned products found, ranked by relevance (a search, not a check)"
+                }
+                Target::Catalog => "catalog listings found",
+            };
+            let mut out = format!(
+                "<p class=\"summary\" id=\"summary\">{} {what}</p>",
+                cards.len()
+            );
+            for c in &cards {
+                out.push_str(&html::card(c));
+            }
+            out
+        }
+        Found::Records {
+            cards,
+            total,
+            offset,
+        } => {
+            let mut out = if cards.is_empty() {
+                format!(
+                    "<p class=\"summary\" id=\"summary\">no banned record passes the filters ({total} in all)</p>"
+                )
+            } else {
+                format!(
+                    "<p class=\"summary\" id=\"summary\">banned records {}–{} of {total}, newest recall first</p>",
+                    offset + 1,
+                    offset + cards.len()
+                )
+            };
+            for c in &cards {
+                out.push_str(c);
+            }
+            let next = offset + cards.len();
+            if (next as u64) < total {
+                out.push_str(&format!(
+                    "<a class=\"next\" id=\"next\" href=\"{}\">next {RESULTS}</a>",
+                    esc(&form.next_page(next))
+                ));
+            }
+            out
+        }
     };
-    let mut out = format!(
-        "<p class=\"summary\" id=\"summary\">{} {} found</p>",
-        cards.len(),
-        what
-    );
-    for c in &cards {
-        out.push_str(&html::card(c));
-    }
     Ok(out)
 }
 
@@ -574,6 +714,7 @@ fn html_response(status: StatusCode, body: String) -> Response {
 fn render(state: &Shared, form: &Form, answer: Result<String, ApiError>) -> Response {
     let has_catalog = state.config.catalog.is_some();
     let checked = |on: bool| if on { " checked" } else { "" };
+    let f = |v: &Option<String>| v.clone().unwrap_or_default();
     let catalog_choice = if has_catalog {
         format!(
             "<label><input type=\"radio\" name=\"target\" value=\"catalog\" id=\"target-catalog\"{}> catalog listings</label>",
@@ -588,12 +729,25 @@ fn render(state: &Shared, form: &Form, answer: Result<String, ApiError>) -> Resp
 <label>Model number <input type=\"text\" name=\"model\" id=\"model\" value=\"{model}\" placeholder=\"HB-2210X\"></label>\
 <label>Banned record id (catalog) <input type=\"text\" name=\"banned\" id=\"banned\" value=\"{banned}\" placeholder=\"CPSC-26-0412\"></label>\
 <label>Photo <input type=\"file\" name=\"photo\" id=\"photo\" accept=\"image/*\"></label>\
+<label>Source <input type=\"text\" class=\"small\" name=\"source\" id=\"source\" value=\"{source}\" placeholder=\"CPSC\"></label>\
+<label>Market <input type=\"text\" class=\"small\" name=\"jurisdiction\" id=\"jurisdiction\" value=\"{jurisdiction}\" placeholder=\"KR\"></label>\
+<label>Recalled since <input type=\"date\" name=\"since\" id=\"since\" value=\"{since}\"></label>\
+<label>until <input type=\"date\" name=\"until\" id=\"until\" value=\"{until}\"></label>\
+<label>Category <input type=\"text\" class=\"small\" name=\"category\" id=\"category\" value=\"{category}\"></label>\
+<label>Hazard <input type=\"text\" class=\"small\" name=\"hazard\" id=\"hazard\" value=\"{hazard}\" placeholder=\"fire\"></label>\
 <fieldset><legend>Search in</legend><label><input type=\"radio\" name=\"target\" value=\"banned\" id=\"target-banned\"{banned_checked}> banned products</label> {catalog_choice}</fieldset>\
-<button type=\"submit\" id=\"go\">Search</button></form>",
+<button type=\"submit\" id=\"go\">Search</button></form>\
+<p class=\"summary\">Words, a model number or a photo search the banned list by relevance; filters alone (or nothing) list its records, newest recall first.</p>",
         text = esc(&form.text),
         model = esc(&form.model),
         banned = esc(&form.banned),
         banned_checked = checked(!form.catalog),
+        source = esc(&f(&form.filters.source)),
+        jurisdiction = esc(&f(&form.filters.jurisdiction)),
+        since = esc(&f(&form.filters.since)),
+        until = esc(&f(&form.filters.until)),
+        category = esc(&f(&form.filters.category)),
+        hazard = esc(&f(&form.filters.hazard)),
     );
     let (status, results) = match answer {
         Ok(r) => (StatusCode::OK, r),

@@ -141,7 +141,8 @@ class Browser {
 // What a page of result cards shows.
 const CARDS = `
   const card = (a) => ({
-    decision: a.dataset.decision, score: parseFloat(a.dataset.score),
+    decision: a.dataset.decision || null, score: parseFloat(a.dataset.score),
+    rank: a.dataset.rank ? parseInt(a.dataset.rank, 10) : null,
     banned_id: a.dataset.bannedId, listing_id: a.dataset.listingId,
     marks: Array.from(a.querySelectorAll('mark')).map(m => m.textContent),
     evidence: Array.from(a.querySelectorAll('ul.evidence li')).map(l => l.textContent),
