@@ -56,18 +56,23 @@ fn cell(col: &dyn Array, row: usize) -> Option<Value> {
 }
 
 fn objects(batch: &RecordBatch) -> Vec<Value> {
-    let schema = batch.schema();
     (0..batch.num_rows())
-        .map(|row| {
-            let mut o = Map::new();
-            for (i, field) in schema.fields().iter().enumerate() {
-                if let Some(v) = cell(batch.column(i).as_ref(), row) {
-                    o.insert(field.name().clone(), v);
-                }
-            }
-            Value::Object(o)
-        })
+        .map(|row| row_object(batch, row))
         .collect()
+}
+
+/// One row of a record batch as a record object, columns by field name (null cells and columns
+/// of other types left out): what a Parquet catalog's rows become, and Arrow data a caller
+/// holds ([`crate::pipeline::arrow`]).
+pub fn row_object(batch: &RecordBatch, row: usize) -> Value {
+    let schema = batch.schema_ref();
+    let mut o = Map::new();
+    for (i, field) in schema.fields().iter().enumerate() {
+        if let Some(v) = cell(batch.column(i).as_ref(), row) {
+            o.insert(field.name().clone(), v);
+        }
+    }
+    Value::Object(o)
 }
 
 /// Runs a step of the Parquet reader, turning a panic into an error naming the file. The
