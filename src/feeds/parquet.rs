@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 /// Rows read at once: bounds memory whatever the file's size.
 const BATCH_ROWS: usize = 4096;
 
-/// One cell as JSON: strings, numbers, booleans and lists of those; other types are left out.
+/// One cell as JSON: strings, numbers, booleans, and lists and structs of those; other types are
+/// left out.
 fn cell(col: &dyn Array, row: usize) -> Option<Value> {
     if col.is_null(row) {
         return None;
@@ -50,6 +51,17 @@ fn cell(col: &dyn Array, row: usize) -> Option<Value> {
                     .filter_map(|i| cell(list.as_ref(), i))
                     .collect(),
             )
+        }
+        // Nested records (`image_hashes: [{algo, hash}]`), as Spark and pyarrow read JSON.
+        DataType::Struct(fields) => {
+            let s = col.as_struct();
+            let mut o = Map::new();
+            for (i, f) in fields.iter().enumerate() {
+                if let Some(v) = cell(s.column(i).as_ref(), row) {
+                    o.insert(f.name().clone(), v);
+                }
+            }
+            Value::Object(o)
         }
         _ => return None,
     })

@@ -206,6 +206,47 @@ mod tests {
     }
 
     #[test]
+    fn nested_columns_are_read_as_a_sweep_reads_json() {
+        // `image_hashes` as pyarrow and Spark read it from JSON: a list of structs.
+        let d = "0f0f0f0f0f0f0f0f";
+        let r = BannedRecord::from_value(json!({"id": "B-2", "title": "AquaBoil kettle",
+            "image_hashes": [{"algo": "dhash", "hash": d}, {"algo": "phash", "hash": d}]}))
+        .unwrap()
+        .record;
+        let e = Engine::in_memory(vec![r], Config::default()).unwrap();
+        let checker = Checker::new(&e, &SweepOptions::default()).unwrap();
+        use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder};
+        let fields = vec![
+            Field::new("algo", DataType::Utf8, true),
+            Field::new("hash", DataType::Utf8, true),
+        ];
+        let mut list = ListBuilder::new(StructBuilder::from_fields(fields, 2));
+        for algo in ["dhash", "phash"] {
+            let s = list.values();
+            s.field_builder::<StringBuilder>(0)
+                .unwrap()
+                .append_value(algo);
+            s.field_builder::<StringBuilder>(1).unwrap().append_value(d);
+            s.append(true);
+        }
+        list.append(true);
+        let list = list.finish();
+        let b = RecordBatch::try_from_iter(vec![
+            ("id", Arc::new(StringArray::from(vec!["L"])) as ArrayRef),
+            (
+                "title",
+                Arc::new(StringArray::from(vec!["cute bedroom decor"])) as ArrayRef,
+            ),
+            ("image_hashes", Arc::new(list) as ArrayRef),
+        ])
+        .unwrap();
+        let out = sweep_batch(&checker, &b, 1, BadRows::Fail).unwrap();
+        assert_eq!(out.num_rows(), 1);
+        let banned = out.column_by_name("banned_id").unwrap().as_string::<i32>();
+        assert_eq!(banned.value(0), "B-2");
+    }
+
+    #[test]
     fn all_keeps_every_result() {
         let e = engine();
         let opts = SweepOptions {
