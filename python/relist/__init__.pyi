@@ -2,6 +2,7 @@
 
 import datetime
 import os
+import pathlib
 from typing import Any, Iterable, Literal, Mapping, TypedDict, Union
 
 import pyarrow
@@ -59,7 +60,7 @@ class Index:
         self, path: _Path, writable: bool = False, config: _Path | None = None
     ) -> None: ...
     @property
-    def path(self) -> str:
+    def path(self) -> pathlib.Path:
         """The index directory."""
     @property
     def writable(self) -> bool:

@@ -211,7 +211,7 @@ impl Index {
         py.detach(|| guarded(|| self.engine.reload()))
     }
 
-    /// The banned record with this id as stored, or None.
+    /// The banned record with this id as stored (a dict), or None.
     fn get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let id: String = id.extract().map_err(|_| {
             InputError::new_err(format!(
@@ -234,7 +234,9 @@ impl Index {
         }
     }
 
-    /// One listing (a dict) checked as `relist check` checks it; the result as its JSON.
+    /// Checks one listing (a dict) as `relist check` does; the result is its JSON as a dict,
+    /// `evidence` included. Photo files in `images` are read relative to the current directory.
+    /// Raises InputError naming the field for a listing that cannot be used.
     #[pyo3(signature = (listing, top = 5))]
     fn check<'py>(
         &self,
@@ -254,7 +256,9 @@ impl Index {
         convert::to_py(py, &result)
     }
 
-    /// Listings (any iterable of dicts) checked in parallel on all cores, results in order.
+    /// Checks listings (any iterable of dicts) in parallel, `threads` 0 meaning every core, with
+    /// the GIL released; results in input order, each as `check` gives it. Every listing is
+    /// read first: one that cannot be used raises InputError ("item 3: ...", from 0).
     #[pyo3(signature = (listings, top = 5, threads = 0))]
     fn check_many<'py>(
         &self,
@@ -345,8 +349,11 @@ impl Index {
         Ok(out)
     }
 
-    /// A sweep over Arrow data (a pyarrow Table, RecordBatch or RecordBatchReader, or any object
-    /// with `__arrow_c_stream__`) with the listing columns; a pyarrow Table of results.
+    /// Sweeps Arrow data (a pyarrow Table, RecordBatch or RecordBatchReader, or any object with
+    /// `__arrow_c_stream__`) with the listing columns as `relist sweep` does, read in place:
+    /// a pyarrow Table of `listing_id`, `decision`, `score`, `banned_id`, `result` (the JSON
+    /// line the sweep writes) and `error`, for the rows decided review or block (every row with
+    /// `all`). A bad row raises InputError naming it; `errors="keep"` gives it a row instead.
     #[pyo3(signature = (data, *, all = false, top = 5, threads = 0, banned_since = None, errors = "raise"))]
     #[allow(clippy::too_many_arguments)]
     fn sweep_arrow<'py>(
