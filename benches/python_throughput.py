@@ -2,7 +2,7 @@
 """Throughput of the Python package beside the relist binary and rapidfuzz, in one run.
 
     cargo build --release
-    python3 -m venv /tmp/bench-venv && /tmp/bench-venv/bin/pip install ./python rapidfuzz
+    python3 -m venv /tmp/bench-venv && /tmp/bench-venv/bin/pip install ./python rapidfuzz numpy
     /tmp/bench-venv/bin/python benches/python_throughput.py [--data fixtures|EM_DIR] [--copies 10]
 
 The same listings go through, alternately, `rounds` times:
@@ -20,15 +20,17 @@ The same listings go through, alternately, `rounds` times:
 Data: `fixtures` (fixtures/banned.jsonl, and fixtures/catalog.jsonl repeated `--copies` times
 with the ids made unique), or a product-matching benchmark directory (tableA as the banned
 side, tableB as listings, converted as ../shared/peers/em_convert.py does). Prints a Markdown
-table: median listings/s per path over the rounds, and each path's ratio to the binary,
-measured round by round (the machine's other load hits both alike); the load average before
-and after says how quiet the machine was.
+table: median listings/s per path over the rounds, each path's ratio to the binary measured
+round by round (the machine's other load hits both alike), and the CPU time each spent per
+1,000 listings (every thread; the binary's process, or this one), which load changes less than
+wall time; the load average before and after says how quiet the machine was.
 """
 
 import argparse
 import csv
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -82,17 +84,32 @@ def em(work, data):
     return tuple(out)
 
 
+def cpu_seconds(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
 def binary_sweep(relist_bin, index, listings):
+    """(listings/s as the binary reports it, CPU seconds of the process)."""
+    c0 = cpu_seconds(resource.RUSAGE_CHILDREN)
     r = subprocess.run([relist_bin, "--index", index, "sweep", listings, "--out", "/dev/null"],
                        capture_output=True, text=True, check=True)
     # "swept N listings: ...; 2.4 s, 10105 listings/s"
-    return float(r.stderr.strip().splitlines()[-1].rsplit(",", 1)[1].split()[0])
+    rate = float(r.stderr.strip().splitlines()[-1].rsplit(",", 1)[1].split()[0])
+    return rate, cpu_seconds(resource.RUSAGE_CHILDREN) - c0
 
 
 def timed(f):
     t0 = time.perf_counter()
     out = f()
     return out, time.perf_counter() - t0
+
+
+def in_process(n, f):
+    """(listings/s, CPU seconds of this process, every thread) of one call of f."""
+    c0 = cpu_seconds(resource.RUSAGE_SELF)
+    _, seconds = timed(f)
+    return n / seconds, cpu_seconds(resource.RUSAGE_SELF) - c0
 
 
 def peer_texts(rows):
@@ -138,18 +155,21 @@ def main():
 
     paths = {
         "relist sweep (release binary)": lambda: binary_sweep(args.relist, index_dir, listings),
-        "check_many, dicts in memory": lambda: n / timed(lambda: index.check_many(dicts))[1],
-        "check_many, json.loads included": lambda: n / timed(
-            lambda: index.check_many(json.loads(x) for x in lines))[1],
-        "sweep_arrow, Table in memory": lambda: n / timed(lambda: index.sweep_arrow(table))[1],
-        "sweep_arrow, read_json included": lambda: n / timed(
-            lambda: index.sweep_arrow(pj.read_json(listings)))[1],
+        "check_many, dicts in memory": lambda: in_process(n, lambda: index.check_many(dicts)),
+        "check_many, json.loads included": lambda: in_process(
+            n, lambda: index.check_many(json.loads(x) for x in lines)),
+        "sweep_arrow, Table in memory": lambda: in_process(n, lambda: index.sweep_arrow(table)),
+        "sweep_arrow, read_json included": lambda: in_process(
+            n, lambda: index.sweep_arrow(pj.read_json(listings))),
     }
     rates = {k: [] for k in paths}
+    cpu = {k: [] for k in paths}
     index.check_many(dicts[:2000])  # warm the record cache, as the binary's first batch does
     for _ in range(args.rounds):
         for name, f in paths.items():
-            rates[name].append(f())
+            rate, seconds = f()
+            rates[name].append(rate)
+            cpu[name].append(seconds)
 
     # rapidfuzz: the peer script's loop on one thread, and cdist on every core.
     from rapidfuzz import fuzz, process
@@ -166,15 +186,17 @@ def main():
     load_after = os.getloadavg()
 
     binary = rates["relist sweep (release binary)"]
-    print(f"| path | listings/s (median of {args.rounds}) | ratio to the binary (median) |")
-    print("|---|---:|---:|")
+    print(f"| path | listings/s (median of {args.rounds}) | ratio to the binary (median) "
+          "| CPU ms per 1000 listings (median) |")
+    print("|---|---:|---:|---:|")
     for name, r in rates.items():
         ratio = statistics.median(x / b for x, b in zip(r, binary))
-        print(f"| {name} | {statistics.median(r):,.0f} | {ratio:.2f} |")
+        per_k = 1000 * 1000 * statistics.median(cpu[name]) / n
+        print(f"| {name} | {statistics.median(r):,.0f} | {ratio:.2f} | {per_k:,.0f} |")
     b = statistics.median(binary)
     for name, t in ((f"rapidfuzz extract loop, 1 thread ({len(sample)} listings)", t_extract),
                     (f"rapidfuzz cdist, all cores ({len(sample)} listings)", t_cdist)):
-        print(f"| {name} | {len(sample) / t:,.0f} | {len(sample) / t / b:.2f} |")
+        print(f"| {name} | {len(sample) / t:,.0f} | {len(sample) / t / b:.2f} | |")
     print(f"\nload average: {load_before[0]:.2f} before, {load_after[0]:.2f} after "
           f"(1 min; {os.cpu_count()} cores)")
 

@@ -29,6 +29,12 @@ use relist::pipeline::stream::{Checker, SweepOptions};
 use relist::pipeline::{Format, Note};
 use serde_json::Value;
 
+// The binary's allocator (src/main.rs), for the engine's allocations in this module; Python's
+// own objects keep Python's allocator, and Arrow buffers handed out are freed through their
+// release callbacks, here.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 create_exception!(
     relist,
     RelistError,

@@ -192,6 +192,8 @@ def test_a_photo_bomb_is_refused_naming_it(index, bomb, tmp_path):
         relist.hash_image(cut)
     with pytest.raises(relist.InputError):
         relist.hash_image(b"not a photo at all")
+    with pytest.raises(relist.InputError, match="<bytes>: "):
+        relist.hash_image(b"\xff\xd8\xff" + bytes(40 << 20))
     with pytest.raises(relist.RelistError, match="missing.jpg"):
         relist.hash_image(tmp_path / "missing.jpg")
     # A listing naming the bomb is still checked on its text, the photo's refusal in `error`,
