@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use rayon::prelude::*;
-use relist::pipeline::photos::{PhotoHasher, hash_file, hex64};
+use relist::pipeline::photos::{PhotoHasher, hash_file};
 use relist::{Error, Result};
 use serde_json::{Value, json};
 
@@ -30,27 +30,10 @@ pub fn run(_g: &Global, a: HashArgs) -> Result<Outcome> {
             let shown = path.display().to_string();
             match hash_file(&hasher, path) {
                 Ok(h) => {
-                    // PDQ is printed whatever its quality: a hash-sharing system decides by it.
-                    let pdq_fields = |mut v: Value| {
-                        if let Some(p) = &h.pdq {
-                            v["pdq"] = json!(p.hex());
-                            v["pdq_quality"] = json!(p.quality);
-                        }
-                        v
-                    };
-                    match h.hashes {
-                        Some(h) => (
-                            pdq_fields(json!({"path": shown, "dhash": hex64(h.dhash),
-                                              "phash": hex64(h.phash)})),
-                            true,
-                        ),
-                        // Not a failure: the photo is read, it just says nothing.
-                        None => (
-                            pdq_fields(json!({"path": shown,
-                                "error": "no evidence: too flat to hash (blank or a single colour)"})),
-                            true,
-                        ),
-                    }
+                    let mut line = serde_json::Map::new();
+                    line.insert("path".into(), Value::from(shown));
+                    line.extend(h.fields());
+                    (Value::Object(line), true)
                 }
                 Err(e) => (json!({"path": shown, "error": e.to_string()}), false),
             }

@@ -1,7 +1,8 @@
 //! `relist remove`: banned records out of the index, in one commit.
 
 use clap::Args;
-use relist::{Error, Result};
+use relist::Result;
+use relist::pipeline::index::Removal;
 
 use super::{Global, Outcome};
 
@@ -13,11 +14,7 @@ pub struct RemoveArgs {
 }
 
 pub fn run(g: &Global, a: RemoveArgs) -> Result<Outcome> {
-    let missing = relist::pipeline::index::remove(&g.index, &a.ids)?;
-    let removed = a.ids.len() - missing.len();
-    if removed == 0 {
-        return Err(Error::NotFound(missing.join("', '")));
-    }
+    let Removal { removed, missing } = relist::pipeline::index::remove(&g.index, &a.ids)?;
     for id in &missing {
         eprintln!("relist: no banned record with id '{id}'; skipped");
     }

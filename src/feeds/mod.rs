@@ -11,6 +11,7 @@ pub mod safetykorea;
 pub mod xml;
 
 pub use lines::{LineReader, MAX_LINE_BYTES};
+pub use parquet::row_object;
 
 use std::io::BufRead;
 use std::path::Path;

@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 /// Rows read at once: bounds memory whatever the file's size.
 const BATCH_ROWS: usize = 4096;
 
-/// One cell as JSON: strings, numbers, booleans and lists of those; other types are left out.
+/// One cell as JSON: strings, numbers, booleans, and lists and structs of those; other types are
+/// left out.
 fn cell(col: &dyn Array, row: usize) -> Option<Value> {
     if col.is_null(row) {
         return None;
@@ -51,23 +52,39 @@ fn cell(col: &dyn Array, row: usize) -> Option<Value> {
                     .collect(),
             )
         }
+        // Nested records (`image_hashes: [{algo, hash}]`), as Spark and pyarrow read JSON.
+        DataType::Struct(fields) => {
+            let s = col.as_struct();
+            let mut o = Map::new();
+            for (i, f) in fields.iter().enumerate() {
+                if let Some(v) = cell(s.column(i).as_ref(), row) {
+                    o.insert(f.name().clone(), v);
+                }
+            }
+            Value::Object(o)
+        }
         _ => return None,
     })
 }
 
 fn objects(batch: &RecordBatch) -> Vec<Value> {
-    let schema = batch.schema();
     (0..batch.num_rows())
-        .map(|row| {
-            let mut o = Map::new();
-            for (i, field) in schema.fields().iter().enumerate() {
-                if let Some(v) = cell(batch.column(i).as_ref(), row) {
-                    o.insert(field.name().clone(), v);
-                }
-            }
-            Value::Object(o)
-        })
+        .map(|row| row_object(batch, row))
         .collect()
+}
+
+/// One row of a record batch as a record object, columns by field name (null cells and columns
+/// of other types left out): what a Parquet catalog's rows become, and Arrow data a caller
+/// holds ([`crate::pipeline::arrow`]).
+pub fn row_object(batch: &RecordBatch, row: usize) -> Value {
+    let schema = batch.schema_ref();
+    let mut o = Map::new();
+    for (i, field) in schema.fields().iter().enumerate() {
+        if let Some(v) = cell(batch.column(i).as_ref(), row) {
+            o.insert(field.name().clone(), v);
+        }
+    }
+    Value::Object(o)
 }
 
 /// Runs a step of the Parquet reader, turning a panic into an error naming the file. The

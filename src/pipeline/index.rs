@@ -10,15 +10,32 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::index::{self, Manifest, Store};
 
-/// Removes records by id from the index at `dir`, in one commit. Returns the ids that were not
-/// there.
-pub fn remove(dir: &Path, ids: &[String]) -> Result<Vec<String>> {
-    remove_from(&Store::open(dir)?, ids)
+/// Removes records by id from the index at `dir`, in one commit ([`remove_ids`]).
+pub fn remove(dir: &Path, ids: &[String]) -> Result<Removal> {
+    remove_ids(&Store::open(dir)?, ids)
 }
 
 /// [`remove`] on an open store (the server's).
 pub fn remove_from(store: &Store, ids: &[String]) -> Result<Vec<String>> {
     store.remove(ids)
+}
+
+/// What `relist remove` did: how many of the ids were removed, and those that were not there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    pub removed: usize,
+    pub missing: Vec<String>,
+}
+
+/// `relist remove`: records out of `store` by id in one commit; naming only ids the index does
+/// not hold is an error ([`Error::NotFound`] with all of them), naming some is not.
+pub fn remove_ids(store: &Store, ids: &[String]) -> Result<Removal> {
+    let missing = store.remove(ids)?;
+    let removed = ids.len() - missing.len();
+    if removed == 0 {
+        return Err(Error::NotFound(missing.join("', '")));
+    }
+    Ok(Removal { removed, missing })
 }
 
 /// What an index holds (`relist stats`).
@@ -81,4 +98,31 @@ pub fn open_engine(dir: &Path, config: Config, create: bool) -> Result<Engine> {
         Store::open(dir)?
     };
     Engine::new(store, config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::BannedRecord;
+
+    #[test]
+    fn removing_only_ids_the_index_lacks_is_an_error_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_or_create(dir.path()).unwrap();
+        let r = BannedRecord::from_value(serde_json::json!({"id": "A", "title": "kettle"}))
+            .unwrap()
+            .record;
+        store.ingest(vec![r]).unwrap();
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let e = remove(dir.path(), &ids(&["X", "Y"])).unwrap_err();
+        assert_eq!(e.to_string(), "no banned record with id 'X', 'Y'");
+        let done = remove(dir.path(), &ids(&["A", "X"])).unwrap();
+        assert_eq!(
+            done,
+            Removal {
+                removed: 1,
+                missing: ids(&["X"])
+            }
+        );
+    }
 }

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::feeds::{self, Format};
 use crate::index::{IngestCounts, Store};
 use crate::model::{BannedRecord, Parsed};
+use serde_json::Value;
 
 /// What to ingest, and how.
 #[derive(Debug, Clone)]
@@ -66,10 +67,20 @@ pub struct ReadFile {
 /// warnings in input order, and of each file when it is done (`on_file`).
 pub fn run(
     req: &IngestRequest,
+    note: impl FnMut(Note<'_>),
+    on_file: impl FnMut(&Path, &FileSummary),
+) -> Result<IngestOutcome> {
+    let store = Store::open_or_create(&req.index)?;
+    run_on(&store, req, note, on_file)
+}
+
+/// [`run`] into a store already open (the Python package's index); `req.index` is not used.
+pub fn run_on(
+    store: &Store,
+    req: &IngestRequest,
     mut note: impl FnMut(Note<'_>),
     mut on_file: impl FnMut(&Path, &FileSummary),
 ) -> Result<IngestOutcome> {
-    let store = Store::open_or_create(&req.index)?;
     if req.if_empty {
         let (n, _, _) = store.counts();
         if n > 0 {
@@ -107,7 +118,7 @@ pub fn run(
             "no valid records to ingest ({rejected} lines rejected)"
         )));
     }
-    let counts = commit(&store, records, thumbs)?;
+    let counts = commit(store, records, thumbs)?;
     Ok(IngestOutcome::Committed {
         added: counts.added,
         replaced: counts.replaced,
@@ -165,6 +176,49 @@ pub fn read_file(
         out.records.push(parsed.record);
     }
     Ok(out)
+}
+
+/// Records a caller holds as JSON values (the Python package's `ingest`), read as a file's lines
+/// are: each validated, its photo files (relative to `base`) hashed on all cores, a thumbnail
+/// kept. Items are named by their position from 0 ("item 3: field `title` is missing or
+/// empty"); with `strict`, the first bad one fails the call and nothing is returned.
+pub fn read_values(values: Vec<Value>, base: &Path, strict: bool) -> Result<ReadValues> {
+    let mut out = ReadValues::default();
+    let mut pending = Vec::with_capacity(values.len());
+    for (i, v) in values.into_iter().enumerate() {
+        match BannedRecord::from_value(v) {
+            Ok(p) => pending.push((i, p)),
+            Err(e) if strict => {
+                return Err(Error::Invalid(format!(
+                    "item {i}: {e} (strict: nothing ingested)"
+                )));
+            }
+            Err(e) => out.rejected.push(format!("item {i}: {e}")),
+        }
+    }
+    out.thumbs = pending
+        .par_iter_mut()
+        .filter_map(|(_, parsed)| {
+            let thumb = hash_photos(parsed, base, None)?;
+            Some((parsed.record.id.clone(), thumb))
+        })
+        .collect();
+    for (i, parsed) in pending {
+        out.warnings
+            .extend(parsed.warnings.iter().map(|w| format!("item {i}: {w}")));
+        out.records.push(parsed.record);
+    }
+    Ok(out)
+}
+
+/// What [`read_values`] read: records in input order, thumbnails by record id, and one message
+/// per rejected item and per warning.
+#[derive(Debug, Default)]
+pub struct ReadValues {
+    pub records: Vec<BannedRecord>,
+    pub thumbs: Vec<(String, Vec<u8>)>,
+    pub rejected: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 /// Hashes a record's photo files into its `image_hashes` (problems become its warnings) and
@@ -285,6 +339,34 @@ mod tests {
         assert_eq!((c.added, c.replaced), (2, 0));
         assert!(crate::index::thumbs::get(store.dir(), "A").is_some());
         assert!(crate::index::thumbs::get(store.dir(), "B").is_none());
+    }
+
+    #[test]
+    fn values_are_read_as_lines_are_with_photos_beside_the_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.jpg"), photo()).unwrap();
+        let values = vec![
+            serde_json::json!({"id": "A", "title": "night light", "images": ["a.jpg"],
+                               "gtins": ["123"]}),
+            serde_json::json!({"id": "B"}),
+            serde_json::json!({"id": "C", "title": "kettle"}),
+        ];
+        let read = read_values(values.clone(), dir.path(), false).unwrap();
+        let ids: Vec<&str> = read.records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["A", "C"]);
+        assert!(read.records[0].image_hashes.iter().any(|h| h.algo == "pdq"));
+        assert_eq!(read.thumbs.len(), 1);
+        assert_eq!(read.rejected, ["item 1: field `title` is missing or empty"]);
+        assert!(
+            read.warnings[0].starts_with("item 0: field `gtins`"),
+            "{:?}",
+            read.warnings
+        );
+        let e = read_values(values, dir.path(), true).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "item 1: field `title` is missing or empty (strict: nothing ingested)"
+        );
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! Listings read from files for `relist check`, `eval` and `calibrate`: the record contract's
 //! listings (photo paths relative to the file that names them, as `sweep` and `catalog index`
-//! read them), bad lines told and skipped.
+//! read them), bad lines told and skipped; and listings a caller holds, checked in parallel.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use super::Note;
+use crate::engine::{CheckOptions, Engine};
 use crate::error::{Error, Result};
 use crate::feeds::{self, Format};
-use crate::model::Listing;
+use crate::model::{CheckResult, Listing};
 use crate::pipeline::eval::Labelled;
 
 /// Larger inputs belong to `relist sweep`, which streams.
@@ -83,6 +85,32 @@ fn parse_values(path: &Path, text: &[u8], note: &mut impl FnMut(Note<'_>)) -> Re
     Ok(out)
 }
 
+/// Listings a caller holds as JSON values (the Python package's `check_many`), each checked
+/// as `relist check` checks it, on the current rayon pool (callers install theirs); `each` turns
+/// a result into what the caller keeps, on the same worker. Results come in input order. Every
+/// item is read first: one that is not a listing fails the whole call, before any is checked,
+/// with its position counted from `first` ("item 3: field `title` is missing or empty", as
+/// `relist check` names the items of an array).
+pub fn check_values<T: Send>(
+    engine: &Engine,
+    values: Vec<Value>,
+    opts: CheckOptions,
+    first: usize,
+    each: impl Fn(CheckResult) -> T + Sync,
+) -> Result<Vec<T>> {
+    let listings: Vec<Listing> = values
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            Listing::from_value(v).map_err(|e| Error::Invalid(format!("item {}: {e}", first + i)))
+        })
+        .collect::<Result<_>>()?;
+    listings
+        .par_iter()
+        .map(|l| engine.check(l, opts).map(&each))
+        .collect()
+}
+
 /// Labelled listings (the `eval` format) from files, in any listing format; photo paths are
 /// relative to the file that names them.
 pub fn read_labelled(paths: &[PathBuf], mut note: impl FnMut(Note<'_>)) -> Result<Vec<Labelled>> {
@@ -147,6 +175,36 @@ mod tests {
                 .to_string()
                 .ends_with("in.json: no listing to check")
         );
+    }
+
+    #[test]
+    fn values_are_checked_in_order_and_a_bad_item_fails_the_call_by_its_position() {
+        let record = crate::model::BannedRecord::from_value(serde_json::json!(
+            {"id": "B-1", "title": "VoltMax HB-2210X power bank", "models": ["HB-2210X"]}))
+        .unwrap()
+        .record;
+        let engine = Engine::in_memory(vec![record], crate::config::Config::default()).unwrap();
+        let items = |t: &str| {
+            vec![
+                serde_json::json!({"id": "a", "title": "garden hose"}),
+                serde_json::json!({"id": "b", "title": t}),
+            ]
+        };
+        let got = check_values(
+            &engine,
+            items("voltmax hb 2210x"),
+            CheckOptions::top(5),
+            0,
+            |r| (r.listing_id, r.decision),
+        )
+        .unwrap();
+        use crate::model::Decision;
+        assert_eq!(
+            got,
+            vec![("a".into(), Decision::Allow), ("b".into(), Decision::Block)]
+        );
+        let e = check_values(&engine, items(""), CheckOptions::top(5), 10, |_| ()).unwrap_err();
+        assert_eq!(e.to_string(), "item 11: field `title` is missing or empty");
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //! - [`explain`]: pairs (banned record, listing) judged as `check` judges them, whatever their
 //!   score, behind `relist explain` and `POST /v1/explain`.
 //! - [`listings`]: listings and labelled listings read from files for `check`, `eval` and
-//!   `calibrate`.
+//!   `calibrate`, and listings a caller holds checked in parallel (the Python package).
+//! - [`arrow`]: a sweep over Arrow record batches a caller holds (the Python package,
+//!   Spark's `mapInArrow`), with the results `sweep` writes.
 //! - [`photos`]: a photo file or upload into the hash set each of those needs.
 //! - [`stream`]: the streaming core of a sweep (reader thread, parallel batches, ordered
 //!   output); [`reverse`]: reverse queries over a catalog; [`search`]: the banned index searched
@@ -23,6 +25,7 @@
 //!   [`hardcases`]: generated hard cases (model and line variants, spec-token collisions,
 //!   several codes, many languages, GTIN-only relistings) per seed, for tests and training.
 
+pub mod arrow;
 pub mod catalog;
 pub mod em;
 pub mod eval;

@@ -28,13 +28,51 @@ pub struct FileHashes {
     pub pdq: Option<PdqHash>,
 }
 
+impl FileHashes {
+    /// The fields `relist hash` prints for the photo (its `path` aside): `dhash` and `phash`
+    /// (16 hex digits), or for a photo too flat to be evidence an `error` saying so; then `pdq`
+    /// (64) and `pdq_quality`, whatever the quality: a hash-sharing system decides by it.
+    pub fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::Value;
+        let mut o = serde_json::Map::new();
+        match &self.hashes {
+            Some(h) => {
+                o.insert("dhash".into(), Value::from(hex64(h.dhash)));
+                o.insert("phash".into(), Value::from(hex64(h.phash)));
+            }
+            // Not a failure: the photo is read, it just says nothing.
+            None => {
+                o.insert(
+                    "error".into(),
+                    Value::from("no evidence: too flat to hash (blank or a single colour)"),
+                );
+            }
+        }
+        if let Some(p) = &self.pdq {
+            o.insert("pdq".into(), Value::from(p.hex()));
+            o.insert("pdq_quality".into(), Value::from(p.quality));
+        }
+        o
+    }
+}
+
 /// The hashes of one photo file, decoded once at the size PDQ needs.
 pub fn hash_file(hasher: &PhotoHasher, path: &Path) -> Result<FileHashes> {
     let img = photo::decode_file_scaled(path, PDQ_DECODE_SIDE)?;
-    Ok(FileHashes {
-        hashes: hasher.hash(&img),
-        pdq: photo::pdq(&img),
-    })
+    Ok(file_hashes(hasher, &img))
+}
+
+/// [`hash_file`] of a photo's bytes (errors name `name`): the same limits and hashes.
+pub fn hash_bytes(hasher: &PhotoHasher, bytes: &[u8], name: &str) -> Result<FileHashes> {
+    let img = photo::decode_bytes_scaled(bytes, Path::new(name), PDQ_DECODE_SIDE)?;
+    Ok(file_hashes(hasher, &img))
+}
+
+fn file_hashes(hasher: &PhotoHasher, img: &DynamicImage) -> FileHashes {
+    FileHashes {
+        hashes: hasher.hash(img),
+        pdq: photo::pdq(img),
+    }
 }
 
 /// Hashes a banned record's local `images` (relative to `base`) into `hashes`: dHash/pHash, its

@@ -153,23 +153,7 @@ pub fn sweep_with_progress(
         .map_err(|e| Error::Invalid(format!("thread pool: {e}")))?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Item>>(QUEUE);
     let mut summary = SweepSummary::default();
-    let check_opts = CheckOptions::top(opts.top);
-    let incremental = match opts.banned_since {
-        None => None,
-        Some(t) => {
-            let records = engine
-                .snapshot()
-                .added_since(t)
-                .map_err(|e| Error::index(engine.store().dir(), e))?;
-            Some(NewRecords::new(records, engine.snapshot().fields()))
-        }
-    };
-    let check = |listing: &Listing| -> Result<CheckResult> {
-        match &incremental {
-            None => engine.check(listing, check_opts),
-            Some(new) => check_new(engine, new, listing, opts.top),
-        }
-    };
+    let checker = Checker::new(engine, opts)?;
     let format = opts.format;
     let shard = opts.shard;
     let skip = opts.skip_lines;
@@ -209,7 +193,7 @@ pub fn sweep_with_progress(
                 batch
                     .par_iter()
                     .map(|item| match item {
-                        Ok((line, listing)) => check(listing).map_err(|e| Error::Record {
+                        Ok((line, listing)) => checker.check(listing).map_err(|e| Error::Record {
                             path: path.to_path_buf(),
                             line: *line,
                             reason: e.to_string(),
@@ -227,7 +211,7 @@ pub fn sweep_with_progress(
                             Decision::Review => summary.review += 1,
                             Decision::Allow => summary.allow += 1,
                         }
-                        if opts.all || res.decision != Decision::Allow {
+                        if checker.keeps(&res) {
                             out.result(&res)?;
                         }
                     }
@@ -258,6 +242,52 @@ fn item_line(item: &Item) -> Option<u64> {
         Ok((line, _)) => Some(*line),
         Err(Error::Record { line, .. }) => Some(*line),
         Err(_) => None,
+    }
+}
+
+/// How a sweep judges one listing and which results it writes, whatever the listings come from:
+/// a catalog file ([`sweep_with_progress`]) or data a caller holds (Arrow batches, the Python
+/// package), so that both give the same results for the same listings and options.
+pub struct Checker<'e> {
+    engine: &'e Engine,
+    top: usize,
+    all: bool,
+    incremental: Option<NewRecords>,
+}
+
+impl<'e> Checker<'e> {
+    /// The checker of a sweep with `opts` (`all`, `top`, `banned_since`; the rest is about
+    /// reading). `banned_since` reads the records ingested since then from the current view.
+    pub fn new(engine: &'e Engine, opts: &SweepOptions) -> Result<Checker<'e>> {
+        let incremental = match opts.banned_since {
+            None => None,
+            Some(t) => {
+                let records = engine
+                    .snapshot()
+                    .added_since(t)
+                    .map_err(|e| Error::index(engine.store().dir(), e))?;
+                Some(NewRecords::new(records, engine.snapshot().fields()))
+            }
+        };
+        Ok(Checker {
+            engine,
+            top: opts.top,
+            all: opts.all,
+            incremental,
+        })
+    }
+
+    /// One listing's result, as the sweep writes it.
+    pub fn check(&self, listing: &Listing) -> Result<CheckResult> {
+        match &self.incremental {
+            None => self.engine.check(listing, CheckOptions::top(self.top)),
+            Some(new) => check_new(self.engine, new, listing, self.top),
+        }
+    }
+
+    /// Whether the sweep writes this result: review and block, or every one with `all`.
+    pub fn keeps(&self, res: &CheckResult) -> bool {
+        self.all || res.decision != Decision::Allow
     }
 }
 
