@@ -16,9 +16,18 @@ WORK=${2:-/tmp/relist-photo-robustness}
 PEERS=../shared/peers
 FPR=0.001
 
-[ -f "$WORK/labels.jsonl" ] || "$PYTHON" benches/photo_edits.py "$PHOTOS" "$WORK"
 cargo build --release -q
 RELIST=target/release/relist
+# SUITE=photos: the issue-14 suite (every edit family, random parameters, look-alikes of the
+# same class) from `relist eval --photos SEED --photo-dir PHOTOS`; else benches/photo_edits.py.
+if [ ! -f "$WORK/labels.jsonl" ]; then
+    if [ "${SUITE:-}" = photos ]; then
+        "$RELIST" eval --photos "${SEED:-1}" --photo-dir "$PHOTOS" --banned "${BANNED:-60}" \
+            --look-alikes "${LOOK_ALIKES:-600}" --save "$WORK" > /dev/null
+    else
+        "$PYTHON" benches/photo_edits.py "$PHOTOS" "$WORK"
+    fi
+fi
 rm -rf "$WORK/index"
 /usr/bin/time -f "relist ingest: %e s, %M KiB" \
     "$RELIST" --index "$WORK/index" ingest "$WORK/banned.jsonl" 2>&1 | tail -2
