@@ -67,7 +67,7 @@ fn py_err(e: relist::Error) -> PyErr {
         E::Record { .. } | E::Invalid(_) | E::Image { .. } | E::NotFound(_) | E::Config(_) => {
             InputError::new_err(msg)
         }
-        E::Io { .. } | E::Index { .. } => RelistError::new_err(msg),
+        E::Io { .. } | E::Index { .. } | E::Fetch { .. } => RelistError::new_err(msg),
     }
 }
 
