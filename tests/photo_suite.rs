@@ -87,7 +87,7 @@ fn the_command_writes_the_suite_and_reports_every_family() {
         "3",
         "--json",
         "--save",
-        &s(&env.path("suite")),
+        s(&env.path("suite")),
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
