@@ -443,10 +443,10 @@ fn tests() -> &'static [Test; 256] {
     })
 }
 
-/// Radius the tests' points keep within (a box of radius [`BOX`] around each stays in the patch).
+/// Radius the tests' points keep within (a box of radius 2 around each stays in the patch).
 pub const TEST_RADIUS: i32 = PATCH - BOX;
 
-/// Learns 256 tests from the keypoints of `photos` (see [`tests`]): 4,096 candidate tests drawn
+/// Learns 256 tests from the keypoints of `photos` (see `tests`): 4,096 candidate tests drawn
 /// uniformly in the disc by a fixed generator, ordered by how far their bit's mean is from one
 /// half, then chosen greedily while their correlation with every chosen test stays under a
 /// bound that is raised until 256 are found.
