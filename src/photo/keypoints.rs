@@ -669,6 +669,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn hostile_photos_give_bounded_work_and_no_panic() {
+        // Noise makes every pixel a corner candidate: the count stays at the cap.
+        let mut s = 7u32;
+        let noise = RgbImage::from_fn(1600, 1200, |_, _| {
+            s = s.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let v = (s >> 16) as u8;
+            Rgb([v, v.wrapping_mul(3), v.wrapping_mul(7)])
+        });
+        let k = extract(&DynamicImage::ImageRgb8(noise), QUERY_KEYPOINTS).unwrap();
+        assert!(k.len() <= QUERY_KEYPOINTS);
+        assert!(k.width <= SIDE as u16 && k.height <= SIDE as u16);
+        // Slivers and single lines: nothing to describe, and no panic.
+        for (w, h) in [(1, 4000), (4000, 1), (2, 2), (40, 3000)] {
+            let img = DynamicImage::ImageRgb8(textured(9, w, h).to_rgb8());
+            let _ = extract(&img, QUERY_KEYPOINTS);
+            let _ = Keypoints::with_mirror(&img, QUERY_KEYPOINTS);
+        }
+    }
+
+    #[test]
     fn the_encoding_round_trips_and_refuses_garbage() {
         let k = extract(&textured(2, 500, 500), 64).unwrap();
         let back = Keypoints::decode(&k.encode()).unwrap();
