@@ -47,7 +47,7 @@ fn every_edit_family_is_caught() {
         let c = r.slices.get(*edit).cloned().unwrap_or_default();
         assert_eq!(c.positives, 8, "{edit}: every banned photo edited once");
         assert!(
-            c.catch_rate() >= 0.7,
+            c.catch_rate() >= 0.6,
             "{edit}: recall {:.3}",
             c.catch_rate()
         );
