@@ -196,6 +196,15 @@ impl Default for Voice {
 }
 
 impl Voice {
+    /// How a reason names listing photo `n`: by number, or as the upload it is.
+    fn photo_name(&self, n: usize) -> String {
+        if self.uploaded_photo {
+            "the uploaded photo".to_string()
+        } else {
+            format!("photo {n}")
+        }
+    }
+
     /// A listing against a banned record: the voice of `check` and `sweep`.
     pub const BANNED: Voice = Voice {
         other: "banned",
@@ -261,11 +270,7 @@ impl Evidence {
                 distance,
                 of,
             } => {
-                let who = if v.uploaded_photo {
-                    "the uploaded photo".to_string()
-                } else {
-                    format!("photo {photo}")
-                };
+                let who = v.photo_name(*photo);
                 let how = match algo {
                     HashKind::Pdq => "PDQ",
                     HashKind::DhashPhash => "dHash and pHash",
@@ -280,11 +285,7 @@ impl Evidence {
                 coverage,
                 mirrored,
             } => {
-                let who = if v.uploaded_photo {
-                    "the uploaded photo".to_string()
-                } else {
-                    format!("photo {photo}")
-                };
+                let who = v.photo_name(*photo);
                 let how = if *mirrored { ", mirrored" } else { "" };
                 s.t(format!("{who} matches {o} photo {banned_photo}{how}: "))
                     .d(format!(
@@ -297,11 +298,7 @@ impl Evidence {
                 banned_photo,
                 inliers,
             } => {
-                let who = if v.uploaded_photo {
-                    "the uploaded photo".to_string()
-                } else {
-                    format!("photo {photo}")
-                };
+                let who = v.photo_name(*photo);
                 s.t(format!(
                     "{who} looks like {o} photo {banned_photo} by its hashes, but only "
                 ))

@@ -193,31 +193,34 @@ impl PhotoSuite {
     /// Writes `banned.jsonl` and `listings.jsonl` (labelled, for `relist eval` and the peers'
     /// scorer) beside the photos.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let io = |p: &Path, e: std::io::Error| Error::io(p, e);
-        let path = dir.join("banned.jsonl");
-        let mut w =
-            std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| io(&path, e))?);
-        for b in &self.banned {
-            writeln!(w, "{}", serde_json::to_value(b).unwrap_or_default())
-                .map_err(|e| io(&path, e))?;
-        }
-        w.flush().map_err(|e| io(&path, e))?;
-        let path = dir.join("listings.jsonl");
-        let mut w =
-            std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| io(&path, e))?);
-        for l in &self.listings {
-            writeln!(w, "{}", super::hardcases::labelled_value(l)).map_err(|e| io(&path, e))?;
-        }
-        w.flush().map_err(|e| io(&path, e))?;
+        let write =
+            |name: &str, lines: &mut dyn Iterator<Item = serde_json::Value>| -> Result<()> {
+                let path = dir.join(name);
+                let io = |e: std::io::Error| Error::io(&path, e);
+                let mut w = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+                for v in lines {
+                    writeln!(w, "{v}").map_err(io)?;
+                }
+                w.flush().map_err(io)
+            };
+        write(
+            "banned.jsonl",
+            &mut self
+                .banned
+                .iter()
+                .map(|b| serde_json::to_value(b).unwrap_or_default()),
+        )?;
+        write(
+            "listings.jsonl",
+            &mut self.listings.iter().map(super::hardcases::labelled_value),
+        )?;
         // The peers' scorer reads labels apart: {"listing_id", "banned_id" | null, "slice"}.
-        let path = dir.join("labels.jsonl");
-        let mut w =
-            std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| io(&path, e))?);
-        for l in &self.listings {
-            let v = json!({"listing_id": l.listing.id, "banned_id": l.expected, "slice": l.slice});
-            writeln!(w, "{v}").map_err(|e| io(&path, e))?;
-        }
-        w.flush().map_err(|e| io(&path, e))
+        write(
+            "labels.jsonl",
+            &mut self.listings.iter().map(
+                |l| json!({"listing_id": l.listing.id, "banned_id": l.expected, "slice": l.slice}),
+            ),
+        )
     }
 }
 
