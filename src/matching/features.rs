@@ -254,7 +254,7 @@ impl PreparedBanned {
             explicit: record.models.iter().map(|m| ident::model_key(m)).collect(),
             model_counts: models.iter().map(|(_, k)| rarity.id_count(k)).collect(),
             gtins: record.gtins.clone(),
-            surface: Surface::new(side.plain.iter().zip(&side.tokens)),
+            surface: Surface::banned(side.plain.iter().zip(&side.tokens)),
             title,
             words,
             keys,
@@ -362,7 +362,7 @@ impl<'a> PreparedListing<'a> {
             }
         }
         let model_keys: Vec<TextKeys> = listing.models.iter().map(|m| TextKeys::new(m)).collect();
-        let surface = Surface::new(
+        let surface = Surface::listing(
             head.plain.iter().zip(&head.tokens).chain(
                 model_keys
                     .iter()

@@ -103,10 +103,27 @@ pub fn judge(
         decision = Decision::Review;
     }
     // A barcode is a global product identity: a relister who keeps it is at least reviewed.
-    if f.gtin.is_some() && decision == Decision::Allow {
+    // So is a listing that writes the banned title in full under its brand, whatever a shop
+    // adds around it ("free shipping", "holiday gift"): the words a model weighs against
+    // each other cannot outvote a whole title.
+    if decision == Decision::Allow && (f.gtin.is_some() || written_in_full(f, title_words)) {
         decision = Decision::Review;
     }
     (score, decision)
+}
+
+/// The listing writes every word and nearly every character n-gram of a banned title of three
+/// words or more, names its brand, names no other code, and nothing conflicts.
+pub fn written_in_full(f: &Features, title_words: usize) -> bool {
+    title_words >= 3
+        && f.coverage >= 0.99
+        && f.grams >= 0.95
+        && matches!(f.brand, BrandEvidence::Match(s) if s >= 1.0)
+        && !matches!(
+            f.model,
+            ModelEvidence::Conflict { .. } | ModelEvidence::Unrelated { .. }
+        )
+        && !conflicted(f)
 }
 
 /// The evidence of one pair, strongest first: what its reasons are rendered from.
@@ -290,6 +307,32 @@ mod tests {
             photo_pdq: None,
             photo_check: None,
         }
+    }
+
+    #[test]
+    fn a_banned_title_written_in_full_under_its_brand_is_at_least_reviewed() {
+        let c = Config::default();
+        let trees = TreeModel::shipped();
+        let mut f = features(ModelEvidence::None, 1.0, BrandEvidence::Match(1.0));
+        // Whatever the model makes of the words a shop adds around it.
+        f.precision = 0.2;
+        f.jaccard = 0.3;
+        f.listing_words = 20;
+        assert!(written_in_full(&f, 6));
+        assert_ne!(judge(&f, 6, &c, &trees).1, Decision::Allow);
+        // Not under another brand, not with two words, not beside another code.
+        let other = features(ModelEvidence::None, 1.0, BrandEvidence::Mismatch);
+        assert!(!written_in_full(&other, 6));
+        assert!(!written_in_full(&f, 2));
+        let coded = features(
+            ModelEvidence::Unrelated {
+                listing: "zx-11".into(),
+                banned: "kt-9000".into(),
+            },
+            1.0,
+            BrandEvidence::Match(1.0),
+        );
+        assert!(!written_in_full(&coded, 6));
     }
 
     #[test]
