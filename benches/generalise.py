@@ -3,7 +3,8 @@
 
     benches/generalise.py [--hard-sets 8]     (PYTHON=venv python with rapidfuzz; SHARED=../shared)
 
-Needs `target/release/relist` built. Prints, per benchmark (Abt-Buy, Walmart-Amazon,
+Needs `target/release/relist` built (RELIST=path: another build, e.g. the commit before a
+change, for a before/after pair of runs). Prints, per benchmark (Abt-Buy, Walmart-Amazon,
 Amazon-Google: test split; WDC Products: valid split, scored pairwise through `relist explain`,
 as that benchmark is defined):
 - `default`: the shipped default model (compiled in); WDC pairs are positive when the pair's own
@@ -24,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SH = os.path.abspath(os.environ.get("SHARED", os.path.join(ROOT, "..", "shared")))
 EM = f"{SH}/data/em"
-RL = f"{ROOT}/target/release/relist"
+RL = os.path.abspath(os.environ.get("RELIST", f"{ROOT}/target/release/relist"))
 PY = os.environ.get("PYTHON", "python3")
 W = tempfile.mkdtemp(prefix="relist-generalise-")
 DM = ["Abt-Buy", "Walmart-Amazon", "Amazon-Google"]

@@ -1246,7 +1246,11 @@ impl Gen {
                     };
                     let (d, p) = photos[&id];
                     let k = rng.range(lookalike.0, lookalike.1);
-                    self.pairs.push((id, l.listing.id.clone(), false));
+                    // The look-alike may already be one of the listing's hard negatives.
+                    let pair = (id, l.listing.id.clone(), false);
+                    if !self.pairs.contains(&pair) {
+                        self.pairs.push(pair);
+                    }
                     (flip_bits(&mut rng, d, k), flip_bits(&mut rng, p, k))
                 }
                 None if rng.chance(0.5) => (rng.next_u64(), rng.next_u64()),
