@@ -71,14 +71,17 @@ impl PhotoCheck {
         self.verified.inliers >= VERIFIED_INLIERS && self.verified.coverage >= VERIFIED_COVERAGE
     }
 
-    /// Verifies the pairs of photos worth it: those sharing retrieval keys, or all of them
-    /// when a hash already found the photos close (`hashed_close`).
+    /// Verifies the pairs of photos worth it: those whose descriptors meet as retrieval's do
+    /// (bucket and fingerprint, [`crate::photo::descriptors::votes`]), or all of them when a
+    /// hash already found the photos close (`hashed_close`). Shared bucket keys alone are no
+    /// test: with 12-bit keys nearly every pair shares a couple, and every text candidate
+    /// with photos would be verified.
     fn best(l: &PreparedListing, b: &PreparedBanned, hashed_close: bool) -> Option<PhotoCheck> {
         let mut best: Option<PhotoCheck> = None;
         for q in &l.photos.keypoints {
-            for (n, k, keys) in &b.keypoints {
+            for (n, k, prints) in &b.keypoints {
                 if !hashed_close
-                    && crate::photo::descriptors::shared(&q.keys, keys)
+                    && crate::photo::descriptors::votes(&q.prints, prints)
                         < crate::photo::descriptors::MIN_VOTES
                 {
                     continue;
@@ -193,8 +196,9 @@ pub struct PreparedBanned {
     pub photos: Vec<crate::photo::PhotoHashes>,
     /// PDQ hashes of the photos.
     pub pdqs: Vec<crate::photo::Pdq>,
-    /// Keypoints of the photos: `(photo number, keypoints, retrieval keys)`.
-    pub keypoints: Vec<(usize, crate::photo::keypoints::Keypoints, Vec<u32>)>,
+    /// Keypoints of the photos: `(photo number, keypoints, their retrieval entries)`
+    /// ([`crate::photo::descriptors::prints`]).
+    pub keypoints: Vec<(usize, crate::photo::keypoints::Keypoints, Vec<u64>)>,
     /// A price, when the record carries one (`price`, kept as an extra field).
     pub price: Option<f64>,
 }
@@ -238,8 +242,8 @@ impl PreparedBanned {
             keypoints: crate::photo::record_keypoints(&record.image_hashes)
                 .into_iter()
                 .map(|(n, k)| {
-                    let keys = crate::photo::descriptors::keys(&k);
-                    (n, k, keys)
+                    let prints = crate::photo::descriptors::prints(&k);
+                    (n, k, prints)
                 })
                 .collect(),
             price: record

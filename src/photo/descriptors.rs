@@ -85,36 +85,58 @@ fn key(d: &Descriptor, table: usize) -> u32 {
     gather(d, &positions()[table][..KEY_BITS])
 }
 
-/// The keys of a photo's descriptors, table by table, sorted and distinct (`table << 16 | key`):
-/// what two photos share is counted by merging two of these.
-pub fn keys(k: &Keypoints) -> Vec<u32> {
-    let mut out: Vec<u32> = (0..TABLES)
+/// A photo's descriptors as the index files them, for the pair test ([`votes`]): one entry
+/// per descriptor and table, `table:key` (14 bits) above its fingerprint (32) above the
+/// descriptor's number (16), sorted, so that two photos' entries meet by one merge.
+pub fn prints(k: &Keypoints) -> Vec<u64> {
+    let mut out: Vec<u64> = (0..TABLES)
         .flat_map(|t| {
-            k.descriptors
-                .iter()
-                .map(move |d| ((t as u32) << KEY_BITS) | key(d, t))
+            k.descriptors.iter().enumerate().map(move |(i, d)| {
+                let tk = ((t as u64) << KEY_BITS) | key(d, t) as u64;
+                (tk << 48) | ((fingerprint(d, t) as u64) << 16) | (i as u64 & 0xFFFF)
+            })
         })
         .collect();
     out.sort_unstable();
-    out.dedup();
     out
 }
 
-/// Keys two photos share (both from [`keys`]): the cheap test of whether to verify them.
-pub fn shared(a: &[u32], b: &[u32]) -> u32 {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
+/// The votes a banned photo (`banned`, from [`prints`]) gets from a listing photo's
+/// descriptors (`query`): how many of them meet one of its descriptors in a bucket with a
+/// fingerprint within [`FINGERPRINT_SLACK`], as [`DescriptorIndex::candidates`] counts them.
+/// The test of whether a pair is worth verifying: unrelated photos share bucket keys by the
+/// dozen (BRIEF's bits are correlated and a key has 12), but seldom a fingerprint as well.
+pub fn votes(query: &[u64], banned: &[u64]) -> u32 {
+    // Which query descriptors voted; numbers past the set's size fold onto it (a count can
+    // only come out low, and the sizes are bounded well under it).
+    let mut voted = [0u64; 8];
+    let (mut i, mut j) = (0, 0);
+    while i < query.len() && j < banned.len() {
+        let (a, b) = (query[i] >> 48, banned[j] >> 48);
+        if a < b {
+            i += 1;
+        } else if a > b {
+            j += 1;
+        } else {
+            let end = banned[j..]
+                .iter()
+                .position(|e| e >> 48 != a)
+                .map_or(banned.len(), |p| j + p);
+            while i < query.len() && query[i] >> 48 == a {
+                let fp = (query[i] >> 16) as u32;
+                if banned[j..end]
+                    .iter()
+                    .any(|e| ((e >> 16) as u32 ^ fp).count_ones() <= FINGERPRINT_SLACK)
+                {
+                    let n = (query[i] & 0x1FF) as usize;
+                    voted[n / 64] |= 1 << (n % 64);
+                }
                 i += 1;
-                j += 1;
             }
+            j = end;
         }
     }
-    n
+    voted.iter().map(|w| w.count_ones()).sum()
 }
 
 /// Banned photos' descriptors, bucketed (see the module's doc). Ids are the caller's.
@@ -241,12 +263,16 @@ mod tests {
     }
 
     #[test]
-    fn shared_keys_count_the_intersection() {
-        assert_eq!(shared(&[1, 3, 5, 7], &[2, 3, 4, 7, 9]), 2);
-        assert_eq!(shared(&[], &[1]), 0);
+    fn votes_count_the_query_descriptors_met() {
         let k = extract(&textured(5, 300, 300), 64).unwrap();
-        let ks = keys(&k);
-        assert!(ks.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(shared(&ks, &ks) as usize, ks.len());
+        let p = prints(&k);
+        assert!(p.windows(2).all(|w| w[0] <= w[1]));
+        // Every descriptor meets itself, once however many tables agree.
+        assert_eq!(votes(&p, &p) as usize, k.len());
+        assert_eq!(votes(&[], &p), 0);
+        assert_eq!(votes(&p, &[]), 0);
+        // An unrelated photo meets few of them.
+        let other = prints(&extract(&textured(6, 300, 300), 64).unwrap());
+        assert!(votes(&other, &p) < MIN_VOTES * 2, "{}", votes(&other, &p));
     }
 }
