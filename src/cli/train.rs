@@ -36,6 +36,10 @@ pub struct TrainArgs {
     /// Write the model file here.
     #[arg(long)]
     out: PathBuf,
+    /// Also write every labelled pair's features and out-of-fold score here (CSV), to read
+    /// what the model was shown.
+    #[arg(long, value_name = "CSV")]
+    samples: Option<PathBuf>,
     /// Trees to grow.
     #[arg(long, default_value_t = TrainOptions::default().iterations)]
     iterations: usize,
@@ -52,6 +56,9 @@ pub struct TrainArgs {
     /// The version written into the model file.
     #[arg(long, default_value_t = 1)]
     model_version: u32,
+    /// Features the trees do not see (names of the feature table, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    without: Vec<String>,
 }
 
 /// The splits of a benchmark training may read.
@@ -129,6 +136,7 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
         review_beta: a.review_beta,
         block_precision: a.block_precision,
         version: a.model_version,
+        without: a.without.clone(),
         ..TrainOptions::default()
     };
     let t = train::train(&sources, &config, &opts)?;
@@ -140,6 +148,9 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
             "roles: {} model keys seen in two products or more",
             t.model.roles.len()
         );
+    }
+    if let Some(path) = &a.samples {
+        write_samples(path, &t)?;
     }
     let file = t.model.to_file().map_err(Error::Invalid)?;
     let json = serde_json::to_string(&file).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -162,6 +173,30 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
         .write_all(text.as_bytes())
         .map_err(|e| Error::io("<stdout>", e))?;
     Ok(Outcome::Clean)
+}
+
+/// One CSV line per labelled pair: its source, listing, label, out-of-fold score and features.
+fn write_samples(path: &Path, t: &train::Trained) -> Result<()> {
+    use relist::matching::features::FEATURES;
+    let io = |e| Error::io(path, e);
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    let names: Vec<&str> = FEATURES.iter().map(|f| f.name).collect();
+    writeln!(w, "source,listing,banned,label,oof,{}", names.join(",")).map_err(io)?;
+    for (s, (oof, _)) in t.samples.iter().zip(&t.out_of_fold) {
+        let x: Vec<String> = s.x.iter().map(|v| v.to_string()).collect();
+        let field = |v: &str| v.replace([',', '\n', '"'], " ");
+        writeln!(
+            w,
+            "{},{},{},{},{oof},{}",
+            field(&t.sources[s.source].0),
+            field(&s.listing),
+            field(&s.banned),
+            u8::from(s.y),
+            x.join(",")
+        )
+        .map_err(io)?;
+    }
+    w.flush().map_err(io)
 }
 
 /// A platform's decisions: every candidate retrieved for a labelled listing is a pair, true

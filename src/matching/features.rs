@@ -6,11 +6,12 @@
 use crate::matching::attrs;
 use crate::matching::evidence::Origin;
 use crate::matching::roles::{self, COMMON_ID, Roles};
+use crate::matching::surface::{Surface, SurfaceAgreement};
 use crate::model::{BannedRecord, Listing};
 use crate::photo::QueryPhotos;
 use crate::text::ident::{self, ModelEvidence, ModelToken};
 use crate::text::normalize::{TextKeys, leet_key};
-use crate::text::{gram_containment, token_close, weighted_coverage};
+use crate::text::{gram_containment, gram_jaccard, token_close, weighted_coverage};
 
 /// Rarity of a word among the banned records (inverse document frequency).
 pub trait Rarity {
@@ -252,6 +253,8 @@ pub struct PreparedBanned {
     pub keypoints: Vec<(usize, crate::photo::keypoints::Keypoints, Vec<u64>)>,
     /// A price, when the record carries one (`price`, kept as an extra field).
     pub price: Option<f64>,
+    /// Tokens with digits of the title, brand and models.
+    pub surface: Surface,
 }
 
 impl PreparedBanned {
@@ -306,6 +309,7 @@ impl PreparedBanned {
             explicit: record.models.iter().map(|m| ident::model_key(m)).collect(),
             model_counts: models.iter().map(|(_, k)| rarity.id_count(k)).collect(),
             gtins: record.gtins.clone(),
+            surface: Surface::new(side.plain.iter().zip(&side.tokens)),
             title,
             words,
             keys,
@@ -361,6 +365,8 @@ pub struct PreparedListing<'a> {
     colours: Vec<&'static str>,
     /// The photos to compare, by listing photo number, and the photos that could not be used.
     photos: QueryPhotos,
+    /// Tokens with digits of the title, brand and `models` field.
+    surface: Surface,
 }
 
 impl<'a> PreparedListing<'a> {
@@ -410,7 +416,16 @@ impl<'a> PreparedListing<'a> {
                 gtins.push(g);
             }
         }
+        let model_keys: Vec<TextKeys> = listing.models.iter().map(|m| TextKeys::new(m)).collect();
+        let surface = Surface::new(
+            head.plain.iter().zip(&head.tokens).chain(
+                model_keys
+                    .iter()
+                    .flat_map(|k| k.plain.iter().zip(&k.tokens)),
+            ),
+        );
         PreparedListing {
+            surface,
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
             photos,
@@ -590,6 +605,8 @@ pub struct Features {
     pub model_explicit: bool,
     /// The banned record has a `models` field: then codes of its title are not its identity.
     pub banned_has_models: bool,
+    /// The banned record has a brand.
+    pub banned_brand_known: bool,
     /// The listing names a code (not a spec) that the banned record does not.
     pub listing_other_code: bool,
     /// Beside an equal code, a listing code of the same family with another value: the
@@ -604,6 +621,10 @@ pub struct Features {
     pub listing_words: usize,
     pub banned_words: usize,
     pub jaccard: f32,
+    /// Share of the two titles' character n-grams that both have (Jaccard).
+    pub gram_jaccard: f32,
+    /// How the tokens with digits of the two sides agree.
+    pub surface: SurfaceAgreement,
     /// A valid GTIN equal on both sides, that few banned records share.
     pub gtin: Option<String>,
     pub brand: BrandEvidence,
@@ -659,6 +680,8 @@ impl Features {
         let (coverage, matched) = weighted_coverage(&b.words, &b.keys, &b.weights, &l.head);
         let (precision, _) = weighted_coverage(&l.words, &l.keys, &l.weights, &b.side);
         let grams = gram_containment(&b.title.grams, &l.head.grams);
+        let gram_jaccard = gram_jaccard(&b.title.grams, &l.head.grams);
+        let surface = l.surface.compare(&b.surface);
         // A barcode many banned records share (a placeholder, a shop's dummy code) names none.
         let gtin = l
             .gtins
@@ -860,6 +883,7 @@ impl Features {
             model_identity,
             model_explicit,
             banned_has_models: !b.explicit.is_empty(),
+            banned_brand_known: b.brand_key.is_some(),
             listing_other_code,
             code_conflict,
             spec_shared,
@@ -867,6 +891,8 @@ impl Features {
             listing_words: l.keys.len(),
             banned_words: b.keys.len(),
             jaccard,
+            gram_jaccard,
+            surface,
             gtin,
             brand,
             shared_words,
@@ -1062,6 +1088,11 @@ pub const FEATURES: &[Feature] = &[
         value: |f| flag(f.brand == BrandEvidence::Unknown),
     },
     Feature {
+        name: "brand_absent",
+        about: "the banned record has a brand and the listing writes it nowhere in its title or brand",
+        value: |f| flag(f.brand == BrandEvidence::Unknown && f.banned_brand_known),
+    },
+    Feature {
         name: "listing_words",
         about: "distinct listing title words, of 40",
         value: |f| (f.listing_words as f32 / 40.0).min(1.0),
@@ -1075,6 +1106,36 @@ pub const FEATURES: &[Feature] = &[
         name: "jaccard",
         about: "share of the two titles' distinct words that both have",
         value: |f| f.jaccard,
+    },
+    Feature {
+        name: "gram_jaccard",
+        about: "share of the two titles' character n-grams that both have",
+        value: |f| f.gram_jaccard,
+    },
+    Feature {
+        name: "digits_missing_in_listing",
+        about: "share of the banned side's tokens with digits the listing does not write (-1: none)",
+        value: |f| f.surface.missing_in_listing,
+    },
+    Feature {
+        name: "digits_missing_in_banned",
+        about: "share of the listing's tokens with digits the banned side does not write (-1: none)",
+        value: |f| f.surface.missing_in_banned,
+    },
+    Feature {
+        name: "digits_jaccard",
+        about: "share of the two sides' tokens with digits that both write (-1: neither has any)",
+        value: |f| f.surface.digits_jaccard,
+    },
+    Feature {
+        name: "code_written",
+        about: "a code of one side (letters and digits) is written, glued or split, by the other",
+        value: |f| flag(f.surface.code_contained),
+    },
+    Feature {
+        name: "codes_apart",
+        about: "both sides write codes and neither writes one of the other's",
+        value: |f| flag(f.surface.code_none),
     },
 ];
 
@@ -1247,6 +1308,12 @@ mod tests {
                 json!({"id": "L", "title": "kettle", "brand": "AquaBoil"}),
             ),
             (
+                "brand_absent",
+                b.clone(),
+                json!({"id": "L", "title": "Philtex electric kettle"}),
+                json!({"id": "L", "title": "aquaboil electric kettle"}),
+            ),
+            (
                 "listing_words",
                 b.clone(),
                 json!({"id": "L", "title": "kettle electric steel glass blue"}),
@@ -1257,6 +1324,42 @@ mod tests {
                 b.clone(),
                 json!({"id": "L", "title": "aquaboil electric kettle"}),
                 other.clone(),
+            ),
+            (
+                "gram_jaccard",
+                b.clone(),
+                json!({"id": "L", "title": "aquaboil kt-9000 1.7l electric kettle"}),
+                other.clone(),
+            ),
+            (
+                "digits_missing_in_listing",
+                b.clone(),
+                json!({"id": "L", "title": "aquaboil kettle KT-9500 2.5l"}),
+                json!({"id": "L", "title": "aquaboil kt 9000 kettle 1.7l"}),
+            ),
+            (
+                "digits_missing_in_banned",
+                b.clone(),
+                json!({"id": "L", "title": "kettle 2200w 2l"}),
+                json!({"id": "L", "title": "kettle kt9000"}),
+            ),
+            (
+                "digits_jaccard",
+                b.clone(),
+                json!({"id": "L", "title": "kettle kt-9000 1.7l"}),
+                json!({"id": "L", "title": "kettle 2200w"}),
+            ),
+            (
+                "code_written",
+                json!({"id": "B", "title": "Seagate IronWolf ST4000NE001 4TB"}),
+                json!({"id": "L", "title": "seagate st4000ne001"}),
+                json!({"id": "L", "title": "seagate ironwolf ST8000NE001"}),
+            ),
+            (
+                "codes_apart",
+                json!({"id": "B", "title": "Seagate IronWolf ST4000NE001 4TB"}),
+                json!({"id": "L", "title": "seagate ST8000NE001"}),
+                json!({"id": "L", "title": "seagate st4000ne001"}),
             ),
             (
                 "photo_match",

@@ -125,12 +125,23 @@ impl TreeModel {
 
     /// Builds a model from a trained booster, with every feature in the table's order.
     pub fn new(booster: GradientBooster, roles: Roles, version: u32) -> TreeModel {
+        TreeModel::with_columns(booster, roles, version, (0..N).collect())
+    }
+
+    /// Builds a model from a booster trained on the features at `columns` (positions in the
+    /// table), in that order.
+    pub fn with_columns(
+        booster: GradientBooster,
+        roles: Roles,
+        version: u32,
+        columns: Vec<usize>,
+    ) -> TreeModel {
         TreeModel {
             version,
             trained_on: Vec::new(),
             thresholds: None,
             roles,
-            columns: (0..N).collect(),
+            columns,
             booster,
         }
     }

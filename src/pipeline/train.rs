@@ -47,6 +47,8 @@ pub struct TrainOptions {
     pub seed: u64,
     /// The version written into the model file.
     pub version: u32,
+    /// Features the trees do not see (by name).
+    pub without: Vec<String>,
 }
 
 impl Default for TrainOptions {
@@ -60,6 +62,7 @@ impl Default for TrainOptions {
             block_precision: 0.98,
             seed: 0,
             version: 1,
+            without: Vec::new(),
         }
     }
 }
@@ -70,6 +73,7 @@ pub struct Sample {
     pub source: usize,
     /// The listing, for folds that keep a listing's pairs together.
     pub listing: String,
+    pub banned: String,
     pub x: [f32; N],
     pub y: bool,
 }
@@ -81,6 +85,8 @@ pub struct Trained {
     pub sources: Vec<(String, usize, usize)>,
     /// Out-of-fold scores of every sample, for the thresholds and for reading.
     pub out_of_fold: Vec<(f32, bool)>,
+    /// The labelled pairs' features, in the order of `out_of_fold`.
+    pub samples: Vec<Sample>,
 }
 
 /// Identifier roles from the offers of every source: offers a positive pair links are one
@@ -191,6 +197,7 @@ pub fn samples(sources: &[Source], config: &Config) -> Result<Vec<Sample>> {
                         Some(Sample {
                             source: si,
                             listing: id.to_string(),
+                            banned: bid.clone(),
                             x: f.vector(),
                             y,
                         })
@@ -205,7 +212,7 @@ pub fn samples(sources: &[Source], config: &Config) -> Result<Vec<Sample>> {
 
 /// Which way each feature may move the score: evidence for identity only up, conflicts only
 /// down. Trees then cannot learn from a quirk of one source that, say, a model conflict helps.
-fn constraints() -> ConstraintMap {
+fn constraints(columns: &[usize]) -> ConstraintMap {
     let up = [
         "coverage",
         "grams",
@@ -217,6 +224,8 @@ fn constraints() -> ConstraintMap {
         "photo_match",
         "model_identity",
         "jaccard",
+        "gram_jaccard",
+        "code_written",
         "margin",
         "top",
     ];
@@ -228,9 +237,12 @@ fn constraints() -> ConstraintMap {
         "code_conflict",
         "spec_conflict",
         "price_gap",
+        "codes_apart",
+        "brand_absent",
     ];
-    FEATURES
+    columns
         .iter()
+        .map(|c| &FEATURES[*c])
         .enumerate()
         .filter_map(|(i, f)| {
             if up.contains(&f.name) {
@@ -249,6 +261,7 @@ fn fit(
     samples: &[Sample],
     weights: &[f64],
     rows: &[usize],
+    columns: &[usize],
     opts: &TrainOptions,
 ) -> Result<GradientBooster> {
     let mut per_source: HashMap<usize, usize> = HashMap::new();
@@ -257,10 +270,10 @@ fn fit(
     }
     let mean = rows.len() as f64 / per_source.len().max(1) as f64;
     // Column-major, as forust's Matrix reads it.
-    let mut data = vec![0f64; rows.len() * N];
+    let mut data = vec![0f64; rows.len() * columns.len()];
     for (k, r) in rows.iter().enumerate() {
-        for j in 0..N {
-            data[j * rows.len() + k] = f64::from(samples[*r].x[j]);
+        for (j, c) in columns.iter().enumerate() {
+            data[j * rows.len() + k] = f64::from(samples[*r].x[*c]);
         }
     }
     let y: Vec<f64> = rows
@@ -274,7 +287,7 @@ fn fit(
             weights[s] * mean / per_source[&s] as f64
         })
         .collect();
-    let matrix = Matrix::new(&data, rows.len(), N);
+    let matrix = Matrix::new(&data, rows.len(), columns.len());
     let mut b = GradientBooster::default()
         .set_iterations(opts.iterations)
         .set_learning_rate(opts.learning_rate)
@@ -282,12 +295,64 @@ fn fit(
         .set_min_leaf_weight(5.0)
         .set_l2(1.0)
         .set_seed(opts.seed)
-        .set_monotone_constraints(Some(constraints()))
+        .set_monotone_constraints(Some(constraints(columns)))
         .set_parallel(true);
     b.fit(&matrix, &y, &w, None)
         .map_err(|e| Error::Invalid(format!("train: {e}")))?;
     Ok(b)
 }
+
+/// The review threshold whose F-beta, averaged over the sources, is best on out-of-fold
+/// scores. Pooled pairs would let the largest source choose it (the generated hard cases
+/// outnumber any benchmark several times); the model is meant for catalogs none of them is, so
+/// each source counts once.
+fn review_for_every_source(samples: &[Sample], oof: &[(f32, bool)], beta: f64) -> f32 {
+    let sources = samples.iter().map(|s| s.source).max().map_or(0, |m| m + 1);
+    let b2 = beta * beta;
+    let mean_f = |t: f32| {
+        let mut counts = vec![(0usize, 0usize, 0usize); sources];
+        for (s, (score, y)) in samples.iter().zip(oof) {
+            let c = &mut counts[s.source];
+            match (*score >= t, *y) {
+                (true, true) => c.0 += 1,
+                (true, false) => c.1 += 1,
+                (false, true) => c.2 += 1,
+                (false, false) => {}
+            }
+        }
+        let with_positives: Vec<_> = counts.iter().filter(|c| c.0 + c.2 > 0).collect();
+        with_positives
+            .iter()
+            .map(|(tp, fp, fn_)| {
+                let p = *tp as f64 / (tp + fp).max(1) as f64;
+                let r = *tp as f64 / (tp + fn_).max(1) as f64;
+                if p + r > 0.0 {
+                    (1.0 + b2) * p * r / (b2 * p + r)
+                } else {
+                    0.0
+                }
+            })
+            .sum::<f64>()
+            / with_positives.len().max(1) as f64
+    };
+    // A grid of 0.005: finer than any source's scores can resolve.
+    let grid: Vec<(f32, f64)> = (2..200)
+        .map(|k| {
+            let t = k as f32 / 200.0;
+            (t, mean_f(t))
+        })
+        .collect();
+    let best = grid.iter().map(|g| g.1).fold(-1.0, f64::max);
+    // Of the thresholds as good as the best (within what a few pairs move), the highest:
+    // every review costs a person a look.
+    grid.iter()
+        .filter(|g| g.1 >= best - REVIEW_TIE)
+        .map(|g| g.0)
+        .fold(0.01, f32::max)
+}
+
+/// Mean F-beta differences smaller than this are ties when the review threshold is chosen.
+const REVIEW_TIE: f64 = 0.002;
 
 /// Trains a model on `sources`: roles from their offers, then trees on their pairs, then
 /// thresholds on out-of-fold scores.
@@ -295,6 +360,14 @@ pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<T
     let roles = learn_roles(sources);
     let config = featuring(base, roles.clone());
     let samples = samples(sources, &config)?;
+    for name in &opts.without {
+        if crate::matching::features::feature_index(name).is_none() {
+            return Err(Error::Invalid(format!("train: no feature `{name}`")));
+        }
+    }
+    let columns: Vec<usize> = (0..N)
+        .filter(|i| !opts.without.iter().any(|w| w == FEATURES[*i].name))
+        .collect();
     let weights: Vec<f64> = sources.iter().map(|s| s.weight.max(0.0)).collect();
     if samples.iter().all(|s| s.y) || samples.iter().all(|s| !s.y) {
         return Err(Error::Invalid(
@@ -317,8 +390,8 @@ pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<T
         let train: Vec<usize> = (0..samples.len())
             .filter(|i| fold_of(&samples[*i]) != k)
             .collect();
-        let b = fit(&samples, &weights, &train, opts)?;
-        let m = TreeModel::new(b, roles.clone(), 0);
+        let b = fit(&samples, &weights, &train, &columns, opts)?;
+        let m = TreeModel::with_columns(b, roles.clone(), 0, columns.clone());
         for (i, s) in samples.iter().enumerate() {
             if fold_of(s) == k {
                 out_of_fold[i] = (m.score(&s.x), s.y);
@@ -326,11 +399,13 @@ pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<T
         }
     }
     let all: Vec<usize> = (0..samples.len()).collect();
-    let booster = fit(&samples, &weights, &all, opts)?;
+    let booster = fit(&samples, &weights, &all, &columns, opts)?;
     let mut thresholds: Thresholds =
         calibrate::thresholds(&out_of_fold, 0, opts.block_precision, opts.review_beta);
+    thresholds.review =
+        review_for_every_source(&samples, &out_of_fold, opts.review_beta).min(thresholds.block);
     thresholds.context_gap = base.thresholds.context_gap;
-    let mut model = TreeModel::new(booster, roles, opts.version);
+    let mut model = TreeModel::with_columns(booster, roles, opts.version, columns);
     model.thresholds = Some(thresholds);
     let sources_summary: Vec<(String, usize, usize)> = sources
         .iter()
@@ -349,6 +424,7 @@ pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<T
         model,
         sources: sources_summary,
         out_of_fold,
+        samples,
     })
 }
 

@@ -105,6 +105,22 @@ pub fn gram_containment(a: &[u64], b: &[u64]) -> f32 {
     if a.is_empty() {
         return 0.0;
     }
+    common_grams(a, b) as f32 / a.len() as f32
+}
+
+/// Share of the n-grams of either sorted, deduplicated list that both have (Jaccard).
+pub fn gram_jaccard(a: &[u64], b: &[u64]) -> f32 {
+    let common = common_grams(a, b);
+    let union = a.len() + b.len() - common;
+    if union == 0 {
+        0.0
+    } else {
+        common as f32 / union as f32
+    }
+}
+
+/// How many entries two sorted, deduplicated lists share.
+fn common_grams(a: &[u64], b: &[u64]) -> usize {
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -117,7 +133,7 @@ pub fn gram_containment(a: &[u64], b: &[u64]) -> f32 {
             }
         }
     }
-    common as f32 / a.len() as f32
+    common
 }
 
 #[cfg(test)]
