@@ -334,12 +334,11 @@ mod tests {
                 assert_eq!(long_key(d, t) & ((1 << KEY_BITS) - 1), key(d, t));
             }
         }
-        let p = positions();
-        for t in 0..TABLES {
-            let mut seen = p[t].to_vec();
+        for (t, table) in positions().iter().enumerate() {
+            let mut seen = table.to_vec();
             seen.sort_unstable();
             seen.dedup();
-            assert_eq!(seen.len(), p[t].len(), "table {t} samples a bit twice");
+            assert_eq!(seen.len(), table.len(), "table {t} samples a bit twice");
         }
     }
 
