@@ -5,6 +5,7 @@
 //!     cargo bench --bench photos -- search [N_HASHES]
 //!     cargo bench --bench photos -- check DIR_OF_JPEGS [N]
 //!     cargo bench --bench photos -- stages DIR_OF_JPEGS [N]
+//!     cargo bench --bench photos -- scale PHOTO_TREE [N_BANNED] [N_LISTINGS]
 //!     cargo bench --bench photos -- learn-tests [N] > src/photo/brief_tests.rs
 //!
 //! `pdq`: every "orig" row of `expected/expected_hashes.csv` whose image is there, hashed from
@@ -18,6 +19,8 @@
 //! every JPEG a listing), beside the same listings without their photo. `stages`: one thread,
 //! per listing photo, what the check path spends on each stage: the reduced decode, the hashes
 //! (8 symmetries, top part, PDQ), the keypoints (and their mirror), one verification.
+//! `scale`: `check` latency against N_BANNED (100k by default) banned photos, each with its
+//! hashes and keypoints; see [`scale`] for how the index is made.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -51,12 +54,18 @@ fn main() {
         ),
         Some("learn-tests") => learn_tests(args.get(1).map_or(400, |n| n.parse().expect("N"))),
         Some("desc-stats") => desc_stats(Path::new(args.get(1).expect("DIR"))),
+        Some("scale") => scale(
+            Path::new(args.get(1).expect("scale PHOTO_TREE")),
+            args.get(2)
+                .map_or(100_000, |n| n.parse().expect("N_BANNED")),
+            args.get(3).map_or(400, |n| n.parse().expect("N_LISTINGS")),
+        ),
         Some("stages") => stages(
             Path::new(args.get(1).expect("stages DIR")),
             args.get(2).map_or(200, |n| n.parse().expect("N")),
         ),
         _ => eprintln!(
-            "usage: photos pdq DIR | speed DIR [N] | search [N] | check DIR [N] | stages DIR [N]"
+            "usage: photos pdq DIR | speed DIR [N] | search [N] | check DIR [N] | stages DIR [N] | scale TREE [N_BANNED] [N_LISTINGS]"
         ),
     }
 }
@@ -195,6 +204,13 @@ fn speed(dir: &Path, n: usize) {
     });
     run("full decode + dHash/pHash + PDQ", &|p| {
         std::hint::black_box(full_hash(p));
+    });
+    // All a listing photo costs `check` before the index is searched: what `check` reads a
+    // file into (reduced decode, hashes in 8 symmetries and the top part, PDQ in 8, keypoints
+    // and their mirror, the same of each panel of a collage).
+    run("check path: decode + hashes + PDQ + keypoints", &|p| {
+        let images = [p.display().to_string()];
+        std::hint::black_box(relist::photo::query_evidence(&images, &[]));
     });
 }
 
@@ -488,5 +504,307 @@ fn desc_stats(dir: &Path) {
             .iter()
             .map(|m| (m * 100.0).round() / 100.0)
             .collect::<Vec<_>>()
+    );
+}
+
+/// Resident memory of this process, in MB (Linux; 0 elsewhere).
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn dir_mb(dir: &Path) -> f64 {
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                total += e.metadata().map_or(0, |m| m.len());
+            }
+        }
+    }
+    total as f64 / 1e6
+}
+
+/// `check` latency with one 800 × 800 JPEG against `n_banned` banned photos.
+///
+/// The photos of `tree` (`Class/Product/photo.jpg`, sorted by path) are split: every sixth (at
+/// most `n_listings`) is held out, resized to 800 × 800 and written as a JPEG (quality 90); the
+/// first half of those are banned for real (hashed from the file, as ingest does) and every
+/// held-out photo is a listing. The other photos are the sources of the rest of the index: each
+/// source is hashed and described once, and each synthetic record takes one source's keypoints
+/// with every descriptor bit flipped with probability 0.1 (about 26 of 256: farther than two
+/// shots of one detail, a dozen bits, yet in the same region of descriptor space, so buckets
+/// are as crowded as real photos make them) and its positions jittered by up to a pixel, and
+/// its hashes with each bit flipped with probability 7/16 (near no photo: the hash indexes
+/// hold as many entries, and hits are as rare, as among unrelated products). Titles are the
+/// product's folder names plus a number, and a listing's title is its product's name, so
+/// text retrieval brings candidates with photos (the pairs `PhotoCheck` judges) as a
+/// marketplace title would. The index is built once into `target/bench-index/photos-N` and
+/// reused. Printed: index size on disk, resident memory the opened engine added, one-thread
+/// `check` percentiles with the photo, the same listings as text only and with an unrelated
+/// title, the relistings found, and two threads' throughput.
+fn scale(tree: &Path, n_banned: usize, n_listings: usize) {
+    use relist::config::Config;
+    use relist::engine::{CheckOptions, Engine};
+    use relist::model::{BannedRecord, Decision, ImageHashRef, Listing};
+    use relist::photo::keypoints::Keypoints;
+    let mut all: Vec<String> = Vec::new();
+    let mut stack = vec![std::fs::canonicalize(tree).expect("photo tree")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "jpg" || e == "jpeg") {
+                all.push(p.display().to_string());
+            }
+        }
+    }
+    all.sort();
+    let product = |p: &str| -> (String, String) {
+        let path = Path::new(p);
+        let name = |q: Option<&Path>| {
+            q.and_then(|q| q.file_name())
+                .map_or(String::new(), |n| n.to_string_lossy().replace('_', " "))
+        };
+        let prod = path.parent();
+        (name(prod), name(prod.and_then(Path::parent)))
+    };
+    let held: Vec<&String> = all.iter().step_by(6).take(n_listings).collect();
+    let sources: Vec<&String> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 6 != 0 || i / 6 >= n_listings)
+        .map(|(_, p)| p)
+        .collect();
+    let work = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("target/bench-index/photos-{n_banned}"));
+    let jpeg_dir = work.join("listings");
+    std::fs::create_dir_all(&jpeg_dir).expect("bench dir");
+    let files: Vec<PathBuf> = held
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let out = jpeg_dir.join(format!("{i:04}.jpg"));
+            if !out.exists() {
+                let img = image::open(p).expect("photo").resize_exact(
+                    800,
+                    800,
+                    image::imageops::FilterType::Triangle,
+                );
+                let mut f = std::io::BufWriter::new(std::fs::File::create(&out).expect("jpeg"));
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, 90)
+                    .encode_image(&img.to_rgb8())
+                    .expect("encode");
+            }
+            out
+        })
+        .collect();
+    let n_real = files.len() / 2;
+    let index_dir = work.join("index");
+    let built = index_dir.join("built");
+    let t = Instant::now();
+    if !built.exists() {
+        let _ = std::fs::remove_dir_all(&index_dir);
+        let store = relist::index::Store::open_or_create(&index_dir).expect("index");
+        let with_hashes = |id: String, title: String, image: &Path| {
+            let mut r = BannedRecord::from_value(serde_json::json!({
+                "id": id, "title": title, "images": [image.display().to_string()]}))
+            .unwrap()
+            .record;
+            let images = std::mem::take(&mut r.images);
+            relist::photo::hash_images(&images, Path::new("/"), &mut r.image_hashes);
+            r
+        };
+        let real: Vec<BannedRecord> = files[..n_real]
+            .par_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let (prod, class) = product(held[i]);
+                with_hashes(format!("B-{i}"), format!("{prod} {class} banned {i}"), f)
+            })
+            .collect();
+        store.ingest(real).expect("ingest");
+        let described: Vec<(String, Vec<ImageHashRef>)> = sources
+            .par_iter()
+            .map(|p| {
+                let (prod, class) = product(p);
+                let r = with_hashes("S".into(), "source".into(), Path::new(p.as_str()));
+                (format!("{prod} {class}"), r.image_hashes)
+            })
+            .filter(|(_, h)| h.iter().any(|h| h.algo == relist::photo::KEYPOINTS))
+            .collect();
+        assert!(!described.is_empty(), "no source photo has keypoints");
+        println!(
+            "{} sources described in {:.1} s",
+            described.len(),
+            t.elapsed().as_secs_f64()
+        );
+        let mut state = 0x5CA1_AB1E_u64;
+        let mut rand = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        // A mask with each bit set with probability 1/10 (of 1024 by 102).
+        let sparse = |rand: &mut dyn FnMut() -> u64| {
+            let mut m = 0u64;
+            for b in 0..64 {
+                if rand() % 1024 < 102 {
+                    m |= 1 << b;
+                }
+            }
+            m
+        };
+        let mut batch = Vec::with_capacity(10_000);
+        for j in 0..n_banned.saturating_sub(n_real) {
+            let (title, hashes) = &described[j % described.len()];
+            let mut h = Vec::with_capacity(hashes.len());
+            for x in hashes {
+                let mut x = x.clone();
+                match x.algo.as_str() {
+                    relist::photo::KEYPOINTS => {
+                        if let Some(mut k) = Keypoints::decode(&x.hash) {
+                            for d in k.descriptors.iter_mut() {
+                                for w in d.iter_mut() {
+                                    *w ^= sparse(&mut rand);
+                                }
+                            }
+                            for p in k.points.iter_mut() {
+                                p.x = (p.x + (rand() % 3) as f32 - 1.0)
+                                    .clamp(0.0, k.width as f32 - 1.0);
+                                p.y = (p.y + (rand() % 3) as f32 - 1.0)
+                                    .clamp(0.0, k.height as f32 - 1.0);
+                            }
+                            x.hash = k.encode();
+                        }
+                    }
+                    "pdq" => {
+                        if let Some(mut q) = relist::photo::parse_hex256(&x.hash) {
+                            for w in q.iter_mut() {
+                                *w ^= rand() & rand() | rand() & rand();
+                            }
+                            x.hash = relist::photo::hex256(&q);
+                        }
+                    }
+                    _ => {
+                        if let Some(v) = relist::photo::parse_hex64(&x.hash) {
+                            x.hash = relist::photo::hex64(v ^ (rand() & rand() | rand() & rand()));
+                        }
+                    }
+                }
+                h.push(x);
+            }
+            let mut r = BannedRecord::from_value(
+                serde_json::json!({"id": format!("S-{j}"), "title": format!("{title} lot {j}")}),
+            )
+            .unwrap()
+            .record;
+            r.image_hashes = h;
+            batch.push(r);
+            if batch.len() == 10_000 {
+                store.ingest(std::mem::take(&mut batch)).expect("ingest");
+            }
+        }
+        store.ingest(batch).expect("ingest");
+        std::fs::write(&built, b"").expect("marker");
+        println!(
+            "index of {n_banned} built in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let before = rss_mb();
+    let t = Instant::now();
+    let engine = Engine::open(&index_dir, Config::default()).expect("engine");
+    let opened = t.elapsed().as_secs_f64();
+    let after = rss_mb();
+    let snap = engine.snapshot();
+    println!(
+        "{} banned records ({} with a real photo); index {:.0} MB on disk; opened in {:.1} s, resident memory +{:.0} MB (process {:.0} MB)",
+        snap.num_docs(),
+        n_real,
+        dir_mb(&index_dir),
+        opened,
+        after - before,
+        after
+    );
+    let listings = |title: &dyn Fn(usize) -> String, photo: bool| -> Vec<Listing> {
+        files
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut v = serde_json::json!({"id": format!("L-{i}"), "title": title(i)});
+                if photo {
+                    v["images"] = serde_json::json!([p.display().to_string()]);
+                }
+                Listing::from_value(v).unwrap()
+            })
+            .collect()
+    };
+    let named = |i: usize| format!("{} offer", product(held[i]).0);
+    let time = |ls: &[Listing]| {
+        for l in ls.iter().take(20) {
+            engine.check(l, CheckOptions::default()).unwrap();
+        }
+        let mut times = Vec::with_capacity(ls.len());
+        let mut found = 0;
+        for (i, l) in ls.iter().enumerate() {
+            let t = Instant::now();
+            let r = engine.check(l, CheckOptions::default()).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            if i < n_real
+                && r.decision != Decision::Allow
+                && r.matches.iter().any(|m| m.banned_id == format!("B-{i}"))
+            {
+                found += 1;
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        (
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            times[times.len() - 1],
+            found,
+        )
+    };
+    println!(
+        "one-thread check of {} listings (the first {n_real} relist a banned photo); ms",
+        files.len()
+    );
+    for (name, ls) in [
+        ("product title + 800x800 JPEG", listings(&named, true)),
+        ("product title, no photo", listings(&named, false)),
+        (
+            "unrelated title + 800x800 JPEG",
+            listings(&|_| "shop offer".into(), true),
+        ),
+    ] {
+        let (p50, p99, max, found) = time(&ls);
+        println!(
+            "{name:<32} p50 {p50:>7.2}  p99 {p99:>7.2}  max {max:>7.2}   relistings found {found} of {n_real}"
+        );
+    }
+    let ls = listings(&named, true);
+    let t = Instant::now();
+    ls.par_iter().for_each(|l| {
+        std::hint::black_box(engine.check(l, CheckOptions::default()).unwrap());
+    });
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "{} threads, product title + photo: {:.0} checks/s",
+        rayon::current_num_threads(),
+        ls.len() as f64 / secs
     );
 }

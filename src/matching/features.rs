@@ -72,14 +72,28 @@ impl PhotoCheck {
         self.verified.inliers >= VERIFIED_INLIERS && self.verified.coverage >= VERIFIED_COVERAGE
     }
 
-    /// Verifies the pairs of photos worth it: those sharing retrieval keys, or all of them
-    /// when a hash already found the photos close (`hashed_close`).
-    fn best(l: &PreparedListing, b: &PreparedBanned, hashed_close: bool) -> Option<PhotoCheck> {
+    /// Verifies the pairs of photos worth it: those whose descriptors meet as retrieval's do
+    /// (bucket and fingerprint, [`crate::photo::descriptors::votes`]), or all of them when a
+    /// hash already found the photos close (`hashed_close`). Shared bucket keys alone are no
+    /// test: with 12-bit keys nearly every pair shares a couple, and every text candidate
+    /// with photos would be verified.
+    ///
+    /// `voted` says whether this record is among the few a listing's keypoints vote for most
+    /// ([`verified_by_votes`]); a record outside them is verified only when hashed close.
+    fn best(
+        l: &PreparedListing,
+        b: &PreparedBanned,
+        hashed_close: bool,
+        voted: bool,
+    ) -> Option<PhotoCheck> {
+        if !hashed_close && !voted {
+            return None;
+        }
         let mut best: Option<PhotoCheck> = None;
         for q in &l.photos.keypoints {
-            for (n, k, keys) in &b.keypoints {
+            for (n, k, prints) in &b.keypoints {
                 if !hashed_close
-                    && crate::photo::descriptors::shared(&q.keys, keys)
+                    && crate::photo::descriptors::votes(&q.prints, prints)
                         < crate::photo::descriptors::MIN_VOTES
                 {
                     continue;
@@ -121,6 +135,46 @@ impl PhotoCheck {
             p => p,
         }
     }
+}
+
+/// Candidates of one listing whose photos are verified on the strength of their keypoint votes
+/// alone (hash-close ones are verified whatever their votes): as many as keypoint retrieval
+/// nominates. Text candidates with photos of the same kind of product collect votes too, and
+/// verifying each costs far more than scoring its text.
+pub const VOTED_PER_LISTING: usize = 16;
+
+/// Which of `banned` a listing's photos are verified against for their keypoint votes: the
+/// [`VOTED_PER_LISTING`] with most votes (the best pair of photos of each, counted as
+/// retrieval counts them), at least [`crate::photo::descriptors::MIN_VOTES`]; ties keep the
+/// candidates' order. The check then costs a bounded number of verifications, however many
+/// text candidates have photos.
+pub fn verified_by_votes(l: &PreparedListing, banned: &[&PreparedBanned]) -> Vec<bool> {
+    let mut out = vec![false; banned.len()];
+    if l.photos.keypoints.is_empty() {
+        return out;
+    }
+    let mut votes: Vec<(u32, usize)> = banned
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| {
+            let v = l
+                .photos
+                .keypoints
+                .iter()
+                .flat_map(|q| {
+                    b.keypoints
+                        .iter()
+                        .map(|(_, _, p)| crate::photo::descriptors::votes(&q.prints, p))
+                })
+                .max()?;
+            (v >= crate::photo::descriptors::MIN_VOTES).then_some((v, i))
+        })
+        .collect();
+    votes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in votes.into_iter().take(VOTED_PER_LISTING) {
+        out[i] = true;
+    }
+    out
 }
 
 /// A hash distance (of 64) at or under which photos are one photo re-encoded, whatever the
@@ -194,8 +248,9 @@ pub struct PreparedBanned {
     pub photos: Vec<crate::photo::PhotoHashes>,
     /// PDQ hashes of the photos.
     pub pdqs: Vec<crate::photo::Pdq>,
-    /// Keypoints of the photos: `(photo number, keypoints, retrieval keys)`.
-    pub keypoints: Vec<(usize, crate::photo::keypoints::Keypoints, Vec<u32>)>,
+    /// Keypoints of the photos: `(photo number, keypoints, their retrieval entries)`
+    /// ([`crate::photo::descriptors::prints`]).
+    pub keypoints: Vec<(usize, crate::photo::keypoints::Keypoints, Vec<u64>)>,
     /// A price, when the record carries one (`price`, kept as an extra field).
     pub price: Option<f64>,
     /// Tokens with digits of the title, brand and models.
@@ -241,8 +296,8 @@ impl PreparedBanned {
             keypoints: crate::photo::record_keypoints(&record.image_hashes)
                 .into_iter()
                 .map(|(n, k)| {
-                    let keys = crate::photo::descriptors::keys(&k);
-                    (n, k, keys)
+                    let prints = crate::photo::descriptors::prints(&k);
+                    (n, k, prints)
                 })
                 .collect(),
             price: record
@@ -608,17 +663,19 @@ impl Features {
         rarity: &dyn Rarity,
         roles: &Roles,
     ) -> Features {
-        Features::compute_with(l, &ListingCodes::new(l, roles), b, rarity, roles)
+        Features::compute_with(l, &ListingCodes::new(l, roles), b, rarity, roles, true)
     }
 
     /// [`Features::compute`] with the listing's codes already split by role: what a matcher
-    /// comparing one listing with many candidates calls.
+    /// comparing one listing with many candidates calls. `voted`: whether keypoint votes
+    /// alone make the photos worth verifying ([`verified_by_votes`]).
     pub fn compute_with(
         l: &PreparedListing,
         codes: &ListingCodes,
         b: &PreparedBanned,
         rarity: &dyn Rarity,
         roles: &Roles,
+        voted: bool,
     ) -> Features {
         let (coverage, matched) = weighted_coverage(&b.words, &b.keys, &b.weights, &l.head);
         let (precision, _) = weighted_coverage(&l.words, &l.keys, &l.weights, &b.side);
@@ -807,7 +864,7 @@ impl Features {
             (p, _) => (p, None),
         };
         let close = photo.filter(|(_, d)| *d < PHOTO_RADIUS);
-        let photo_check = PhotoCheck::best(l, b, close.is_some());
+        let photo_check = PhotoCheck::best(l, b, close.is_some(), voted);
         let photo_hashed = photo;
         let photo = PhotoCheck::fold(photo, photo_check.as_ref());
         Features {

@@ -91,12 +91,18 @@ impl Matcher {
         let market = l.listing().market.as_deref();
         let roles = &self.trees.roles;
         let codes = ListingCodes::new(l, roles);
-        let mut out: Vec<Candidate> = banned
+        let banned: Vec<&Arc<PreparedBanned>> = banned
             .iter()
             .filter(|b| b.record.applies_to(market))
-            .map(|b| Candidate {
-                features: Features::compute_with(l, &codes, b, rarity, roles),
-                banned: b.clone(),
+            .collect();
+        let plain: Vec<&PreparedBanned> = banned.iter().map(|b| b.as_ref()).collect();
+        let voted = crate::matching::features::verified_by_votes(l, &plain);
+        let mut out: Vec<Candidate> = banned
+            .iter()
+            .zip(voted)
+            .map(|(b, voted)| Candidate {
+                features: Features::compute_with(l, &codes, b, rarity, roles, voted),
+                banned: (*b).clone(),
             })
             .collect();
         // How each candidate stands against the best of the others.

@@ -36,24 +36,38 @@ const EVEN_BITS: u64 = 128;
 /// Bits of a fingerprint.
 const PRINT_BITS: usize = 32;
 
-/// The sampled bit positions of each table, its key's then its fingerprint's: fixed, since
-/// stored indexes and queries must agree.
-fn positions() -> &'static [[u8; KEY_BITS + PRINT_BITS]; TABLES] {
-    static P: std::sync::OnceLock<[[u8; KEY_BITS + PRINT_BITS]; TABLES]> =
+/// Key bits an index may add to [`KEY_BITS`] as it grows (see [`DescriptorIndexBuilder::build`]).
+const EXTRA_BITS: usize = 8;
+/// Entries a bucket should hold about at most, on average: what sets an index's key bits.
+const BUCKET_ENTRIES: usize = 64;
+
+/// The sampled bit positions of each table: its key's, its fingerprint's, then the extra key
+/// bits of a large index. Fixed, since stored indexes and queries must agree; the extra bits
+/// are drawn after all the others, so the key and fingerprint bits are those indexes always had.
+fn positions() -> &'static [[u8; KEY_BITS + PRINT_BITS + EXTRA_BITS]; TABLES] {
+    static P: std::sync::OnceLock<[[u8; KEY_BITS + PRINT_BITS + EXTRA_BITS]; TABLES]> =
         std::sync::OnceLock::new();
     P.get_or_init(|| {
         let mut state = 0xD1B5_4A32_D192_ED03_u64;
-        let mut out = [[0u8; KEY_BITS + PRINT_BITS]; TABLES];
-        for table in out.iter_mut() {
-            let mut taken = [false; 256];
-            for slot in table.iter_mut() {
-                loop {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    let bit = ((state >> 33) % EVEN_BITS) as usize;
-                    if !taken[bit] {
-                        taken[bit] = true;
-                        *slot = bit as u8;
-                        break;
+        let mut out = [[0u8; KEY_BITS + PRINT_BITS + EXTRA_BITS]; TABLES];
+        let mut taken = [[false; 256]; TABLES];
+        for (range, tables) in [
+            (0..KEY_BITS + PRINT_BITS, 0..TABLES),
+            (
+                KEY_BITS + PRINT_BITS..KEY_BITS + PRINT_BITS + EXTRA_BITS,
+                0..TABLES,
+            ),
+        ] {
+            for t in tables {
+                for slot in out[t][range.clone()].iter_mut() {
+                    loop {
+                        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        let bit = ((state >> 33) % EVEN_BITS) as usize;
+                        if !taken[t][bit] {
+                            taken[t][bit] = true;
+                            *slot = bit as u8;
+                            break;
+                        }
                     }
                 }
             }
@@ -76,7 +90,7 @@ fn gather(d: &Descriptor, positions: &[u8]) -> u32 {
 /// The fingerprint of a descriptor in `table`: bits its key does not read.
 #[inline]
 fn fingerprint(d: &Descriptor, table: usize) -> u32 {
-    gather(d, &positions()[table][KEY_BITS..])
+    gather(d, &positions()[table][KEY_BITS..KEY_BITS + PRINT_BITS])
 }
 
 /// The key of a descriptor in `table`.
@@ -85,41 +99,72 @@ fn key(d: &Descriptor, table: usize) -> u32 {
     gather(d, &positions()[table][..KEY_BITS])
 }
 
-/// The keys of a photo's descriptors, table by table, sorted and distinct (`table << 16 | key`):
-/// what two photos share is counted by merging two of these.
-pub fn keys(k: &Keypoints) -> Vec<u32> {
-    let mut out: Vec<u32> = (0..TABLES)
+/// The key of a descriptor in `table` with all the extra bits (a large index keeps the
+/// [`KEY_BITS`] + its own extra of them: the low bits are [`key`]'s).
+#[inline]
+fn long_key(d: &Descriptor, table: usize) -> u32 {
+    key(d, table) | gather(d, &positions()[table][KEY_BITS + PRINT_BITS..]) << KEY_BITS
+}
+
+/// A photo's descriptors as the index files them, for the pair test ([`votes`]): one entry
+/// per descriptor and table, `table:key` (14 bits) above its fingerprint (32) above the
+/// descriptor's number (16), sorted, so that two photos' entries meet by one merge.
+pub fn prints(k: &Keypoints) -> Vec<u64> {
+    let mut out: Vec<u64> = (0..TABLES)
         .flat_map(|t| {
-            k.descriptors
-                .iter()
-                .map(move |d| ((t as u32) << KEY_BITS) | key(d, t))
+            k.descriptors.iter().enumerate().map(move |(i, d)| {
+                let tk = ((t as u64) << KEY_BITS) | key(d, t) as u64;
+                (tk << 48) | ((fingerprint(d, t) as u64) << 16) | (i as u64 & 0xFFFF)
+            })
         })
         .collect();
     out.sort_unstable();
-    out.dedup();
     out
 }
 
-/// Keys two photos share (both from [`keys`]): the cheap test of whether to verify them.
-pub fn shared(a: &[u32], b: &[u32]) -> u32 {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
+/// The votes a banned photo (`banned`, from [`prints`]) gets from a listing photo's
+/// descriptors (`query`): how many of them meet one of its descriptors in a bucket with a
+/// fingerprint within [`FINGERPRINT_SLACK`], as [`DescriptorIndex::candidates`] counts them.
+/// The test of whether a pair is worth verifying: unrelated photos share bucket keys by the
+/// dozen (BRIEF's bits are correlated and a key has 12), but seldom a fingerprint as well.
+pub fn votes(query: &[u64], banned: &[u64]) -> u32 {
+    // Which query descriptors voted; numbers past the set's size fold onto it (a count can
+    // only come out low, and the sizes are bounded well under it).
+    let mut voted = [0u64; 8];
+    let (mut i, mut j) = (0, 0);
+    while i < query.len() && j < banned.len() {
+        let (a, b) = (query[i] >> 48, banned[j] >> 48);
+        if a < b {
+            i += 1;
+        } else if a > b {
+            j += 1;
+        } else {
+            let end = banned[j..]
+                .iter()
+                .position(|e| e >> 48 != a)
+                .map_or(banned.len(), |p| j + p);
+            while i < query.len() && query[i] >> 48 == a {
+                let fp = (query[i] >> 16) as u32;
+                if banned[j..end]
+                    .iter()
+                    .any(|e| ((e >> 16) as u32 ^ fp).count_ones() <= FINGERPRINT_SLACK)
+                {
+                    let n = (query[i] & 0x1FF) as usize;
+                    voted[n / 64] |= 1 << (n % 64);
+                }
                 i += 1;
-                j += 1;
             }
+            j = end;
         }
     }
-    n
+    voted.iter().map(|w| w.count_ones()).sum()
 }
 
 /// Banned photos' descriptors, bucketed (see the module's doc). Ids are the caller's.
 #[derive(Debug, Default)]
 pub struct DescriptorIndex {
+    /// Key bits of this index: [`KEY_BITS`], and more as it grows.
+    bits: usize,
     /// Per table: `starts[key]..starts[key + 1]` index `ids` and `prints`.
     starts: Vec<Vec<u32>>,
     ids: Vec<Vec<u32>>,
@@ -135,6 +180,15 @@ pub struct DescriptorIndexBuilder {
     entries: Vec<Vec<(u32, u32, u32)>>,
 }
 
+/// Key bits of an index whose largest table holds `entries`.
+fn key_bits(entries: usize) -> usize {
+    let mut bits = KEY_BITS;
+    while bits < KEY_BITS + EXTRA_BITS && entries > BUCKET_ENTRIES << bits {
+        bits += 1;
+    }
+    bits
+}
+
 impl DescriptorIndexBuilder {
     pub fn new() -> Self {
         DescriptorIndexBuilder {
@@ -148,16 +202,29 @@ impl DescriptorIndexBuilder {
             entries.extend(
                 k.descriptors
                     .iter()
-                    .map(|d| (key(d, t), id, fingerprint(d, t))),
+                    .map(|d| (long_key(d, t), id, fingerprint(d, t))),
             );
         }
     }
 
+    /// Lays out the buckets. The key grows a bit each time the entries double past
+    /// [`BUCKET_ENTRIES`] a bucket (up to [`EXTRA_BITS`] more): with [`KEY_BITS`] alone, 100k
+    /// photos put thousands of entries in a bucket and a query compared its descriptors with
+    /// millions of them. A longer key misses more true pairs in each table (each bit is
+    /// another chance to differ), a cost only a large index pays.
     pub fn build(self) -> DescriptorIndex {
-        let buckets = 1usize << KEY_BITS;
-        let mut index = DescriptorIndex::default();
+        let bits = key_bits(self.entries.iter().map(Vec::len).max().unwrap_or(0));
+        let buckets = 1usize << bits;
+        let mask = (buckets - 1) as u32;
+        let mut index = DescriptorIndex {
+            bits,
+            ..Default::default()
+        };
         let mut total = 0;
         for mut entries in self.entries {
+            for e in entries.iter_mut() {
+                e.0 &= mask;
+            }
             entries.sort_unstable();
             entries.dedup();
             total = total.max(entries.len());
@@ -190,17 +257,31 @@ impl DescriptorIndex {
         }
         let mut votes: FxHashMap<u32, u32> = FxHashMap::default();
         let mut met: Vec<u32> = Vec::new();
+        let mask = (1u32 << self.bits) - 1;
         for d in queries.iter().flat_map(|k| &k.descriptors) {
             met.clear();
             for t in 0..TABLES {
-                let k = key(d, t) as usize;
+                let k = (long_key(d, t) & mask) as usize;
                 let (a, b) = (self.starts[t][k] as usize, self.starts[t][k + 1] as usize);
                 if b - a > self.crowded {
                     continue;
                 }
                 let fp = fingerprint(d, t);
-                for (id, p) in self.ids[t][a..b].iter().zip(&self.prints[t][a..b]) {
-                    if (p ^ fp).count_ones() <= FINGERPRINT_SLACK {
+                // A bucket holds thousands of entries at 100k photos: the fingerprints are
+                // compared a block at a time into flags, a loop the compiler runs on whole
+                // vectors, and only the few that agree are looked at one by one.
+                let mut close = [false; 64];
+                for (ids, prints) in self.ids[t][a..b]
+                    .chunks(64)
+                    .zip(self.prints[t][a..b].chunks(64))
+                {
+                    for (c, p) in close.iter_mut().zip(prints) {
+                        *c = (p ^ fp).count_ones() <= FINGERPRINT_SLACK;
+                    }
+                    if !close[..prints.len()].contains(&true) {
+                        continue;
+                    }
+                    for (id, _) in ids.iter().zip(&close).filter(|(_, c)| **c) {
                         met.push(*id);
                     }
                 }
@@ -241,12 +322,37 @@ mod tests {
     }
 
     #[test]
-    fn shared_keys_count_the_intersection() {
-        assert_eq!(shared(&[1, 3, 5, 7], &[2, 3, 4, 7, 9]), 2);
-        assert_eq!(shared(&[], &[1]), 0);
+    fn keys_grow_with_the_index_and_keep_their_low_bits() {
+        // The suite's and the tests' indexes (up to a thousand photos) keep 12 bits.
+        assert_eq!(key_bits(0), KEY_BITS);
+        assert_eq!(key_bits(1000 * BANNED_KEYPOINTS), KEY_BITS);
+        assert_eq!(key_bits(100_000 * BANNED_KEYPOINTS), 18);
+        assert_eq!(key_bits(usize::MAX), KEY_BITS + EXTRA_BITS);
+        let k = extract(&textured(7, 300, 300), 32).unwrap();
+        for d in &k.descriptors {
+            for t in 0..TABLES {
+                assert_eq!(long_key(d, t) & ((1 << KEY_BITS) - 1), key(d, t));
+            }
+        }
+        for (t, table) in positions().iter().enumerate() {
+            let mut seen = table.to_vec();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen.len(), table.len(), "table {t} samples a bit twice");
+        }
+    }
+
+    #[test]
+    fn votes_count_the_query_descriptors_met() {
         let k = extract(&textured(5, 300, 300), 64).unwrap();
-        let ks = keys(&k);
-        assert!(ks.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(shared(&ks, &ks) as usize, ks.len());
+        let p = prints(&k);
+        assert!(p.windows(2).all(|w| w[0] <= w[1]));
+        // Every descriptor meets itself, once however many tables agree.
+        assert_eq!(votes(&p, &p) as usize, k.len());
+        assert_eq!(votes(&[], &p), 0);
+        assert_eq!(votes(&p, &[]), 0);
+        // An unrelated photo meets few of them.
+        let other = prints(&extract(&textured(6, 300, 300), 64).unwrap());
+        assert!(votes(&other, &p) < MIN_VOTES * 2, "{}", votes(&other, &p));
     }
 }

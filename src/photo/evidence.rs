@@ -240,23 +240,23 @@ pub fn decode_query_photo(bytes: &[u8], label: &Path) -> crate::Result<image::Dy
 }
 
 /// The keypoints of one listing photo, as found or in its mirror image, with their retrieval
-/// keys ([`super::descriptors::keys`]) for the cheap test of whether to verify a pair.
+/// entries ([`super::descriptors::prints`]) for the cheap test of whether to verify a pair.
 #[derive(Debug, Clone)]
 pub struct QueryKeypoints {
     pub photo: usize,
     pub mirrored: bool,
     pub points: Keypoints,
-    pub keys: Vec<u32>,
+    pub prints: Vec<u64>,
 }
 
 impl QueryKeypoints {
     fn new(photo: usize, mirrored: bool, points: Keypoints) -> QueryKeypoints {
-        let keys = super::descriptors::keys(&points);
+        let prints = super::descriptors::prints(&points);
         QueryKeypoints {
             photo,
             mirrored,
             points,
-            keys,
+            prints,
         }
     }
 }

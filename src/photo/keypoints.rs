@@ -211,34 +211,34 @@ fn extract_both(
 ) -> Option<(Keypoints, Option<Keypoints>)> {
     let base = working(img);
     let (w0, h0) = base.dimensions();
-    let mut levels = Vec::with_capacity(LEVELS);
-    let mut found: Vec<Found> = Vec::new();
+    // The pyramid does not depend on the threshold, and a corner's score does not either:
+    // one pass at the lowest threshold finds every corner, and a higher threshold's are those
+    // of them scoring at least it (suppression by a neighbour that scores higher is the same
+    // at both, since that neighbour passes both).
+    let mut levels: Vec<GrayImage> = Vec::with_capacity(LEVELS);
+    let mut all: Vec<Found> = Vec::new();
+    let lowest = FAST_THRESHOLDS[FAST_THRESHOLDS.len() - 1];
+    for level in 0..LEVELS {
+        let scale = SCALE_STEP.powi(level as i32);
+        let (w, h) = (
+            (w0 as f32 / scale).round() as u32,
+            (h0 as f32 / scale).round() as u32,
+        );
+        if w < 2 * EDGE + 8 || h < 2 * EDGE + 8 {
+            break;
+        }
+        // Each level from the one before: a third of the work of shrinking the base each time.
+        let img = match levels.last() {
+            None => base.clone(),
+            Some(prev) => imageops::thumbnail(prev, w, h),
+        };
+        corners(&img, lowest, level as u8, w0 as f32 / w as f32, &mut all);
+        levels.push(img);
+    }
+    let mut found = Vec::new();
     for threshold in FAST_THRESHOLDS {
         found.clear();
-        levels.clear();
-        for level in 0..LEVELS {
-            let scale = SCALE_STEP.powi(level as i32);
-            let (w, h) = (
-                (w0 as f32 / scale).round() as u32,
-                (h0 as f32 / scale).round() as u32,
-            );
-            if w < 2 * EDGE + 8 || h < 2 * EDGE + 8 {
-                break;
-            }
-            // Each level from the one before: a third of the work of shrinking the base each time.
-            let img = match levels.last() {
-                None => base.clone(),
-                Some(prev) => imageops::thumbnail(prev, w, h),
-            };
-            corners(
-                &img,
-                threshold,
-                level as u8,
-                w0 as f32 / w as f32,
-                &mut found,
-            );
-            levels.push(img);
-        }
+        found.extend(all.iter().filter(|f| f.score >= threshold).copied());
         if found.len() >= max {
             break;
         }
@@ -247,7 +247,17 @@ fn extract_both(
     if chosen.len() < MIN_KEYPOINTS {
         return None;
     }
-    let integrals: Vec<Integral> = levels.iter().map(Integral::new).collect();
+    // Box sums of the levels keypoints were chosen at only.
+    let boxes: Vec<Option<Boxes>> = levels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            chosen
+                .iter()
+                .any(|f| f.level as usize == i)
+                .then(|| Boxes::new(l))
+        })
+        .collect();
     let mut out = Keypoints {
         width: w0 as u16,
         height: h0 as u16,
@@ -262,7 +272,9 @@ fn extract_both(
     });
     for f in chosen {
         let img = &levels[f.level as usize];
-        let ii = &integrals[f.level as usize];
+        let Some(ii) = &boxes[f.level as usize] else {
+            continue;
+        };
         let angle = orientation(img, f.lx, f.ly);
         out.descriptors.push(describe(ii, f.lx, f.ly, angle, false));
         out.points.push(Keypoint {
@@ -301,44 +313,139 @@ struct Found {
 /// corner per bump, not a cluster of them).
 fn corners(img: &GrayImage, threshold: u8, level: u8, to_base: f32, out: &mut Vec<Found>) {
     let (w, h) = img.dimensions();
-    let all = imageproc::corners::corners_fast9(img, threshold);
-    let mut scores = vec![0u8; (w * h) as usize];
-    for c in &all {
-        let s = (c.score as u32).clamp(1, 255) as u8;
-        scores[(c.y * w + c.x) as usize] = s;
+    if w < 2 * EDGE + 1 || h < 2 * EDGE + 1 {
+        return;
     }
-    for c in &all {
-        let (x, y) = (c.x, c.y);
-        if x < EDGE || y < EDGE || x + EDGE >= w || y + EDGE >= h {
-            continue;
-        }
-        let s = scores[(y * w + x) as usize];
-        let mut best = true;
-        'n: for dy in -1i32..=1 {
-            for dx in -1i32..=1 {
-                if dx == 0 && dy == 0 {
-                    continue;
-                }
-                let (nx, ny) = ((x as i32 + dx) as u32, (y as i32 + dy) as u32);
-                let ns = scores[(ny * w + nx) as usize];
-                // Ties go to the first in scan order, so a plateau keeps one corner.
-                if ns > s || (ns == s && (dy < 0 || (dy == 0 && dx < 0))) {
-                    best = false;
-                    break 'n;
-                }
+    // Scores where corners can be kept, and one pixel beyond for their neighbours.
+    let scores = fast9_scores(img, threshold, EDGE - 1);
+    let w = w as usize;
+    for y in EDGE as usize..h as usize - EDGE as usize {
+        for x in EDGE as usize..w - EDGE as usize {
+            let s = scores[y * w + x];
+            if s == 0 {
+                continue;
+            }
+            // Ties go to the first in scan order, so a plateau keeps one corner.
+            let above = &scores[(y - 1) * w + x - 1..(y - 1) * w + x + 2];
+            let below = &scores[(y + 1) * w + x - 1..(y + 1) * w + x + 2];
+            let best = above.iter().all(|&n| n < s)
+                && scores[y * w + x - 1] < s
+                && scores[y * w + x + 1] <= s
+                && below.iter().all(|&n| n <= s);
+            if best {
+                out.push(Found {
+                    score: s,
+                    level,
+                    lx: x as u32,
+                    ly: y as u32,
+                    x: (x as f32 + 0.5) * to_base - 0.5,
+                    y: (y as f32 + 0.5) * to_base - 0.5,
+                });
             }
         }
-        if best {
-            out.push(Found {
-                score: s,
-                level,
-                lx: x,
-                ly: y,
-                x: (x as f32 + 0.5) * to_base - 0.5,
-                y: (y as f32 + 0.5) * to_base - 0.5,
+    }
+}
+
+/// Whether the 16 bits of `mask` (a circle) hold 9 contiguous ones, the run allowed to wrap.
+#[inline]
+fn nine_in_a_row(mask: u32) -> bool {
+    let x = mask | mask << 16;
+    let two = x & (x >> 1);
+    let four = two & (two >> 2);
+    let eight = four & (four >> 4);
+    eight & (x >> 8) != 0
+}
+
+/// The best arc of 9 of the circle's differences `d`: the largest, over arcs, of the arc's
+/// smallest difference (a corner at t has one above t).
+#[inline]
+fn arc_score(d: &[i16; 16]) -> i16 {
+    // Minima of runs of 2, 4, 8 and 9 from each start, on the circle doubled.
+    let mut two = [0i16; 24];
+    for (i, v) in two.iter_mut().enumerate() {
+        *v = d[i & 15].min(d[(i + 1) & 15]);
+    }
+    let mut best = i16::MIN;
+    for i in 0..16 {
+        let eight = two[i].min(two[i + 2]).min(two[i + 4]).min(two[i + 6]);
+        best = best.max(eight.min(d[(i + 8) & 15]));
+    }
+    best
+}
+
+/// Offsets of FAST's circle of 16 (radius 3), clockwise from straight up.
+const CIRCLE: [(i32, i32); 16] = [
+    (0, -3),
+    (1, -3),
+    (2, -2),
+    (3, -1),
+    (3, 0),
+    (3, 1),
+    (2, 2),
+    (1, 3),
+    (0, 3),
+    (-1, 3),
+    (-2, 2),
+    (-3, 1),
+    (-3, 0),
+    (-3, -1),
+    (-2, -2),
+    (-1, -3),
+];
+
+/// FAST-9 scores of the pixels at least `margin` (≥ 3) from the edge, row-major over the whole
+/// level; 0 for a pixel that is no corner at `threshold`. A pixel is a corner at t when 9
+/// contiguous pixels of its circle are all brighter than it by more than t, or all darker; its
+/// score is the largest such t (imageproc's `fast_corner_score`, clamped to 1..=255 as corners
+/// kept it). imageproc's `corners_fast9` finds that by a binary search of up to eight more
+/// corner tests per corner, most of the time FAST took here; the best arc's weakest pixel gives
+/// it in one reading of the circle. The same corners and scores (tested against imageproc).
+fn fast9_scores(img: &GrayImage, threshold: u8, margin: u32) -> Vec<u8> {
+    let (w, h) = img.dimensions();
+    let (w, h, margin) = (w as usize, h as usize, margin.max(3) as usize);
+    let mut scores = vec![0u8; w * h];
+    if w <= 2 * margin || h <= 2 * margin {
+        return scores;
+    }
+    let px = img.as_raw();
+    let n = w - 2 * margin;
+    // Per pixel of a row, which circle pixels are brighter than it by more than the threshold,
+    // and which darker, as 16 bits: a row at a time, one circle position at a time, a loop
+    // the compiler runs on whole vectors (`p > c + t` is `p - t > c` saturated, in bytes).
+    let (mut up, mut down) = (vec![0u16; n], vec![0u16; n]);
+    for y in margin..h - margin {
+        let centre = &px[y * w + margin..y * w + margin + n];
+        up.fill(0);
+        down.fill(0);
+        for (k, &(dx, dy)) in CIRCLE.iter().enumerate() {
+            let start =
+                (y as isize + dy as isize) as usize * w + (margin as isize + dx as isize) as usize;
+            let ring = &px[start..start + n];
+            for ((u, d), (&p, &c)) in up
+                .iter_mut()
+                .zip(down.iter_mut())
+                .zip(ring.iter().zip(centre))
+            {
+                *u |= ((p.saturating_sub(threshold) > c) as u16) << k;
+                *d |= ((c.saturating_sub(threshold) > p) as u16) << k;
+            }
+        }
+        for (i, (&u, &d)) in up.iter().zip(&down).enumerate() {
+            if (u | d) == 0 || (!nine_in_a_row(u as u32) && !nine_in_a_row(d as u32)) {
+                continue;
+            }
+            // A corner: its score from the differences to the circle, read once.
+            let at = y * w + margin + i;
+            let c = px[at] as i16;
+            let diffs: [i16; 16] = std::array::from_fn(|k| {
+                let (dx, dy) = CIRCLE[k];
+                px[(at as isize + dy as isize * w as isize + dx as isize) as usize] as i16 - c
             });
+            let best = arc_score(&diffs).max(arc_score(&diffs.map(|v| -v)));
+            scores[at] = (best - 1).clamp(1, 255) as u8;
         }
     }
+    scores
 }
 
 /// At most `max` corners, strongest first, no more than a fair share of them from one cell of
@@ -377,20 +484,38 @@ fn spread(mut found: Vec<Found>, max: usize, w: u32, h: u32) -> Vec<Found> {
     chosen
 }
 
-/// The angle of the intensity centroid of the disc of radius [`PATCH`] around a corner.
+/// Half-widths of the rows of the disc of radius [`PATCH`], top to bottom.
+fn disc_rows() -> &'static [i32; 2 * PATCH as usize + 1] {
+    static R: OnceLock<[i32; 2 * PATCH as usize + 1]> = OnceLock::new();
+    R.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let dy = i as i32 - PATCH;
+            (0..=PATCH)
+                .take_while(|dx| dx * dx + dy * dy <= PATCH * PATCH)
+                .last()
+                .unwrap_or(0)
+        })
+    })
+}
+
+/// The angle of the intensity centroid of the disc of radius [`PATCH`] around a corner (which
+/// sits at least [`EDGE`] from the level's edge).
 fn orientation(img: &GrayImage, x: u32, y: u32) -> f32 {
     let (mut m10, mut m01) = (0i64, 0i64);
-    let r2 = PATCH * PATCH;
-    for dy in -PATCH..=PATCH {
-        let py = (y as i32 + dy) as u32;
-        for dx in -PATCH..=PATCH {
-            if dx * dx + dy * dy > r2 {
-                continue;
-            }
-            let v = img.get_pixel((x as i32 + dx) as u32, py).0[0] as i64;
-            m10 += dx as i64 * v;
-            m01 += dy as i64 * v;
+    let (w, px) = (img.width() as usize, img.as_raw());
+    for (dy, &half) in (-PATCH..=PATCH).zip(disc_rows()) {
+        let row = (y as i32 + dy) as usize * w;
+        let (a, b) = ((x as i32 - half) as usize, (x as i32 + half) as usize);
+        let Some(pixels) = px.get(row + a..=row + b) else {
+            continue;
+        };
+        let (mut sum, mut moment) = (0i64, 0i64);
+        for (dx, &v) in (-half..=half).zip(pixels) {
+            sum += v as i64;
+            moment += dx as i64 * v as i64;
         }
+        m10 += moment;
+        m01 += dy as i64 * sum;
     }
     (m01 as f32).atan2(m10 as f32)
 }
@@ -419,6 +544,37 @@ impl Integral {
         let s = &self.sums;
         let at = |x: usize, y: usize| s[y * self.stride + x];
         at(x1, y1) + at(x0, y0) - at(x0, y1) - at(x1, y0)
+    }
+}
+
+/// The sum of the box of radius [`BOX`] around every pixel of a level at least [`BOX`] from its
+/// edge (0 nearer): a test compares two of them, so a descriptor reads 512 sums, not the
+/// 2,048 corners of an integral image's boxes. The same sums (at most 25 × 255, in 16 bits).
+struct Boxes {
+    stride: usize,
+    sums: Vec<u16>,
+}
+
+impl Boxes {
+    fn new(img: &GrayImage) -> Boxes {
+        let (w, h) = (img.width() as i32, img.height() as i32);
+        let ii = Integral::new(img);
+        let mut sums = vec![0u16; (w.max(0) * h.max(0)) as usize];
+        for y in BOX..h - BOX {
+            for x in BOX..w - BOX {
+                sums[(y * w + x) as usize] = ii.boxed(x, y) as u16;
+            }
+        }
+        Boxes {
+            stride: w as usize,
+            sums,
+        }
+    }
+
+    /// The box sum at (x, y); the caller keeps it inside.
+    #[inline]
+    fn at(&self, x: i32, y: i32) -> u16 {
+        self.sums[y as usize * self.stride + x as usize]
     }
 }
 
@@ -583,7 +739,7 @@ fn turned_tests() -> &'static [TurnedTests; 2 * ANGLE_BINS] {
 /// The steered BRIEF descriptor of the keypoint at (x, y) of a level, oriented at `angle`; with
 /// `reflect`, the descriptor the same point has in the mirror image of the photo (there
 /// oriented at π − `angle`).
-fn describe(ii: &Integral, x: u32, y: u32, angle: f32, reflect: bool) -> Descriptor {
+fn describe(ii: &Boxes, x: u32, y: u32, angle: f32, reflect: bool) -> Descriptor {
     let bin = ((angle.rem_euclid(std::f32::consts::TAU) / std::f32::consts::TAU * ANGLE_BINS as f32)
         .round() as usize)
         % ANGLE_BINS;
@@ -591,7 +747,7 @@ fn describe(ii: &Integral, x: u32, y: u32, angle: f32, reflect: bool) -> Descrip
     let (x, y) = (x as i32, y as i32);
     let mut d = [0u64; 4];
     for (i, [(ax, ay), (bx, by)]) in table.iter().enumerate() {
-        if ii.boxed(x + ax, y + ay) < ii.boxed(x + bx, y + by) {
+        if ii.at(x + ax, y + ay) < ii.at(x + bx, y + by) {
             d[i / 64] |= 1 << (i % 64);
         }
     }
@@ -641,6 +797,54 @@ pub(crate) mod tests {
             }
         }
         DynamicImage::ImageRgb8(img)
+    }
+
+    #[test]
+    fn fast_scores_are_imageprocs() {
+        for (seed, threshold) in [(11, 20), (12, 8), (13, 40)] {
+            let grey = working(&textured(seed, 300, 260));
+            let ours = fast9_scores(&grey, threshold, 3);
+            let mut theirs = vec![0u8; ours.len()];
+            for c in imageproc::corners::corners_fast9(&grey, threshold) {
+                let (x, y) = (c.x, c.y);
+                if x >= 3 && y >= 3 && x + 3 < grey.width() && y + 3 < grey.height() {
+                    theirs[(y * grey.width() + x) as usize] = (c.score as u32).clamp(1, 255) as u8;
+                }
+            }
+            assert!(theirs.iter().filter(|&&v| v > 0).count() > 50);
+            assert_eq!(ours, theirs, "seed {seed}, threshold {threshold}");
+        }
+    }
+
+    #[test]
+    fn box_sums_are_the_integral_images() {
+        let grey = working(&textured(15, 280, 200));
+        let (boxes, ii) = (Boxes::new(&grey), Integral::new(&grey));
+        for y in BOX..grey.height() as i32 - BOX {
+            for x in BOX..grey.width() as i32 - BOX {
+                assert_eq!(boxes.at(x, y) as u32, ii.boxed(x, y));
+            }
+        }
+    }
+
+    #[test]
+    fn the_orientation_is_the_discs_centroid() {
+        let grey = working(&textured(14, 300, 300));
+        for (x, y) in [(40, 40), (100, 57), (200, 180), (EDGE, EDGE)] {
+            let (mut m10, mut m01) = (0i64, 0i64);
+            for dy in -PATCH..=PATCH {
+                for dx in -PATCH..=PATCH {
+                    if dx * dx + dy * dy <= PATCH * PATCH {
+                        let v = grey
+                            .get_pixel((x as i32 + dx) as u32, (y as i32 + dy) as u32)
+                            .0[0];
+                        m10 += dx as i64 * v as i64;
+                        m01 += dy as i64 * v as i64;
+                    }
+                }
+            }
+            assert_eq!(orientation(&grey, x, y), (m01 as f32).atan2(m10 as f32));
+        }
     }
 
     #[test]
