@@ -12,7 +12,7 @@
 //!
 //! Slices (the [`Labelled::slice`] of each listing):
 //! - relistings, `expected` = the banned id ([`POSITIVE_SLICES`]): `multi_code`,
-//!   `multilingual`, `gtin_only`, `brand_typo`, `reordered`, `dropped_words`, `spec_added`, `seller_noise`,
+//!   `multilingual`, `gtin_only`, `brand_typo`, `reordered`, `dropped_words`, `spec_added`,
 //!   and `photo_only` (the banned photo, re-encoded a few bits away, under a title of its own);
 //! - other models and variants of a banned line, never to be blocked ([`NEVER_BLOCK_SLICES`]):
 //!   `model_variant`, `line_variant`;
@@ -50,45 +50,7 @@ pub const POSITIVE_SLICES: &[&str] = &[
     "reordered",
     "dropped_words",
     "spec_added",
-    "seller_noise",
 ];
-/// Phrases shops put around a title (`#` becomes a number), in the generator's languages.
-const SELLER_NOISE: &[&str] = &[
-    "free shipping",
-    "fast delivery",
-    "best price",
-    "hot sale",
-    "new arrival",
-    "top quality",
-    "in stock",
-    "genuine",
-    "authentic",
-    "original",
-    "#% off",
-    "# pcs",
-    "limited offer",
-    "wholesale",
-    "gift idea",
-    "ships in # days",
-    "# year warranty",
-    "cheap",
-    "brand new",
-    "NEW",
-    "!!!",
-    "★★★",
-    "kostenloser versand",
-    "neu",
-    "envío gratis",
-    "oferta",
-    "livraison gratuite",
-    "promo",
-    "spedizione gratuita",
-    "무료배송",
-    "정품",
-    "包邮",
-    "正品",
-];
-
 /// Other models or variants of a banned product's line: review allowed, block never.
 pub const NEVER_BLOCK_SLICES: &[&str] = &["model_variant", "line_variant"];
 /// Other products: at most 0.5 % flagged, none blocked.
@@ -1992,13 +1954,7 @@ impl Gen {
         while self.rng.chance(more) && edits.len() < 4 {
             let e = *self
                 .rng
-                .pick(&[
-                    "brand_typo",
-                    "reordered",
-                    "dropped_words",
-                    "spec_added",
-                    "seller_noise",
-                ])
+                .pick(&["brand_typo", "reordered", "dropped_words", "spec_added"])
                 .unwrap_or(&"spec_added");
             if !edits.contains(&e) {
                 edits.push(e);
@@ -2059,19 +2015,6 @@ impl Gen {
                     };
                     let at = self.rng.below(title.len() + 1);
                     title.insert(at.min(title.len()), token);
-                }
-                "seller_noise" => {
-                    // What shops write around a product to be found: 1 to 5 phrases, before
-                    // or after the title, some with numbers of their own.
-                    for _ in 0..self.rng.range(1, 5) {
-                        let phrase = self.rng.pick(SELLER_NOISE).copied().unwrap_or("sale");
-                        let phrase = phrase.replace('#', &self.rng.range(2, 99).to_string());
-                        if self.rng.chance(0.5) {
-                            title.insert(0, phrase);
-                        } else {
-                            title.push(phrase);
-                        }
-                    }
                 }
                 _ => {}
             }
