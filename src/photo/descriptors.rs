@@ -208,7 +208,7 @@ impl DescriptorIndexBuilder {
     }
 
     /// Lays out the buckets. The key grows a bit each time the entries double past
-    /// [`BUCKET_ENTRIES`] a bucket (up to [`EXTRA_BITS`] more): with [`KEY_BITS`] alone, 100k
+    /// `BUCKET_ENTRIES` a bucket (up to `EXTRA_BITS` more): with [`KEY_BITS`] alone, 100k
     /// photos put thousands of entries in a bucket and a query compared its descriptors with
     /// millions of them. A longer key misses more true pairs in each table (each bit is
     /// another chance to differ), a cost only a large index pays.
