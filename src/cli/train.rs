@@ -47,7 +47,7 @@ pub struct TrainArgs {
     depth: usize,
     #[arg(long, default_value_t = TrainOptions::default().learning_rate)]
     learning_rate: f32,
-    /// The review threshold maximises F-beta on out-of-fold scores.
+    /// The review threshold maximises F-beta on out-of-fold scores, averaged over the sources.
     #[arg(long, default_value_t = TrainOptions::default().review_beta)]
     review_beta: f64,
     /// Precision the block threshold must reach on out-of-fold scores.

@@ -472,6 +472,36 @@ mod tests {
     }
 
     #[test]
+    fn a_large_source_does_not_choose_the_review_threshold_alone() {
+        // Source 0: 1,000 pairs, separable at 0.8. Source 1: 10 pairs, separable at 0.3.
+        let mut samples = Vec::new();
+        let mut oof = Vec::new();
+        let mut add = |source: usize, score: f32, y: bool| {
+            samples.push(Sample {
+                source,
+                listing: format!("{source}-{}", samples.len()),
+                banned: "b".into(),
+                x: [0.0; N],
+                y,
+            });
+            oof.push((score, y));
+        };
+        for i in 0..500 {
+            add(0, 0.85 + (i % 10) as f32 / 100.0, true);
+            add(0, 0.5 + (i % 10) as f32 / 100.0, false);
+        }
+        for i in 0..5 {
+            add(1, 0.35 + i as f32 / 100.0, true);
+            add(1, 0.1 + i as f32 / 100.0, false);
+        }
+        let t = review_for_every_source(&samples, &oof, 1.0);
+        // Pooled, any cut in (0.6, 0.85] would do for 99 % of the pairs; only a cut in
+        // (0.14, 0.35] serves both sources, and of those the highest is taken.
+        assert!((0.14..=0.35).contains(&t), "{t}");
+        assert!(t >= 0.3, "{t}");
+    }
+
+    #[test]
     fn trained_trees_learn_the_pairs_and_the_roles_of_their_offers() {
         let sources = [source(240)];
         let opts = TrainOptions {
