@@ -56,7 +56,7 @@ impl Default for TrainOptions {
         TrainOptions {
             iterations: 150,
             learning_rate: 0.1,
-            max_depth: 4,
+            max_depth: 5,
             folds: 3,
             review_beta: 1.0,
             block_precision: 0.98,
