@@ -11,7 +11,7 @@ use crate::model::{BannedRecord, Listing};
 use crate::photo::QueryPhotos;
 use crate::text::ident::{self, ModelEvidence, ModelToken};
 use crate::text::normalize::{TextKeys, leet_key};
-use crate::text::{gram_containment, gram_jaccard, token_close, weighted_coverage};
+use crate::text::{gram_overlap, token_close, weighted_coverage};
 
 /// Rarity of a word among the banned records (inverse document frequency).
 pub trait Rarity {
@@ -679,8 +679,7 @@ impl Features {
     ) -> Features {
         let (coverage, matched) = weighted_coverage(&b.words, &b.keys, &b.weights, &l.head);
         let (precision, _) = weighted_coverage(&l.words, &l.keys, &l.weights, &b.side);
-        let grams = gram_containment(&b.title.grams, &l.head.grams);
-        let gram_jaccard = gram_jaccard(&b.title.grams, &l.head.grams);
+        let (grams, gram_jaccard) = gram_overlap(&b.title.grams, &l.head.grams);
         let surface = l.surface.compare(&b.surface);
         // A barcode many banned records share (a placeholder, a shop's dummy code) names none.
         let gtin = l

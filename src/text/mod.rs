@@ -6,4 +6,4 @@ pub mod ident;
 pub mod normalize;
 mod similarity;
 
-pub use similarity::{covers, gram_containment, gram_jaccard, token_close, weighted_coverage};
+pub use similarity::{covers, gram_containment, gram_overlap, token_close, weighted_coverage};

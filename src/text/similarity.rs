@@ -108,15 +108,19 @@ pub fn gram_containment(a: &[u64], b: &[u64]) -> f32 {
     common_grams(a, b) as f32 / a.len() as f32
 }
 
-/// Share of the n-grams of either sorted, deduplicated list that both have (Jaccard).
-pub fn gram_jaccard(a: &[u64], b: &[u64]) -> f32 {
+/// Share of `a`'s n-grams found in `b`, and share of either list's n-grams that both have
+/// (Jaccard), from one merge of the two sorted, deduplicated lists.
+pub fn gram_overlap(a: &[u64], b: &[u64]) -> (f32, f32) {
     let common = common_grams(a, b);
     let union = a.len() + b.len() - common;
-    if union == 0 {
-        0.0
-    } else {
-        common as f32 / union as f32
-    }
+    let share = |n: usize| {
+        if n == 0 {
+            0.0
+        } else {
+            common as f32 / n as f32
+        }
+    };
+    (share(a.len()), share(union))
 }
 
 /// How many entries two sorted, deduplicated lists share.
