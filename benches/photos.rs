@@ -233,6 +233,8 @@ fn search(n: usize) {
     for (i, &h) in hashes.iter().enumerate() {
         index.insert(i as u32, [h]);
     }
+    // As a snapshot's index is, once built.
+    index.freeze();
     println!(
         "{n} random 64-bit hashes indexed in {:.2} s",
         t.elapsed().as_secs_f64()
@@ -255,7 +257,7 @@ fn search(n: usize) {
         "{:<8} {:>12} {:>12} {:>12} {:>10} {:>8}",
         "radius", "MIH p50 µs", "MIH p99 µs", "scan p50 µs", "speed-up", "hits"
     );
-    for radius in [4u32, 8, 10, 12, 16] {
+    for radius in [4u32, 8, 9, 10, 12, 16] {
         let (mut mih, mut scan) = (Vec::new(), Vec::new());
         let mut hits = 0;
         for q in &queries {
@@ -290,13 +292,14 @@ fn search(n: usize) {
     // A listing photo is searched in 9 hashes (8 rotations and flips, and its top part): one
     // `radius_any` against 9 `radius` calls, at the radius the engine uses.
     let (mut one, mut nine) = (Vec::new(), Vec::new());
+    let r = relist::engine::PHOTO_CANDIDATE_RADIUS;
     for q in queries.chunks(9).filter(|c| c.len() == 9) {
         let q: Vec<[u64; 1]> = q.iter().map(|h| [*h]).collect();
         let t = Instant::now();
-        let mut apart: Vec<(u32, u32)> = q.iter().flat_map(|h| index.radius(h, 16)).collect();
+        let mut apart: Vec<(u32, u32)> = q.iter().flat_map(|h| index.radius(h, r)).collect();
         nine.push(t.elapsed().as_secs_f64() * 1e6);
         let t = Instant::now();
-        let together = index.radius_any(&q, 16);
+        let together = index.radius_any(&q, r);
         one.push(t.elapsed().as_secs_f64() * 1e6);
         apart.sort_unstable();
         apart.dedup_by_key(|(id, _)| *id);
@@ -309,7 +312,7 @@ fn search(n: usize) {
     one.sort_by(f64::total_cmp);
     nine.sort_by(f64::total_cmp);
     println!(
-        "9 hashes at radius 16: radius_any p50 {:.1} µs, 9 × radius p50 {:.1} µs ({:.1}×)",
+        "9 hashes at radius {r}: radius_any p50 {:.1} µs, 9 × radius p50 {:.1} µs ({:.1}×)",
         percentile(&one, 0.5),
         percentile(&nine, 0.5),
         percentile(&nine, 0.5) / percentile(&one, 0.5)

@@ -27,6 +27,16 @@ pub struct Engine {
 /// Banned records a listing's keypoints nominate at most (each is then verified).
 const KEYPOINT_CANDIDATES: usize = 16;
 
+/// dHash distance (of 64) within which a banned photo makes its record a candidate whatever
+/// the text says. Pairs are still judged on their exact distances up to
+/// [`PHOTO_RADIUS`](crate::matching::features::PHOTO_RADIUS), but a photo farther than this
+/// decides nothing on its own (the default model allows it; a test below holds it to that),
+/// so a record it alone would bring is one retrieval need not find: text retrieval brings the
+/// records whose words help, keypoint retrieval the copies that verify. Within 9 the search is
+/// multi-index hashing (about 300 probes a hash); within 16 it was a scan of every photo and
+/// crop in the index for each of a photo's 9 hashes, a third of a check at 100k banned photos.
+pub const PHOTO_CANDIDATE_RADIUS: u32 = 9;
+
 impl Engine {
     pub fn open(dir: &Path, config: Config) -> Result<Engine> {
         Engine::new(Store::open(dir)?, config)
@@ -124,13 +134,11 @@ impl Engine {
         let photos = l.photos();
         let dhashes: Vec<[u64; 1]> = photos.pairs.iter().map(|(_, p)| [p.dhash]).collect();
         let index = snap.snapshot();
-        let by_photo =
-            index
-                .photo_candidates(&dhashes, crate::matching::features::PHOTO_RADIUS)
-                .into_iter()
-                .chain(photos.pdq.iter().flat_map(|(_, q)| {
-                    index.pdq_candidates(q, crate::matching::features::PDQ_RADIUS)
-                }));
+        let pdqs: Vec<crate::photo::Pdq> = photos.pdq.iter().map(|(_, q)| *q).collect();
+        let by_photo = index
+            .photo_candidates(&dhashes, PHOTO_CANDIDATE_RADIUS)
+            .into_iter()
+            .chain(index.pdq_candidates(&pdqs, crate::matching::features::PDQ_RADIUS));
         // Keypoints find what no hash does (a crop, a turn, a collage): the few banned photos
         // sharing most details, verified when judged.
         let kp: Vec<&crate::photo::keypoints::Keypoints> =
@@ -266,6 +274,40 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    #[test]
+    fn a_photo_beyond_the_candidate_radius_decides_nothing_alone() {
+        // Retrieval by hash stops at PHOTO_CANDIDATE_RADIUS because a photo alone farther than
+        // that is allowed, judged anyway. Should a model weigh such a photo, this fails, and
+        // the radius must follow it.
+        let e = engine();
+        let snap = e.view();
+        let record = snap.snapshot().get("B-2").unwrap().unwrap();
+        let banned = vec![Arc::new(PreparedBanned::new(record, snap.as_ref()))];
+        let near = |d: u32| {
+            let h = format!(
+                "{:016x}",
+                u64::from_str_radix(D, 16).unwrap() ^ ((1 << d) - 1)
+            );
+            listing(json!({"id": "L", "title": "cute bedroom decor",
+                "image_hashes": [{"algo": "dhash", "hash": h}, {"algo": "phash", "hash": h}]}))
+        };
+        for d in PHOTO_CANDIDATE_RADIUS + 1..=crate::matching::features::PHOTO_RADIUS {
+            let l = near(d);
+            let p = PreparedListing::new(&l, QueryPhotos::of_listing(&l), snap.as_ref());
+            let r = e.matcher().judge(
+                &p,
+                &banned,
+                snap.as_ref(),
+                Some(snap.terms()),
+                CheckOptions::default(),
+            );
+            assert_eq!(r.decision, Decision::Allow, "distance {d}: {r:?}");
+        }
+        // At the radius the photo alone is evidence: the radius is not set below what matters.
+        let r = e.check(&near(PHOTO_CANDIDATE_RADIUS), CheckOptions::default());
+        assert_eq!(r.unwrap().decision, Decision::Review);
     }
 
     #[test]

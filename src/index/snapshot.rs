@@ -87,6 +87,9 @@ impl Snapshot {
             snap.photo_docs.push(a);
         }
         snap.keypoint_index = keypoints.build();
+        // A snapshot's indexes are only read from here on.
+        snap.photo_index.freeze();
+        snap.pdq_index.freeze();
         Ok(snap)
     }
 
@@ -113,10 +116,11 @@ impl Snapshot {
             .collect()
     }
 
-    /// Products with a photo whose PDQ is within `radius` (of 256) of `pdq`.
-    pub fn pdq_candidates(&self, pdq: &crate::photo::Pdq, radius: u32) -> Vec<DocAddress> {
+    /// Products with a photo whose PDQ is within `radius` (of 256) of any of `pdqs` (a photo in
+    /// its rotations and flips: one scan of the index for all of them, when it scans).
+    pub fn pdq_candidates(&self, pdqs: &[crate::photo::Pdq], radius: u32) -> Vec<DocAddress> {
         self.pdq_index
-            .radius(pdq, radius)
+            .radius_any(pdqs, radius)
             .into_iter()
             .map(|(id, _)| self.photo_docs[id as usize])
             .collect()

@@ -3,10 +3,11 @@
 //! A linear scan compares the query with every stored hash, so its cost grows with the index.
 //! MIH (Norouzi, Punjani and Fleet, 2012) splits every hash into `m` chunks of 16 bits and keeps
 //! one table per chunk, from chunk value to the hashes that have it. By pigeonhole, a hash within
-//! distance `r` of the query differs from it in at most `r / m` (rounded down) bits on at least
-//! one chunk; probing every table with the chunk values within that sub-radius of the query's
-//! chunk therefore finds every hit, and each candidate is verified on the full hash. Results are
-//! exact: the same as a linear scan, which is what the property test below checks.
+//! distance `r` of the query differs from it in at most `r_i` bits on at least one chunk `i`
+//! for sub-radii with Σ (r_i + 1) = r + 1 (see `sub_radii`); probing every table with the chunk
+//! values within its sub-radius of the query's chunk therefore finds every hit, and each
+//! candidate is verified on the full hash. Results are exact: the same as a linear scan, which
+//! is what the property test below checks.
 //!
 //! Hashes are `[u64; W]`: [`Hash64`] for dHash and pHash, [`Hash256`] for PDQ. An id (a banned
 //! record, say) may own several hashes (several photos, regions of a photo); a query reports each
@@ -41,9 +42,44 @@ pub struct HammingIndex<const W: usize> {
     free: Vec<u32>,
     /// The slots of each id, for `remove`.
     slots_of: HashMap<u32, Vec<u32>>,
-    /// One table per chunk: chunk value → slots whose hash has that value there.
-    tables: Vec<HashMap<u16, Vec<u32>, BuildHasherDefault<ChunkHasher>>>,
+    /// One table per chunk: chunk value → slots whose hash has that value there. Empty while
+    /// the index is frozen.
+    tables: Vec<HashMap<u16, Bucket, BuildHasherDefault<ChunkHasher>>>,
+    /// The same tables laid out flat by [`HammingIndex::freeze`], one per chunk; empty while
+    /// the index takes inserts.
+    frozen: Vec<FrozenTable>,
     live: usize,
+}
+
+/// A chunk's table as one array sorted by chunk value: a probe reads two offsets and then one
+/// run of entries, where a hash map costs a control byte, an entry, and a bucket's two
+/// vectors, each a cache miss in an index of a million hashes.
+struct FrozenTable {
+    /// Entries of chunk value `v` are `starts[v]..starts[v + 1]`.
+    starts: Vec<u32>,
+    slots: Vec<u32>,
+    heads: Vec<u64>,
+}
+
+impl FrozenTable {
+    fn bucket(&self, v: u16) -> (&[u32], &[u64]) {
+        let (a, b) = (
+            self.starts[v as usize] as usize,
+            self.starts[v as usize + 1] as usize,
+        );
+        (&self.slots[a..b], &self.heads[a..b])
+    }
+}
+
+/// The slots of one chunk value, each beside the first word of its hash. A probe reads the
+/// bucket in order and compares the words there, so that only hashes within the radius on
+/// that word (all the hits, for a 64-bit hash; a necessary test for wider ones) cost a random
+/// access to the stored hash. Reading every candidate's hash from the slot table instead was
+/// most of a probe's cost (about 24 compares of a scan per candidate).
+#[derive(Default)]
+struct Bucket {
+    slots: Vec<u32>,
+    heads: Vec<u64>,
 }
 
 impl<const W: usize> Default for HammingIndex<W> {
@@ -67,6 +103,7 @@ impl<const W: usize> HammingIndex<W> {
             tables: (0..W * CHUNKS_PER_WORD)
                 .map(|_| HashMap::default())
                 .collect(),
+            frozen: Vec::new(),
             live: 0,
         }
     }
@@ -92,6 +129,7 @@ impl<const W: usize> HammingIndex<W> {
     /// Adds a hash for `id` (an id may own several). Adding the same hash twice for one id
     /// stores it once.
     pub fn insert(&mut self, id: u32, hash: [u64; W]) {
+        self.thaw();
         let slots = self.slots_of.entry(id).or_default();
         if slots.iter().any(|&s| self.hashes[s as usize] == hash) {
             return;
@@ -111,7 +149,9 @@ impl<const W: usize> HammingIndex<W> {
         };
         slots.push(slot);
         for (j, table) in self.tables.iter_mut().enumerate() {
-            table.entry(chunk(&hash, j)).or_default().push(slot);
+            let bucket = table.entry(chunk(&hash, j)).or_default();
+            bucket.slots.push(slot);
+            bucket.heads.push(hash[0]);
         }
         self.live += 1;
     }
@@ -121,15 +161,17 @@ impl<const W: usize> HammingIndex<W> {
         let Some(slots) = self.slots_of.remove(&id) else {
             return 0;
         };
+        self.thaw();
         for &slot in &slots {
             let hash = self.hashes[slot as usize];
             for (j, table) in self.tables.iter_mut().enumerate() {
                 let key = chunk(&hash, j);
                 if let Some(bucket) = table.get_mut(&key) {
-                    if let Some(pos) = bucket.iter().position(|&s| s == slot) {
-                        bucket.swap_remove(pos);
+                    if let Some(pos) = bucket.slots.iter().position(|&s| s == slot) {
+                        bucket.slots.swap_remove(pos);
+                        bucket.heads.swap_remove(pos);
                     }
-                    if bucket.is_empty() {
+                    if bucket.slots.is_empty() {
                         table.remove(&key);
                     }
                 }
@@ -139,6 +181,69 @@ impl<const W: usize> HammingIndex<W> {
         }
         self.live -= slots.len();
         slots.len()
+    }
+
+    /// Lays the tables out flat for queries once the inserts are done (a snapshot's index is
+    /// built once and then only read): probes cost about half. A later insert or remove
+    /// rebuilds the hash-map tables first, so freezing never changes results.
+    pub fn freeze(&mut self) {
+        if !self.frozen.is_empty() {
+            return;
+        }
+        self.frozen = std::mem::take(&mut self.tables)
+            .into_iter()
+            .map(|table| {
+                let mut starts = vec![0u32; (1 << CHUNK_BITS) + 1];
+                for (&v, bucket) in &table {
+                    starts[v as usize + 1] = bucket.slots.len() as u32;
+                }
+                for v in 0..1 << CHUNK_BITS {
+                    starts[v + 1] += starts[v];
+                }
+                let n = starts[1 << CHUNK_BITS] as usize;
+                let (mut slots, mut heads) = (vec![0u32; n], vec![0u64; n]);
+                for (&v, bucket) in &table {
+                    let a = starts[v as usize] as usize;
+                    slots[a..a + bucket.slots.len()].copy_from_slice(&bucket.slots);
+                    heads[a..a + bucket.heads.len()].copy_from_slice(&bucket.heads);
+                }
+                FrozenTable {
+                    starts,
+                    slots,
+                    heads,
+                }
+            })
+            .collect();
+    }
+
+    /// Back to hash-map tables, for an insert or a remove into a frozen index.
+    fn thaw(&mut self) {
+        if self.frozen.is_empty() {
+            return;
+        }
+        self.tables = std::mem::take(&mut self.frozen)
+            .into_iter()
+            .map(|t| {
+                let mut table: HashMap<u16, Bucket, _> = HashMap::default();
+                for v in 0..1usize << CHUNK_BITS {
+                    let (slots, heads) = t.bucket(v as u16);
+                    if !slots.is_empty() {
+                        table.insert(
+                            v as u16,
+                            Bucket {
+                                slots: slots.to_vec(),
+                                heads: heads.to_vec(),
+                            },
+                        );
+                    }
+                }
+                table
+            })
+            .collect();
+    }
+
+    fn chunks(&self) -> usize {
+        W * CHUNKS_PER_WORD
     }
 
     /// Every id with a hash within distance `r` of `query`, once each at its smallest distance,
@@ -154,13 +259,21 @@ impl<const W: usize> HammingIndex<W> {
         if queries.is_empty() {
             return Vec::new();
         }
-        // Probing costs one table look-up per neighbour per chunk, and every hash found in a
-        // probed bucket costs a random access, a sort and a check: about 24 times a scan's
-        // sequential compare (benches/photos.rs `search`: at 1M hashes MIH wins up to radius 10
-        // and loses from 12). When that exceeds a scan of everything, scan.
-        let probes = self.tables.len() as u64 * neighbours_within(r / self.tables.len() as u32);
+        // In units of a scan's compare of one query with one hash (benches/photos.rs
+        // `search`): a probe (a table look-up, likely a cache miss) costs about 8, every hash
+        // met in a probed bucket about 2 (its first word compared in order), and every one
+        // passing that word a random access, a sort and a check, about 24. Hashes of 64 bits
+        // pass only when they are hits; wider ones pass nearly always at the radii they are
+        // searched with. When that exceeds a scan of everything, scan.
+        let probes: u64 = sub_radii(r, self.chunks())
+            .into_iter()
+            .flatten()
+            .map(neighbours_within)
+            .sum();
         let found = (probes * self.live as u64) >> CHUNK_BITS;
-        if probes + 24 * found >= self.live as u64 {
+        let per_found = if W == 1 { 2 } else { 26 };
+        let mih = queries.len() as u64 * (8 * probes + per_found * found);
+        if mih >= queries.len() as u64 * self.live as u64 {
             self.radius_scan(queries, r)
         } else {
             best_per_id(queries.iter().flat_map(|q| self.radius_mih(q, r)))
@@ -169,13 +282,26 @@ impl<const W: usize> HammingIndex<W> {
 
     /// `radius` by multi-index hashing, whatever the cost.
     fn radius_mih(&self, query: &[u64; W], r: u32) -> Vec<(u32, u32)> {
-        let sub = (r / self.tables.len() as u32).min(CHUNK_BITS);
         let mut candidates: Vec<u32> = Vec::new();
-        for (j, table) in self.tables.iter().enumerate() {
+        let mut take = |slots: &[u32], heads: &[u64]| {
+            for (&slot, &head) in slots.iter().zip(heads) {
+                if (head ^ query[0]).count_ones() <= r {
+                    candidates.push(slot);
+                }
+            }
+        };
+        for (j, sub) in sub_radii(r, self.chunks()).into_iter().enumerate() {
+            let Some(sub) = sub else { continue };
             let q = chunk(query, j);
-            for_each_mask_within(sub, |mask| {
-                if let Some(bucket) = table.get(&(q ^ mask)) {
-                    candidates.extend_from_slice(bucket);
+            for_each_mask_within(sub, |mask| match self.frozen.get(j) {
+                Some(t) => {
+                    let (slots, heads) = t.bucket(q ^ mask);
+                    take(slots, heads);
+                }
+                None => {
+                    if let Some(b) = self.tables[j].get(&(q ^ mask)) {
+                        take(&b.slots, &b.heads);
+                    }
                 }
             });
         }
@@ -191,17 +317,37 @@ impl<const W: usize> HammingIndex<W> {
     }
 
     /// `radius_any` by comparing the queries with every stored hash, in one pass.
+    ///
+    /// A block of hashes at a time: each query is compared with the whole block into a row of
+    /// smallest distances before the next query, a loop without branches that the compiler
+    /// turns into vector instructions; only then is the row read for hits. Compared hash by
+    /// hash, query after query, with an owner test between, the same work took about six
+    /// times as long (benches/photos.rs `search`).
     fn radius_scan(&self, queries: &[[u64; W]], r: u32) -> Vec<(u32, u32)> {
-        let hits = self
-            .hashes
-            .iter()
-            .zip(&self.owners)
-            .filter_map(|(h, owner)| {
-                let id = (*owner)?;
-                let d = queries.iter().map(|q| distance(h, q)).min()?;
-                (d <= r).then_some((id, d))
-            });
-        best_per_id(hits)
+        const BLOCK: usize = 256;
+        let mut best = [0u32; BLOCK];
+        let mut hits = Vec::new();
+        for (b, block) in self.hashes.chunks(BLOCK).enumerate() {
+            let best = &mut best[..block.len()];
+            best.fill(u32::MAX);
+            for q in queries {
+                for (m, h) in best.iter_mut().zip(block) {
+                    let mut d = 0;
+                    for w in 0..W {
+                        d += (h[w] ^ q[w]).count_ones();
+                    }
+                    *m = (*m).min(d);
+                }
+            }
+            for (i, &d) in best.iter().enumerate() {
+                if d <= r {
+                    if let Some(id) = self.owners[b * BLOCK + i] {
+                        hits.push((id, d));
+                    }
+                }
+            }
+        }
+        best_per_id(hits.into_iter())
     }
 }
 
@@ -212,6 +358,23 @@ fn best_per_id(hits: impl Iterator<Item = (u32, u32)>) -> Vec<(u32, u32)> {
     v.dedup_by_key(|(id, _)| *id);
     v.sort_unstable_by_key(|&(id, d)| (d, id));
     v
+}
+
+/// The radius probed in each of `m` chunks for a search within `r`, `None` for a chunk left
+/// unprobed. Generalised pigeonhole (Qin et al., 2019): a hash within `r` of the query differs
+/// from it on chunk `i` in `d_i` bits, with Σ d_i ≤ r; when the sub-radii `r_i` satisfy
+/// Σ (r_i + 1) = r + 1, some chunk has d_i ≤ r_i, or else Σ d_i ≥ r + 1. Spreading the r + 1
+/// evenly, rather than giving every chunk ⌊r / m⌋, probes fewer neighbours: at radius 9 of 64,
+/// 2, 2, 1 and 1 bits (308 probes) instead of 2 in every chunk (548); at radius 2, three chunks
+/// probed exactly and one not at all.
+fn sub_radii(r: u32, m: usize) -> Vec<Option<u32>> {
+    let total = r as usize + 1;
+    (0..m)
+        .map(|i| {
+            let share = total / m + usize::from(i < total % m);
+            share.checked_sub(1).map(|s| (s as u32).min(CHUNK_BITS))
+        })
+        .collect()
 }
 
 /// Chunk `j` of a hash: 16 bits, counted from the low bits of the first word.
@@ -322,6 +485,32 @@ mod tests {
         assert_eq!(idx.hashes.len(), 4);
         assert_eq!(idx.radius_mih(&[0b1], 3), vec![(1, 1), (4, 1)]);
         assert_eq!(idx.radius(&[u64::MAX], 0), vec![(3, 0)]);
+        idx.freeze();
+        assert!(idx.tables.is_empty() && idx.frozen.len() == 4);
+        assert_eq!(idx.radius_mih(&[0b1], 3), vec![(1, 1), (4, 1)]);
+        assert_eq!(idx.remove(4), 1);
+        assert!(idx.frozen.is_empty() && idx.tables.len() == 4);
+        assert_eq!(idx.radius_mih(&[0b1], 3), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn sub_radii_spread_the_pigeonhole() {
+        let some = |v: &[Option<u32>]| v.iter().map(|s| s.map_or(0, |s| s + 1)).sum::<u32>();
+        for m in [4, 16] {
+            for r in 0..=64 {
+                let subs = sub_radii(r, m);
+                assert_eq!(subs.len(), m);
+                // Σ (r_i + 1) = r + 1, unless a chunk's sub-radius is capped at its width.
+                if r < 16 * m as u32 {
+                    assert_eq!(some(&subs), r + 1, "r = {r}, m = {m}");
+                }
+                let probed: Vec<u32> = subs.iter().flatten().copied().collect();
+                assert!(probed.iter().max().unwrap() - probed.iter().min().unwrap() <= 1);
+            }
+        }
+        assert_eq!(sub_radii(9, 4), [Some(2), Some(2), Some(1), Some(1)]);
+        assert_eq!(sub_radii(2, 4), [Some(0), Some(0), Some(0), None]);
+        assert_eq!(sub_radii(48, 16).iter().flatten().sum::<u32>(), 33);
     }
 
     #[test]
@@ -372,15 +561,40 @@ mod tests {
             }
         }
         prop_assert_eq!(idx.len(), model.len());
-        for (pick, flips, r) in &queries {
-            let q = clustered(&centres, *pick, flips);
-            let expected = linear(&model, &q, *r);
+        for frozen in [false, true] {
+            if frozen {
+                idx.freeze();
+            }
+            query_against_scan(&idx, &centres, &model, &queries)?;
+        }
+        // An insert into a frozen index: the tables come back whole.
+        if let Some((id, pick, flips)) = entries.first() {
+            let h = clustered(&centres, pick + 2, flips);
+            idx.insert(*id, h);
+            if !model.contains(&(*id, h)) {
+                model.push((*id, h));
+            }
+            query_against_scan(&idx, &centres, &model, &queries)?;
+        }
+        Ok(())
+    }
+
+    fn query_against_scan<const W: usize>(
+        idx: &HammingIndex<W>,
+        centres: &[[u64; W]],
+        model: &[(u32, [u64; W])],
+        queries: &[(usize, Vec<u32>, u32)],
+    ) -> Result<(), TestCaseError> {
+        for (pick, flips, r) in queries {
+            let q = clustered(centres, *pick, flips);
+            let expected = linear(model, &q, *r);
             prop_assert_eq!(&idx.radius_mih(&q, *r), &expected, "r = {}", r);
+            prop_assert_eq!(&idx.radius_scan(&[q], *r), &expected, "r = {}", r);
             prop_assert_eq!(&idx.radius(&q, *r), &expected, "r = {}", r);
             // With a second query (the first one turned): the better of the two per id.
-            let q2 = clustered(&centres, pick + 1, flips);
-            let mut both = linear(&model, &q, *r);
-            both.extend(linear(&model, &q2, *r));
+            let q2 = clustered(centres, pick + 1, flips);
+            let mut both = linear(model, &q, *r);
+            both.extend(linear(model, &q2, *r));
             prop_assert_eq!(
                 &idx.radius_any(&[q, q2], *r),
                 &best_per_id(both.into_iter()),
