@@ -397,3 +397,56 @@ fn catalog_photos_are_read_relative_to_the_catalog_file() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("1 with a photo"), "{}", r.stderr);
 }
+
+#[test]
+fn a_photo_query_finds_a_crop_turned_a_little_by_its_keypoints() {
+    // A seller's deep crop of the banned photo, turned 8°: its global hashes are far from the
+    // banned photo's, so only keypoint retrieval and verification can find the record. The
+    // photos are the suite's drawn ones (the fixtures are too small for keypoints).
+    let env = Env::new();
+    let drawn = |seed: u64, kind: usize| relist::pipeline::photo_suite::drawn_photo(seed, kind);
+    std::fs::create_dir_all(env.path("feed")).unwrap();
+    save_jpeg(&drawn(101, 1), &env.path("feed/banned.jpg"), 90);
+    save_jpeg(&drawn(102, 1), &env.path("feed/other.jpg"), 90);
+    env.write(
+        "feed/banned.jsonl",
+        "{\"id\":\"B-1\",\"title\":\"recalled night light\",\"images\":[\"banned.jpg\"]}\n\
+         {\"id\":\"B-2\",\"title\":\"garden hose reel\",\"images\":[\"other.jpg\"]}\n",
+    );
+    let r = env.run(&["ingest", "feed/banned.jsonl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let img = drawn(101, 1).to_rgb8();
+    let (w, h) = img.dimensions();
+    let cropped = imageops::crop_imm(&img, w / 5, h / 6, w * 7 / 10, h * 7 / 10).to_image();
+    let turned = imageproc::geometric_transformations::rotate_about_center(
+        &cropped,
+        8f32.to_radians(),
+        imageproc::geometric_transformations::Interpolation::Bilinear,
+        imageproc::geometric_transformations::Border::Constant(Rgb([255, 255, 255])),
+    );
+    let query = env.path("seller.jpg");
+    save_jpeg(&DynamicImage::ImageRgb8(turned), &query, 85);
+    let r = env.run(&["query", "--image", s(&query), "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hits = r.json_lines();
+    assert_eq!(hits[0]["banned_id"], "B-1", "{}", r.stdout);
+    let evidence = hits[0]["evidence"].as_array().unwrap();
+    let verified = evidence
+        .iter()
+        .find(|e| e["kind"] == "photo_match")
+        .unwrap_or_else(|| panic!("no keypoint match: {}", hits[0]));
+    assert!(verified["inliers"].as_u64().unwrap() >= 18, "{verified}");
+    // The hashes alone would not have found it: none is within the candidate radius.
+    assert!(
+        !evidence
+            .iter()
+            .any(|e| e["kind"] == "photo" && e["distance"].as_u64().unwrap() <= 9),
+        "{}",
+        hits[0]
+    );
+    // The other photo is no keypoint match.
+    for hit in hits.iter().filter(|h| h["banned_id"] == "B-2") {
+        let e = hit["evidence"].as_array().unwrap();
+        assert!(!e.iter().any(|e| e["kind"] == "photo_match"), "{hit}");
+    }
+}

@@ -924,3 +924,37 @@ fn the_report_in_headless_chromium() {
         .unwrap();
     assert!(c["evidence"].to_string().contains("photo"), "{c}");
 }
+
+#[test]
+fn an_uploaded_crop_turned_a_little_is_found_by_its_keypoints() {
+    // The page's upload is searched as a check searches a listing photo: a deep crop turned
+    // 8°, which global hashes miss, is found by keypoint retrieval and verification.
+    let env = Env::new();
+    let banned = relist::pipeline::photo_suite::drawn_photo(101, 1).to_rgb8();
+    save_jpeg(&banned, &env.path("banned.jpg"), 90);
+    env.write(
+        "banned.jsonl",
+        "{\"id\":\"B-1\",\"title\":\"recalled night light\",\"images\":[\"banned.jpg\"]}\n",
+    );
+    let r = env.run(&["ingest", "banned.jsonl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (w, h) = banned.dimensions();
+    let cropped =
+        image::imageops::crop_imm(&banned, w / 5, h / 6, w * 7 / 10, h * 7 / 10).to_image();
+    let turned = imageproc::geometric_transformations::rotate_about_center(
+        &cropped,
+        8f32.to_radians(),
+        imageproc::geometric_transformations::Interpolation::Bilinear,
+        imageproc::geometric_transformations::Border::Constant(Rgb([255, 255, 255])),
+    );
+    save_jpeg(&turned, &env.path("upload.jpg"), 85);
+    let srv = Server::start(&env, &[]);
+    let upload = std::fs::read(env.path("upload.jpg")).unwrap();
+    let (ct, body) = multipart(&[("target", "banned")], Some(("upload.jpg", &upload)));
+    let (st, _, page) = srv.req("POST", "/", &[("Content-Type", &ct)], &body);
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(st, 200, "{page}");
+    let first = page.find("<article").expect("a result card");
+    assert!(page[first..].contains("data-banned-id=\"B-1\""), "{page}");
+    assert!(page[first..].contains("consistent keypoints"), "{page}");
+}

@@ -109,6 +109,7 @@ pub fn run(g: &Global, a: QueryArgs) -> Result<Outcome> {
         gtins: a.gtin.clone(),
         image_files: a.image.clone(),
         image_hashes: Vec::new(),
+        photos: None,
         banned_ids: a.banned.clone(),
         filters,
         limit: a.limit,

@@ -44,7 +44,7 @@ pub struct HammingIndex<const W: usize> {
     slots_of: HashMap<u32, Vec<u32>>,
     /// One table per chunk: chunk value → slots whose hash has that value there. Empty while
     /// the index is frozen.
-    tables: Vec<HashMap<u16, Bucket, BuildHasherDefault<ChunkHasher>>>,
+    tables: Vec<HashMap<u16, Vec<u32>, BuildHasherDefault<ChunkHasher>>>,
     /// The same tables laid out flat by [`HammingIndex::freeze`], one per chunk; empty while
     /// the index takes inserts.
     frozen: Vec<FrozenTable>,
@@ -52,8 +52,11 @@ pub struct HammingIndex<const W: usize> {
 }
 
 /// A chunk's table as one array sorted by chunk value: a probe reads two offsets and then one
-/// run of entries, where a hash map costs a control byte, an entry, and a bucket's two
-/// vectors, each a cache miss in an index of a million hashes.
+/// run of entries, where a hash map costs a control byte, an entry and a bucket, each a cache
+/// miss in an index of a million hashes. Each slot sits beside the first word of its hash, read
+/// in order, so that only hashes within the radius on that word (all the hits, for a 64-bit
+/// hash; a necessary test for wider ones) cost a random access to the stored hash: reading
+/// every candidate's hash from the slot table was most of a probe's cost.
 struct FrozenTable {
     /// Entries of chunk value `v` are `starts[v]..starts[v + 1]`.
     starts: Vec<u32>,
@@ -69,17 +72,6 @@ impl FrozenTable {
         );
         (&self.slots[a..b], &self.heads[a..b])
     }
-}
-
-/// The slots of one chunk value, each beside the first word of its hash. A probe reads the
-/// bucket in order and compares the words there, so that only hashes within the radius on
-/// that word (all the hits, for a 64-bit hash; a necessary test for wider ones) cost a random
-/// access to the stored hash. Reading every candidate's hash from the slot table instead was
-/// most of a probe's cost (about 24 compares of a scan per candidate).
-#[derive(Default)]
-struct Bucket {
-    slots: Vec<u32>,
-    heads: Vec<u64>,
 }
 
 impl<const W: usize> Default for HammingIndex<W> {
@@ -149,9 +141,7 @@ impl<const W: usize> HammingIndex<W> {
         };
         slots.push(slot);
         for (j, table) in self.tables.iter_mut().enumerate() {
-            let bucket = table.entry(chunk(&hash, j)).or_default();
-            bucket.slots.push(slot);
-            bucket.heads.push(hash[0]);
+            table.entry(chunk(&hash, j)).or_default().push(slot);
         }
         self.live += 1;
     }
@@ -167,11 +157,10 @@ impl<const W: usize> HammingIndex<W> {
             for (j, table) in self.tables.iter_mut().enumerate() {
                 let key = chunk(&hash, j);
                 if let Some(bucket) = table.get_mut(&key) {
-                    if let Some(pos) = bucket.slots.iter().position(|&s| s == slot) {
-                        bucket.slots.swap_remove(pos);
-                        bucket.heads.swap_remove(pos);
+                    if let Some(pos) = bucket.iter().position(|&s| s == slot) {
+                        bucket.swap_remove(pos);
                     }
-                    if bucket.slots.is_empty() {
+                    if bucket.is_empty() {
                         table.remove(&key);
                     }
                 }
@@ -190,12 +179,14 @@ impl<const W: usize> HammingIndex<W> {
         if !self.frozen.is_empty() {
             return;
         }
+        let hashes = &self.hashes;
+        // Table by table, each map dropped once laid out: the peak is one table, not two.
         self.frozen = std::mem::take(&mut self.tables)
             .into_iter()
             .map(|table| {
                 let mut starts = vec![0u32; (1 << CHUNK_BITS) + 1];
                 for (&v, bucket) in &table {
-                    starts[v as usize + 1] = bucket.slots.len() as u32;
+                    starts[v as usize + 1] = bucket.len() as u32;
                 }
                 for v in 0..1 << CHUNK_BITS {
                     starts[v + 1] += starts[v];
@@ -204,8 +195,10 @@ impl<const W: usize> HammingIndex<W> {
                 let (mut slots, mut heads) = (vec![0u32; n], vec![0u64; n]);
                 for (&v, bucket) in &table {
                     let a = starts[v as usize] as usize;
-                    slots[a..a + bucket.slots.len()].copy_from_slice(&bucket.slots);
-                    heads[a..a + bucket.heads.len()].copy_from_slice(&bucket.heads);
+                    slots[a..a + bucket.len()].copy_from_slice(bucket);
+                    for (h, &slot) in heads[a..a + bucket.len()].iter_mut().zip(bucket) {
+                        *h = hashes[slot as usize][0];
+                    }
                 }
                 FrozenTable {
                     starts,
@@ -224,17 +217,11 @@ impl<const W: usize> HammingIndex<W> {
         self.tables = std::mem::take(&mut self.frozen)
             .into_iter()
             .map(|t| {
-                let mut table: HashMap<u16, Bucket, _> = HashMap::default();
+                let mut table: HashMap<u16, Vec<u32>, _> = HashMap::default();
                 for v in 0..1usize << CHUNK_BITS {
-                    let (slots, heads) = t.bucket(v as u16);
+                    let (slots, _) = t.bucket(v as u16);
                     if !slots.is_empty() {
-                        table.insert(
-                            v as u16,
-                            Bucket {
-                                slots: slots.to_vec(),
-                                heads: heads.to_vec(),
-                            },
-                        );
+                        table.insert(v as u16, slots.to_vec());
                     }
                 }
                 table
@@ -283,24 +270,22 @@ impl<const W: usize> HammingIndex<W> {
     /// `radius` by multi-index hashing, whatever the cost.
     fn radius_mih(&self, query: &[u64; W], r: u32) -> Vec<(u32, u32)> {
         let mut candidates: Vec<u32> = Vec::new();
-        let mut take = |slots: &[u32], heads: &[u64]| {
-            for (&slot, &head) in slots.iter().zip(heads) {
-                if (head ^ query[0]).count_ones() <= r {
-                    candidates.push(slot);
-                }
-            }
-        };
+        // Before freezing (while a snapshot's index is built), every hash met is a candidate.
         for (j, sub) in sub_radii(r, self.chunks()).into_iter().enumerate() {
             let Some(sub) = sub else { continue };
             let q = chunk(query, j);
             for_each_mask_within(sub, |mask| match self.frozen.get(j) {
                 Some(t) => {
                     let (slots, heads) = t.bucket(q ^ mask);
-                    take(slots, heads);
+                    for (&slot, &head) in slots.iter().zip(heads) {
+                        if (head ^ query[0]).count_ones() <= r {
+                            candidates.push(slot);
+                        }
+                    }
                 }
                 None => {
                     if let Some(b) = self.tables[j].get(&(q ^ mask)) {
-                        take(&b.slots, &b.heads);
+                        candidates.extend_from_slice(b);
                     }
                 }
             });
@@ -317,37 +302,17 @@ impl<const W: usize> HammingIndex<W> {
     }
 
     /// `radius_any` by comparing the queries with every stored hash, in one pass.
-    ///
-    /// A block of hashes at a time: each query is compared with the whole block into a row of
-    /// smallest distances before the next query, a loop without branches that the compiler
-    /// turns into vector instructions; only then is the row read for hits. Compared hash by
-    /// hash, query after query, with an owner test between, the same work took about six
-    /// times as long (benches/photos.rs `search`).
     fn radius_scan(&self, queries: &[[u64; W]], r: u32) -> Vec<(u32, u32)> {
-        const BLOCK: usize = 256;
-        let mut best = [0u32; BLOCK];
-        let mut hits = Vec::new();
-        for (b, block) in self.hashes.chunks(BLOCK).enumerate() {
-            let best = &mut best[..block.len()];
-            best.fill(u32::MAX);
-            for q in queries {
-                for (m, h) in best.iter_mut().zip(block) {
-                    let mut d = 0;
-                    for w in 0..W {
-                        d += (h[w] ^ q[w]).count_ones();
-                    }
-                    *m = (*m).min(d);
-                }
-            }
-            for (i, &d) in best.iter().enumerate() {
-                if d <= r {
-                    if let Some(id) = self.owners[b * BLOCK + i] {
-                        hits.push((id, d));
-                    }
-                }
-            }
-        }
-        best_per_id(hits.into_iter())
+        let hits = self
+            .hashes
+            .iter()
+            .zip(&self.owners)
+            .filter_map(|(h, owner)| {
+                let id = (*owner)?;
+                let d = queries.iter().map(|q| distance(h, q)).min()?;
+                (d <= r).then_some((id, d))
+            });
+        best_per_id(hits)
     }
 }
 

@@ -35,6 +35,10 @@ pub struct QueryRequest {
     pub image_files: Vec<PathBuf>,
     /// Photos already hashed (an upload, through [`super::photos::probe_upload`]).
     pub image_hashes: Vec<ImageHashRef>,
+    /// The banned index only: uploads decoded into hashes and keypoints
+    /// ([`super::photos::add_upload`]), searched instead of `image_hashes` as a check
+    /// searches a listing's photos.
+    pub photos: Option<crate::photo::QueryPhotos>,
     /// Catalog only: the listings that match these banned records (each must exist).
     pub banned_ids: Vec<String>,
     /// Which banned records may be found (the banned index), or are asked about (a catalog,
@@ -56,6 +60,7 @@ impl QueryRequest {
             || !self.gtins.is_empty()
             || !self.image_files.is_empty()
             || !self.image_hashes.is_empty()
+            || self.photos.is_some()
     }
 }
 
@@ -134,6 +139,7 @@ pub fn run(
                     .map(|p| p.display().to_string())
                     .collect(),
                 image_hashes: req.image_hashes.clone(),
+                photos: req.photos.clone(),
                 filters: req.filters.clone(),
                 limit: req.limit,
                 offset: req.offset,

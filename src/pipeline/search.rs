@@ -22,6 +22,11 @@ pub struct Query {
     pub images: Vec<String>,
     /// Photo hashes to look for (an uploaded photo, hashed by the caller).
     pub image_hashes: Vec<crate::model::ImageHashRef>,
+    /// Photos already decoded into hashes and keypoints (an upload): looked for as a check
+    /// looks for a listing's photos, so that a crop, a turn or a collage of a banned photo is
+    /// found by its keypoints too, which hashes alone miss. Used instead of `images` and
+    /// `image_hashes` when given.
+    pub photos: Option<crate::photo::QueryPhotos>,
     /// Which banned records may be found.
     pub filters: Filters,
     pub limit: usize,
@@ -209,6 +214,7 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
         && q.gtins.is_empty()
         && q.images.is_empty()
         && q.image_hashes.is_empty()
+        && q.photos.is_none()
     {
         return Err(Error::Invalid(
             "query: give a text, --model, --gtin or --image".into(),
@@ -224,13 +230,14 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
         ..Listing::default()
     };
     let want = q.limit.saturating_add(q.offset);
-    let res = engine.check(
-        &probe,
-        CheckOptions {
-            top: want.saturating_mul(4).max(40),
-            min_score: 0.0,
-        },
-    )?;
+    let opts = CheckOptions {
+        top: want.saturating_mul(4).max(40),
+        min_score: 0.0,
+    };
+    let res = match &q.photos {
+        Some(photos) => engine.check_with_photos(&probe, photos.clone(), opts)?,
+        None => engine.check(&probe, opts)?,
+    };
     // A photo asked for that cannot be read fails the query: its answer would mislead.
     if let (Some(e), false) = (&res.error, q.images.is_empty()) {
         return Err(Error::Invalid(format!("query: {e}")));

@@ -541,13 +541,31 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
     let offset = form.offset;
     let st = state.clone();
     let found: Found = blocking(state, move |engine| {
-        let (hashes, uploaded) = match &photo {
+        let (hashes, uploaded, photos) = match &photo {
             Some(bytes) => {
                 // A photo that cannot be used is the caller's mistake, whatever the reason.
-                let (h, u) = photo_probe(bytes).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-                (h, Some(u))
+                let bad = |e: crate::Error| ApiError::BadRequest(e.to_string());
+                let (h, u) = photo_probe(bytes).map_err(bad)?;
+                // The banned index is searched as a check searches a listing photo, keypoints
+                // included: a crop or a turn of a banned photo is found, which hashes miss.
+                let photos = match target {
+                    Target::Banned => {
+                        let mut p = crate::photo::QueryPhotos::default();
+                        crate::pipeline::photos::add_upload(
+                            &crate::photo::PhotoHasher::new(),
+                            bytes,
+                            "uploaded photo",
+                            1,
+                            &mut p,
+                        )
+                        .map_err(bad)?;
+                        Some(p)
+                    }
+                    Target::Catalog => None,
+                };
+                (h, Some(u), photos)
             }
-            None => (Vec::new(), None),
+            None => (Vec::new(), None, None),
         };
         let form_side = |f: &Form| query_side(f, &uploaded);
         let echo = Form {
@@ -567,6 +585,7 @@ async fn search(state: &Shared, form: &Form) -> Result<String, ApiError> {
             text: text.clone(),
             models: models.clone(),
             image_hashes: hashes,
+            photos,
             banned_ids: Some(banned_id.clone())
                 .filter(|id| !id.is_empty())
                 .into_iter()
