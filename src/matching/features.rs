@@ -816,9 +816,6 @@ impl Features {
         // Several codes per product are normal; another code of the family of the banned one
         // is not: the listing may be the sibling, naming the banned model as "compatible
         // with" or "replaces".
-        // Several codes per product are normal; another code of the family of the banned one
-        // is not: the listing may be the sibling, naming the banned model as "compatible
-        // with" or "replaces".
         let another_code = |equal_key: Option<&str>| {
             sibling_code(&l_ids, &b_ids, |m| {
                 m.primary
@@ -845,10 +842,24 @@ impl Features {
                 code_conflict = another_code(Some(&key));
             }
             ModelEvidence::Partial {
-                banned, coverage, ..
+                listing,
+                banned,
+                coverage,
             } => {
                 let key = ident::model_key(&banned);
                 model_explicit = b.explicit.contains(&key);
+                // The record's own short model written exactly ("DN36"): as identifying as its
+                // length lets it be ([`roles::identity`]), not half that.
+                let coverage = if model_explicit && ident::model_key(&listing) == key {
+                    model = ModelEvidence::Partial {
+                        listing,
+                        banned: banned.clone(),
+                        coverage: 1.0,
+                    };
+                    1.0
+                } else {
+                    coverage
+                };
                 // "TR H6274" covers most of "TN-H6274", but "TR-H6274" is its sibling.
                 if let Some((listing, banned)) = another_code(None) {
                     model = ModelEvidence::Conflict { listing, banned };
