@@ -243,7 +243,10 @@ mod tests {
 
     #[test]
     fn decimal_commas_and_thousands_separators_are_read() {
-        assert_eq!(extract("Intel Core i3-8300 3,7 GHz"), extract("i3-8300 3.7 GHz"));
+        assert_eq!(
+            extract("Intel Core i3-8300 3,7 GHz"),
+            extract("i3-8300 3.7 GHz")
+        );
         assert!(extract("Monitor 60,5 cm").contains(&("length", 0.605)));
         assert!(extract("power bank 10,000 mAh").contains(&("charge", 10000.0)));
         // Without a unit a comma is a list ("sizes 8,10,12"), never a version.
