@@ -114,7 +114,7 @@ impl Rarity for BannedView {
             return *v;
         }
         let records = self.id_count(key);
-        let v = if records < COMMON_ID || records > CARRIERS_READ {
+        let v = if !(COMMON_ID..=CARRIERS_READ).contains(&records) {
             records
         } else {
             let carriers: Vec<_> = self

@@ -169,7 +169,8 @@ impl ProductKeys<'_> {
 /// share names a kind of product. Greedy: a record joins the first product nothing sets it
 /// apart from.
 pub fn distinct_products(records: &[crate::model::BannedRecord], key: &str) -> u64 {
-    let owned: Vec<(Option<String>, Vec<String>, Vec<(&'static str, f64)>)> = records
+    type Owned = (Option<String>, Vec<String>, Vec<(&'static str, f64)>);
+    let owned: Vec<Owned> = records
         .iter()
         .map(|r| {
             let brand = r
