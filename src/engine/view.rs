@@ -12,6 +12,7 @@ use tantivy::schema::Field;
 
 use crate::index::{Probe, Snapshot};
 use crate::matching::features::{PreparedBanned, PreparedListing, Rarity};
+use crate::matching::roles::{CARRIERS_READ, COMMON_ID, distinct_products};
 use crate::matching::terms::TermMatcher;
 
 /// Most prepared records (and memoised word rarities) kept per view; beyond it the cache starts
@@ -41,6 +42,8 @@ pub struct BannedView {
     /// Banned records per identifier key, memoised: a listing looks up each of its model
     /// tokens and their pieces, and the same codes come back across a catalog.
     ids: RwLock<HashMap<String, u64>>,
+    /// Distinct banned products per model key, memoised as `ids` is.
+    products: RwLock<HashMap<String, u64>>,
 }
 
 impl BannedView {
@@ -53,6 +56,7 @@ impl BannedView {
             cache: RwLock::new(HashMap::default()),
             idf: RwLock::new(HashMap::default()),
             ids: RwLock::new(HashMap::default()),
+            products: RwLock::new(HashMap::default()),
         })
     }
 
@@ -96,6 +100,37 @@ impl Rarity for BannedView {
         }
         let v = self.snapshot.id_doc_freq(key);
         let mut map = self.ids.write().expect("ids lock");
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(key.to_string(), v);
+        v
+    }
+
+    /// Records are read only for a key on a few of them: under [`COMMON_ID`] records it cannot
+    /// be common, over [`CARRIERS_READ`] it is common whatever they are.
+    fn model_products(&self, key: &str) -> u64 {
+        if let Some(v) = self.products.read().expect("products lock").get(key) {
+            return *v;
+        }
+        let records = self.id_count(key);
+        let v = if !(COMMON_ID..=CARRIERS_READ).contains(&records) {
+            records
+        } else {
+            let carriers: Vec<_> = self
+                .snapshot
+                .id_candidates(&[key.to_string()], CARRIERS_READ as usize)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|a| self.snapshot.record(a).ok())
+                .collect();
+            if carriers.is_empty() {
+                records
+            } else {
+                distinct_products(&carriers, key)
+            }
+        };
+        let mut map = self.products.write().expect("products lock");
         if map.len() >= CACHE_LIMIT {
             map.clear();
         }

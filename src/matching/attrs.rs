@@ -59,10 +59,32 @@ pub fn extract_folded(folded: &str) -> Vec<(&'static str, f64)> {
             continue;
         }
         let start = i;
-        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
-            i += 1;
+        let mut number = String::new();
+        let mut comma = false;
+        while i < chars.len() {
+            if chars[i].is_ascii_digit() || chars[i] == '.' {
+                number.push(chars[i]);
+                i += 1;
+                continue;
+            }
+            // A comma between digits: a decimal comma in most of Europe ("3,7 GHz", "60,5
+            // cm"), a thousands separator before three digits ("10,000 mAh").
+            let digits_after = chars[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            if chars[i] == ',' && i > start && digits_after > 0 && !number.contains('.') {
+                comma = true;
+                match digits_after {
+                    1 | 2 => number.push('.'),
+                    3 => {}
+                    _ => break,
+                }
+                i += 1;
+                continue;
+            }
+            break;
         }
-        let number: String = chars[start..i].iter().collect();
         // The unit: after optional " " or "-", a run of letters (or a lone inch mark).
         let mut j = i;
         if j < chars.len() && matches!(chars[j], ' ' | '-') {
@@ -85,7 +107,9 @@ pub fn extract_folded(folded: &str) -> Vec<(&'static str, f64)> {
             if *v > 0.0 && v.is_finite() {
                 out.push((class, v * factor));
             }
-        } else if let Ok(v) = value {
+        } else if let Ok(v) = value
+            && !comma
+        {
             // A bare number: a year ("2007"), or a version ("v6", "4.2"), when nothing glues
             // it to a word. Editions and releases differ by exactly these.
             let after_v = start > 0 && chars[start - 1] == 'v';
@@ -215,6 +239,18 @@ mod tests {
             extract("quickbooks pro 2007 v4.2"),
             vec![("year", 2007.0), ("version", 4.2)]
         );
+    }
+
+    #[test]
+    fn decimal_commas_and_thousands_separators_are_read() {
+        assert_eq!(
+            extract("Intel Core i3-8300 3,7 GHz"),
+            extract("i3-8300 3.7 GHz")
+        );
+        assert!(extract("Monitor 60,5 cm").contains(&("length", 0.605)));
+        assert!(extract("power bank 10,000 mAh").contains(&("charge", 10000.0)));
+        // Without a unit a comma is a list ("sizes 8,10,12"), never a version.
+        assert!(extract("sizes 8,10,12").is_empty());
     }
 
     #[test]

@@ -20,6 +20,12 @@ pub trait Rarity {
     fn id_count(&self, _key: &str) -> u64 {
         1
     }
+    /// How many distinct banned products carry this model key ([`roles::distinct_products`]);
+    /// a GTIN is counted by [`Rarity::id_count`], records, since a placeholder barcode on
+    /// several records says nothing whatever they are.
+    fn model_products(&self, key: &str) -> u64 {
+        self.id_count(key)
+    }
 }
 
 /// Photos farther apart than this (the larger of the dHash and pHash distances) are unrelated.
@@ -322,7 +328,10 @@ impl PreparedBanned {
                 .filter(|p| *p > 0.0),
             brand_key: brand_key(record.brand.as_deref()),
             explicit: record.models.iter().map(|m| ident::model_key(m)).collect(),
-            model_counts: models.iter().map(|(_, k)| rarity.id_count(k)).collect(),
+            model_counts: models
+                .iter()
+                .map(|(_, k)| rarity.model_products(k))
+                .collect(),
             gtins: record.gtins.clone(),
             surface: Surface::banned(side.plain.iter().zip(&side.tokens)),
             title,
@@ -332,6 +341,31 @@ impl PreparedBanned {
             side,
             models,
             record,
+        }
+    }
+
+    /// Another banned record of the same product, as shops and regulators each list it: the
+    /// two share an identifying code and nothing sets them apart
+    /// ([`roles::ProductKeys::compatible`]). What a listing's margin is not measured against.
+    pub fn same_product(&self, o: &PreparedBanned, roles: &Roles) -> bool {
+        let shared = self
+            .models
+            .iter()
+            .zip(&self.model_counts)
+            .any(|((raw, key), count)| {
+                key.len() >= 5
+                    && *count < COMMON_ID
+                    && !roles.is_attribute(key, raw)
+                    && o.models.iter().any(|(_, k)| k == key)
+            });
+        shared && self.product_keys().compatible(&o.product_keys())
+    }
+
+    fn product_keys(&self) -> roles::ProductKeys<'_> {
+        roles::ProductKeys {
+            brand: self.brand_key.as_deref(),
+            codes: self.models.iter().map(|(_, k)| k.as_str()).collect(),
+            attrs: &self.attrs,
         }
     }
 
@@ -452,9 +486,9 @@ impl<'a> PreparedListing<'a> {
                         && m.raw.contains(' ')
                         && m.raw.split(' ').any(|p| {
                             spec_like(p)
-                                && rarity.id_count(&ident::model_key_folded(p)) >= COMMON_ID
+                                && rarity.model_products(&ident::model_key_folded(p)) >= COMMON_ID
                         });
-                    (rarity.id_count(&m.key), pieces_common)
+                    (rarity.model_products(&m.key), pieces_common)
                 })
                 .collect(),
             listing,
@@ -797,9 +831,6 @@ impl Features {
         // Several codes per product are normal; another code of the family of the banned one
         // is not: the listing may be the sibling, naming the banned model as "compatible
         // with" or "replaces".
-        // Several codes per product are normal; another code of the family of the banned one
-        // is not: the listing may be the sibling, naming the banned model as "compatible
-        // with" or "replaces".
         let another_code = |equal_key: Option<&str>| {
             sibling_code(&l_ids, &b_ids, |m| {
                 m.primary
@@ -826,10 +857,24 @@ impl Features {
                 code_conflict = another_code(Some(&key));
             }
             ModelEvidence::Partial {
-                banned, coverage, ..
+                listing,
+                banned,
+                coverage,
             } => {
                 let key = ident::model_key(&banned);
                 model_explicit = b.explicit.contains(&key);
+                // The record's own short model written exactly ("DN36"): as identifying as its
+                // length lets it be ([`roles::identity`]), not half that.
+                let coverage = if model_explicit && ident::model_key(&listing) == key {
+                    model = ModelEvidence::Partial {
+                        listing,
+                        banned: banned.clone(),
+                        coverage: 1.0,
+                    };
+                    1.0
+                } else {
+                    coverage
+                };
                 // "TR H6274" covers most of "TN-H6274", but "TR-H6274" is its sibling.
                 if let Some((listing, banned)) = another_code(None) {
                     model = ModelEvidence::Conflict { listing, banned };

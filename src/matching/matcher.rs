@@ -105,16 +105,22 @@ impl Matcher {
                 banned: (*b).clone(),
             })
             .collect();
-        // How each candidate stands against the best of the others.
+        // How each candidate stands against the best of the other products: another record of
+        // the same product (another shop's offer, another regulator's recall) is no rival.
         let texts: Vec<f32> = out.iter().map(|c| c.features.text()).collect();
-        for (i, c) in out.iter_mut().enumerate() {
-            let best_other = texts
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, t)| *t)
-                .fold(0.0f32, f32::max);
-            c.features.margin = (texts[i] - best_other).clamp(-1.0, 1.0);
+        let mut order: Vec<usize> = (0..out.len()).collect();
+        order.sort_by(|a, b| texts[*b].total_cmp(&texts[*a]));
+        let margins: Vec<f32> = (0..out.len())
+            .map(|i| {
+                let best_other = order
+                    .iter()
+                    .find(|&&j| j != i && !out[i].banned.same_product(&out[j].banned, roles))
+                    .map_or(0.0, |&j| texts[j]);
+                (texts[i] - best_other).clamp(-1.0, 1.0)
+            })
+            .collect();
+        for (c, m) in out.iter_mut().zip(margins) {
+            c.features.margin = m;
         }
         // Brands inside titles: a listing that names one candidate's brand exactly names
         // another brand than the rest's.
@@ -370,6 +376,23 @@ mod tests {
             1.0,
             "top"
         );
+    }
+
+    #[test]
+    fn another_record_of_the_same_product_is_no_rival_but_a_sibling_model_is() {
+        let shop_a = banned(json!({"id": "A", "title": "TP-Link TL-WN821N 300Mbps USB adapter"}));
+        let shop_b = banned(json!({"id": "B", "title": "TP-LINK TL-WN821N Tarjeta Red WiFi USB"}));
+        let sibling = banned(json!({"id": "C", "title": "TP-Link TL-WN822N 300Mbps USB adapter"}));
+        let l = Listing::from_value(json!({"id": "L", "title": "TP-Link TL-WN821N USB adapter"}))
+            .unwrap();
+        let p = PreparedListing::new(&l, QueryPhotos::default(), &Uniform);
+        let m = Matcher::new(Config::default());
+        // Two records of one product: each keeps the margin over nothing else.
+        let c = m.candidates(&p, &[shop_a.clone(), shop_b.clone()], &Uniform);
+        assert!(c.iter().all(|c| c.features.margin > 0.0), "{c:?}");
+        // A record of another model of the line is a rival: the closer one stands out of it.
+        let c = m.candidates(&p, &[shop_a, sibling], &Uniform);
+        assert!(c[0].features.margin > 0.0 && c[1].features.margin < 0.0);
     }
 
     #[test]

@@ -19,8 +19,13 @@ use crate::text::ident;
 /// A key seen in this many distinct products of the corpus is an attribute, never identity.
 pub const ATTRIBUTE_SPREAD: u32 = 4;
 
-/// A key carried by this many banned records is an attribute of the indexed products.
+/// A model key carried by this many distinct banned products ([`distinct_products`]) is an
+/// attribute of the indexed products.
 pub const COMMON_ID: u64 = 3;
+
+/// Most records carrying one key that are read to count the products among them: a key on more
+/// records than this names a kind of product whatever they are.
+pub const CARRIERS_READ: u64 = 24;
 
 /// A family of keys ([`ident::family_key`]) whose values each name this many products on
 /// average is a spec family: a value never seen ("LGA1700" where "LGA1151" and "LGA775" were)
@@ -115,6 +120,86 @@ impl Roles {
     }
 }
 
+/// What tells two banned records apart as products: brand, codes (model keys) and measures.
+pub struct ProductKeys<'a> {
+    pub brand: Option<&'a str>,
+    pub codes: Vec<&'a str>,
+    pub attrs: &'a [(&'static str, f64)],
+}
+
+impl ProductKeys<'_> {
+    /// Nothing sets the two apart: no two brands, no two codes of one family a character or
+    /// two apart, no measure of one kind with no value in common.
+    pub fn compatible(&self, o: &ProductKeys) -> bool {
+        if let (Some(a), Some(b)) = (self.brand, o.brand)
+            && !a.contains(b)
+            && !b.contains(a)
+        {
+            return false;
+        }
+        if self
+            .codes
+            .iter()
+            .any(|a| o.codes.iter().any(|b| ident::strict_sibling(a, b)))
+        {
+            return false;
+        }
+        let close = |x: f64, y: f64| (x - y).abs() <= 0.02 * x.abs().max(y.abs());
+        !self.attrs.iter().any(|(kind, _)| {
+            let theirs: Vec<f64> = o
+                .attrs
+                .iter()
+                .filter(|(k, _)| k == kind)
+                .map(|(_, v)| *v)
+                .collect();
+            !theirs.is_empty()
+                && !self
+                    .attrs
+                    .iter()
+                    .filter(|(k, _)| k == kind)
+                    .any(|(_, x)| theirs.iter().any(|y| close(*x, *y)))
+        })
+    }
+}
+
+/// How many distinct products the banned records carrying model key `key` are. Several
+/// records of one product are normal (two regulators recall it, shops list it under their own
+/// titles) and must not turn its model number into an attribute; records that name other
+/// brands, sibling codes or other sizes beside the key are other products, and a key they
+/// share names a kind of product. Greedy: a record joins the first product nothing sets it
+/// apart from.
+pub fn distinct_products(records: &[crate::model::BannedRecord], key: &str) -> u64 {
+    type Owned = (Option<String>, Vec<String>, Vec<(&'static str, f64)>);
+    let owned: Vec<Owned> = records
+        .iter()
+        .map(|r| {
+            let brand = r
+                .brand
+                .as_deref()
+                .map(|b| crate::text::normalize::TextKeys::new(b).spaceless)
+                .filter(|k| k.chars().count() >= 3);
+            let codes = ident::record_models(&r.models, &r.title, r.description.as_deref())
+                .into_iter()
+                .map(|(_, k)| k)
+                .filter(|k| k != key)
+                .collect();
+            (brand, codes, crate::matching::attrs::extract(&r.title))
+        })
+        .collect();
+    let mut products: Vec<ProductKeys> = Vec::new();
+    for (brand, codes, attrs) in &owned {
+        let p = ProductKeys {
+            brand: brand.as_deref(),
+            codes: codes.iter().map(String::as_str).collect(),
+            attrs,
+        };
+        if !products.iter().any(|q| q.compatible(&p)) {
+            products.push(p);
+        }
+    }
+    products.len() as u64
+}
+
 /// A key whose grammar makes it an attribute whatever the corpus says: a counted noun, or a
 /// measure with little after it ([`ident::measure_led`]: "3Gb/s U.2").
 pub fn grammar_attribute(key: &str) -> bool {
@@ -150,6 +235,54 @@ pub fn identity(roles: &Roles, key: &str, raw: &str, explicit: bool, id_count: u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(id: &str, title: &str, brand: Option<&str>) -> crate::model::BannedRecord {
+        serde_json::from_value(serde_json::json!({"id": id, "title": title, "brand": brand}))
+            .expect("record")
+    }
+
+    #[test]
+    fn records_of_one_product_count_once_and_others_apart() {
+        let key = ident::model_key("TL-WN821N");
+        // Four shops' offers of one adapter: one product, so its code stays identity.
+        let offers = [
+            record(
+                "a",
+                "TP-Link TL-WN821 wifi 300Mbps USB adapter TL-WN821N",
+                None,
+            ),
+            record(
+                "b",
+                "TP-Link TL-WN821N 300Mbps Wireless-N USB Adapter",
+                Some("TP-Link"),
+            ),
+            record("c", "TP-LINK TL-WN821N Tarjeta Red WiFi N300 USB", None),
+            record(
+                "d",
+                "Wireless USB Adapter TP-LINK TL-WN821N 300Mbps",
+                Some("TP-LINK"),
+            ),
+        ];
+        assert_eq!(distinct_products(&offers, &key), 1);
+        // A spec on other products: other sizes, sibling codes, other brands.
+        let key = ident::model_key("DDR4-2666");
+        let sticks = [
+            record(
+                "a",
+                "Corsair Vengeance 8GB DDR4-2666 CMK8GX4M1A2666C16",
+                Some("Corsair"),
+            ),
+            record("b", "Corsair Vengeance 16GB DDR4-2666", Some("Corsair")),
+            record(
+                "c",
+                "Corsair Vengeance DDR4-2666 CMK8GX4M1A2666C18",
+                Some("Corsair"),
+            ),
+            record("d", "Kingston Fury 8GB DDR4-2666", Some("Kingston")),
+        ];
+        // (The 16 GB stick and the one with no size are not told apart: greedy, and fair.)
+        assert_eq!(distinct_products(&sticks, &key), 3);
+    }
 
     #[test]
     fn tokens_many_products_share_are_learned_as_attributes() {

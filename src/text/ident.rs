@@ -241,6 +241,17 @@ pub fn extract_models_folded(folded: &str) -> Vec<ModelToken> {
         .collect();
     for (i, p) in pieces.iter().enumerate() {
         push(p.to_string(), &plains[i], true, &mut out);
+        // Shops list codes and specs with slashes ("USB 2.0/N300/QSS/TL-WN821N"): each part
+        // may confirm a banned model, as a join may, without making a conflict.
+        if p.contains('/') {
+            for part in p.split('/') {
+                let part = part.trim_matches(|c: char| !c.is_alphanumeric());
+                let plain: String = part.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+                if !part.is_empty() && plain != plains[i] {
+                    push(part.to_string(), &plain, false, &mut out);
+                }
+            }
+        }
         // A measure glued to a model number ("26800mAhSC-5608", "48VFQ3-AIR-694"): the rest
         // may confirm a banned model.
         if let Some(rest) = strip_measure_prefix(&plains[i]) {
@@ -562,6 +573,25 @@ mod tests {
             );
             assert!(matches!(ev, ModelEvidence::Equal { .. }), "{l}: {ev:?}");
         }
+    }
+
+    #[test]
+    fn a_code_in_a_slashed_list_is_equal_and_its_neighbours_no_conflict() {
+        let l = extract_models("ADAPTADOR INALAMBRICO TP-LINK/USB 2.0/N300/QSS/TL-WN821N");
+        let ev = compare_models(&l, &keys(&["TL-WN821N"]), true);
+        assert!(matches!(ev, ModelEvidence::Equal { .. }), "{ev:?}");
+        // The parts are there to confirm, never to stand for another product.
+        assert!(
+            l.iter()
+                .filter(|m| m.key == model_key("N300"))
+                .all(|m| !m.primary)
+        );
+        // A part number written with a slash stays one primary code.
+        let k = extract_models("Kingston KVR667D2S5/2G memory");
+        assert!(
+            k.iter()
+                .any(|m| m.primary && m.key == model_key("KVR667D2S5/2G"))
+        );
     }
 
     #[test]
