@@ -49,14 +49,9 @@ pub const PDQ_RADIUS: u32 = 48;
 /// of a banned photo, however edited, when they also cover [`VERIFIED_COVERAGE`] of it.
 pub const VERIFIED_INLIERS: u32 = 18;
 pub const VERIFIED_COVERAGE: f32 = 0.08;
-/// The photo distance (of 64) the strongest verified copy counts as: evidence for review on its
-/// own, not the near-exact copy that blocks (a cropped or edited photo may show a variant of the
-/// line). Weaker verifications count as farther, up to [`VERIFIED_WEAKEST_ON_64`].
+/// The photo distance (of 64) a verified copy counts as: evidence for review on its own, not
+/// the near-exact copy that blocks (a cropped or edited photo may show a variant of the line).
 pub const VERIFIED_ON_64: u32 = 5;
-/// The photo distance the weakest confirmed copy counts as (just over [`VERIFIED_INLIERS`] and
-/// [`VERIFIED_COVERAGE`]): still review on its own, as a photo hashed this close is, but graded
-/// below strong copies so that a score can rank a copy above a look-alike whose logo verifies.
-pub const VERIFIED_WEAKEST_ON_64: u32 = 9;
 /// Keypoints both photos need before a failed verification says anything: a plain photo has
 /// too few details to agree on.
 const JUDGED_KEYPOINTS: usize = 48;
@@ -128,25 +123,15 @@ impl PhotoCheck {
         best
     }
 
-    /// The photo distance a confirmed copy counts as, graded by the strength of its
-    /// verification ([`crate::photo::verify::Verified::strength`]): from [`VERIFIED_ON_64`]
-    /// to [`VERIFIED_WEAKEST_ON_64`].
-    pub fn on_64(&self) -> u32 {
-        let s = self.verified.strength(VERIFIED_INLIERS, VERIFIED_COVERAGE);
-        let span = (VERIFIED_WEAKEST_ON_64 - VERIFIED_ON_64) as f32;
-        VERIFIED_WEAKEST_ON_64 - (s * span).round() as u32
-    }
-
     /// The photo distance the score sees once keypoints have had their say: a confirmed copy
     /// is close whatever its hashes say; a hash match (short of near-exact) that judged
     /// keypoints refute is a look-alike.
     fn fold(photo: Option<(usize, u32)>, check: Option<&PhotoCheck>) -> Option<(usize, u32)> {
         let Some(c) = check else { return photo };
         if c.confirmed() {
-            let graded = c.on_64();
             return Some(match photo {
-                Some((n, d)) if d <= graded => (n, d),
-                _ => (c.photo, graded),
+                Some((n, d)) if d <= VERIFIED_ON_64 => (n, d),
+                _ => (c.photo, VERIFIED_ON_64),
             });
         }
         match photo {
