@@ -2,6 +2,7 @@
 """How the learned matcher does on data it was not fitted to, in one run (issue 13, point 6).
 
     benches/generalise.py [--hard-sets 8]     (PYTHON=venv python with rapidfuzz; SHARED=../shared)
+    benches/generalise.py --tune [NAME]       (the figures to choose by: no test split, no WDC valid)
 
 Needs `target/release/relist` built (RELIST=path: another build, e.g. the commit before a
 change, for a before/after pair of runs). Prints, per benchmark (Abt-Buy, Walmart-Amazon,
@@ -18,8 +19,15 @@ as that benchmark is defined):
   that is best on WDC's train pairs;
 and for the default: candidate recall at 10 and listings/s (`relist eval --em`, all cores).
 No test split is read for training or for choosing anything.
+
+`--tune` prints what a change to the matcher is chosen by, reading neither a test split nor WDC's
+valid split: models trained on the DeepMatcher benchmarks' train splits and one half of WDC's
+train pairs (listings split by CRC-32 of their id), the generated hard cases and the fixtures'
+calibration set, scored on the benchmarks' valid splits and, pairwise, on the other half of WDC's
+train pairs; then the same without the WDC half (how the model does on WDC's kind of data when it
+has seen none). F1 at the proposed review threshold, and the best F1 over thresholds for WDC.
 """
-import argparse, csv, json, os, re, subprocess, sys, tempfile
+import argparse, csv, json, os, re, subprocess, sys, tempfile, zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -42,11 +50,14 @@ def f1(tp, fp, fn):
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def train(name, em, hard_sets):
-    """A model and the config that uses it; `em` the benchmarks, plus hard cases and fixtures."""
+def train(name, em, hard_sets, splits=None):
+    """A model and the config that uses it; `em` the benchmarks (names under EM, or folders),
+    plus hard cases and fixtures; `splits` the pair splits read (default: train and valid)."""
     model = f"{W}/{name}.json"
-    args = [RL, "--quiet", "--index", FIX_INDEX, "train", "--em", *[f"{EM}/{d}" for d in em],
-            "--out", model]
+    dirs = [d if os.path.isabs(d) else f"{EM}/{d}" for d in em]
+    args = [RL, "--quiet", "--index", FIX_INDEX, "train", "--em", *dirs, "--out", model]
+    if splits:
+        args += ["--splits", splits]
     if hard_sets:
         args += ["--hard-sets", str(hard_sets), f"{ROOT}/fixtures/calibration.jsonl"]
     else:
@@ -84,12 +95,13 @@ def wdc_pairs():
     return d
 
 
-def eval_wdc(config):
+def eval_wdc(config, pairs="valid.pairs.jsonl", best=False):
     d = wdc_pairs()
+    pairs = pairs if os.path.isabs(pairs) else f"{d}/{pairs}"
     args = [RL, "--quiet", "--index", f"{d}/idx"] + (["--config", config] if config else []) + \
-        ["explain", f"{d}/valid.pairs.jsonl"]
+        ["explain", pairs]
     out = subprocess.run(args, capture_output=True, text=True, cwd=ROOT).stdout.splitlines()
-    labels = [json.loads(l)["label"] for l in open(f"{d}/valid.pairs.jsonl")]
+    labels = [json.loads(l)["label"] for l in open(pairs)]
     # Pairwise, as the benchmark is defined: each pair on its own score against the review
     # threshold, whether or not `check` would name that offer among the listing's first five
     # (tableA holds several offers of one product, so check names one of them).
@@ -103,7 +115,57 @@ def eval_wdc(config):
         fp += pred and not y
         fn += (not pred) and y
     p, r, f = f1(tp, fp, fn)
-    return {"p": p, "r": r, "f1": f}
+    res = {"p": p, "r": r, "f1": f}
+    if best:
+        scores = [json.loads(line).get("score", 0) for line in out]
+
+        def at(t):
+            tp = sum(1 for s, y in zip(scores, labels) if s >= t and y)
+            fp = sum(1 for s, y in zip(scores, labels) if s >= t and not y)
+            return f1(tp, fp, sum(labels) - tp)[2]
+        res["best"] = max(at(t / 100) for t in range(2, 98))
+    return res
+
+
+def wdc_halves():
+    """WDC's train pairs split in two by listing (CRC-32 of rtable_id): a folder with half A as
+    its train split, and half B as explain pairs."""
+    d = wdc_pairs()
+    a = f"{W}/wdcA"
+    if not os.path.exists(a):
+        os.makedirs(a)
+        for t in ["tableA.csv", "tableB.csv"]:
+            os.symlink(f"{EM}/WDC-Products/{t}", f"{a}/{t}")
+        rows = list(csv.DictReader(open(f"{EM}/WDC-Products/train.csv")))
+        half = lambda r: zlib.crc32(r["rtable_id"].encode()) % 2
+        with open(f"{a}/train.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["ltable_id", "rtable_id", "label"])
+            w.writeheader()
+            w.writerows(r for r in rows if half(r) == 0)
+        keep = {(f"A-{r['ltable_id']}", f"B-{r['rtable_id']}") for r in rows if half(r) == 1}
+        with open(f"{W}/wdcB.pairs.jsonl", "w") as out:
+            for line in open(f"{d}/train.pairs.jsonl"):
+                p = json.loads(line)
+                if (p["banned_id"], p["listing"]["id"]) in keep:
+                    out.write(line)
+    return a, f"{W}/wdcB.pairs.jsonl"
+
+
+def eval_valid(ds, config):
+    line = run(RL, "--quiet", "--config", config, "eval", "--em", f"{EM}/{ds}", "--split", "valid",
+               cwd=ROOT).strip().splitlines()[-1]
+    return float(line.split()[5])
+
+
+def tune(name, hard_sets):
+    a, b = wdc_halves()
+    for label, em in [("with WDC half A", DM + [a]), ("without WDC", DM)]:
+        cfg = train(f"tune-{label.split()[0]}", em, hard_sets, splits="train")
+        review = float(re.search(r"^review = ([0-9.]+)", open(cfg).read(), re.M).group(1))
+        dm = "  ".join(f"{ds[:3]} {eval_valid(ds, cfg):.4f}" for ds in DM)
+        w = eval_wdc(cfg, b, best=True)
+        print(f"{name} {label:16} valid: {dm}  WDC half B {w['f1']:.4f} (best {w['best']:.4f})"
+              f"  review {review}", flush=True)
 
 
 def rapidfuzz_dm(ds):
@@ -155,6 +217,8 @@ def main():
     ap.add_argument("--hard-sets", type=int, default=8)
     ap.add_argument("--only", action="append", help="just these benchmarks")
     ap.add_argument("--rapidfuzz-wdc", help=argparse.SUPPRESS)
+    ap.add_argument("--tune", nargs="?", const="tune", metavar="NAME",
+                    help="the figures to choose by (no test split, no WDC valid); NAME labels them")
     a = ap.parse_args()
     if a.rapidfuzz_wdc:
         print(json.dumps(rapidfuzz_wdc_here(a.rapidfuzz_wdc)))
@@ -162,6 +226,9 @@ def main():
     global FIX_INDEX
     FIX_INDEX = f"{W}/fixtures-index"
     run(RL, "--quiet", "--index", FIX_INDEX, "ingest", f"{ROOT}/fixtures/banned.jsonl")
+    if a.tune:
+        tune(a.tune, a.hard_sets)
+        return
     rows = []
     for ds in a.only or ALL:
         others = [d for d in ALL if d != ds]

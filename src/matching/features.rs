@@ -349,8 +349,10 @@ impl PreparedBanned {
     fn product_keys(&self) -> roles::ProductKeys<'_> {
         roles::ProductKeys {
             brand: self.brand_key.as_deref(),
+            explicit: self.explicit.iter().map(String::as_str).collect(),
             codes: self.models.iter().map(|(_, k)| k.as_str()).collect(),
             attrs: &self.attrs,
+            colours: &self.colours,
         }
     }
 

@@ -123,14 +123,27 @@ impl Roles {
 /// What tells two banned records apart as products: brand, codes (model keys) and measures.
 pub struct ProductKeys<'a> {
     pub brand: Option<&'a str>,
+    /// The record's own `models` keys.
+    pub explicit: Vec<&'a str>,
     pub codes: Vec<&'a str>,
     pub attrs: &'a [(&'static str, f64)],
+    pub colours: &'a [&'static str],
 }
 
 impl ProductKeys<'_> {
-    /// Nothing sets the two apart: no two brands, no two codes of one family a character or
-    /// two apart, no measure of one kind with no value in common.
+    /// Nothing sets the two apart: no two brands, no two lists of own models with none in
+    /// common, no two codes of one family a character or two apart, no measure of one kind with
+    /// no value in common, no two colours.
     pub fn compatible(&self, o: &ProductKeys) -> bool {
+        if crate::matching::attrs::colour_conflict(self.colours, o.colours) {
+            return false;
+        }
+        if !self.explicit.is_empty()
+            && !o.explicit.is_empty()
+            && !self.explicit.iter().any(|k| o.explicit.contains(k))
+        {
+            return false;
+        }
         if let (Some(a), Some(b)) = (self.brand, o.brand)
             && !a.contains(b)
             && !b.contains(a)
@@ -169,7 +182,13 @@ impl ProductKeys<'_> {
 /// share names a kind of product. Greedy: a record joins the first product nothing sets it
 /// apart from.
 pub fn distinct_products(records: &[crate::model::BannedRecord], key: &str) -> u64 {
-    type Owned = (Option<String>, Vec<String>, Vec<(&'static str, f64)>);
+    type Owned = (
+        Option<String>,
+        Vec<String>,
+        Vec<String>,
+        Vec<(&'static str, f64)>,
+        Vec<&'static str>,
+    );
     let owned: Vec<Owned> = records
         .iter()
         .map(|r| {
@@ -183,15 +202,25 @@ pub fn distinct_products(records: &[crate::model::BannedRecord], key: &str) -> u
                 .map(|(_, k)| k)
                 .filter(|k| k != key)
                 .collect();
-            (brand, codes, crate::matching::attrs::extract(&r.title))
+            let explicit = r.models.iter().map(|m| ident::model_key(m)).collect();
+            let attrs = crate::matching::attrs::extract(&r.title);
+            (
+                brand,
+                explicit,
+                codes,
+                attrs,
+                crate::matching::attrs::colours(&r.title),
+            )
         })
         .collect();
     let mut products: Vec<ProductKeys> = Vec::new();
-    for (brand, codes, attrs) in &owned {
+    for (brand, explicit, codes, attrs, colours) in &owned {
         let p = ProductKeys {
             brand: brand.as_deref(),
+            explicit: explicit.iter().map(String::as_str).collect(),
             codes: codes.iter().map(String::as_str).collect(),
             attrs,
+            colours,
         };
         if !products.iter().any(|q| q.compatible(&p)) {
             products.push(p);
@@ -282,6 +311,20 @@ mod tests {
         ];
         // (The 16 GB stick and the one with no size are not told apart: greedy, and fair.)
         assert_eq!(distinct_products(&sticks, &key), 3);
+        // Colours and the records' own model numbers set products apart too.
+        let key = ident::model_key("CLI-226");
+        let tanks = [
+            record("a", "Canon CLI-226 black ink tank", Some("Canon")),
+            record("b", "Canon CLI-226 cyan ink tank", Some("Canon")),
+            record("c", "Canon CLI-226 magenta ink tank", Some("Canon")),
+        ];
+        assert_eq!(distinct_products(&tanks, &key), 3);
+        let mut packs = tanks.clone();
+        for (p, m) in packs.iter_mut().zip(["4546B001", "KX-77Q", "ZT9000"]) {
+            p.title = "Canon CLI-226 ink tank".into();
+            p.models = vec![m.into()];
+        }
+        assert_eq!(distinct_products(&packs, &key), 3);
     }
 
     #[test]
