@@ -208,7 +208,7 @@ fn distinct_words(k: &TextKeys) -> (Vec<String>, Vec<String>) {
     (plain, keys)
 }
 
-fn brand_key(brand: Option<&str>) -> Option<String> {
+pub(crate) fn brand_key(brand: Option<&str>) -> Option<String> {
     let k = TextKeys::new(brand?).spaceless;
     (k.chars().count() >= 3).then_some(k)
 }

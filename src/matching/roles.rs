@@ -182,51 +182,53 @@ impl ProductKeys<'_> {
 /// share names a kind of product. Greedy: a record joins the first product nothing sets it
 /// apart from.
 pub fn distinct_products(records: &[crate::model::BannedRecord], key: &str) -> u64 {
-    type Owned = (
-        Option<String>,
-        Vec<String>,
-        Vec<String>,
-        Vec<(&'static str, f64)>,
-        Vec<&'static str>,
-    );
-    let owned: Vec<Owned> = records
-        .iter()
-        .map(|r| {
-            let brand = r
-                .brand
-                .as_deref()
-                .map(|b| crate::text::normalize::TextKeys::new(b).spaceless)
-                .filter(|k| k.chars().count() >= 3);
-            let codes = ident::record_models(&r.models, &r.title, r.description.as_deref())
-                .into_iter()
-                .map(|(_, k)| k)
-                .filter(|k| k != key)
-                .collect();
-            let explicit = r.models.iter().map(|m| ident::model_key(m)).collect();
-            let attrs = crate::matching::attrs::extract(&r.title);
-            (
-                brand,
-                explicit,
-                codes,
-                attrs,
-                crate::matching::attrs::colours(&r.title),
-            )
-        })
-        .collect();
+    let facts: Vec<Facts> = records.iter().map(|r| Facts::of(r, key)).collect();
     let mut products: Vec<ProductKeys> = Vec::new();
-    for (brand, explicit, codes, attrs, colours) in &owned {
-        let p = ProductKeys {
-            brand: brand.as_deref(),
-            explicit: explicit.iter().map(String::as_str).collect(),
-            codes: codes.iter().map(String::as_str).collect(),
-            attrs,
-            colours,
-        };
+    for p in facts.iter().map(Facts::keys) {
         if !products.iter().any(|q| q.compatible(&p)) {
             products.push(p);
         }
     }
     products.len() as u64
+}
+
+/// The owned side of [`ProductKeys`] for a record that is not prepared: the carriers are read
+/// while a record is being prepared, so they cannot be prepared themselves (their counts
+/// would need this count).
+struct Facts {
+    brand: Option<String>,
+    explicit: Vec<String>,
+    /// Model keys other than the one counted: a sibling of it on another record is that
+    /// record's own code, not a second code of this one.
+    codes: Vec<String>,
+    attrs: Vec<(&'static str, f64)>,
+    colours: Vec<&'static str>,
+}
+
+impl Facts {
+    fn of(r: &crate::model::BannedRecord, key: &str) -> Facts {
+        Facts {
+            brand: crate::matching::features::brand_key(r.brand.as_deref()),
+            explicit: r.models.iter().map(|m| ident::model_key(m)).collect(),
+            codes: ident::record_models(&r.models, &r.title, r.description.as_deref())
+                .into_iter()
+                .map(|(_, k)| k)
+                .filter(|k| k != key)
+                .collect(),
+            attrs: crate::matching::attrs::extract(&r.title),
+            colours: crate::matching::attrs::colours(&r.title),
+        }
+    }
+
+    fn keys(&self) -> ProductKeys<'_> {
+        ProductKeys {
+            brand: self.brand.as_deref(),
+            explicit: self.explicit.iter().map(String::as_str).collect(),
+            codes: self.codes.iter().map(String::as_str).collect(),
+            attrs: &self.attrs,
+            colours: &self.colours,
+        }
+    }
 }
 
 /// A key whose grammar makes it an attribute whatever the corpus says: a counted noun, or a
