@@ -3,9 +3,8 @@
 
     benches/heldout.py BEFORE_DIR AFTER_DIR     (PYTHON=venv python with rapidfuzz; SHARED=../shared)
 
-Both trees need `target/release/relist` built. Printed, for before and after:
-- leave one dataset out: weights fitted (`calibrate --em`, from benches/priors.toml) on two of
-  Abt-Buy, Walmart-Amazon, Amazon-Google (train+valid), F1 on the third's test split;
+Both trees need `target/release/relist` built. Printed, for before and after (the learned
+model's leave-one-dataset-out figures are benches/generalise.py's):
 - the default profile on each test split (shared/peers/em_eval.py), beside rapidfuzz
   (shared/peers/baselines/fuzzy_text.py); test listings with no positive pair in any split that
   are flagged (hard negatives, chosen to look alike); blocks whose reasons name a model conflict;
@@ -20,14 +19,6 @@ PY = os.environ.get("PYTHON", "python3")
 def run(*a, **k):
     return subprocess.run(a, check=True, capture_output=True, text=True, **k).stdout
 DS = ["Abt-Buy", "Walmart-Amazon", "Amazon-Google"]
-for side in TREES:
-    rl = f"{TREES[side]}/target/release/relist"
-    for held in DS:
-        fit = [f"{SH}/data/em/{d}" for d in DS if d != held]
-        cfg = f"{W}/{side}-{held}.toml"
-        run(rl, "--quiet", "--config", "benches/priors.toml", "calibrate", "--em", *fit, "--out", cfg, cwd=TREES[side])
-        line = run(rl, "--quiet", "--config", cfg, "eval", "--em", f"{SH}/data/em/{held}", "--split", "test", cwd=TREES[side]).strip().splitlines()[-1]
-        print(f"{side:7} leave-one-out {held:15} precision/recall/F1 {' '.join(line.split()[3:6])}")
 for ds in DS:
     data = f"{SH}/data/em/{ds}"; d = f"{W}/{ds}"
     run("python3", f"{SH}/peers/em_convert.py", data, d)

@@ -132,38 +132,6 @@ pub fn extract_folded(folded: &str) -> Vec<(&'static str, f64)> {
     out
 }
 
-/// Colour words (after folding) and the colour they name; sellers and catalogues write the
-/// same colour several ways.
-const COLOURS: &[(&str, &str)] = &[
-    ("black", "black"),
-    ("blk", "black"),
-    ("bk", "black"),
-    ("white", "white"),
-    ("wht", "white"),
-    ("silver", "silver"),
-    ("red", "red"),
-    ("blue", "blue"),
-    ("navy", "blue"),
-    ("green", "green"),
-    ("pink", "pink"),
-    ("gray", "gray"),
-    ("grey", "gray"),
-    ("tan", "tan"),
-    ("beige", "beige"),
-    ("brown", "brown"),
-    ("purple", "purple"),
-    ("violet", "purple"),
-    ("yellow", "yellow"),
-    ("orange", "orange"),
-    ("gold", "gold"),
-    ("clear", "clear"),
-    ("mint", "mint"),
-    ("ivory", "ivory"),
-    ("teal", "teal"),
-    ("magenta", "magenta"),
-    ("cyan", "cyan"),
-];
-
 /// The colours a text names.
 pub fn colours(text: &str) -> Vec<&'static str> {
     colours_folded(&fold(text))
@@ -173,8 +141,9 @@ pub fn colours(text: &str) -> Vec<&'static str> {
 pub fn colours_folded(folded: &str) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
     for w in folded.split(|c: char| !c.is_ascii_alphanumeric()) {
-        if let Some((_, c)) = COLOURS.iter().find(|(k, _)| *k == w)
-            && !out.contains(c)
+        // Sellers and catalogues write one colour several ways and in several languages.
+        if let Some(c) = crate::text::lexicon::colour(w)
+            && !out.contains(&c)
         {
             out.push(c);
         }
@@ -264,6 +233,15 @@ mod tests {
             &colours("Gray phone case")
         ));
         assert!(!colour_conflict(&colours("case"), &colours("black case")));
+        // One colour in two languages; two colours in two languages.
+        assert!(!colour_conflict(
+            &colours("SSD T7 Zwart"),
+            &colours("SSD T7 schwarz")
+        ));
+        assert!(colour_conflict(
+            &colours("SSD T7 Zwart"),
+            &colours("SSD T7 weiss")
+        ));
     }
 
     #[test]

@@ -272,8 +272,14 @@ impl PreparedBanned {
             record.brand.as_deref().unwrap_or(""),
             record.models.join(" ")
         ));
-        let models =
+        let mut models =
             ident::record_models(&record.models, &record.title, record.description.as_deref());
+        // The index keeps every term; the comparison drops a description's run-on words.
+        models.retain(|(raw, key)| {
+            !ident::word_run_on(raw)
+                || title.folded.contains(raw.as_str())
+                || record.models.iter().any(|m| ident::model_key(m) == *key)
+        });
         // The title's words without the pieces of its model numbers: identifiers are weighed
         // by their own evidence, so a listing that leaves out the model is not also short of
         // words.
@@ -438,7 +444,9 @@ impl<'a> PreparedListing<'a> {
             .filter(|m| m.key.len() >= 3)
             .collect();
         for m in ident::extract_models_folded(&all.folded) {
-            if !models.iter().any(|x| x.key == m.key) {
+            // A description's run-on words ("weight251") are no codes ([`ident::word_run_on`]).
+            let run_on = ident::word_run_on(&m.raw) && !head.folded.contains(m.raw.as_str());
+            if !run_on && !models.iter().any(|x| x.key == m.key) {
                 models.push(m);
             }
         }
@@ -832,6 +840,16 @@ impl Features {
                 model_explicit = b.explicit.contains(&key);
                 let explicit = model_explicit || l.explicit.contains(&key);
                 model_identity = roles::identity(roles, &key, &banned, explicit, count_of(&key));
+                // Two weak sources make no identity: a key the listing only forms by joining
+                // its words ("PlayStation 2" → "playstation2") against one the banned record
+                // names only in its description, where records list what they work with
+                // ("works on Xbox 360, PlayStation2 or 3").
+                let joined = l_ids
+                    .iter()
+                    .any(|m| m.raw == listing && !m.primary && m.raw.contains(' '));
+                if joined && !explicit && b.model_origin(&banned) == Origin::Description {
+                    model_identity = 0.0;
+                }
                 if model_identity == 0.0 {
                     // A key that several banned records share ("pc3200", "cat5e") names a
                     // kind of product, not one product.
@@ -1472,6 +1490,53 @@ mod tests {
             f.shared_words.contains(&"aquaboil".to_string()),
             "{:?}",
             f.shared_words
+        );
+    }
+
+    #[test]
+    fn a_joined_listing_code_against_a_description_code_is_no_identity() {
+        // An adapter whose description names the consoles it works with, and a game "for
+        // Xbox 360": the listing only forms "xbox360" by joining two words.
+        let adapter = json!({"id": "B", "title": "linksys dual-band gaming adapter wga600n",
+            "description": "works on xbox360 or playstation 3 and gamecube"});
+        let game = json!({"id": "L", "title": "microsoft xbox 360 halo 3 game"});
+        let f = features(&adapter, &game);
+        assert_eq!(f.model_identity, 0.0, "{:?}", f.model);
+        assert!(
+            !matches!(f.model, ModelEvidence::Equal { .. }),
+            "{:?}",
+            f.model
+        );
+        // Written as one token in the listing, the same code still counts.
+        let written = features(
+            &adapter,
+            &json!({"id": "L", "title": "microsoft xbox360 elite console"}),
+        );
+        assert!(written.model_identity > 0.0, "{:?}", written.model);
+        // And a join against a code of the banned title is identity as before.
+        let titled = json!({"id": "B", "title": "sony kdl40v4100 lcd tv"});
+        let joined = features(&titled, &json!({"id": "L", "title": "sony kdl 40v4100 tv"}));
+        assert!(joined.model_identity > 0.0, "{:?}", joined.model);
+    }
+
+    #[test]
+    fn a_descriptions_run_on_words_make_no_model_evidence() {
+        // Scraped shop text loses its spaces: "Weight251 g" is no model number to differ from.
+        let paper = json!({"id": "B", "title": "Epson Premium Semi-Gloss Photo Paper A4",
+            "description": "Sheets20 Weight251 g/m2"});
+        let offer =
+            json!({"id": "L", "title": "Epson Premium Semigloss Photo Paper A4 C13S041332"});
+        let f = features(&paper, &offer);
+        assert!(matches!(f.model, ModelEvidence::None), "{:?}", f.model);
+        // In a title the same shape is kept: it was written on purpose.
+        let titled = features(
+            &json!({"id": "B", "title": "Samsung Galaxys10 phone"}),
+            &json!({"id": "L", "title": "Samsung Galaxys10 phone"}),
+        );
+        assert!(
+            matches!(titled.model, ModelEvidence::Equal { .. }),
+            "{:?}",
+            titled.model
         );
     }
 

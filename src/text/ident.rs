@@ -89,12 +89,22 @@ fn is_measure(key: &str) -> bool {
     let in_one = unit.strip_prefix("in").is_some_and(|rest| {
         rest == "one" || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
     });
-    // "23x37", "60x36in": dimensions.
-    let dims = unit.strip_prefix('x').is_some_and(|rest| {
-        let d = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        d > 0 && (rest[d..].is_empty() || UNITS.contains(&&rest[d..]))
+    // "23x37", "60x36in", "452x398.8x243.8": dimensions.
+    let dims = unit.strip_prefix('x').is_some_and(|mut rest| {
+        loop {
+            let d = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            if d == 0 {
+                return false;
+            }
+            rest = &rest[d..];
+            match rest.strip_prefix('x') {
+                Some(r) if r.starts_with(|c: char| c.is_ascii_digit()) => rest = r,
+                _ => break,
+            }
+        }
+        rest.is_empty() || UNITS.contains(&rest)
     });
     unit.is_empty() || UNITS.contains(&unit) || in_one || dims
 }
@@ -122,6 +132,15 @@ pub fn measure_led(key: &str) -> bool {
             && key.as_bytes()[key.len() - u.len() - 1].is_ascii_digit()
     });
     led(4) || (led(usize::MAX) && ends_in_measure)
+}
+
+/// A word run into a number ("weight251", "features5", "camera10"): what scraped descriptions
+/// make of "Weight: 251 g" when markup loses its spaces. Five letters or more before the first
+/// digit: model numbers lead with a short series prefix ("kdl", "ath", "c13t"). Only a code found
+/// in a description is held to it; in a title "galaxys10" is written on purpose.
+pub fn word_run_on(raw: &str) -> bool {
+    let letters = raw.bytes().take_while(u8::is_ascii_alphabetic).count();
+    letters >= 5 && raw.as_bytes().get(letters).is_some_and(u8::is_ascii_digit)
 }
 
 /// The part after a leading measure ("26800mah" + "sc5608"), if any.
@@ -554,6 +573,34 @@ mod tests {
 
     fn keys(v: &[&str]) -> Vec<(String, String)> {
         v.iter().map(|s| (s.to_string(), model_key(s))).collect()
+    }
+
+    #[test]
+    fn sizes_of_three_sides_are_no_models() {
+        let found: Vec<String> = extract_models("Box 452x398.8x243.8 mm, bag 57x78x23")
+            .into_iter()
+            .filter(|m| m.primary)
+            .map(|m| m.key)
+            .collect();
+        assert!(found.is_empty(), "{found:?}");
+        // A code with an x inside is still a code.
+        assert!(looks_like_model("dx100x2b"));
+    }
+
+    #[test]
+    fn words_run_into_numbers_are_told_from_codes() {
+        for run_on in ["weight251", "features5", "camera10", "warrantyspecs21"] {
+            assert!(word_run_on(run_on), "{run_on}");
+        }
+        for code in [
+            "kdl40v4100",
+            "c13t692300",
+            "ath-m40x",
+            "uap-ac-pro-5",
+            "more2",
+        ] {
+            assert!(!word_run_on(code), "{code}");
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The shared vocabulary of matching and the index: normal forms of text ([`normalize`]),
-//! identifiers (model numbers, GTINs: [`ident`]) and similarities between token lists and
+//! identifiers (model numbers, GTINs: [`ident`]), words of one meaning across languages
+//! ([`lexicon`]) and similarities between token lists and
 //! n-gram sets (built on strsim).
 
 pub mod ident;
+pub mod lexicon;
 pub mod normalize;
 mod similarity;
 

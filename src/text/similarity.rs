@@ -62,7 +62,8 @@ fn within_one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
 ///
 /// Words with digits (model numbers, sizes) must occur exactly, possibly glued to neighbours;
 /// CJK words may occur inside a longer run (Korean and Chinese are often written without
-/// spaces); other words match by leet key, up to a typo, or glued inside a longer word.
+/// spaces); other words match by leet key, up to a typo, or glued inside a longer word; a colour
+/// word matches the same colour in another language.
 pub fn covers(plain: &str, key: &str, dst: &TextKeys) -> bool {
     if plain.bytes().any(|b| b.is_ascii_digit()) {
         return dst.plain.iter().any(|d| d == plain)
@@ -75,6 +76,9 @@ pub fn covers(plain: &str, key: &str, dst: &TextKeys) -> bool {
     dst.tokens.iter().any(|d| d == key)
         || dst.tokens.iter().any(|d| token_close(key, d))
         || (key.chars().count() >= 5 && dst.spaceless.contains(key))
+        // "Zwart" is written "black" by another shop.
+        || crate::text::lexicon::colour(plain)
+            .is_some_and(|c| dst.plain.iter().any(|d| crate::text::lexicon::colour(d) == Some(c)))
 }
 
 /// Weighted share of the words `(plain[i], keys[i])` found in `dst`, and which were found.
@@ -144,6 +148,13 @@ fn common_grams(a: &[u64], b: &[u64]) -> usize {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_colour_is_covered_in_another_language() {
+        let de = TextKeys::new("Samsung Portable SSD T7 Touch 2TB schwarz");
+        assert!(covers("zwart", "zwart", &de));
+        assert!(!covers("wit", "wit", &de));
+    }
 
     #[test]
     fn typos_match_but_numbers_do_not() {
