@@ -297,8 +297,9 @@ impl PreparedBanned {
         }
         let weights = keys.iter().map(|k| rarity.idf(k)).collect();
         PreparedBanned {
-            attrs: attrs::extract(&record.title),
-            colours: attrs::colours(&record.title),
+            // The title was folded once, for its keys.
+            attrs: attrs::extract_folded(&title.folded),
+            colours: attrs::colours_folded(&title.folded),
             photos: {
                 let mut p = crate::photo::photos(&record.image_hashes);
                 p.extend(crate::photo::crop_photos(&record.image_hashes));
