@@ -246,6 +246,8 @@ pub struct PreparedBanned {
     pub explicit: Vec<String>,
     /// How many banned records carry each of `models` (looked up once, not per listing).
     pub model_counts: Vec<u64>,
+    /// Dashed part numbers of the title ([`ident::part_numbers`]).
+    pub parts: Vec<String>,
     pub gtins: Vec<String>,
     /// Numbers with units in the title.
     pub attrs: Vec<(&'static str, f64)>,
@@ -325,6 +327,7 @@ impl PreparedBanned {
                 .map(|(_, k)| rarity.model_products(k))
                 .collect(),
             gtins: record.gtins.clone(),
+            parts: ident::part_numbers(&title.folded),
             surface: Surface::banned(side.plain.iter().zip(&side.tokens)),
             title,
             words,
@@ -404,6 +407,8 @@ pub struct PreparedListing<'a> {
     /// How many banned records carry each of `models`, and each piece of a joined one.
     model_counts: Vec<(u64, bool)>,
     gtins: Vec<String>,
+    /// Dashed part numbers of the title and brand ([`ident::part_numbers`]).
+    parts: Vec<String>,
     attrs: Vec<(&'static str, f64)>,
     colours: Vec<&'static str>,
     /// The photos to compare, by listing photo number, and the photos that could not be used.
@@ -471,6 +476,7 @@ impl<'a> PreparedListing<'a> {
         );
         PreparedListing {
             surface,
+            parts: ident::part_numbers(&head.folded),
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
             photos,
@@ -662,6 +668,10 @@ pub struct Features {
     pub spec_shared: Vec<(String, String)>,
     /// A spec of one kind with different values on the two sides ("DDR4-2666" / "DDR4-3200").
     pub spec_conflict: Option<(String, String)>,
+    /// Dashed part numbers of one shape on both sides and none equal ("2393-823-109" /
+    /// "2399-829-109"): the same line, another product. Keeps a pair from blocking; not a
+    /// feature of the model (digits alone only confirm).
+    pub part_conflict: Option<(String, String)>,
     /// Distinct title words on each side, and the share of them both have (Jaccard).
     pub listing_words: usize,
     pub banned_words: usize,
@@ -894,6 +904,17 @@ impl Features {
             }
             ModelEvidence::None => {}
         }
+        let part_conflict = if l.parts.iter().any(|p| b.parts.contains(p)) {
+            None
+        } else {
+            l.parts.iter().find_map(|lp| {
+                let shape = ident::part_shape(lp);
+                b.parts
+                    .iter()
+                    .find(|bp| ident::part_shape(bp) == shape)
+                    .map(|bp| (lp.clone(), bp.clone()))
+            })
+        };
         let (attr_agree, attr_conflict) = attrs::compare(&l.attrs, &b.attrs);
         let price_gap = match (l.listing.price, b.price) {
             (Some(lp), Some(bp)) if lp > 0.0 && bp > 0.0 => {
@@ -953,6 +974,7 @@ impl Features {
             code_conflict,
             spec_shared,
             spec_conflict,
+            part_conflict,
             listing_words: l.keys.len(),
             banned_words: b.keys.len(),
             jaccard,
@@ -1539,6 +1561,25 @@ mod tests {
             "{:?}",
             titled.model
         );
+    }
+
+    #[test]
+    fn two_part_numbers_of_one_line_keep_a_pair_from_blocking() {
+        // The line name is equal; the part numbers on the box are two products of the line.
+        let mono = json!({"id": "B", "title": "Jabra BIZ2300 2393-823-109 MONO USB Headset MS",
+            "brand": "Jabra"});
+        let duo = json!({"id": "L", "title": "Jabra BIZ2300 2399-829-109 DUO USB Headset"});
+        let f = features(&mono, &duo);
+        assert_eq!(
+            f.part_conflict,
+            Some(("2399-829-109".to_string(), "2393-823-109".to_string()))
+        );
+        assert!(crate::matching::score::conflicted(&f));
+        // The same part number, or none on one side, is no conflict.
+        let same = json!({"id": "L", "title": "Jabra BIZ2300 2393-823-109 headset"});
+        assert_eq!(features(&mono, &same).part_conflict, None);
+        let bare = json!({"id": "L", "title": "Jabra BIZ2300 mono headset"});
+        assert_eq!(features(&mono, &bare).part_conflict, None);
     }
 
     #[test]

@@ -38,6 +38,7 @@ const BLOCKING_IDENTITY: f32 = 0.6;
 pub fn conflicted(f: &Features) -> bool {
     matches!(f.model, ModelEvidence::Conflict { .. })
         || f.code_conflict.is_some()
+        || f.part_conflict.is_some()
         || f.attr_conflict.is_some()
         || f.spec_conflict.is_some()
         || f.colour_conflict
@@ -196,7 +197,7 @@ pub fn evidence(f: &Features, l: &PreparedListing, b: &PreparedBanned) -> Vec<Ev
         }
         ModelEvidence::None => {}
     }
-    if let Some((listing, banned)) = &f.code_conflict {
+    if let Some((listing, banned)) = f.code_conflict.as_ref().or(f.part_conflict.as_ref()) {
         out.push(model(ModelRelation::Conflict, listing, banned, None));
     }
     if let Some((listing, banned)) = &f.spec_conflict {
@@ -288,6 +289,7 @@ mod tests {
             code_conflict: None,
             spec_shared: vec![],
             spec_conflict: None,
+            part_conflict: None,
             listing_words: 6,
             banned_words: 6,
             jaccard: coverage,

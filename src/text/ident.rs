@@ -134,6 +134,39 @@ pub fn measure_led(key: &str) -> bool {
     led(4) || (led(usize::MAX) && ends_in_measure)
 }
 
+/// Part numbers of digits in dashed groups ("2393-823-109", "010-01987-21"), as printed on the
+/// box. The products of a line share the shape and differ in a few digits, so two of one shape
+/// that differ are two products to the block gate, though digits alone only confirm a match
+/// ([`extract_models`]). Dates ("2024-12-01") are not part numbers.
+pub fn part_numbers(folded: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in folded.split(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '[' | ']' | '|' | '/')
+    }) {
+        let t = t.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        let groups: Vec<&str> = t.split('-').collect();
+        let digits: usize = groups.iter().map(|g| g.len()).sum();
+        let is_part = groups.len() >= 3
+            && digits >= 8
+            && groups
+                .iter()
+                .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()));
+        let date = groups.len() == 3
+            && groups[0].len() == 4
+            && groups[1].len() <= 2
+            && groups[2].len() <= 2;
+        if is_part && !date && !out.iter().any(|o| o == t) {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+/// The shape of a part number: its group lengths ("2393-823-109" → [4, 3, 3]).
+pub fn part_shape(part: &str) -> Vec<usize> {
+    part.split('-').map(str::len).collect()
+}
+
 /// A word run into a number ("weight251", "features5", "camera10"): what scraped descriptions
 /// make of "Weight: 251 g" when markup loses its spaces. Five letters or more before the first
 /// digit: model numbers lead with a short series prefix ("kdl", "ath", "c13t"). Only a code found
@@ -573,6 +606,16 @@ mod tests {
 
     fn keys(v: &[&str]) -> Vec<(String, String)> {
         v.iter().map(|s| (s.to_string(), model_key(s))).collect()
+    }
+
+    #[test]
+    fn part_numbers_are_dashed_digit_groups_and_not_dates() {
+        assert_eq!(
+            part_numbers("jabra biz2300 2393-823-109 mono, garmin 010-01987-21"),
+            vec!["2393-823-109", "010-01987-21"]
+        );
+        assert!(part_numbers("recalled 2024-12-01, call 1-800").is_empty());
+        assert_eq!(part_shape("2393-823-109"), vec![4, 3, 3]);
     }
 
     #[test]
