@@ -13,8 +13,9 @@ use crate::text::ident::{self, ModelEvidence, ModelToken};
 use crate::text::normalize::{TextKeys, leet_key};
 use crate::text::{gram_overlap, token_close, weighted_coverage};
 
-/// Rarity of a word among the banned records (inverse document frequency).
-pub trait Rarity {
+/// Rarity of a word among the banned records (inverse document frequency). Shared by the
+/// threads that judge one listing's candidates side by side, hence `Sync`.
+pub trait Rarity: Sync {
     fn idf(&self, token: &str) -> f32;
     /// How many banned records carry this identifier key.
     fn id_count(&self, _key: &str) -> u64 {
@@ -159,10 +160,9 @@ pub fn verified_by_votes(l: &PreparedListing, banned: &[&PreparedBanned]) -> Vec
     if l.photos.keypoints.is_empty() {
         return out;
     }
-    let mut votes: Vec<(u32, usize)> = banned
-        .iter()
-        .enumerate()
-        .filter_map(|(i, b)| {
+    // Each candidate's count is independent of the others'.
+    let mut votes: Vec<(u32, usize)> =
+        crate::matching::map_in_order(banned, l.has_photos(), |i, b| {
             let v = l
                 .photos
                 .keypoints
@@ -175,6 +175,8 @@ pub fn verified_by_votes(l: &PreparedListing, banned: &[&PreparedBanned]) -> Vec
                 .max()?;
             (v >= crate::photo::descriptors::MIN_VOTES).then_some((v, i))
         })
+        .into_iter()
+        .flatten()
         .collect();
     votes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     for (_, i) in votes.into_iter().take(VOTED_PER_LISTING) {
@@ -517,6 +519,13 @@ impl<'a> PreparedListing<'a> {
     /// The photos compared, by listing photo number.
     pub fn photos(&self) -> &QueryPhotos {
         &self.photos
+    }
+
+    /// Whether this listing has photo work per candidate (hashes, keypoints): then its
+    /// candidates are judged on both cores ([`crate::matching::map_in_order`]).
+    pub fn has_photos(&self) -> bool {
+        let p = &self.photos;
+        !(p.pairs.is_empty() && p.pdq.is_empty() && p.keypoints.is_empty())
     }
 
     /// Where a model number of this listing was found.
