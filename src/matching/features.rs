@@ -80,7 +80,7 @@ impl PhotoCheck {
     }
 
     /// Verifies the pairs of photos worth it: those whose descriptors meet as retrieval's do
-    /// (bucket and fingerprint, [`crate::photo::descriptors::votes`]), or all of them when a
+    /// (bucket and fingerprint, [`crate::photo::descriptors::QueryPrints::votes`]), or all of them when a
     /// hash already found the photos close (`hashed_close`). Shared bucket keys alone are no
     /// test: with 12-bit keys nearly every pair shares a couple, and every text candidate
     /// with photos would be verified.
@@ -99,10 +99,7 @@ impl PhotoCheck {
         let mut best: Option<PhotoCheck> = None;
         for q in &l.photos.keypoints {
             for (n, k, prints) in &b.keypoints {
-                if !hashed_close
-                    && crate::photo::descriptors::votes(&q.prints, prints)
-                        < crate::photo::descriptors::MIN_VOTES
-                {
+                if !hashed_close && q.prints.votes(prints) < crate::photo::descriptors::MIN_VOTES {
                     continue;
                 }
                 let v = crate::photo::verify::verify(&q.points, k);
@@ -167,11 +164,7 @@ pub fn verified_by_votes(l: &PreparedListing, banned: &[&PreparedBanned]) -> Vec
                 .photos
                 .keypoints
                 .iter()
-                .flat_map(|q| {
-                    b.keypoints
-                        .iter()
-                        .map(|(_, _, p)| crate::photo::descriptors::votes(&q.prints, p))
-                })
+                .flat_map(|q| b.keypoints.iter().map(|(_, _, p)| q.prints.votes(p)))
                 .max()?;
             (v >= crate::photo::descriptors::MIN_VOTES).then_some((v, i))
         })

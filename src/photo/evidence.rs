@@ -256,18 +256,18 @@ pub fn decode_query_photo(bytes: &[u8], label: &Path) -> crate::Result<image::Dy
 }
 
 /// The keypoints of one listing photo, as found or in its mirror image, with their retrieval
-/// entries ([`super::descriptors::prints`]) for the cheap test of whether to verify a pair.
+/// entries ([`super::descriptors::QueryPrints`]) for the cheap test of whether to verify a pair.
 #[derive(Debug, Clone)]
 pub struct QueryKeypoints {
     pub photo: usize,
     pub mirrored: bool,
     pub points: Keypoints,
-    pub prints: Vec<u64>,
+    pub prints: super::descriptors::QueryPrints,
 }
 
 impl QueryKeypoints {
     fn new(photo: usize, mirrored: bool, points: Keypoints) -> QueryKeypoints {
-        let prints = super::descriptors::prints(&points);
+        let prints = super::descriptors::QueryPrints::new(&points);
         QueryKeypoints {
             photo,
             mirrored,

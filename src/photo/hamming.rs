@@ -322,10 +322,22 @@ impl<const W: usize> HammingIndex<W> {
             for_each_mask_within(sub, |mask| match self.frozen.get(j) {
                 Some(t) => {
                     let (slots, heads) = t.bucket(q ^ mask);
-                    for (&slot, &head) in slots.iter().zip(heads) {
-                        let d = (head ^ query[0]).count_ones();
-                        if d <= r {
-                            candidates.push(u64::from(slot) << 8 | u64::from(d));
+                    // Crowded buckets (a plain background's chunk values) hold hundreds of
+                    // heads and few hits: the distances a block at a time, a loop the compiler
+                    // runs on whole vectors, and only a block with a hit looked at one by one.
+                    let mut d = [0u32; 32];
+                    for (slots, heads) in slots.chunks(32).zip(heads.chunks(32)) {
+                        for (d, &h) in d.iter_mut().zip(heads) {
+                            *d = (h ^ query[0]).count_ones();
+                        }
+                        let d = &d[..heads.len()];
+                        if d.iter().all(|&d| d > r) {
+                            continue;
+                        }
+                        for (&slot, &d) in slots.iter().zip(d) {
+                            if d <= r {
+                                candidates.push(u64::from(slot) << 8 | u64::from(d));
+                            }
                         }
                     }
                 }
