@@ -124,40 +124,61 @@ impl Engine {
     /// one of its photos or sharing its keypoints, whatever the text says.
     fn retrieve(&self, snap: &BannedView, l: &PreparedListing) -> Result<Vec<Arc<PreparedBanned>>> {
         let idx_err = |e| Error::index(self.store.dir(), e);
-        let mut addrs = snap
-            .retrieve(l, self.config().retrieval.candidates)
-            .map_err(idx_err)?;
-        // All of a listing's photo hashes (each photo in 8 symmetries and its top part) in one
-        // search: a scan of the index is one pass, not one per hash.
         let photos = l.photos();
-        let dhashes: Vec<[u64; 1]> = photos.pairs.iter().map(|(_, p)| [p.dhash]).collect();
         let index = snap.snapshot();
-        // PDQ turn by turn: the candidates' order breaks ties among the most voted, so it is
-        // kept as it was.
-        let by_photo = index
-            .photo_candidates(&dhashes, PHOTO_CANDIDATE_RADIUS)
-            .into_iter()
-            .chain(photos.pdq.iter().flat_map(|(_, q)| {
-                index.pdq_candidates(
-                    std::slice::from_ref(q),
-                    crate::matching::features::PDQ_RADIUS,
-                )
-            }));
+        let text = || -> Result<_> {
+            let addrs = snap
+                .retrieve(l, self.config().retrieval.candidates)
+                .map_err(idx_err)?;
+            let by_gtin = index.id_candidates(l.gtins(), 4).map_err(idx_err)?;
+            Ok((addrs, by_gtin))
+        };
+        let by_hashes = || {
+            // All of a listing's photo hashes (each photo in 8 symmetries and its top part) in
+            // one search.
+            let dhashes: Vec<[u64; 1]> = photos.pairs.iter().map(|(_, p)| [p.dhash]).collect();
+            let (mut by_photo, by_pdq) = rayon::join(
+                || index.photo_candidates(&dhashes, PHOTO_CANDIDATE_RADIUS),
+                // PDQ turn by turn: the candidates' order breaks ties among the most voted, so
+                // it is kept as it was (each turn's list in turn).
+                || {
+                    let pdqs: Vec<crate::photo::Pdq> = photos.pdq.iter().map(|(_, q)| *q).collect();
+                    index.pdq_candidates_each(&pdqs, crate::matching::features::PDQ_RADIUS)
+                },
+            );
+            by_photo.extend(by_pdq.into_iter().flatten());
+            by_photo
+        };
         // Keypoints find what no hash does (a crop, a turn, a collage): the few banned photos
         // sharing most details, verified when judged.
-        let kp: Vec<&crate::photo::keypoints::Keypoints> =
-            photos.keypoints.iter().map(|k| &k.points).collect();
-        let by_keypoints = index.keypoint_candidates(&kp, KEYPOINT_CANDIDATES);
-        let by_gtin = index.id_candidates(l.gtins(), 4).map_err(idx_err)?;
-        for a in by_photo.chain(by_keypoints).chain(by_gtin) {
-            if !addrs.contains(&a) {
+        let by_keypoints = || {
+            let kp: Vec<&crate::photo::keypoints::Keypoints> =
+                photos.keypoints.iter().map(|k| &k.points).collect();
+            index.keypoint_candidates(&kp, KEYPOINT_CANDIDATES)
+        };
+        // The searches are independent reads of one snapshot: with photos, they run on both
+        // cores, each list in the order it has when run alone; without, no thread is asked.
+        let (text, (by_photo, by_keypoints)) = if l.has_photos() {
+            rayon::join(text, || rayon::join(by_hashes, by_keypoints))
+        } else {
+            (text(), (Vec::new(), Vec::new()))
+        };
+        let (mut addrs, by_gtin) = text?;
+        // A set beside the list: a far photo hash can bring hundreds of candidates, and
+        // looking each up in the list was quadratic.
+        let mut seen: rustc_hash::FxHashSet<tantivy::DocAddress> = addrs.iter().copied().collect();
+        for a in by_photo.into_iter().chain(by_keypoints).chain(by_gtin) {
+            if seen.insert(a) {
                 addrs.push(a);
             }
         }
-        addrs
-            .into_iter()
-            .map(|a| snap.prepared(a).map_err(idx_err))
-            .collect()
+        // Records are read and prepared on both cores (most are in the view's cache after a
+        // while); the order is the addresses'.
+        crate::matching::map_in_order(&addrs, l.has_photos(), |_, a| {
+            snap.prepared(*a).map_err(idx_err)
+        })
+        .into_iter()
+        .collect()
     }
 
     /// The evidence for each candidate of a listing: `(banned id, features, title words)`.

@@ -126,6 +126,24 @@ impl Snapshot {
             .collect()
     }
 
+    /// [`Snapshot::pdq_candidates`] of each of `pdqs` on its own, in their order: one pass
+    /// over the index for all of them when it scans, the same lists as one search each.
+    pub fn pdq_candidates_each(
+        &self,
+        pdqs: &[crate::photo::Pdq],
+        radius: u32,
+    ) -> Vec<Vec<DocAddress>> {
+        self.pdq_index
+            .radius_each(pdqs, radius)
+            .into_iter()
+            .map(|hits| {
+                hits.into_iter()
+                    .map(|(id, _)| self.photo_docs[id as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Records carrying an identifier key exactly (a GTIN), whatever their text: a barcode is a
     /// global identity, so its records are candidates even when BM25 ranks other records'
     /// words above it. At most `limit` per key: a code more records share names none.

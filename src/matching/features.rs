@@ -13,8 +13,9 @@ use crate::text::ident::{self, ModelEvidence, ModelToken};
 use crate::text::normalize::{TextKeys, leet_key};
 use crate::text::{gram_overlap, token_close, weighted_coverage};
 
-/// Rarity of a word among the banned records (inverse document frequency).
-pub trait Rarity {
+/// Rarity of a word among the banned records (inverse document frequency). Shared by the
+/// threads that judge one listing's candidates side by side, hence `Sync`.
+pub trait Rarity: Sync {
     fn idf(&self, token: &str) -> f32;
     /// How many banned records carry this identifier key.
     fn id_count(&self, _key: &str) -> u64 {
@@ -79,7 +80,7 @@ impl PhotoCheck {
     }
 
     /// Verifies the pairs of photos worth it: those whose descriptors meet as retrieval's do
-    /// (bucket and fingerprint, [`crate::photo::descriptors::votes`]), or all of them when a
+    /// (bucket and fingerprint, [`crate::photo::descriptors::QueryPrints::votes`]), or all of them when a
     /// hash already found the photos close (`hashed_close`). Shared bucket keys alone are no
     /// test: with 12-bit keys nearly every pair shares a couple, and every text candidate
     /// with photos would be verified.
@@ -98,10 +99,7 @@ impl PhotoCheck {
         let mut best: Option<PhotoCheck> = None;
         for q in &l.photos.keypoints {
             for (n, k, prints) in &b.keypoints {
-                if !hashed_close
-                    && crate::photo::descriptors::votes(&q.prints, prints)
-                        < crate::photo::descriptors::MIN_VOTES
-                {
+                if !hashed_close && q.prints.votes(prints) < crate::photo::descriptors::MIN_VOTES {
                     continue;
                 }
                 let v = crate::photo::verify::verify(&q.points, k);
@@ -159,22 +157,19 @@ pub fn verified_by_votes(l: &PreparedListing, banned: &[&PreparedBanned]) -> Vec
     if l.photos.keypoints.is_empty() {
         return out;
     }
-    let mut votes: Vec<(u32, usize)> = banned
-        .iter()
-        .enumerate()
-        .filter_map(|(i, b)| {
+    // Each candidate's count is independent of the others'.
+    let mut votes: Vec<(u32, usize)> =
+        crate::matching::map_in_order(banned, l.has_photos(), |i, b| {
             let v = l
                 .photos
                 .keypoints
                 .iter()
-                .flat_map(|q| {
-                    b.keypoints
-                        .iter()
-                        .map(|(_, _, p)| crate::photo::descriptors::votes(&q.prints, p))
-                })
+                .flat_map(|q| b.keypoints.iter().map(|(_, _, p)| q.prints.votes(p)))
                 .max()?;
             (v >= crate::photo::descriptors::MIN_VOTES).then_some((v, i))
         })
+        .into_iter()
+        .flatten()
         .collect();
     votes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     for (_, i) in votes.into_iter().take(VOTED_PER_LISTING) {
@@ -532,6 +527,13 @@ impl<'a> PreparedListing<'a> {
     /// The photos compared, by listing photo number.
     pub fn photos(&self) -> &QueryPhotos {
         &self.photos
+    }
+
+    /// Whether this listing has photo work per candidate (hashes, keypoints): then its
+    /// candidates are judged on both cores ([`crate::matching::map_in_order`]).
+    pub fn has_photos(&self) -> bool {
+        let p = &self.photos;
+        !(p.pairs.is_empty() && p.pdq.is_empty() && p.keypoints.is_empty())
     }
 
     /// Where a model number of this listing was found.

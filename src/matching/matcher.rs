@@ -97,14 +97,12 @@ impl Matcher {
             .collect();
         let plain: Vec<&PreparedBanned> = banned.iter().map(|b| b.as_ref()).collect();
         let voted = crate::matching::features::verified_by_votes(l, &plain);
-        let mut out: Vec<Candidate> = banned
-            .iter()
-            .zip(voted)
-            .map(|(b, voted)| Candidate {
-                features: Features::compute_with(l, &codes, b, rarity, roles, voted),
+        // Each candidate's evidence (its photos verified, most of the cost) is its own.
+        let mut out: Vec<Candidate> =
+            crate::matching::map_in_order(&banned, l.has_photos(), |i, b| Candidate {
+                features: Features::compute_with(l, &codes, b, rarity, roles, voted[i]),
                 banned: (*b).clone(),
-            })
-            .collect();
+            });
         // How each candidate stands against the best of the other products: another record of
         // the same product (another shop's offer, another regulator's recall) is no rival.
         let texts: Vec<f32> = out.iter().map(|c| c.features.text()).collect();
@@ -230,9 +228,11 @@ impl Matcher {
         opts: CheckOptions,
     ) -> CheckResult {
         let mut matches = terms.map_or_else(Vec::new, |t| self.term_matches(l, t));
-        for c in self.candidates(l, banned, rarity) {
-            matches.extend(self.scored(l, &c, opts.min_score));
-        }
+        let candidates = self.candidates(l, banned, rarity);
+        let scored = crate::matching::map_in_order(&candidates, l.has_photos(), |_, c| {
+            self.scored(l, c, opts.min_score)
+        });
+        matches.extend(scored.into_iter().flatten());
         finish(l, matches, opts, self.config.thresholds.context_gap)
     }
 

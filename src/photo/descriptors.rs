@@ -106,9 +106,9 @@ fn long_key(d: &Descriptor, table: usize) -> u32 {
     key(d, table) | gather(d, &positions()[table][KEY_BITS + PRINT_BITS..]) << KEY_BITS
 }
 
-/// A photo's descriptors as the index files them, for the pair test ([`votes`]): one entry
-/// per descriptor and table, `table:key` (14 bits) above its fingerprint (32) above the
-/// descriptor's number (16), sorted, so that two photos' entries meet by one merge.
+/// A photo's descriptors as the index files them, for the pair test
+/// ([`QueryPrints::votes`]): one entry per descriptor and table, `table:key` (14 bits) above
+/// its fingerprint (32) above the descriptor's number (16), sorted by key.
 pub fn prints(k: &Keypoints) -> Vec<u64> {
     let mut out: Vec<u64> = (0..TABLES)
         .flat_map(|t| {
@@ -122,42 +122,67 @@ pub fn prints(k: &Keypoints) -> Vec<u64> {
     out
 }
 
-/// The votes a banned photo (`banned`, from [`prints`]) gets from a listing photo's
-/// descriptors (`query`): how many of them meet one of its descriptors in a bucket with a
-/// fingerprint within [`FINGERPRINT_SLACK`], as [`DescriptorIndex::candidates`] counts them.
-/// The test of whether a pair is worth verifying: unrelated photos share bucket keys by the
-/// dozen (BRIEF's bits are correlated and a key has 12), but seldom a fingerprint as well.
-pub fn votes(query: &[u64], banned: &[u64]) -> u32 {
-    // Which query descriptors voted; numbers past the set's size fold onto it (a count can
-    // only come out low, and the sizes are bounded well under it).
-    let mut voted = [0u64; 8];
-    let (mut i, mut j) = (0, 0);
-    while i < query.len() && j < banned.len() {
-        let (a, b) = (query[i] >> 48, banned[j] >> 48);
-        if a < b {
-            i += 1;
-        } else if a > b {
-            j += 1;
-        } else {
-            let end = banned[j..]
-                .iter()
-                .position(|e| e >> 48 != a)
-                .map_or(banned.len(), |p| j + p);
-            while i < query.len() && query[i] >> 48 == a {
-                let fp = (query[i] >> 16) as u32;
-                if banned[j..end]
-                    .iter()
-                    .any(|e| ((e >> 16) as u32 ^ fp).count_ones() <= FINGERPRINT_SLACK)
-                {
-                    let n = (query[i] & 0x1FF) as usize;
+/// A listing photo's [`prints`], with each bucket key's run of them found by one look-up: the
+/// pair test ([`QueryPrints::votes`]) runs once per candidate photo, hundreds of times a
+/// check when far photo hashes bring many candidates, and walking both sorted lists to meet
+/// them cost more than the look-ups of the banned photo's entries do.
+#[derive(Debug, Clone, Default)]
+pub struct QueryPrints {
+    /// The prints, sorted.
+    entries: Vec<u64>,
+    /// Entries with bucket key (`table:key`) `k` are `starts[k]..starts[k + 1]`; empty when
+    /// there are none.
+    starts: Vec<u32>,
+}
+
+/// Bucket keys (`table:key`, see [`prints`]): the top 16 bits of an entry.
+const BUCKET_KEYS: usize = TABLES << KEY_BITS;
+
+impl QueryPrints {
+    pub fn new(k: &Keypoints) -> QueryPrints {
+        let entries = prints(k);
+        if entries.is_empty() {
+            return QueryPrints::default();
+        }
+        let mut starts = vec![0u32; BUCKET_KEYS + 1];
+        for e in &entries {
+            starts[((e >> 48) as usize).min(BUCKET_KEYS - 1) + 1] += 1;
+        }
+        for i in 0..BUCKET_KEYS {
+            starts[i + 1] += starts[i];
+        }
+        QueryPrints { entries, starts }
+    }
+
+    /// The votes a banned photo (`banned`, from [`prints`]) gets from this listing photo's
+    /// descriptors: how many of them meet one of its descriptors in a bucket with a
+    /// fingerprint within [`FINGERPRINT_SLACK`], as [`DescriptorIndex::candidates`] counts
+    /// them. The test of whether a pair is worth verifying: unrelated photos share bucket keys
+    /// by the dozen (BRIEF's bits are correlated and a key has 12), but seldom a fingerprint
+    /// as well.
+    pub fn votes(&self, banned: &[u64]) -> u32 {
+        if self.entries.is_empty() {
+            return 0;
+        }
+        // Which query descriptors voted; numbers past the set's size fold onto it (a count can
+        // only come out low, and the sizes are bounded well under it).
+        let mut voted = [0u64; 8];
+        for &e in banned {
+            let k = (e >> 48) as usize;
+            if k >= BUCKET_KEYS {
+                continue;
+            }
+            let (a, b) = (self.starts[k] as usize, self.starts[k + 1] as usize);
+            let fp = (e >> 16) as u32;
+            for &q in &self.entries[a..b] {
+                if ((q >> 16) as u32 ^ fp).count_ones() <= FINGERPRINT_SLACK {
+                    let n = (q & 0x1FF) as usize;
                     voted[n / 64] |= 1 << (n % 64);
                 }
-                i += 1;
             }
-            j = end;
         }
+        voted.iter().map(|w| w.count_ones()).sum()
     }
-    voted.iter().map(|w| w.count_ones()).sum()
 }
 
 /// Banned photos' descriptors, bucketed (see the module's doc). Ids are the caller's.
@@ -342,17 +367,82 @@ mod tests {
         }
     }
 
+    /// The votes as first written: both sorted lists walked together, each shared bucket's
+    /// listing entries tested against its banned ones. The reference `QueryPrints::votes`
+    /// must agree with.
+    fn merged_votes(query: &[u64], banned: &[u64]) -> u32 {
+        let mut voted = [0u64; 8];
+        let (mut i, mut j) = (0, 0);
+        while i < query.len() && j < banned.len() {
+            let (a, b) = (query[i] >> 48, banned[j] >> 48);
+            if a < b {
+                i += 1;
+            } else if a > b {
+                j += 1;
+            } else {
+                let end = banned[j..]
+                    .iter()
+                    .position(|e| e >> 48 != a)
+                    .map_or(banned.len(), |p| j + p);
+                while i < query.len() && query[i] >> 48 == a {
+                    let fp = (query[i] >> 16) as u32;
+                    if banned[j..end]
+                        .iter()
+                        .any(|e| ((e >> 16) as u32 ^ fp).count_ones() <= FINGERPRINT_SLACK)
+                    {
+                        let n = (query[i] & 0x1FF) as usize;
+                        voted[n / 64] |= 1 << (n % 64);
+                    }
+                    i += 1;
+                }
+                j = end;
+            }
+        }
+        voted.iter().map(|w| w.count_ones()).sum()
+    }
+
     #[test]
     fn votes_count_the_query_descriptors_met() {
         let k = extract(&textured(5, 300, 300), 64).unwrap();
         let p = prints(&k);
         assert!(p.windows(2).all(|w| w[0] <= w[1]));
+        let q = QueryPrints::new(&k);
         // Every descriptor meets itself, once however many tables agree.
-        assert_eq!(votes(&p, &p) as usize, k.len());
-        assert_eq!(votes(&[], &p), 0);
-        assert_eq!(votes(&p, &[]), 0);
+        assert_eq!(q.votes(&p) as usize, k.len());
+        assert_eq!(QueryPrints::default().votes(&p), 0);
+        assert_eq!(q.votes(&[]), 0);
         // An unrelated photo meets few of them.
-        let other = prints(&extract(&textured(6, 300, 300), 64).unwrap());
-        assert!(votes(&other, &p) < MIN_VOTES * 2, "{}", votes(&other, &p));
+        let other = extract(&textured(6, 300, 300), 64).unwrap();
+        let v = QueryPrints::new(&other).votes(&p);
+        assert!(v < MIN_VOTES * 2, "{v}");
+    }
+
+    #[test]
+    fn looked_up_votes_are_the_merged_ones() {
+        // Listing photos (edited, full count) against banned ones of the same and of other
+        // drawn photos: the count by look-ups is the count by walking both lists, pair by pair.
+        let photo = |id: u64| crate::pipeline::photo_suite::drawn_photo(300 + id, id as usize);
+        let banned: Vec<Vec<u64>> = (0..6)
+            .map(|id| prints(&extract(&photo(id), BANNED_KEYPOINTS).unwrap()))
+            .collect();
+        let mut met = 0;
+        for id in 0..6 {
+            let p = photo(id);
+            let (w, h) = (p.width(), p.height());
+            let edited = p.crop_imm(w / 10, h / 12, w * 4 / 5, h * 5 / 6);
+            for k in [
+                extract(&edited, QUERY_KEYPOINTS).unwrap(),
+                extract(&p.fliph(), QUERY_KEYPOINTS).unwrap(),
+            ] {
+                let (q, plain) = (QueryPrints::new(&k), prints(&k));
+                for b in &banned {
+                    let v = q.votes(b);
+                    assert_eq!(v, merged_votes(&plain, b));
+                    met += usize::from(v >= MIN_VOTES);
+                }
+            }
+        }
+        // Not a comparison of zeros: edited copies meet their originals.
+        assert!(met >= 6, "{met}");
     }
 }

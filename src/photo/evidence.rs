@@ -211,13 +211,26 @@ impl QueryPhotos {
     }
 
     fn add_one(&mut self, hasher: &PhotoHasher, n: usize, pixels: &image::DynamicImage) {
-        if let Some(variants) = hasher.dihedral(pixels) {
+        // The hashes and the keypoints read the same pixels and nothing of each other: on 2
+        // cores they run side by side (keypoints cost about as much as the rest together).
+        let ((variants, top, pdq), keypoints) = rayon::join(
+            || {
+                (
+                    hasher.dihedral(pixels),
+                    hasher.top_part(pixels),
+                    pdq_dihedral(pixels),
+                )
+            },
+            // Keypoints turn with the photo; a mirror image needs its own.
+            || Keypoints::with_mirror(pixels, QUERY_KEYPOINTS),
+        );
+        if let Some(variants) = variants {
             self.pairs.extend(variants.into_iter().map(|h| (n, h)));
         }
-        if let Some(top) = hasher.top_part(pixels) {
+        if let Some(top) = top {
             self.pairs.push((n, top));
         }
-        if let Some(variants) = pdq_dihedral(pixels) {
+        if let Some(variants) = pdq {
             self.pdq.extend(
                 variants
                     .into_iter()
@@ -225,10 +238,13 @@ impl QueryPhotos {
                     .map(|p| (n, p.hash)),
             );
         }
-        // Keypoints turn with the photo; a mirror image needs its own.
-        if let Some((k, mirrored)) = Keypoints::with_mirror(pixels, QUERY_KEYPOINTS) {
-            self.keypoints.push(QueryKeypoints::new(n, false, k));
-            self.keypoints.push(QueryKeypoints::new(n, true, mirrored));
+        if let Some((k, mirrored)) = keypoints {
+            let (k, mirrored) = rayon::join(
+                || QueryKeypoints::new(n, false, k),
+                || QueryKeypoints::new(n, true, mirrored),
+            );
+            self.keypoints.push(k);
+            self.keypoints.push(mirrored);
         }
     }
 }
@@ -240,18 +256,18 @@ pub fn decode_query_photo(bytes: &[u8], label: &Path) -> crate::Result<image::Dy
 }
 
 /// The keypoints of one listing photo, as found or in its mirror image, with their retrieval
-/// entries ([`super::descriptors::prints`]) for the cheap test of whether to verify a pair.
+/// entries ([`super::descriptors::QueryPrints`]) for the cheap test of whether to verify a pair.
 #[derive(Debug, Clone)]
 pub struct QueryKeypoints {
     pub photo: usize,
     pub mirrored: bool,
     pub points: Keypoints,
-    pub prints: Vec<u64>,
+    pub prints: super::descriptors::QueryPrints,
 }
 
 impl QueryKeypoints {
     fn new(photo: usize, mirrored: bool, points: Keypoints) -> QueryKeypoints {
-        let prints = super::descriptors::prints(&points);
+        let prints = super::descriptors::QueryPrints::new(&points);
         QueryKeypoints {
             photo,
             mirrored,

@@ -16,10 +16,16 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use rayon::prelude::*;
+
 /// A 64-bit hash (dHash, pHash).
 pub type Hash64 = [u64; 1];
 /// A 256-bit hash (PDQ).
 pub type Hash256 = [u64; 4];
+
+/// Stored hashes from which a search of several queries runs them on the rayon pool: below,
+/// a query costs less than handing it to another thread.
+const PARALLEL_FROM: usize = 1 << 16;
 
 /// Bits per chunk. With about a million hashes, 16-bit chunks leave a few entries per bucket on
 /// average, and the neighbours within the sub-radius of a 16-bit value stay few for the radii
@@ -262,14 +268,53 @@ impl<const W: usize> HammingIndex<W> {
         let mih = queries.len() as u64 * (8 * probes + per_found * found);
         if mih >= queries.len() as u64 * self.live as u64 {
             self.radius_scan(queries, r)
-        } else {
+        } else if self.live < PARALLEL_FROM {
             best_per_id(queries.iter().flat_map(|q| self.radius_mih(q, r)))
+        } else {
+            // The queries are independent probes of one read-only index: on both cores.
+            let each: Vec<Vec<(u32, u32)>> =
+                queries.par_iter().map(|q| self.radius_mih(q, r)).collect();
+            best_per_id(each.into_iter().flatten())
         }
+    }
+
+    /// [`HammingIndex::radius`] of each of `queries` on its own, in their order. When a scan is
+    /// the cheaper way for one query, it is one pass over the index for all of them (a photo's 8
+    /// PDQ turns read the stored hashes once, not 8 times); the lists are the same either way.
+    pub fn radius_each(&self, queries: &[[u64; W]], r: u32) -> Vec<Vec<(u32, u32)>> {
+        if queries.is_empty() {
+            return Vec::new();
+        }
+        let probes: u64 = sub_radii(r, self.chunks())
+            .into_iter()
+            .flatten()
+            .map(neighbours_within)
+            .sum();
+        let found = (probes * self.live as u64) >> CHUNK_BITS;
+        let per_found = if W == 1 { 2 } else { 26 };
+        if 8 * probes + per_found * found < self.live as u64 {
+            return queries.iter().map(|q| self.radius(q, r)).collect();
+        }
+        let mut hits: Vec<Vec<(u32, u32)>> = vec![Vec::new(); queries.len()];
+        for (h, owner) in self.hashes.iter().zip(&self.owners) {
+            let Some(id) = *owner else { continue };
+            for (q, out) in queries.iter().zip(hits.iter_mut()) {
+                let d = distance(h, q);
+                if d <= r {
+                    out.push((id, d));
+                }
+            }
+        }
+        hits.into_iter()
+            .map(|h| best_per_id(h.into_iter()))
+            .collect()
     }
 
     /// `radius` by multi-index hashing, whatever the cost.
     fn radius_mih(&self, query: &[u64; W], r: u32) -> Vec<(u32, u32)> {
-        let mut candidates: Vec<u32> = Vec::new();
+        // Slots met, each as `slot << 8 | distance on the first word`: for a 64-bit hash that
+        // word is the hash, so its distance needs no second (random) read of the stored hash.
+        let mut candidates: Vec<u64> = Vec::new();
         // Before freezing (while a snapshot's index is built), every hash met is a candidate.
         for (j, sub) in sub_radii(r, self.chunks()).into_iter().enumerate() {
             let Some(sub) = sub else { continue };
@@ -277,25 +322,45 @@ impl<const W: usize> HammingIndex<W> {
             for_each_mask_within(sub, |mask| match self.frozen.get(j) {
                 Some(t) => {
                     let (slots, heads) = t.bucket(q ^ mask);
-                    for (&slot, &head) in slots.iter().zip(heads) {
-                        if (head ^ query[0]).count_ones() <= r {
-                            candidates.push(slot);
+                    // Crowded buckets (a plain background's chunk values) hold hundreds of
+                    // heads and few hits: the distances a block at a time, a loop the compiler
+                    // runs on whole vectors, and only a block with a hit looked at one by one.
+                    let mut d = [0u32; 32];
+                    for (slots, heads) in slots.chunks(32).zip(heads.chunks(32)) {
+                        for (d, &h) in d.iter_mut().zip(heads) {
+                            *d = (h ^ query[0]).count_ones();
+                        }
+                        let d = &d[..heads.len()];
+                        if d.iter().all(|&d| d > r) {
+                            continue;
+                        }
+                        for (&slot, &d) in slots.iter().zip(d) {
+                            if d <= r {
+                                candidates.push(u64::from(slot) << 8 | u64::from(d));
+                            }
                         }
                     }
                 }
                 None => {
                     if let Some(b) = self.tables[j].get(&(q ^ mask)) {
-                        candidates.extend_from_slice(b);
+                        candidates.extend(b.iter().map(|&s| u64::from(s) << 8 | 0xFF));
                     }
                 }
             });
         }
-        // A hash close to the query on several chunks is found once per chunk.
+        // A hash close to the query on several chunks is found once per chunk (with the same
+        // low byte each time).
         candidates.sort_unstable();
         candidates.dedup();
-        let hits = candidates.into_iter().filter_map(|slot| {
-            let d = distance(&self.hashes[slot as usize], query);
-            let id = self.owners[slot as usize].expect("tables hold live slots only");
+        let frozen = !self.frozen.is_empty();
+        let hits = candidates.into_iter().filter_map(|c| {
+            let slot = (c >> 8) as usize;
+            let d = if W == 1 && frozen {
+                (c & 0xFF) as u32
+            } else {
+                distance(&self.hashes[slot], query)
+            };
+            let id = self.owners[slot].expect("tables hold live slots only");
             (d <= r).then_some((id, d))
         });
         best_per_id(hits)
@@ -459,6 +524,38 @@ mod tests {
     }
 
     #[test]
+    fn a_large_index_searched_on_the_pool_finds_what_a_scan_does() {
+        // Past PARALLEL_FROM, several queries probe on the rayon pool: the same answer.
+        let mut state = 0x1234_5678_9ABC_DEF0_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut idx = HammingIndex::<1>::new();
+        let centre = next();
+        for id in 0..(PARALLEL_FROM as u32 + 500) {
+            // Most far away, one in fifty a few bits from the centre.
+            let h = if id % 50 == 0 {
+                centre ^ (next() & next() & next())
+            } else {
+                next()
+            };
+            idx.insert(id, [h]);
+        }
+        idx.freeze();
+        let queries = [[centre], [centre ^ 0b1011], [!centre]];
+        for r in [4, 10, 16] {
+            let found = idx.radius_any(&queries, r);
+            assert_eq!(found, idx.radius_scan(&queries, r), "r = {r}");
+            assert!(found.len() > 10, "r = {r}: {}", found.len());
+            let each: Vec<_> = queries.iter().map(|q| idx.radius_scan(&[*q], r)).collect();
+            assert_eq!(idx.radius_each(&queries, r), each, "r = {r}");
+        }
+    }
+
+    #[test]
     fn sub_radii_spread_the_pigeonhole() {
         let some = |v: &[Option<u32>]| v.iter().map(|s| s.map_or(0, |s| s + 1)).sum::<u32>();
         for m in [4, 16] {
@@ -566,6 +663,9 @@ mod tests {
                 "r = {}",
                 r
             );
+            // Each query on its own, whether the index scans once for both or probes.
+            let each = vec![expected, linear(model, &q2, *r)];
+            prop_assert_eq!(&idx.radius_each(&[q, q2], *r), &each, "r = {}", r);
         }
         Ok(())
     }
