@@ -245,19 +245,13 @@ impl<const W: usize> HammingIndex<W> {
         self.radius_any(std::slice::from_ref(query), r)
     }
 
-    /// Every id with a hash within distance `r` of any of `queries` (a photo in its rotations
-    /// and flips), once each at its smallest distance, sorted by distance then id. Exact. When
-    /// a scan is the cheaper way, it is one pass for all the queries, not one per query.
-    pub fn radius_any(&self, queries: &[[u64; W]], r: u32) -> Vec<(u32, u32)> {
-        if queries.is_empty() {
-            return Vec::new();
-        }
-        // In units of a scan's compare of one query with one hash (benches/photos.rs
-        // `search`): a probe (a table look-up, likely a cache miss) costs about 8, every hash
-        // met in a probed bucket about 2 (its first word compared in order), and every one
-        // passing that word a random access, a sort and a check, about 24. Hashes of 64 bits
-        // pass only when they are hits; wider ones pass nearly always at the radii they are
-        // searched with. When that exceeds a scan of everything, scan.
+    /// What one query's multi-index search at radius `r` costs, in units of a scan's compare of
+    /// one query with one hash (benches/photos.rs `search`): a probe (a table look-up, likely a
+    /// cache miss) costs about 8, every hash met in a probed bucket about 2 (its first word
+    /// compared in order), and every one passing that word a random access, a sort and a
+    /// check, about 24. Hashes of 64 bits pass only when they are hits; wider ones pass nearly
+    /// always at the radii they are searched with. A scan of everything costs `live`.
+    fn mih_cost(&self, r: u32) -> u64 {
         let probes: u64 = sub_radii(r, self.chunks())
             .into_iter()
             .flatten()
@@ -265,8 +259,17 @@ impl<const W: usize> HammingIndex<W> {
             .sum();
         let found = (probes * self.live as u64) >> CHUNK_BITS;
         let per_found = if W == 1 { 2 } else { 26 };
-        let mih = queries.len() as u64 * (8 * probes + per_found * found);
-        if mih >= queries.len() as u64 * self.live as u64 {
+        8 * probes + per_found * found
+    }
+
+    /// Every id with a hash within distance `r` of any of `queries` (a photo in its rotations
+    /// and flips), once each at its smallest distance, sorted by distance then id. Exact. When
+    /// a scan is the cheaper way, it is one pass for all the queries, not one per query.
+    pub fn radius_any(&self, queries: &[[u64; W]], r: u32) -> Vec<(u32, u32)> {
+        if queries.is_empty() {
+            return Vec::new();
+        }
+        if self.mih_cost(r) >= self.live as u64 {
             self.radius_scan(queries, r)
         } else if self.live < PARALLEL_FROM {
             best_per_id(queries.iter().flat_map(|q| self.radius_mih(q, r)))
@@ -285,14 +288,7 @@ impl<const W: usize> HammingIndex<W> {
         if queries.is_empty() {
             return Vec::new();
         }
-        let probes: u64 = sub_radii(r, self.chunks())
-            .into_iter()
-            .flatten()
-            .map(neighbours_within)
-            .sum();
-        let found = (probes * self.live as u64) >> CHUNK_BITS;
-        let per_found = if W == 1 { 2 } else { 26 };
-        if 8 * probes + per_found * found < self.live as u64 {
+        if self.mih_cost(r) < self.live as u64 {
             return queries.iter().map(|q| self.radius(q, r)).collect();
         }
         let mut hits: Vec<Vec<(u32, u32)>> = vec![Vec::new(); queries.len()];
