@@ -3,7 +3,7 @@
 //! the term matcher) is kept by the matching side.
 
 use tantivy::collector::{DocSetCollector, TopDocs};
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::query::{Bm25StatisticsProvider, BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::Field;
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
@@ -46,6 +46,28 @@ pub struct Snapshot {
     /// (the term dictionary's look-ups were 5 % of a sweep).
     word_dfs: DfCache,
     gram_dfs: DfCache,
+    /// Tokens of the words, n-grams and ids fields over all records, for BM25.
+    tokens: [(Field, u64); 3],
+}
+
+impl Bm25StatisticsProvider for Snapshot {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        match self.tokens.iter().find(|(f, _)| *f == field) {
+            Some((_, n)) => Ok(*n),
+            None => self.searcher.total_num_tokens(field),
+        }
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        self.searcher.total_num_docs()
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        match term.value().as_str() {
+            Some(text) => Ok(Snapshot::doc_freq(self, term.field(), text)),
+            None => self.searcher.doc_freq(term),
+        }
+    }
 }
 
 /// Document frequencies of one field's terms, as read from one snapshot (which never changes).
@@ -73,6 +95,8 @@ impl DfCache {
 impl Snapshot {
     pub(super) fn new(searcher: Searcher, fields: Fields) -> tantivy::Result<Snapshot> {
         let num_docs = searcher.num_docs();
+        let tokens = [fields.words, fields.grams, fields.ids]
+            .map(|f| (f, searcher.total_num_tokens(f).unwrap_or(0)));
         let mut snap = Snapshot {
             searcher,
             fields,
@@ -83,6 +107,7 @@ impl Snapshot {
             photo_docs: Vec::new(),
             word_dfs: DfCache::default(),
             gram_dfs: DfCache::default(),
+            tokens,
         };
         let mut keypoints = crate::photo::descriptors::DescriptorIndexBuilder::new();
         // The photo index: dHash of every photo of every product that has one.
@@ -311,9 +336,13 @@ impl Snapshot {
             return Ok(Vec::new());
         }
         let q = BooleanQuery::new(clauses);
-        let top = self
-            .searcher
-            .search(&q, &TopDocs::with_limit(k).order_by_score())?;
+        // BM25's statistics from this snapshot's memo: the searcher would read every query
+        // term's frequency from the term dictionary again (the same numbers).
+        let top = self.searcher.search_with_statistics_provider(
+            &q,
+            &TopDocs::with_limit(k).order_by_score(),
+            self,
+        )?;
         Ok(top.into_iter().map(|(_, a)| a).collect())
     }
 
@@ -390,6 +419,48 @@ mod tests {
             words: t.words,
             grams: t.grams,
             ids: t.ids,
+        }
+    }
+
+    /// Retrieval's memoised BM25 statistics are the searcher's own: the same candidates with
+    /// the same scores as tantivy computing them itself, looked up twice (memo filled, then
+    /// read).
+    #[test]
+    fn memoised_statistics_score_as_the_searcher_does() {
+        let store = Store::in_memory().unwrap();
+        store.ingest(records()).unwrap();
+        let snap = store.snapshot().unwrap();
+        for r in records().iter().take(60) {
+            let p = own_probe(r);
+            let clauses: Vec<(Occur, Box<dyn Query>)> = snap
+                .query_terms(&p)
+                .into_iter()
+                .map(|(field, text, boost)| {
+                    let q = TermQuery::new(
+                        Term::from_field_text(field, &text),
+                        IndexRecordOption::WithFreqs,
+                    );
+                    let q: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(q), boost));
+                    (Occur::Should, q)
+                })
+                .collect();
+            if clauses.is_empty() {
+                continue;
+            }
+            let q = BooleanQuery::new(clauses);
+            let top = TopDocs::with_limit(10).order_by_score();
+            let own = snap.searcher.search(&q, &top).unwrap();
+            for _ in 0..2 {
+                let memo = snap
+                    .searcher
+                    .search_with_statistics_provider(&q, &top, &snap)
+                    .unwrap();
+                assert_eq!(own, memo, "{}", r.id);
+                assert_eq!(
+                    snap.retrieve(&p, 10).unwrap(),
+                    own.iter().map(|(_, a)| *a).collect::<Vec<_>>()
+                );
+            }
         }
     }
 
