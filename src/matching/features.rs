@@ -282,7 +282,10 @@ impl PreparedBanned {
         // words.
         let model_words: Vec<String> = models
             .iter()
-            .flat_map(|(raw, _)| TextKeys::new(raw).plain)
+            // Only the words: a model's keys and n-grams are not needed here.
+            .flat_map(|(raw, _)| {
+                crate::text::normalize::plain_tokens(&crate::text::normalize::fold(raw))
+            })
             .collect();
         let (mut words, mut keys) = distinct_words(&title);
         if words.iter().any(|w| !model_words.contains(w)) {

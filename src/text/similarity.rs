@@ -73,8 +73,8 @@ pub fn covers(plain: &str, key: &str, dst: &TextKeys) -> bool {
         return dst.tokens.iter().any(|d| d == key)
             || (key.chars().count() >= 2 && dst.spaceless.contains(key));
     }
-    dst.tokens.iter().any(|d| d == key)
-        || dst.tokens.iter().any(|d| token_close(key, d))
+    // `token_close` holds for equal words too: one pass over the tokens.
+    dst.tokens.iter().any(|d| token_close(key, d))
         || (key.chars().count() >= 5 && dst.spaceless.contains(key))
         // "Zwart" is written "black" by another shop.
         || crate::text::lexicon::colour(plain)
