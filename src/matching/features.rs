@@ -1252,6 +1252,11 @@ pub const FEATURES: &[Feature] = &[
         about: "learned weight of the most telling banned title word the listing does not write",
         value: |f| f.variant_banned,
     },
+    Feature {
+        name: "variant_swap",
+        about: "the lesser of variant_listing and variant_banned: each side writes a telling word the other does not",
+        value: |f| f.variant_listing.min(f.variant_banned),
+    },
 ];
 
 /// Length of the feature vector.
@@ -1506,6 +1511,7 @@ mod tests {
             "banned_words",
             "variant_listing",
             "variant_banned",
+            "variant_swap",
         ];
         for f in FEATURES {
             assert!(
@@ -1530,7 +1536,7 @@ mod tests {
             pairs.push((vec!["box".into()], true));
         }
         let variants = crate::matching::variants::Variants::learn(
-            pairs.iter().map(|(w, y)| (w.as_slice(), *y)),
+            pairs.iter().map(|(w, y)| (0, w.as_slice(), *y)),
         );
         let roles = Roles::default().with_variants(variants.clone());
         let b = banned(json!({"id": "B", "title": "Adobe Photoshop CS3", "brand": "Adobe"}));
@@ -1538,6 +1544,10 @@ mod tests {
             let l = listing(json!({"id": "L", "title": title}));
             let p = PreparedListing::new(&l, QueryPhotos::default(), &Uniform);
             let f = Features::compute(&p, &b, &Uniform, &roles);
+            assert_eq!(
+                value("variant_swap", &f),
+                f.variant_listing.min(f.variant_banned)
+            );
             (value("variant_listing", &f), value("variant_banned", &f))
         };
         assert_eq!(judged("Adobe Photoshop CS3 box"), (0.0, 0.0));

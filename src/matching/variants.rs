@@ -53,36 +53,52 @@ impl Variants {
         self.words.is_empty()
     }
 
-    /// Learns the table from labelled pairs: the words that differ between the two sides
-    /// ([`differing`], both directions together) and whether the pair was one product.
-    pub fn learn<'a>(pairs: impl IntoIterator<Item = (&'a [String], bool)>) -> Variants {
-        let mut counts: HashMap<&str, (u32, u32)> = HashMap::new();
-        let (mut neg, mut pos) = (0u64, 0u64);
-        for (words, same) in pairs {
+    /// Learns the table from labelled pairs: the source each comes from, the words that differ
+    /// between its two sides ([`differing`], both directions together) and whether it was one
+    /// product. A word is weighed against its sources' own base rates: a benchmark of mostly
+    /// negative pairs does not make every word it uses look telling.
+    pub fn learn<'a>(pairs: impl IntoIterator<Item = (usize, &'a [String], bool)>) -> Variants {
+        let mut seen: Vec<(&str, usize, bool)> = Vec::new();
+        let mut by_source: HashMap<usize, (f64, f64)> = HashMap::new();
+        for (source, words, same) in pairs {
+            let b = by_source.entry(source).or_default();
             for w in words {
-                let c = counts.entry(w.as_str()).or_default();
+                seen.push((w.as_str(), source, same));
                 if same {
-                    c.1 += 1;
-                    pos += 1;
+                    b.1 += 1.0;
                 } else {
-                    c.0 += 1;
-                    neg += 1;
+                    b.0 += 1.0;
                 }
             }
         }
-        if neg == 0 || pos == 0 {
-            return Variants::default();
+        // Each source's base rate: of its differing words, the share in pairs of two products.
+        // A source of one kind of pair says nothing about which words tell products apart.
+        let base: HashMap<usize, f64> = by_source
+            .into_iter()
+            .filter(|(_, (n, p))| *n > 0.0 && *p > 0.0)
+            .map(|(s, (n, p))| (s, (n / (n + p)).clamp(0.01, 0.99)))
+            .collect();
+        // Per word: negatives, positives, and the base rates of the sources it was seen in.
+        let mut counts: HashMap<&str, (f64, f64, Vec<usize>)> = HashMap::new();
+        for (w, source, same) in seen {
+            if !base.contains_key(&source) {
+                continue;
+            }
+            let c = counts.entry(w).or_default();
+            if same {
+                c.1 += 1.0;
+            } else {
+                c.0 += 1.0;
+            }
+            c.2.push(source);
         }
-        // The base rate: of all differing words, the share in pairs of two products.
-        let base = neg as f64 / (neg + pos) as f64;
-        let base_odds = base / (1.0 - base);
         let words = counts
             .into_iter()
-            .filter(|(_, (n, p))| n + p >= SUPPORT)
-            .filter_map(|(w, (n, p))| {
-                let odds =
-                    (f64::from(n) + PRIOR * base) / (f64::from(p) + PRIOR * (1.0 - base));
-                let lr = (odds / base_odds).ln();
+            .filter(|(_, (n, p, _))| n + p >= f64::from(SUPPORT))
+            .filter_map(|(w, (n, p, sources))| {
+                let expected = sources.iter().map(|s| base[s]).sum::<f64>() / sources.len() as f64;
+                let odds = (n + PRIOR * expected) / (p + PRIOR * (1.0 - expected));
+                let lr = (odds / (expected / (1.0 - expected))).ln();
                 // Two decimals: the file stays readable and the trees see the same values.
                 (lr >= KEPT).then(|| (w.to_string(), ((lr * 100.0).round() / 100.0) as f32))
             })
@@ -139,7 +155,7 @@ mod tests {
         }
         pairs.push((words("upgrade"), true));
         pairs.push((words("once twice"), false));
-        let v = Variants::learn(pairs.iter().map(|(w, y)| (w.as_slice(), *y)));
+        let v = Variants::learn(pairs.iter().map(|(w, y)| (0, w.as_slice(), *y)));
         assert!(v.weight("cs4") > 0.3, "{v:?}");
         assert!(v.weight("upgrade") > 0.0);
         assert!(v.weight("upgrade") < v.weight("cs4"));
@@ -154,8 +170,8 @@ mod tests {
 
     #[test]
     fn one_kind_of_pair_teaches_nothing() {
-        let pairs = [(words("cs3 cs4"), false), (words("cs3 cs4"), false)];
-        let v = Variants::learn(pairs.iter().map(|(w, y)| (w.as_slice(), *y)));
+        let pairs = [(words("cs3 cs4"), false); 4];
+        let v = Variants::learn(pairs.iter().map(|(w, y)| (0, w.as_slice(), *y)));
         assert!(v.is_empty());
         let v = Variants::learn(std::iter::empty());
         assert!(v.is_empty());
@@ -179,7 +195,7 @@ mod tests {
             .map(|i| (words("zeta alpha"), i == 0))
             .chain((0..8).map(|_| (words("plain"), true)))
             .collect();
-        let v = Variants::learn(pairs.iter().map(|(w, y)| (w.as_slice(), *y)));
+        let v = Variants::learn(pairs.iter().map(|(w, y)| (0, w.as_slice(), *y)));
         let text = serde_json::to_string(&v).unwrap();
         assert!(text.find("alpha") < text.find("zeta"), "{text}");
         let back: Variants = serde_json::from_str(&text).unwrap();

@@ -183,13 +183,15 @@ fn pair_words(sources: &[Source]) -> Vec<(usize, String, Vec<String>, bool)> {
                     r.brand.as_deref().unwrap_or(""),
                     r.models.join(" ")
                 );
-                (r.id.as_str(), (TextKeys::new(&r.title), TextKeys::new(&side)))
+                (
+                    r.id.as_str(),
+                    (TextKeys::new(&r.title), TextKeys::new(&side)),
+                )
             })
             .collect();
         let mut heads: HashMap<&str, TextKeys> = HashMap::new();
         for (a, b, y) in &s.pairs {
-            let (Some((title, side)), Some(l)) = (banned.get(a.as_str()), s.listings.get(b))
-            else {
+            let (Some((title, side)), Some(l)) = (banned.get(a.as_str()), s.listings.get(b)) else {
                 continue;
             };
             let head = heads.entry(b.as_str()).or_insert_with(|| {
@@ -305,6 +307,7 @@ fn constraints(columns: &[usize]) -> ConstraintMap {
         "brand_absent",
         "variant_listing",
         "variant_banned",
+        "variant_swap",
     ];
     columns
         .iter()
@@ -431,7 +434,7 @@ pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<T
             words
                 .iter()
                 .filter(|w| Some(fold_of(w.0, &w.1)) != skip)
-                .map(|w| (w.2.as_slice(), w.3)),
+                .map(|w| (w.0, w.2.as_slice(), w.3)),
         )
     };
     let roles = learn_roles(sources).with_variants(learn_variants(None));
