@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::text::normalize::TextKeys;
 
 /// Pairs a word must differ in before what they say about it is kept: fewer are noise.
-pub const SUPPORT: u32 = 3;
+pub const SUPPORT: u32 = 5;
 
 /// Pseudo-pairs at the base rate that every word's counts are shrunk towards: a word seen in
 /// three negative pairs is some evidence, not certainty.
