@@ -308,6 +308,8 @@ mod tests {
             photo_hashed: None,
             photo_pdq: None,
             photo_check: None,
+            variant_listing: 0.0,
+            variant_banned: 0.0,
         }
     }
 

@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn one_kind_of_pair_teaches_nothing() {
-        let pairs = [(words("cs3 cs4"), false); 4];
+        let pairs = vec![(words("cs3 cs4"), false); 6];
         let v = Variants::learn(pairs.iter().map(|(w, y)| (0, w.as_slice(), *y)));
         assert!(v.is_empty());
         let v = Variants::learn(std::iter::empty());
