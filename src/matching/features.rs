@@ -223,14 +223,6 @@ fn brand_alias(a: &str, b: &str) -> bool {
     short.len() >= 3 && long.starts_with(short)
 }
 
-/// Share of two banned titles' distinct words both write at and over which the records may be
-/// one product written twice ([`PreparedBanned::near_copy`]).
-pub const NEAR_COPY_SHARE: f32 = 0.5;
-
-/// A learned variant weight at and over which a word two titles do not share tells their
-/// products apart (colours of one line weigh about 0.3–0.7, editions and capacities 1–5).
-pub const TELLING: f32 = 0.5;
-
 /// A banned product, ready to be compared.
 #[derive(Debug)]
 pub struct PreparedBanned {
@@ -357,29 +349,6 @@ impl PreparedBanned {
                     && o.models.iter().any(|(_, k)| k == key)
             });
         shared && self.product_keys().compatible(&o.product_keys())
-    }
-
-    /// Another banned record that writes this one's title over again, as shops list one
-    /// product under their own titles without a code in common: most title words shared
-    /// ([`NEAR_COPY_SHARE`]), none on either side that tells products of a line apart by the
-    /// learned variant words ([`crate::matching::variants`]), and nothing else setting them
-    /// apart. Not a rival for a listing's margin, as [`PreparedBanned::same_product`] is not.
-    pub fn near_copy(&self, o: &PreparedBanned, roles: &Roles) -> bool {
-        let v = roles.variants();
-        if v.is_empty() {
-            return false;
-        }
-        let (mine, theirs) = crate::matching::variants::differing(&self.title, &o.title, &o.title);
-        let mut distinct: Vec<&String> = self.title.plain.iter().collect();
-        distinct.sort();
-        distinct.dedup();
-        let shared = distinct.len().saturating_sub(mine.len());
-        let all = shared + mine.len() + theirs.len();
-        all > 0
-            && shared as f32 >= NEAR_COPY_SHARE * all as f32
-            && v.strongest(&mine) < TELLING
-            && v.strongest(&theirs) < TELLING
-            && self.product_keys().compatible(&o.product_keys())
     }
 
     fn product_keys(&self) -> roles::ProductKeys<'_> {
@@ -1592,32 +1561,6 @@ mod tests {
         let p = PreparedListing::new(&l, QueryPhotos::default(), &Uniform);
         let f = Features::compute(&p, &b, &Uniform, &Roles::default());
         assert_eq!((f.variant_listing, f.variant_banned), (0.0, 0.0));
-    }
-
-    #[test]
-    fn a_title_written_over_again_is_a_near_copy_and_a_variant_is_not() {
-        let pairs: Vec<(Vec<String>, bool)> = (0..6)
-            .flat_map(|_| {
-                [
-                    (vec!["mono".to_string(), "stereo".to_string()], false),
-                    (vec!["headset".to_string()], true),
-                ]
-            })
-            .collect();
-        let roles = Roles::default().with_variants(crate::matching::variants::Variants::learn(
-            pairs.iter().map(|(w, y)| (0, w.as_slice(), *y)),
-        ));
-        let b = |t: &str| banned(json!({"id": "B", "title": t}));
-        let mono = b("Jabra Evolve 20 UC Mono");
-        // Another shop's title of the same product, no code in common.
-        assert!(mono.near_copy(&b("JABRA EVOLVE 20 UC Mono headset"), &roles));
-        // Another variant of the line, another product, other words altogether.
-        assert!(!mono.near_copy(&b("Jabra Evolve 20 UC Stereo"), &roles));
-        assert!(!mono.near_copy(&b("Logitech C310 webcam"), &roles));
-        // Colours set records apart whatever the words say; nothing is a copy without a table.
-        assert!(!b("Evolve 20 UC black").near_copy(&b("Evolve 20 UC white"), &roles));
-        assert!(!mono.near_copy(&b("Jabra Evolve 20 UC Mono"), &Roles::default()));
-        assert!(!b("").near_copy(&b(""), &roles));
     }
 
     #[test]

@@ -112,11 +112,7 @@ impl Matcher {
             .map(|i| {
                 let best_other = order
                     .iter()
-                    .find(|&&j| {
-                        j != i
-                            && !out[i].banned.same_product(&out[j].banned, roles)
-                            && !out[i].banned.near_copy(&out[j].banned, roles)
-                    })
+                    .find(|&&j| j != i && !out[i].banned.same_product(&out[j].banned, roles))
                     .map_or(0.0, |&j| texts[j]);
                 (texts[i] - best_other).clamp(-1.0, 1.0)
             })
