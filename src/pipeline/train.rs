@@ -51,6 +51,10 @@ pub struct TrainOptions {
     pub version: u32,
     /// Features the trees do not see (by name).
     pub without: Vec<String>,
+    /// Learn the variant words ([`Variants`]) and feature each fold's pairs with those of the
+    /// other folds. Off by default: on the benchmarks it helped WDC Products and hurt the
+    /// leave-one-dataset-out figures and the generated hard cases (benches/RESULTS.md).
+    pub variants: bool,
 }
 
 impl Default for TrainOptions {
@@ -65,6 +69,7 @@ impl Default for TrainOptions {
             seed: 0,
             version: 1,
             without: Vec::new(),
+            variants: false,
         }
     }
 }
@@ -428,7 +433,11 @@ const REVIEW_TIE: f64 = 0.002;
 pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<Trained> {
     let folds = opts.folds.max(2);
     let fold_of = |source: usize, listing: &str| fold(source, listing, folds);
-    let words = pair_words(sources);
+    let words = if opts.variants {
+        pair_words(sources)
+    } else {
+        Vec::new()
+    };
     let learn_variants = |skip: Option<usize>| {
         Variants::learn(
             words
@@ -437,16 +446,23 @@ pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<T
                 .map(|w| (w.0, w.2.as_slice(), w.3)),
         )
     };
-    let roles = learn_roles(sources).with_variants(learn_variants(None));
-    // Each fold's pairs are featured with the variant words learned from the other folds:
-    // a word weighed by the pair's own label would teach the trees to trust it blindly.
-    let mut samples = Vec::new();
-    for k in 0..folds {
-        let config = featuring(base, roles.clone().with_variants(learn_variants(Some(k))));
-        samples.extend(samples_where(sources, &config, |si, id| {
-            fold_of(si, id) == k
-        })?);
-    }
+    let roles = learn_roles(sources);
+    let (roles, samples) = if opts.variants {
+        let roles = roles.with_variants(learn_variants(None));
+        // Each fold's pairs are featured with the variant words learned from the other folds:
+        // a word weighed by the pair's own label would teach the trees to trust it blindly.
+        let mut samples = Vec::new();
+        for k in 0..folds {
+            let config = featuring(base, roles.clone().with_variants(learn_variants(Some(k))));
+            samples.extend(samples_where(sources, &config, |si, id| {
+                fold_of(si, id) == k
+            })?);
+        }
+        (roles, samples)
+    } else {
+        let samples = samples(sources, &featuring(base, roles.clone()))?;
+        (roles, samples)
+    };
     for name in &opts.without {
         if crate::matching::features::feature_index(name).is_none() {
             return Err(Error::Invalid(format!("train: no feature `{name}`")));
@@ -609,5 +625,30 @@ mod tests {
         let back = TreeModel::from_json(&text).unwrap();
         let x = [0.5; N];
         assert_eq!(back.score(&x), t.model.score(&x));
+        // No variant words unless asked for.
+        assert!(t.model.roles.variants().is_empty());
+    }
+
+    #[test]
+    fn variant_words_are_learned_when_asked_and_ship_with_the_model() {
+        let sources = [source(240)];
+        let opts = TrainOptions {
+            iterations: 20,
+            variants: true,
+            ..TrainOptions::default()
+        };
+        let t = train(&sources, &Config::default(), &opts).unwrap();
+        // The other models' prefix differs only between two products.
+        let v = t.model.roles.variants();
+        assert!(v.weight("zx") > 0.0, "{v:?}");
+        assert_eq!(v.weight("aquaboil"), 0.0);
+        let (pos, neg): (Vec<_>, Vec<_>) = t.out_of_fold.iter().partition(|(_, y)| *y);
+        let mean = |v: &[&(f32, bool)]| v.iter().map(|x| x.0).sum::<f32>() / v.len() as f32;
+        assert!(mean(&pos) > mean(&neg) + 0.3);
+        // Every labelled pair was featured once, in one of the folds.
+        assert_eq!(t.samples.len(), 240);
+        let text = serde_json::to_string(&t.model.to_file().unwrap()).unwrap();
+        let back = TreeModel::from_json(&text).unwrap();
+        assert_eq!(back.roles.variants(), v);
     }
 }
