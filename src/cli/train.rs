@@ -59,6 +59,10 @@ pub struct TrainArgs {
     /// Features the trees do not see (names of the feature table, comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     without: Vec<String>,
+    /// Also learn the variant words (title words one side writes and the other does not that
+    /// tell products of a line apart) and give the trees their features.
+    #[arg(long)]
+    variants: bool,
 }
 
 /// The splits of a benchmark training may read.
@@ -137,6 +141,7 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
         block_precision: a.block_precision,
         version: a.model_version,
         without: a.without.clone(),
+        variants: a.variants,
         ..TrainOptions::default()
     };
     let t = train::train(&sources, &config, &opts)?;

@@ -714,6 +714,11 @@ pub struct Features {
     /// |ln(listing price / banned price)|, capped at 2 and scaled to [0, 1]; 0 when either
     /// price is unknown. Weak evidence: resellers discount.
     pub price_gap: f32,
+    /// The learned weight ([`crate::matching::variants`]) of the most telling title word the
+    /// listing writes and the banned record does not, and the other way round: "CS4" against
+    /// "CS3", "upgrade", "Mac".
+    pub variant_listing: f32,
+    pub variant_banned: f32,
 }
 
 impl Features {
@@ -958,7 +963,18 @@ impl Features {
         let photo_check = PhotoCheck::best(l, b, close.is_some(), voted);
         let photo_hashed = photo;
         let photo = PhotoCheck::fold(photo, photo_check.as_ref());
+        let (variant_listing, variant_banned) = if roles.variants().is_empty() {
+            (0.0, 0.0)
+        } else {
+            let (lw, bw) = crate::matching::variants::differing(&l.head, &b.title, &b.side);
+            (
+                roles.variants().strongest(&lw),
+                roles.variants().strongest(&bw),
+            )
+        };
         Features {
+            variant_listing,
+            variant_banned,
             photo,
             photo_hashed,
             photo_pdq,
@@ -1229,6 +1245,21 @@ pub const FEATURES: &[Feature] = &[
         about: "both sides write codes and neither writes one of the other's",
         value: |f| flag(f.surface.code_none),
     },
+    Feature {
+        name: "variant_listing",
+        about: "learned weight of the most telling title word the listing writes and the banned record does not",
+        value: |f| f.variant_listing,
+    },
+    Feature {
+        name: "variant_banned",
+        about: "learned weight of the most telling banned title word the listing does not write",
+        value: |f| f.variant_banned,
+    },
+    Feature {
+        name: "variant_swap",
+        about: "the lesser of variant_listing and variant_banned: each side writes a telling word the other does not",
+        value: |f| f.variant_listing.min(f.variant_banned),
+    },
 ];
 
 /// Length of the feature vector.
@@ -1475,10 +1506,19 @@ mod tests {
     #[test]
     fn every_feature_has_a_hand_made_case_or_is_set_by_the_matcher() {
         // `margin` and `top` compare a candidate with the others: see the matcher's tests.
+        // The variant words need a learned table: see `variant_words_weigh_what_was_learned`.
         let covered: Vec<&str> = cases().iter().map(|c| c.0).collect();
+        let elsewhere = [
+            "margin",
+            "top",
+            "banned_words",
+            "variant_listing",
+            "variant_banned",
+            "variant_swap",
+        ];
         for f in FEATURES {
             assert!(
-                covered.contains(&f.name) || ["margin", "top", "banned_words"].contains(&f.name),
+                covered.contains(&f.name) || elsewhere.contains(&f.name),
                 "feature `{}` has no case in features::tests::cases",
                 f.name
             );
@@ -1488,6 +1528,42 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), names.len(), "feature names repeat: {names:?}");
+    }
+
+    #[test]
+    fn variant_words_weigh_what_was_learned() {
+        let mut pairs: Vec<(Vec<String>, bool)> = Vec::new();
+        for _ in 0..5 {
+            pairs.push((vec!["cs3".into(), "cs4".into()], false));
+            pairs.push((vec!["upgrade".into()], false));
+            pairs.push((vec!["box".into()], true));
+        }
+        let variants = crate::matching::variants::Variants::learn(
+            pairs.iter().map(|(w, y)| (0, w.as_slice(), *y)),
+        );
+        let roles = Roles::default().with_variants(variants.clone());
+        let b = banned(json!({"id": "B", "title": "Adobe Photoshop CS3", "brand": "Adobe"}));
+        let judged = |title: &str| {
+            let l = listing(json!({"id": "L", "title": title}));
+            let p = PreparedListing::new(&l, QueryPhotos::default(), &Uniform);
+            let f = Features::compute(&p, &b, &Uniform, &roles);
+            assert_eq!(
+                value("variant_swap", &f),
+                f.variant_listing.min(f.variant_banned)
+            );
+            (value("variant_listing", &f), value("variant_banned", &f))
+        };
+        assert_eq!(judged("Adobe Photoshop CS3 box"), (0.0, 0.0));
+        assert_eq!(
+            judged("Adobe Photoshop CS4 upgrade"),
+            (variants.weight("cs4"), variants.weight("cs3"))
+        );
+        assert!(judged("Adobe Photoshop CS3 upgrade").0 > 0.0);
+        // Without a learned table, nothing.
+        let l = listing(json!({"id": "L", "title": "Adobe Photoshop CS4"}));
+        let p = PreparedListing::new(&l, QueryPhotos::default(), &Uniform);
+        let f = Features::compute(&p, &b, &Uniform, &Roles::default());
+        assert_eq!((f.variant_listing, f.variant_banned), (0.0, 0.0));
     }
 
     #[test]

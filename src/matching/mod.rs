@@ -1,6 +1,6 @@
 //! Judging a listing against banned records: what a pair shares ([`features`]), the typed
 //! evidence behind a match ([`evidence`]), how the numbers of two titles agree ([`surface`]), fusion and decision ([`score`]), term rules
-//! ([`terms`]), identifier roles ([`roles`]), the learned trees ([`trees`]), the one judging
+//! ([`terms`]), identifier roles ([`roles`]), variant words ([`variants`]), the learned trees ([`trees`]), the one judging
 //! stage ([`matcher`]) and fitting the logistic weights ([`calibrate`]).
 //!
 //! Nothing here reads a file or an index: records and listings come prepared.
@@ -15,6 +15,7 @@ pub mod score;
 pub mod surface;
 pub mod terms;
 pub mod trees;
+pub mod variants;
 
 /// `f` over `items`, results in the items' order: on the rayon pool when `parallel` (a listing
 /// with photos, whose candidates can cost a verification each), else on this thread. A rayon

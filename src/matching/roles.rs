@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::matching::variants::Variants;
 use crate::text::ident;
 
 /// A key seen in this many distinct products of the corpus is an attribute, never identity.
@@ -44,6 +45,9 @@ pub struct Roles {
     spread: HashMap<String, u32>,
     #[serde(default, serialize_with = "sorted")]
     families: HashMap<String, (u32, u32)>,
+    /// Title words that tell products of one line apart, learned from labelled pairs.
+    #[serde(default)]
+    variants: Variants,
 }
 
 /// Maps written in key order, so that a retrained model file diffs line by line.
@@ -83,6 +87,16 @@ impl Roles {
         self.spread.len()
     }
 
+    /// The variant words learned beside the roles ([`Variants`]).
+    pub fn variants(&self) -> &Variants {
+        &self.variants
+    }
+
+    pub fn with_variants(mut self, variants: Variants) -> Roles {
+        self.variants = variants;
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.spread.is_empty()
     }
@@ -116,6 +130,7 @@ impl Roles {
                 .filter(|(_, n)| *n >= 2)
                 .collect(),
             families,
+            variants: Variants::default(),
         }
     }
 }

@@ -4,8 +4,9 @@
 //! logistic fusion of the config's weights) over the feature vector of `features::Features`, so
 //! it is comparable across listings. The decision takes the thresholds of the config, and then
 //! two rules of honesty: `block` needs decisive identity evidence (an identifying code, a
-//! barcode, the same photo, or a near-identical title with the brand) and no conflict of any
-//! kind; and a barcode equal to a banned one is at least `review`, whatever the title says.
+//! barcode, the same photo, or a near-identical title with the brand and no learned variant
+//! word apart) and no conflict of any kind; and a barcode equal to a banned one is at least
+//! `review`, whatever the title says.
 
 use crate::config::{Config, ScorerKind, Weights};
 use crate::matching::evidence::{
@@ -78,7 +79,16 @@ pub fn decisive(f: &Features, title_words: usize) -> bool {
         {
             false
         }
-        _ => title_words >= 3 && f.coverage >= 0.85 && f.grams >= 0.8,
+        // A title alone blocks only when neither side writes a word that, by the learned
+        // variant words, tells products of one line apart ("blue", "kit", an edition): shops'
+        // titles of two variants can share every other word.
+        _ => {
+            title_words >= 3
+                && f.coverage >= 0.85
+                && f.grams >= 0.8
+                && f.variant_listing == 0.0
+                && f.variant_banned == 0.0
+        }
     }
 }
 
@@ -308,7 +318,32 @@ mod tests {
             photo_hashed: None,
             photo_pdq: None,
             photo_check: None,
+            variant_listing: 0.0,
+            variant_banned: 0.0,
         }
+    }
+
+    #[test]
+    fn a_title_alone_does_not_block_across_a_learned_variant_word() {
+        let mut f = features(ModelEvidence::None, 1.0, BrandEvidence::Match(1.0));
+        f.grams = 0.9;
+        assert!(decisive(&f, 6));
+        f.variant_listing = 0.7;
+        assert!(!decisive(&f, 6));
+        f.variant_listing = 0.0;
+        f.variant_banned = 0.54;
+        assert!(!decisive(&f, 6));
+        // An identifying code is decisive whatever words a shop adds.
+        let mut f = features(
+            ModelEvidence::Equal {
+                listing: "KT-9000".into(),
+                banned: "KT-9000".into(),
+            },
+            1.0,
+            BrandEvidence::Match(1.0),
+        );
+        f.variant_listing = 0.7;
+        assert!(decisive(&f, 6));
     }
 
     #[test]

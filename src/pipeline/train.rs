@@ -20,8 +20,10 @@ use crate::matching::calibrate;
 use crate::matching::features::{FEATURES, N};
 use crate::matching::roles::Roles;
 use crate::matching::trees::TreeModel;
+use crate::matching::variants::{self, Variants};
 use crate::model::{BannedRecord, Listing};
 use crate::pipeline::em::Pair;
+use crate::text::normalize::TextKeys;
 
 /// Labelled pairs over one set of banned records and listings.
 pub struct Source {
@@ -49,6 +51,10 @@ pub struct TrainOptions {
     pub version: u32,
     /// Features the trees do not see (by name).
     pub without: Vec<String>,
+    /// Learn the variant words ([`Variants`]) and feature each fold's pairs with those of the
+    /// other folds. Off by default: on the benchmarks it helped WDC Products and hurt the
+    /// leave-one-dataset-out figures and the generated hard cases (benches/RESULTS.md).
+    pub variants: bool,
 }
 
 impl Default for TrainOptions {
@@ -63,6 +69,7 @@ impl Default for TrainOptions {
             seed: 0,
             version: 1,
             without: Vec::new(),
+            variants: false,
         }
     }
 }
@@ -156,6 +163,56 @@ pub fn learn_roles(sources: &[Source]) -> Roles {
     Roles::learn(offers)
 }
 
+/// The fold of a listing's pairs (of `folds`), by a hash of its source and id.
+fn fold(source: usize, listing: &str, folds: usize) -> usize {
+    let h = listing
+        .bytes()
+        .fold(source as u64 ^ 0xcbf29ce484222325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        });
+    (h % folds.max(1) as u64) as usize
+}
+
+/// Every labelled pair's differing title words ([`variants::differing`], both directions):
+/// (source, listing id, words, same product). Read as the features read them.
+fn pair_words(sources: &[Source]) -> Vec<(usize, String, Vec<String>, bool)> {
+    let mut out = Vec::new();
+    for (si, s) in sources.iter().enumerate() {
+        let banned: HashMap<&str, (TextKeys, TextKeys)> = s
+            .banned
+            .iter()
+            .map(|r| {
+                let side = format!(
+                    "{} {} {}",
+                    r.title,
+                    r.brand.as_deref().unwrap_or(""),
+                    r.models.join(" ")
+                );
+                (
+                    r.id.as_str(),
+                    (TextKeys::new(&r.title), TextKeys::new(&side)),
+                )
+            })
+            .collect();
+        let mut heads: HashMap<&str, TextKeys> = HashMap::new();
+        for (a, b, y) in &s.pairs {
+            let (Some((title, side)), Some(l)) = (banned.get(a.as_str()), s.listings.get(b)) else {
+                continue;
+            };
+            let head = heads.entry(b.as_str()).or_insert_with(|| {
+                TextKeys::new(&match &l.brand {
+                    Some(brand) => format!("{} {brand}", l.title),
+                    None => l.title.clone(),
+                })
+            });
+            let (mut words, theirs) = variants::differing(head, title, side);
+            words.extend(theirs);
+            out.push((si, b.clone(), words, *y));
+        }
+    }
+    out
+}
+
 /// A config that computes features with `roles` (and scores with nothing yet).
 fn featuring(base: &Config, roles: Roles) -> Config {
     let mut c = base.clone();
@@ -174,13 +231,27 @@ fn featuring(base: &Config, roles: Roles) -> Config {
 /// The features of every labelled pair of every source, whether retrieval found the pair or
 /// not (a pair the index would not retrieve is still a pair the matcher may be asked about).
 pub fn samples(sources: &[Source], config: &Config) -> Result<Vec<Sample>> {
+    samples_where(sources, config, |_, _| true)
+}
+
+/// [`samples`] of the listings `keep` admits (by source and listing id).
+fn samples_where(
+    sources: &[Source],
+    config: &Config,
+    keep: impl Fn(usize, &str) -> bool,
+) -> Result<Vec<Sample>> {
     let mut out = Vec::new();
     for (si, s) in sources.iter().enumerate() {
-        let engine = Engine::in_memory(s.banned.clone(), config.clone())?;
         let mut by_listing: HashMap<&str, Vec<(&str, bool)>> = HashMap::new();
         for (a, b, y) in &s.pairs {
-            by_listing.entry(b.as_str()).or_default().push((a, *y));
+            if keep(si, b) {
+                by_listing.entry(b.as_str()).or_default().push((a, *y));
+            }
         }
+        if by_listing.is_empty() {
+            continue;
+        }
+        let engine = Engine::in_memory(s.banned.clone(), config.clone())?;
         let mut listings: Vec<&&str> = by_listing.keys().collect();
         listings.sort();
         let per: Vec<Vec<Sample>> = listings
@@ -239,6 +310,9 @@ fn constraints(columns: &[usize]) -> ConstraintMap {
         "price_gap",
         "codes_apart",
         "brand_absent",
+        "variant_listing",
+        "variant_banned",
+        "variant_swap",
     ];
     columns
         .iter()
@@ -357,9 +431,38 @@ const REVIEW_TIE: f64 = 0.002;
 /// Trains a model on `sources`: roles from their offers, then trees on their pairs, then
 /// thresholds on out-of-fold scores.
 pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<Trained> {
+    let folds = opts.folds.max(2);
+    let fold_of = |source: usize, listing: &str| fold(source, listing, folds);
+    let words = if opts.variants {
+        pair_words(sources)
+    } else {
+        Vec::new()
+    };
+    let learn_variants = |skip: Option<usize>| {
+        Variants::learn(
+            words
+                .iter()
+                .filter(|w| Some(fold_of(w.0, &w.1)) != skip)
+                .map(|w| (w.0, w.2.as_slice(), w.3)),
+        )
+    };
     let roles = learn_roles(sources);
-    let config = featuring(base, roles.clone());
-    let samples = samples(sources, &config)?;
+    let (roles, samples) = if opts.variants {
+        let roles = roles.with_variants(learn_variants(None));
+        // Each fold's pairs are featured with the variant words learned from the other folds:
+        // a word weighed by the pair's own label would teach the trees to trust it blindly.
+        let mut samples = Vec::new();
+        for k in 0..folds {
+            let config = featuring(base, roles.clone().with_variants(learn_variants(Some(k))));
+            samples.extend(samples_where(sources, &config, |si, id| {
+                fold_of(si, id) == k
+            })?);
+        }
+        (roles, samples)
+    } else {
+        let samples = samples(sources, &featuring(base, roles.clone()))?;
+        (roles, samples)
+    };
     for name in &opts.without {
         if crate::matching::features::feature_index(name).is_none() {
             return Err(Error::Invalid(format!("train: no feature `{name}`")));
@@ -375,25 +478,16 @@ pub fn train(sources: &[Source], base: &Config, opts: &TrainOptions) -> Result<T
         ));
     }
     // Out-of-fold scores: a listing's pairs stay in one fold.
-    let fold_of = |s: &Sample| {
-        let h = s
-            .listing
-            .bytes()
-            .fold(s.source as u64 ^ 0xcbf29ce484222325, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-            });
-        (h % opts.folds.max(2) as u64) as usize
-    };
-    let folds = opts.folds.max(2);
+    let sample_fold = |s: &Sample| fold_of(s.source, &s.listing);
     let mut out_of_fold = vec![(0f32, false); samples.len()];
     for k in 0..folds {
         let train: Vec<usize> = (0..samples.len())
-            .filter(|i| fold_of(&samples[*i]) != k)
+            .filter(|i| sample_fold(&samples[*i]) != k)
             .collect();
         let b = fit(&samples, &weights, &train, &columns, opts)?;
         let m = TreeModel::with_columns(b, roles.clone(), 0, columns.clone());
         for (i, s) in samples.iter().enumerate() {
-            if fold_of(s) == k {
+            if sample_fold(s) == k {
                 out_of_fold[i] = (m.score(&s.x), s.y);
             }
         }
@@ -531,5 +625,30 @@ mod tests {
         let back = TreeModel::from_json(&text).unwrap();
         let x = [0.5; N];
         assert_eq!(back.score(&x), t.model.score(&x));
+        // No variant words unless asked for.
+        assert!(t.model.roles.variants().is_empty());
+    }
+
+    #[test]
+    fn variant_words_are_learned_when_asked_and_ship_with_the_model() {
+        let sources = [source(240)];
+        let opts = TrainOptions {
+            iterations: 20,
+            variants: true,
+            ..TrainOptions::default()
+        };
+        let t = train(&sources, &Config::default(), &opts).unwrap();
+        // The other models' prefix differs only between two products.
+        let v = t.model.roles.variants();
+        assert!(v.weight("zx") > 0.0, "{v:?}");
+        assert_eq!(v.weight("aquaboil"), 0.0);
+        let (pos, neg): (Vec<_>, Vec<_>) = t.out_of_fold.iter().partition(|(_, y)| *y);
+        let mean = |v: &[&(f32, bool)]| v.iter().map(|x| x.0).sum::<f32>() / v.len() as f32;
+        assert!(mean(&pos) > mean(&neg) + 0.3);
+        // Every labelled pair was featured once, in one of the folds.
+        assert_eq!(t.samples.len(), 240);
+        let text = serde_json::to_string(&t.model.to_file().unwrap()).unwrap();
+        let back = TreeModel::from_json(&text).unwrap();
+        assert_eq!(back.roles.variants(), v);
     }
 }
