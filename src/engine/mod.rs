@@ -27,10 +27,11 @@ pub struct Engine {
 /// Banned records a listing's keypoints nominate at most (each is then verified).
 const KEYPOINT_CANDIDATES: usize = 16;
 
-/// dHash distance (of 64) within which a banned photo makes its record a candidate whatever
-/// the text says: [`PHOTO_RADIUS`](crate::matching::features::PHOTO_RADIUS). Not less, though
-/// a photo at 10 or more decides nothing alone (a test below holds the default model to that):
-/// such a candidate's keypoints are still verified when hash-close or among the most voted
+/// dHash distance (of 64) within which a banned photo's record is weighed as a candidate
+/// whatever the text says: [`PHOTO_RADIUS`](crate::matching::features::PHOTO_RADIUS), and
+/// judged when its photo is evidence (`photo_hits_judged`). Not less, though a photo at 10 or
+/// more decides nothing alone (a test below holds the default model to that): such a
+/// candidate's keypoints are still verified when hash-close or among the most voted
 /// (`features::verified_by_votes`), and retrieving within 9 or 15 instead lost one crop of the
 /// 720 edited grocery photos of the suite's seed 1 (benches/RESULTS.md, issue 14, session 3).
 pub const PHOTO_CANDIDATE_RADIUS: u32 = crate::matching::features::PHOTO_RADIUS;
@@ -138,12 +139,12 @@ impl Engine {
             // one search.
             let dhashes: Vec<[u64; 1]> = photos.pairs.iter().map(|(_, p)| [p.dhash]).collect();
             let (mut by_photo, by_pdq) = rayon::join(
-                || index.photo_candidates(&dhashes, PHOTO_CANDIDATE_RADIUS),
+                || index.photo_hits(&dhashes, PHOTO_CANDIDATE_RADIUS),
                 // PDQ turn by turn: the candidates' order breaks ties among the most voted, so
                 // it is kept as it was (each turn's list in turn).
                 || {
                     let pdqs: Vec<crate::photo::Pdq> = photos.pdq.iter().map(|(_, q)| *q).collect();
-                    index.pdq_candidates_each(&pdqs, crate::matching::features::PDQ_RADIUS)
+                    index.pdq_hits_each(&pdqs, crate::matching::features::PDQ_RADIUS)
                 },
             );
             by_photo.extend(by_pdq.into_iter().flatten());
@@ -167,6 +168,7 @@ impl Engine {
         // A set beside the list: a far photo hash can bring hundreds of candidates, and
         // looking each up in the list was quadratic.
         let mut seen: rustc_hash::FxHashSet<tantivy::DocAddress> = addrs.iter().copied().collect();
+        let by_photo = photo_hits_judged(index, l, &seen, by_photo, &by_keypoints, &by_gtin);
         for a in by_photo.into_iter().chain(by_keypoints).chain(by_gtin) {
             if seen.insert(a) {
                 addrs.push(a);
@@ -233,6 +235,53 @@ impl Engine {
             })
             .collect()
     }
+}
+
+/// The records of a listing's photo hits (`hits`: photo ids, in candidate order) that are
+/// judged, in that order: every one that text (`text`), keypoint retrieval or a barcode found
+/// too, and of the others, those applying in the listing's market whose photo is evidence
+/// ([`crate::matching::features::photo_hits_worth_judging`]), weighed on the index's prints
+/// without reading a record. A far dHash finds hundreds of records at 100k banned photos, and
+/// reading and preparing each was most of a check's cost.
+fn photo_hits_judged(
+    index: &crate::index::Snapshot,
+    l: &PreparedListing,
+    text: &rustc_hash::FxHashSet<tantivy::DocAddress>,
+    hits: Vec<u32>,
+    by_keypoints: &[tantivy::DocAddress],
+    by_gtin: &[tantivy::DocAddress],
+) -> Vec<tantivy::DocAddress> {
+    let market = l.listing().market.as_deref();
+    let found_otherwise = |a: &tantivy::DocAddress| {
+        text.contains(a) || by_keypoints.contains(a) || by_gtin.contains(a)
+    };
+    // Each record once, where it is first met, as the candidates list keeps it.
+    let mut met = rustc_hash::FxHashSet::default();
+    let hits: Vec<(u32, tantivy::DocAddress)> = hits
+        .into_iter()
+        .map(|id| (id, index.photo_doc(id)))
+        .filter(|(_, a)| !text.contains(a) && met.insert(*a))
+        .collect();
+    let alone: Vec<usize> = (0..hits.len())
+        .filter(|&i| !found_otherwise(&hits[i].1) && index.photo_applies_to(hits[i].0, market))
+        .collect();
+    let prints: Vec<&crate::photo::BannedPhotoPrints> = alone
+        .iter()
+        .map(|&i| index.photo_prints(hits[i].0))
+        .collect();
+    let worth = crate::matching::features::photo_hits_worth_judging(l.photos(), &prints);
+    let mut judged = vec![false; hits.len()];
+    for (i, a) in hits.iter().enumerate() {
+        judged[i] = found_otherwise(&a.1);
+    }
+    for (&i, w) in alone.iter().zip(worth) {
+        judged[i] = w;
+    }
+    hits.into_iter()
+        .zip(judged)
+        .filter(|(_, j)| *j)
+        .map(|((_, a), _)| a)
+        .collect()
 }
 
 fn view_of(store: &Store) -> Result<BannedView> {
@@ -302,7 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn a_far_photo_decides_nothing_alone_but_is_a_candidate_up_to_the_radius() {
+    fn a_far_photo_decides_nothing_alone_but_is_a_candidate_under_the_radius() {
         // A photo 10 or more away decides nothing alone; should a model weigh one, this fails.
         let e = engine();
         let snap = e.view();
@@ -328,13 +377,16 @@ mod tests {
             );
             assert_eq!(r.decision, Decision::Allow, "distance {d}: {r:?}");
         }
-        // Up to the radius the record is a candidate whatever the title says, so that its
-        // keypoints can be verified; beyond it, not.
+        // Under the photo radius the record is a candidate whatever the title says, so that its
+        // keypoints can be verified. From it on (where the search still reaches, for records
+        // keypoint votes nominate) a photo with no keypoints is no evidence: its record is not
+        // read, let alone judged on a title retrieval did not find it by.
         let found = |d: u32| {
             let ev = e.evidence(&near(d)).unwrap();
             ev.iter().any(|(id, _, _)| id == "B-2")
         };
-        assert!(found(PHOTO_CANDIDATE_RADIUS));
+        assert!(found(crate::matching::features::PHOTO_RADIUS - 1));
+        assert!(!found(PHOTO_CANDIDATE_RADIUS));
         assert!(!found(PHOTO_CANDIDATE_RADIUS + 1));
     }
 
