@@ -26,15 +26,23 @@ pub struct Engine {
 
 /// Banned records a listing's keypoints nominate at most (each is then verified).
 const KEYPOINT_CANDIDATES: usize = 16;
+/// Banned records keypoint retrieval ranks for a listing: after the first
+/// [`KEYPOINT_CANDIDATES`], weighed as a photo hash's hits are (`photo_hits_judged`), by
+/// their votes pair by pair. Retrieval's own votes (longer keys, crowded buckets skipped) can
+/// rank a copy past the first 16 that the pair's votes put among the listing's most voted:
+/// a crop of seed 1's grocery photos, once found only by a far dHash (benches/RESULTS.md,
+/// issue 14, session 5).
+const KEYPOINT_NOMINATED: usize = 64;
 
 /// dHash distance (of 64) within which a banned photo's record is weighed as a candidate
-/// whatever the text says: [`PHOTO_RADIUS`](crate::matching::features::PHOTO_RADIUS), and
-/// judged when its photo is evidence (`photo_hits_judged`). Not less, though a photo at 10 or
-/// more decides nothing alone (a test below holds the default model to that): such a
-/// candidate's keypoints are still verified when hash-close or among the most voted
-/// (`features::verified_by_votes`), and retrieving within 9 or 15 instead lost one crop of the
-/// 720 edited grocery photos of the suite's seed 1 (benches/RESULTS.md, issue 14, session 3).
-pub const PHOTO_CANDIDATE_RADIUS: u32 = crate::matching::features::PHOTO_RADIUS;
+/// whatever the text says, and judged when its photo is evidence (`photo_hits_judged`). Under
+/// [`PHOTO_RADIUS`](crate::matching::features::PHOTO_RADIUS) (16), since a photo at 10 or more
+/// decides nothing alone (a test below holds the default model to that) and the photos
+/// that keypoints confirm are nominated by keypoint retrieval ([`KEYPOINT_NOMINATED`]): the
+/// search within 16 was most of a check's cost at 100k banned photos. Within 9 one combined
+/// edit of the 720 edited grocery photos of the suite's seed 1 was lost; within 12 none
+/// (benches/RESULTS.md, issue 14, session 5).
+pub const PHOTO_CANDIDATE_RADIUS: u32 = 12;
 
 impl Engine {
     pub fn open(dir: &Path, config: Config) -> Result<Engine> {
@@ -155,15 +163,25 @@ impl Engine {
         let by_keypoints = || {
             let kp: Vec<&crate::photo::keypoints::Keypoints> =
                 photos.keypoints.iter().map(|k| &k.points).collect();
-            index.keypoint_candidates(&kp, KEYPOINT_CANDIDATES)
+            let mut ids = index.keypoint_hits(&kp, KEYPOINT_NOMINATED);
+            let more = ids.split_off(ids.len().min(KEYPOINT_CANDIDATES));
+            (
+                ids.into_iter()
+                    .map(|id| index.photo_doc(id))
+                    .collect::<Vec<_>>(),
+                more,
+            )
         };
         // The searches are independent reads of one snapshot: with photos, they run on both
         // cores, each list in the order it has when run alone; without, no thread is asked.
         let (text, (by_photo, by_keypoints)) = if l.has_photos() {
             rayon::join(text, || rayon::join(by_hashes, by_keypoints))
         } else {
-            (text(), (Vec::new(), Vec::new()))
+            (text(), (Vec::new(), (Vec::new(), Vec::new())))
         };
+        let (by_keypoints, more) = by_keypoints;
+        let mut by_photo = by_photo;
+        by_photo.extend(more);
         let (mut addrs, by_gtin) = text?;
         // A set beside the list: a far photo hash can bring hundreds of candidates, and
         // looking each up in the list was quadratic.
@@ -351,7 +369,7 @@ mod tests {
     }
 
     #[test]
-    fn a_far_photo_decides_nothing_alone_but_is_a_candidate_under_the_radius() {
+    fn a_far_photo_decides_nothing_alone_but_is_a_candidate_up_to_the_radius() {
         // A photo 10 or more away decides nothing alone; should a model weigh one, this fails.
         let e = engine();
         let snap = e.view();
@@ -365,7 +383,7 @@ mod tests {
             listing(json!({"id": "L", "title": "cute bedroom decor",
                 "image_hashes": [{"algo": "dhash", "hash": h}, {"algo": "phash", "hash": h}]}))
         };
-        for d in 10..=PHOTO_CANDIDATE_RADIUS {
+        for d in 10..=crate::matching::features::PHOTO_RADIUS {
             let l = near(d);
             let p = PreparedListing::new(&l, QueryPhotos::of_listing(&l), snap.as_ref());
             let r = e.matcher().judge(
@@ -377,16 +395,13 @@ mod tests {
             );
             assert_eq!(r.decision, Decision::Allow, "distance {d}: {r:?}");
         }
-        // Under the photo radius the record is a candidate whatever the title says, so that its
-        // keypoints can be verified. From it on (where the search still reaches, for records
-        // keypoint votes nominate) a photo with no keypoints is no evidence: its record is not
-        // read, let alone judged on a title retrieval did not find it by.
+        // Up to the search's radius the record is a candidate whatever the title says, so that
+        // its keypoints can be verified; beyond it, a photo with no keypoints finds nothing.
         let found = |d: u32| {
             let ev = e.evidence(&near(d)).unwrap();
             ev.iter().any(|(id, _, _)| id == "B-2")
         };
-        assert!(found(crate::matching::features::PHOTO_RADIUS - 1));
-        assert!(!found(PHOTO_CANDIDATE_RADIUS));
+        assert!(found(PHOTO_CANDIDATE_RADIUS));
         assert!(!found(PHOTO_CANDIDATE_RADIUS + 1));
     }
 

@@ -117,6 +117,20 @@ impl Snapshot {
             .collect()
     }
 
+    /// [`Snapshot::keypoint_candidates`] as photo ids (see [`Snapshot::photo_doc`]), most
+    /// voted first.
+    pub fn keypoint_hits(
+        &self,
+        photos: &[&crate::photo::keypoints::Keypoints],
+        limit: usize,
+    ) -> Vec<u32> {
+        self.keypoint_index
+            .candidates(photos, limit)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
     /// Products with a photo whose dHash is within `radius` of any of `dhashes`.
     pub fn photo_candidates(&self, dhashes: &[[u64; 1]], radius: u32) -> Vec<DocAddress> {
         self.photo_hits(dhashes, radius)
