@@ -1061,6 +1061,17 @@ impl Features {
         }
     }
 
+    /// A near-exact hash match (at most [`NEAR_EXACT_ON_64`]) that keypoints judged on both
+    /// sides do not confirm: two look-alike photos (one plain silhouette on one plain ground,
+    /// a drawn look-alike of the tests' seed 5140014 at distance 3) rather than one photo
+    /// re-encoded. Still a close photo to the score; no longer a block on its own. A copy blurred
+    /// or recompressed enough to lose its keypoints is not judged, so it still blocks.
+    pub fn near_exact_refuted(&self) -> bool {
+        self.photo_hashed
+            .is_some_and(|(_, d)| d <= NEAR_EXACT_ON_64)
+            && self.photo_check.is_some_and(|c| c.judged && !c.confirmed())
+    }
+
     /// A hash match that keypoints refuted: the score saw a farther photo than the hashes.
     pub fn photo_refuted(&self) -> bool {
         matches!((self.photo, self.photo_hashed), (Some((_, d)), Some((_, h))) if d > h)
