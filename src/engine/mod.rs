@@ -406,6 +406,51 @@ mod tests {
     }
 
     #[test]
+    fn a_photo_hit_is_judged_when_its_photo_is_evidence_or_something_else_found_it() {
+        let e = engine();
+        // dHash equal to B-2's, pHash 30 bits away: found by the dHash search, yet no close
+        // photo (the larger of the two distances) and no keypoints to verify.
+        let far = format!(
+            "{:016x}",
+            u64::from_str_radix(D, 16).unwrap() ^ ((1 << 30) - 1)
+        );
+        let with = |title: &str, phash: &str| {
+            let v = json!({"id": "L", "title": title,
+                "image_hashes": [{"algo": "dhash", "hash": D}, {"algo": "phash", "hash": phash}]});
+            let ev = e.evidence(&listing(v)).unwrap();
+            ev.iter().any(|(id, _, _)| id == "B-2")
+        };
+        assert!(!with("cute bedroom decor", &far), "not read");
+        assert!(with("cute bedroom decor", D), "a close photo");
+        assert!(
+            with("AquaBoil KT-9000 electric kettle", &far),
+            "found by its title"
+        );
+        // A record of another market is left out unread, as judging leaves it out.
+        let kr = Engine::in_memory(
+            vec![
+                BannedRecord::from_value(json!({"id": "B-2", "title": "AquaBoil kettle",
+                    "jurisdictions": ["KR"],
+                    "image_hashes": [{"algo": "dhash", "hash": D}, {"algo": "phash", "hash": D}]}))
+                .unwrap()
+                .record,
+            ],
+            Config::default(),
+        )
+        .unwrap();
+        let found = |market: &str| {
+            let l = listing(
+                json!({"id": "L", "title": "cute bedroom decor", "market": market,
+                "image_hashes": [{"algo": "dhash", "hash": D}, {"algo": "phash", "hash": D}]}),
+            );
+            let ev = kr.evidence(&l).unwrap();
+            ev.iter().any(|(id, _, _)| id == "B-2")
+        };
+        assert!(found("KR"));
+        assert!(!found("US"));
+    }
+
+    #[test]
     fn term_rules_apply_in_their_market_only() {
         let e = engine();
         let kr = listing(json!({"id": "L", "title": "sleep gummies melatonin", "market": "KR"}));
