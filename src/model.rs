@@ -460,12 +460,17 @@ impl BannedRecord {
 
     /// Whether this ban applies to a listing offered in `market` (None: unknown market).
     pub fn applies_to(&self, market: Option<&str>) -> bool {
-        match market {
-            None => true,
-            Some(m) => {
-                self.jurisdictions.is_empty()
-                    || self.jurisdictions.iter().any(|j| j.eq_ignore_ascii_case(m))
-            }
+        applies_in(&self.jurisdictions, market)
+    }
+}
+
+/// Whether a record of these `jurisdictions` applies in `market` (see
+/// [`BannedRecord::applies_to`]).
+pub fn applies_in(jurisdictions: &[String], market: Option<&str>) -> bool {
+    match market {
+        None => true,
+        Some(m) => {
+            jurisdictions.is_empty() || jurisdictions.iter().any(|j| j.eq_ignore_ascii_case(m))
         }
     }
 }

@@ -26,14 +26,23 @@ pub struct Engine {
 
 /// Banned records a listing's keypoints nominate at most (each is then verified).
 const KEYPOINT_CANDIDATES: usize = 16;
+/// Banned records keypoint retrieval ranks for a listing: after the first
+/// [`KEYPOINT_CANDIDATES`], weighed as a photo hash's hits are (`photo_hits_judged`), by
+/// their votes pair by pair. Retrieval's own votes (longer keys, crowded buckets skipped) can
+/// rank a copy past the first 16 that the pair's votes put among the listing's most voted:
+/// a crop of seed 1's grocery photos, once found only by a far dHash (benches/RESULTS.md,
+/// issue 14, session 5).
+const KEYPOINT_NOMINATED: usize = 64;
 
-/// dHash distance (of 64) within which a banned photo makes its record a candidate whatever
-/// the text says: [`PHOTO_RADIUS`](crate::matching::features::PHOTO_RADIUS). Not less, though
-/// a photo at 10 or more decides nothing alone (a test below holds the default model to that):
-/// such a candidate's keypoints are still verified when hash-close or among the most voted
-/// (`features::verified_by_votes`), and retrieving within 9 or 15 instead lost one crop of the
-/// 720 edited grocery photos of the suite's seed 1 (benches/RESULTS.md, issue 14, session 3).
-pub const PHOTO_CANDIDATE_RADIUS: u32 = crate::matching::features::PHOTO_RADIUS;
+/// dHash distance (of 64) within which a banned photo's record is weighed as a candidate
+/// whatever the text says, and judged when its photo is evidence (`photo_hits_judged`). Under
+/// [`PHOTO_RADIUS`](crate::matching::features::PHOTO_RADIUS) (16), since a photo at 10 or more
+/// decides nothing alone (a test below holds the default model to that) and the photos
+/// that keypoints confirm are nominated by keypoint retrieval ([`KEYPOINT_NOMINATED`]): the
+/// search within 16 was most of a check's cost at 100k banned photos. Within 9 one combined
+/// edit of the 720 edited grocery photos of the suite's seed 1 was lost; within 12 none
+/// (benches/RESULTS.md, issue 14, session 5).
+pub const PHOTO_CANDIDATE_RADIUS: u32 = 12;
 
 impl Engine {
     pub fn open(dir: &Path, config: Config) -> Result<Engine> {
@@ -138,12 +147,12 @@ impl Engine {
             // one search.
             let dhashes: Vec<[u64; 1]> = photos.pairs.iter().map(|(_, p)| [p.dhash]).collect();
             let (mut by_photo, by_pdq) = rayon::join(
-                || index.photo_candidates(&dhashes, PHOTO_CANDIDATE_RADIUS),
+                || index.photo_hits(&dhashes, PHOTO_CANDIDATE_RADIUS),
                 // PDQ turn by turn: the candidates' order breaks ties among the most voted, so
                 // it is kept as it was (each turn's list in turn).
                 || {
                     let pdqs: Vec<crate::photo::Pdq> = photos.pdq.iter().map(|(_, q)| *q).collect();
-                    index.pdq_candidates_each(&pdqs, crate::matching::features::PDQ_RADIUS)
+                    index.pdq_hits_each(&pdqs, crate::matching::features::PDQ_RADIUS)
                 },
             );
             by_photo.extend(by_pdq.into_iter().flatten());
@@ -154,19 +163,30 @@ impl Engine {
         let by_keypoints = || {
             let kp: Vec<&crate::photo::keypoints::Keypoints> =
                 photos.keypoints.iter().map(|k| &k.points).collect();
-            index.keypoint_candidates(&kp, KEYPOINT_CANDIDATES)
+            let mut ids = index.keypoint_hits(&kp, KEYPOINT_NOMINATED);
+            let more = ids.split_off(ids.len().min(KEYPOINT_CANDIDATES));
+            (
+                ids.into_iter()
+                    .map(|id| index.photo_doc(id))
+                    .collect::<Vec<_>>(),
+                more,
+            )
         };
         // The searches are independent reads of one snapshot: with photos, they run on both
         // cores, each list in the order it has when run alone; without, no thread is asked.
         let (text, (by_photo, by_keypoints)) = if l.has_photos() {
             rayon::join(text, || rayon::join(by_hashes, by_keypoints))
         } else {
-            (text(), (Vec::new(), Vec::new()))
+            (text(), (Vec::new(), (Vec::new(), Vec::new())))
         };
+        let (by_keypoints, more) = by_keypoints;
+        let mut by_photo = by_photo;
+        by_photo.extend(more);
         let (mut addrs, by_gtin) = text?;
         // A set beside the list: a far photo hash can bring hundreds of candidates, and
         // looking each up in the list was quadratic.
         let mut seen: rustc_hash::FxHashSet<tantivy::DocAddress> = addrs.iter().copied().collect();
+        let by_photo = photo_hits_judged(index, l, &seen, by_photo, &by_keypoints, &by_gtin);
         for a in by_photo.into_iter().chain(by_keypoints).chain(by_gtin) {
             if seen.insert(a) {
                 addrs.push(a);
@@ -233,6 +253,53 @@ impl Engine {
             })
             .collect()
     }
+}
+
+/// The records of a listing's photo hits (`hits`: photo ids, in candidate order) that are
+/// judged, in that order: every one that text (`text`), keypoint retrieval or a barcode found
+/// too, and of the others, those applying in the listing's market whose photo is evidence
+/// ([`crate::matching::features::photo_hits_worth_judging`]), weighed on the index's prints
+/// without reading a record. A far dHash finds hundreds of records at 100k banned photos, and
+/// reading and preparing each was most of a check's cost.
+fn photo_hits_judged(
+    index: &crate::index::Snapshot,
+    l: &PreparedListing,
+    text: &rustc_hash::FxHashSet<tantivy::DocAddress>,
+    hits: Vec<u32>,
+    by_keypoints: &[tantivy::DocAddress],
+    by_gtin: &[tantivy::DocAddress],
+) -> Vec<tantivy::DocAddress> {
+    let market = l.listing().market.as_deref();
+    let found_otherwise = |a: &tantivy::DocAddress| {
+        text.contains(a) || by_keypoints.contains(a) || by_gtin.contains(a)
+    };
+    // Each record once, where it is first met, as the candidates list keeps it.
+    let mut met = rustc_hash::FxHashSet::default();
+    let hits: Vec<(u32, tantivy::DocAddress)> = hits
+        .into_iter()
+        .map(|id| (id, index.photo_doc(id)))
+        .filter(|(_, a)| !text.contains(a) && met.insert(*a))
+        .collect();
+    let alone: Vec<usize> = (0..hits.len())
+        .filter(|&i| !found_otherwise(&hits[i].1) && index.photo_applies_to(hits[i].0, market))
+        .collect();
+    let prints: Vec<&crate::photo::BannedPhotoPrints> = alone
+        .iter()
+        .map(|&i| index.photo_prints(hits[i].0))
+        .collect();
+    let worth = crate::matching::features::photo_hits_worth_judging(l.photos(), &prints);
+    let mut judged = vec![false; hits.len()];
+    for (i, a) in hits.iter().enumerate() {
+        judged[i] = found_otherwise(&a.1);
+    }
+    for (&i, w) in alone.iter().zip(worth) {
+        judged[i] = w;
+    }
+    hits.into_iter()
+        .zip(judged)
+        .filter(|(_, j)| *j)
+        .map(|((_, a), _)| a)
+        .collect()
 }
 
 fn view_of(store: &Store) -> Result<BannedView> {
@@ -316,7 +383,7 @@ mod tests {
             listing(json!({"id": "L", "title": "cute bedroom decor",
                 "image_hashes": [{"algo": "dhash", "hash": h}, {"algo": "phash", "hash": h}]}))
         };
-        for d in 10..=PHOTO_CANDIDATE_RADIUS {
+        for d in 10..=crate::matching::features::PHOTO_RADIUS {
             let l = near(d);
             let p = PreparedListing::new(&l, QueryPhotos::of_listing(&l), snap.as_ref());
             let r = e.matcher().judge(
@@ -328,14 +395,59 @@ mod tests {
             );
             assert_eq!(r.decision, Decision::Allow, "distance {d}: {r:?}");
         }
-        // Up to the radius the record is a candidate whatever the title says, so that its
-        // keypoints can be verified; beyond it, not.
+        // Up to the search's radius the record is a candidate whatever the title says, so that
+        // its keypoints can be verified; beyond it, a photo with no keypoints finds nothing.
         let found = |d: u32| {
             let ev = e.evidence(&near(d)).unwrap();
             ev.iter().any(|(id, _, _)| id == "B-2")
         };
         assert!(found(PHOTO_CANDIDATE_RADIUS));
         assert!(!found(PHOTO_CANDIDATE_RADIUS + 1));
+    }
+
+    #[test]
+    fn a_photo_hit_is_judged_when_its_photo_is_evidence_or_something_else_found_it() {
+        let e = engine();
+        // dHash equal to B-2's, pHash 30 bits away: found by the dHash search, yet no close
+        // photo (the larger of the two distances) and no keypoints to verify.
+        let far = format!(
+            "{:016x}",
+            u64::from_str_radix(D, 16).unwrap() ^ ((1 << 30) - 1)
+        );
+        let with = |title: &str, phash: &str| {
+            let v = json!({"id": "L", "title": title,
+                "image_hashes": [{"algo": "dhash", "hash": D}, {"algo": "phash", "hash": phash}]});
+            let ev = e.evidence(&listing(v)).unwrap();
+            ev.iter().any(|(id, _, _)| id == "B-2")
+        };
+        assert!(!with("cute bedroom decor", &far), "not read");
+        assert!(with("cute bedroom decor", D), "a close photo");
+        assert!(
+            with("AquaBoil KT-9000 electric kettle", &far),
+            "found by its title"
+        );
+        // A record of another market is left out unread, as judging leaves it out.
+        let kr = Engine::in_memory(
+            vec![
+                BannedRecord::from_value(json!({"id": "B-2", "title": "AquaBoil kettle",
+                    "jurisdictions": ["KR"],
+                    "image_hashes": [{"algo": "dhash", "hash": D}, {"algo": "phash", "hash": D}]}))
+                .unwrap()
+                .record,
+            ],
+            Config::default(),
+        )
+        .unwrap();
+        let found = |market: &str| {
+            let l = listing(
+                json!({"id": "L", "title": "cute bedroom decor", "market": market,
+                "image_hashes": [{"algo": "dhash", "hash": D}, {"algo": "phash", "hash": D}]}),
+            );
+            let ev = kr.evidence(&l).unwrap();
+            ev.iter().any(|(id, _, _)| id == "B-2")
+        };
+        assert!(found("KR"));
+        assert!(!found("US"));
     }
 
     #[test]

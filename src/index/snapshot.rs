@@ -48,6 +48,10 @@ pub struct Snapshot {
     gram_dfs: DfCache,
     /// Tokens of the words, n-grams and ids fields over all records, for BM25.
     tokens: [(Field, u64); 3],
+    /// Per id: the photo's hashes and keypoint prints, and the record's jurisdictions, kept so
+    /// that a record found by a far photo hash is weighed before it is read.
+    photo_prints: Vec<crate::photo::BannedPhotoPrints>,
+    photo_markets: Vec<Box<[String]>>,
 }
 
 impl Bm25StatisticsProvider for Snapshot {
@@ -108,6 +112,8 @@ impl Snapshot {
             word_dfs: DfCache::default(),
             gram_dfs: DfCache::default(),
             tokens,
+            photo_prints: Vec::new(),
+            photo_markets: Vec::new(),
         };
         let mut keypoints = crate::photo::descriptors::DescriptorIndexBuilder::new();
         // The photo index: dHash of every photo of every product that has one.
@@ -135,9 +141,13 @@ impl Snapshot {
             for p in crate::photo::pdqs(h) {
                 snap.pdq_index.insert(id, p);
             }
-            for (_, k) in crate::photo::record_keypoints(h) {
-                keypoints.insert(id, &k);
+            let described = crate::photo::record_keypoints(h);
+            for (_, k) in &described {
+                keypoints.insert(id, k);
             }
+            snap.photo_prints
+                .push(crate::photo::BannedPhotoPrints::new(h, &described));
+            snap.photo_markets.push(record.jurisdictions.into());
             snap.photo_docs.push(a);
         }
         snap.keypoint_index = keypoints.build();
@@ -161,13 +171,52 @@ impl Snapshot {
             .collect()
     }
 
+    /// [`Snapshot::keypoint_candidates`] as photo ids (see [`Snapshot::photo_doc`]), most
+    /// voted first.
+    pub fn keypoint_hits(
+        &self,
+        photos: &[&crate::photo::keypoints::Keypoints],
+        limit: usize,
+    ) -> Vec<u32> {
+        self.keypoint_index
+            .candidates(photos, limit)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
     /// Products with a photo whose dHash is within `radius` of any of `dhashes`.
     pub fn photo_candidates(&self, dhashes: &[[u64; 1]], radius: u32) -> Vec<DocAddress> {
+        self.photo_hits(dhashes, radius)
+            .into_iter()
+            .map(|id| self.photo_doc(id))
+            .collect()
+    }
+
+    /// [`Snapshot::photo_candidates`] as photo ids (see [`Snapshot::photo_doc`]), nearest
+    /// first.
+    pub fn photo_hits(&self, dhashes: &[[u64; 1]], radius: u32) -> Vec<u32> {
         self.photo_index
             .radius_any(dhashes, radius)
             .into_iter()
-            .map(|(id, _)| self.photo_docs[id as usize])
+            .map(|(id, _)| id)
             .collect()
+    }
+
+    /// The record of a photo id of [`Snapshot::photo_hits`] or [`Snapshot::pdq_hits_each`].
+    pub fn photo_doc(&self, id: u32) -> DocAddress {
+        self.photo_docs[id as usize]
+    }
+
+    /// The hashes and keypoint prints of a photo id's record, held in memory.
+    pub fn photo_prints(&self, id: u32) -> &crate::photo::BannedPhotoPrints {
+        &self.photo_prints[id as usize]
+    }
+
+    /// Whether a photo id's record applies in `market` ([`BannedRecord::applies_to`]),
+    /// without reading it.
+    pub fn photo_applies_to(&self, id: u32, market: Option<&str>) -> bool {
+        crate::model::applies_in(&self.photo_markets[id as usize], market)
     }
 
     /// Products with a photo whose PDQ is within `radius` (of 256) of any of `pdqs` (a photo in
@@ -187,14 +236,18 @@ impl Snapshot {
         pdqs: &[crate::photo::Pdq],
         radius: u32,
     ) -> Vec<Vec<DocAddress>> {
+        self.pdq_hits_each(pdqs, radius)
+            .into_iter()
+            .map(|hits| hits.into_iter().map(|id| self.photo_doc(id)).collect())
+            .collect()
+    }
+
+    /// [`Snapshot::pdq_candidates_each`] as photo ids (see [`Snapshot::photo_doc`]).
+    pub fn pdq_hits_each(&self, pdqs: &[crate::photo::Pdq], radius: u32) -> Vec<Vec<u32>> {
         self.pdq_index
             .radius_each(pdqs, radius)
             .into_iter()
-            .map(|hits| {
-                hits.into_iter()
-                    .map(|(id, _)| self.photo_docs[id as usize])
-                    .collect()
-            })
+            .map(|hits| hits.into_iter().map(|(id, _)| id).collect())
             .collect()
     }
 

@@ -51,8 +51,11 @@ pub fn decisive(f: &Features, title_words: usize) -> bool {
     if conflicted(f) {
         return false;
     }
-    // The same product code, or the same photo (near-exact: a re-encoded or resized copy).
-    if f.gtin.is_some() || f.photo.is_some_and(|(_, d)| d <= NEAR_EXACT_PHOTO) {
+    // The same product code, or the same photo (near-exact: a re-encoded or resized copy, and
+    // not two look-alikes the keypoints tell apart).
+    if f.gtin.is_some()
+        || (f.photo.is_some_and(|(_, d)| d <= NEAR_EXACT_PHOTO) && !f.near_exact_refuted())
+    {
         return true;
     }
     match &f.model {
@@ -168,7 +171,7 @@ pub fn evidence(f: &Features, l: &PreparedListing, b: &PreparedBanned) -> Vec<Ev
         });
         if let Some(c) = f
             .photo_check
-            .filter(|c| f.photo_refuted() && !c.confirmed())
+            .filter(|c| (f.photo_refuted() || f.near_exact_refuted()) && !c.confirmed())
         {
             out.push(Evidence::PhotoLookAlike {
                 photo: c.photo,
@@ -344,6 +347,59 @@ mod tests {
         );
         f.variant_listing = 0.7;
         assert!(decisive(&f, 6));
+    }
+
+    #[test]
+    fn a_near_exact_photo_blocks_unless_judged_keypoints_refute_it() {
+        use crate::matching::features::PhotoCheck;
+        use crate::photo::verify::Verified;
+        let check = |judged: bool, inliers: u32| PhotoCheck {
+            photo: 1,
+            banned_photo: 1,
+            mirrored: false,
+            verified: Verified {
+                inliers,
+                matches: 40,
+                coverage: 0.5,
+            },
+            judged,
+        };
+        let mut f = features(ModelEvidence::None, 0.0, BrandEvidence::Unknown);
+        f.photo = Some((1, 3));
+        f.photo_hashed = Some((1, 3));
+        // Hashes alone, or keypoints too few to say anything (a blurred copy): a block.
+        assert!(decisive(&f, 3));
+        f.photo_check = Some(check(false, 2));
+        assert!(decisive(&f, 3));
+        // Keypoints that confirm it: a block.
+        f.photo_check = Some(check(true, 60));
+        assert!(decisive(&f, 3));
+        assert!(!f.near_exact_refuted());
+        // Keypoints enough on both sides, agreeing on no placement: two look-alikes, which
+        // the evidence says.
+        f.photo_check = Some(check(true, 4));
+        assert!(f.near_exact_refuted());
+        assert!(!decisive(&f, 3));
+        let (s, decision) = judge(&f, 3, &Config::default(), &TreeModel::shipped());
+        assert_ne!(decision, Decision::Block, "{s}");
+        let l = crate::model::Listing::from_value(serde_json::json!({"id": "L", "title": "x"}))
+            .unwrap();
+        let l = PreparedListing::new(
+            &l,
+            crate::photo::QueryPhotos::default(),
+            &crate::matching::features::Uniform,
+        );
+        let b = PreparedBanned::new(
+            crate::model::BannedRecord::from_value(serde_json::json!({"id": "B", "title": "y"}))
+                .unwrap()
+                .record,
+            &crate::matching::features::Uniform,
+        );
+        assert!(
+            evidence(&f, &l, &b)
+                .iter()
+                .any(|e| matches!(e, Evidence::PhotoLookAlike { inliers: 4, .. }))
+        );
     }
 
     #[test]

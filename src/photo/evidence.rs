@@ -98,6 +98,35 @@ pub fn record_keypoints(hashes: &[ImageHashRef]) -> Vec<(usize, Keypoints)> {
         .collect()
 }
 
+/// A banned record's photos as a listing's photos are weighed against them, without the rest
+/// of the record: its hash pairs (photos, then their crops, as [`photos`] and [`crop_photos`]),
+/// its PDQs and each photo's keypoint prints ([`super::descriptors::prints`]). The index keeps
+/// one per banned photo in memory, so that a record met only by a far photo hash is weighed
+/// before its record is read and prepared, which costs far more than weighing it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BannedPhotoPrints {
+    pub pairs: Box<[PhotoHashes]>,
+    pub pdqs: Box<[Pdq]>,
+    pub prints: Box<[Box<[u64]>]>,
+}
+
+impl BannedPhotoPrints {
+    /// From a record's stored hashes and its keypoints ([`record_keypoints`], decoded once by
+    /// the caller, which indexes them too).
+    pub fn new(hashes: &[ImageHashRef], keypoints: &[(usize, Keypoints)]) -> BannedPhotoPrints {
+        let mut pairs = photos(hashes);
+        pairs.extend(crop_photos(hashes));
+        BannedPhotoPrints {
+            pairs: pairs.into(),
+            pdqs: pdqs(hashes).into(),
+            prints: keypoints
+                .iter()
+                .map(|(_, k)| super::descriptors::prints(k).into())
+                .collect(),
+        }
+    }
+}
+
 fn pairs(hashes: &[ImageHashRef], d_algo: &str, p_algo: &str) -> Vec<PhotoHashes> {
     let of = |algo: &str| -> Vec<u64> {
         hashes

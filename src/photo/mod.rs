@@ -20,8 +20,9 @@ pub use decode::{
     decode_bytes_scaled, decode_file, decode_file_scaled,
 };
 pub use evidence::{
-    DHASH_CROP, KEYPOINTS, PHASH_CROP, QUERY_DECODE_SIDE, QueryKeypoints, QueryPhotos, crop_photos,
-    decode_query_photo, hash_images, pdqs, photos, query_evidence, query_photos, record_keypoints,
+    BannedPhotoPrints, DHASH_CROP, KEYPOINTS, PHASH_CROP, QUERY_DECODE_SIDE, QueryKeypoints,
+    QueryPhotos, crop_photos, decode_query_photo, hash_images, pdqs, photos, query_evidence,
+    query_photos, record_keypoints,
 };
 pub use hash::{
     BANNER_KEEP, CROPS, Dihedral, PhotoHasher, PhotoHashes, hex64, parse_hex64, prepare,
