@@ -38,7 +38,7 @@ const KEYPOINT_NOMINATED: usize = 64;
 /// whatever the text says, and judged when its photo is evidence (`photo_hits_judged`). Under
 /// [`PHOTO_RADIUS`](crate::matching::features::PHOTO_RADIUS) (16), since a photo at 10 or more
 /// decides nothing alone (a test below holds the default model to that) and the photos
-/// that keypoints confirm are nominated by keypoint retrieval ([`KEYPOINT_NOMINATED`]): the
+/// that keypoints confirm are nominated by keypoint retrieval (`KEYPOINT_NOMINATED`): the
 /// search within 16 was most of a check's cost at 100k banned photos. Within 9 one combined
 /// edit of the 720 edited grocery photos of the suite's seed 1 was lost; within 12 none
 /// (benches/RESULTS.md, issue 14, session 5).
