@@ -10,6 +10,7 @@ use std::sync::{Arc, RwLock};
 use tantivy::DocAddress;
 use tantivy::schema::Field;
 
+use crate::index::memo::Memo;
 use crate::index::{Probe, Snapshot};
 use crate::matching::features::{PreparedBanned, PreparedListing, Rarity};
 use crate::matching::roles::{CARRIERS_READ, COMMON_ID, distinct_products};
@@ -38,12 +39,12 @@ pub struct BannedView {
     terms: TermMatcher,
     cache: RwLock<HashMap<DocAddress, Arc<PreparedBanned>>>,
     /// Word rarity, memoised: the same words come back in listing after listing.
-    idf: RwLock<HashMap<String, f32>>,
+    idf: Memo<f32>,
     /// Banned records per identifier key, memoised: a listing looks up each of its model
     /// tokens and their pieces, and the same codes come back across a catalog.
-    ids: RwLock<HashMap<String, u64>>,
+    ids: Memo<u64>,
     /// Distinct banned products per model key, memoised as `ids` is.
-    products: RwLock<HashMap<String, u64>>,
+    products: Memo<u64>,
 }
 
 impl BannedView {
@@ -54,9 +55,9 @@ impl BannedView {
             snapshot,
             terms,
             cache: RwLock::new(HashMap::default()),
-            idf: RwLock::new(HashMap::default()),
-            ids: RwLock::new(HashMap::default()),
-            products: RwLock::new(HashMap::default()),
+            idf: Memo::new(CACHE_LIMIT),
+            ids: Memo::new(CACHE_LIMIT),
+            products: Memo::new(CACHE_LIMIT),
         })
     }
 
@@ -95,64 +96,41 @@ impl BannedView {
 
 impl Rarity for BannedView {
     fn id_count(&self, key: &str) -> u64 {
-        if let Some(v) = self.ids.read().expect("ids lock").get(key) {
-            return *v;
-        }
-        let v = self.snapshot.id_doc_freq(key);
-        let mut map = self.ids.write().expect("ids lock");
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(key.to_string(), v);
-        v
+        self.ids.get_or(key, || self.snapshot.id_doc_freq(key))
     }
 
     /// Records are read only for a key on a few of them: under [`COMMON_ID`] records it cannot
     /// be common, over [`CARRIERS_READ`] it is common whatever they are.
     fn model_products(&self, key: &str) -> u64 {
-        if let Some(v) = self.products.read().expect("products lock").get(key) {
-            return *v;
-        }
-        let records = self.id_count(key);
-        let v = if !(COMMON_ID..=CARRIERS_READ).contains(&records) {
-            records
-        } else {
-            let carriers: Vec<_> = self
-                .snapshot
-                .id_candidates(&[key.to_string()], CARRIERS_READ as usize)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|a| self.snapshot.record(a).ok())
-                .collect();
-            if carriers.is_empty() {
+        self.products.get_or(key, || {
+            let records = self.id_count(key);
+            if !(COMMON_ID..=CARRIERS_READ).contains(&records) {
                 records
             } else {
-                distinct_products(&carriers, key)
+                let carriers: Vec<_> = self
+                    .snapshot
+                    .id_candidates(&[key.to_string()], CARRIERS_READ as usize)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|a| self.snapshot.record(a).ok())
+                    .collect();
+                if carriers.is_empty() {
+                    records
+                } else {
+                    distinct_products(&carriers, key)
+                }
             }
-        };
-        let mut map = self.products.write().expect("products lock");
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(key.to_string(), v);
-        v
+        })
     }
 
     /// BM25's inverse document frequency of a word among the banned records. Words the index
     /// has never seen count as seen once, so a typo is not the rarest word of all.
     fn idf(&self, token: &str) -> f32 {
-        if let Some(v) = self.idf.read().expect("idf lock").get(token) {
-            return *v;
-        }
-        let df = self.snapshot.word_doc_freq(token).max(1) as f32;
-        let n = self.snapshot.num_docs().max(1) as f32;
-        let v = (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05);
-        let mut map = self.idf.write().expect("idf lock");
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(token.to_string(), v);
-        v
+        self.idf.get_or(token, || {
+            let df = self.snapshot.word_doc_freq(token).max(1) as f32;
+            let n = self.snapshot.num_docs().max(1) as f32;
+            (1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.05)
+        })
     }
 }
 

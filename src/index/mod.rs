@@ -3,6 +3,7 @@
 
 mod archive;
 mod manifest;
+pub mod memo;
 mod schema;
 mod snapshot;
 pub mod terms;

@@ -9,6 +9,7 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use super::Fields;
+use super::memo::Memo;
 use crate::model::BannedRecord;
 
 /// Query terms per field: the rarest of a listing's words and n-grams. Enough to find a
@@ -44,8 +45,8 @@ pub struct Snapshot {
     /// Document frequencies of words and n-grams, memoised: every check looks up each of its
     /// words and n-grams to keep the rarest, and the same ones come back listing after listing
     /// (the term dictionary's look-ups were 5 % of a sweep).
-    word_dfs: DfCache,
-    gram_dfs: DfCache,
+    word_dfs: Memo<u64>,
+    gram_dfs: Memo<u64>,
     /// Tokens of the words, n-grams and ids fields over all records, for BM25.
     tokens: [(Field, u64); 3],
     /// Per id: the photo's hashes and keypoint prints, and the record's jurisdictions, kept so
@@ -74,27 +75,9 @@ impl Bm25StatisticsProvider for Snapshot {
     }
 }
 
-/// Document frequencies of one field's terms, as read from one snapshot (which never changes).
-#[derive(Default)]
-struct DfCache(std::sync::RwLock<rustc_hash::FxHashMap<Box<str>, u64>>);
-
-/// Terms a [`DfCache`] holds at most; it starts again when full (as the view's caches do).
-const DF_CACHE_LIMIT: usize = 500_000;
-
-impl DfCache {
-    fn get(&self, term: &str, read: impl FnOnce() -> u64) -> u64 {
-        if let Some(v) = self.0.read().expect("df cache lock").get(term) {
-            return *v;
-        }
-        let v = read();
-        let mut map = self.0.write().expect("df cache lock");
-        if map.len() >= DF_CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(term.into(), v);
-        v
-    }
-}
+/// Terms whose document frequency a snapshot keeps per field at most; it starts again when
+/// full (as the view's memos do).
+const DF_MEMO_LIMIT: usize = 500_000;
 
 impl Snapshot {
     pub(super) fn new(searcher: Searcher, fields: Fields) -> tantivy::Result<Snapshot> {
@@ -109,8 +92,8 @@ impl Snapshot {
             pdq_index: crate::photo::hamming::HammingIndex::new(),
             keypoint_index: Default::default(),
             photo_docs: Vec::new(),
-            word_dfs: DfCache::default(),
-            gram_dfs: DfCache::default(),
+            word_dfs: Memo::new(DF_MEMO_LIMIT),
+            gram_dfs: Memo::new(DF_MEMO_LIMIT),
             tokens,
             photo_prints: Vec::new(),
             photo_markets: Vec::new(),
@@ -305,9 +288,9 @@ impl Snapshot {
                 .unwrap_or(0)
         };
         if field == self.fields.words {
-            self.word_dfs.get(term, read)
+            self.word_dfs.get_or(term, read)
         } else if field == self.fields.grams {
-            self.gram_dfs.get(term, read)
+            self.gram_dfs.get_or(term, read)
         } else {
             read()
         }
@@ -373,6 +356,22 @@ impl Snapshot {
 
     /// The `k` best candidates for a listing: BM25 over words, n-grams and identifiers.
     pub fn retrieve(&self, probe: &Probe, k: usize) -> tantivy::Result<Vec<DocAddress>> {
+        let Some(q) = self.query(probe) else {
+            return Ok(Vec::new());
+        };
+        // BM25's statistics from this snapshot's memo: the searcher would read every query
+        // term's frequency from the term dictionary again (the same numbers).
+        let top = self.searcher.search_with_statistics_provider(
+            &q,
+            &TopDocs::with_limit(k).order_by_score(),
+            self,
+        )?;
+        Ok(top.into_iter().map(|(_, a)| a).collect())
+    }
+
+    /// Retrieval's query for `probe`: its [`query_terms`](Snapshot::query_terms), any of them;
+    /// none when it has no term.
+    fn query(&self, probe: &Probe) -> Option<BooleanQuery> {
         let clauses: Vec<(Occur, Box<dyn Query>)> = self
             .query_terms(probe)
             .into_iter()
@@ -385,18 +384,7 @@ impl Snapshot {
                 (Occur::Should, q)
             })
             .collect();
-        if clauses.is_empty() {
-            return Ok(Vec::new());
-        }
-        let q = BooleanQuery::new(clauses);
-        // BM25's statistics from this snapshot's memo: the searcher would read every query
-        // term's frequency from the term dictionary again (the same numbers).
-        let top = self.searcher.search_with_statistics_provider(
-            &q,
-            &TopDocs::with_limit(k).order_by_score(),
-            self,
-        )?;
-        Ok(top.into_iter().map(|(_, a)| a).collect())
+        (!clauses.is_empty()).then(|| BooleanQuery::new(clauses))
     }
 
     /// The terms retrieval asks for, with their boosts: a record that has none of them cannot
@@ -485,22 +473,9 @@ mod tests {
         let snap = store.snapshot().unwrap();
         for r in records().iter().take(60) {
             let p = own_probe(r);
-            let clauses: Vec<(Occur, Box<dyn Query>)> = snap
-                .query_terms(&p)
-                .into_iter()
-                .map(|(field, text, boost)| {
-                    let q = TermQuery::new(
-                        Term::from_field_text(field, &text),
-                        IndexRecordOption::WithFreqs,
-                    );
-                    let q: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(q), boost));
-                    (Occur::Should, q)
-                })
-                .collect();
-            if clauses.is_empty() {
+            let Some(q) = snap.query(&p) else {
                 continue;
-            }
-            let q = BooleanQuery::new(clauses);
+            };
             let top = TopDocs::with_limit(10).order_by_score();
             let own = snap.searcher.search(&q, &top).unwrap();
             for _ in 0..2 {
