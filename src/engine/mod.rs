@@ -280,18 +280,17 @@ fn photo_hits_judged(
         .map(|id| (id, index.photo_doc(id)))
         .filter(|(_, a)| !text.contains(a) && met.insert(*a))
         .collect();
+    let found: Vec<bool> = hits.iter().map(|(_, a)| found_otherwise(a)).collect();
     let alone: Vec<usize> = (0..hits.len())
-        .filter(|&i| !found_otherwise(&hits[i].1) && index.photo_applies_to(hits[i].0, market))
+        .filter(|&i| !found[i] && index.photo_applies_to(hits[i].0, market))
         .collect();
     let prints: Vec<&crate::photo::BannedPhotoPrints> = alone
         .iter()
         .map(|&i| index.photo_prints(hits[i].0))
         .collect();
     let worth = crate::matching::features::photo_hits_worth_judging(l.photos(), &prints);
-    let mut judged = vec![false; hits.len()];
-    for (i, a) in hits.iter().enumerate() {
-        judged[i] = found_otherwise(&a.1);
-    }
+    // Found otherwise: judged; found by its photo alone: judged when worth it.
+    let mut judged = found;
     for (&i, w) in alone.iter().zip(worth) {
         judged[i] = w;
     }
