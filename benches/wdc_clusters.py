@@ -30,7 +30,7 @@ def main():
     ap.add_argument("src")
     ap.add_argument("out")
     ap.add_argument("--half", choices=["A", "B"])
-    ap.add_argument("--negatives", type=int, default=4)
+    ap.add_argument("--negatives", type=int, default=1)
     a = ap.parse_args()
     rows = lambda n: list(csv.DictReader(open(os.path.join(a.src, n), newline="")))
     A = {r["id"]: r for r in rows("tableA.csv")}
