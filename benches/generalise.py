@@ -28,6 +28,12 @@ train pairs; then the same without the WDC half (how the model does on WDC's kin
 has seen none); then each DeepMatcher benchmark's valid split scored by a model trained without
 that benchmark (leave one out, on valid splits). F1 at the proposed review threshold, and the
 best F1 over thresholds for WDC.
+
+`--wdc-clusters K` trains on WDC's train offers paired by their cluster labels
+(benches/wdc_clusters.py: every same-cluster pair positive, the K most similar other-cluster
+offers of each listing negative; with --tune, half A's offers only) instead of its train pairs
+alone; the shipped default model is trained that way (relist.toml). TRAIN_ARGS="--iterations
+300 ..." passes trainer settings to every `relist train` of the run, to compare them.
 """
 import argparse, csv, json, os, re, subprocess, sys, tempfile, zlib
 
@@ -60,6 +66,8 @@ def train(name, em, hard_sets, splits=None):
     args = [RL, "--quiet", "--index", FIX_INDEX, "train", "--em", *dirs, "--out", model]
     if splits:
         args += ["--splits", splits]
+    # Trainer settings to compare (e.g. "--iterations 300 --depth 6"); none by default.
+    args += os.environ.get("TRAIN_ARGS", "").split()
     if hard_sets:
         args += ["--hard-sets", str(hard_sets), f"{ROOT}/fixtures/calibration.jsonl"]
     else:
@@ -159,9 +167,24 @@ def eval_valid(ds, config):
     return float(line.split()[5])
 
 
+def wdc_clusters(half=None):
+    """WDC's train offers paired by their cluster labels (benches/wdc_clusters.py), or None
+    without --wdc-clusters."""
+    if WDC_CLUSTERS is None:
+        return None
+    out = f"{W}/wdc-clusters-{half or 'all'}"
+    if not os.path.exists(out):
+        run("python3", f"{HERE}/wdc_clusters.py", f"{EM}/WDC-Products", out,
+            "--negatives", str(WDC_CLUSTERS), *(["--half", half] if half else []))
+    return out
+
+
 def tune(name, hard_sets):
     a, b = wdc_halves()
-    for label, em in [("with WDC half A", DM + [a]), ("without WDC", DM)]:
+    # With --wdc-clusters, half A's offers paired by cluster (in one source, as WDC's own pairs:
+    # as a second source it weighed WDC's kind of data double and did worse on half B).
+    a = [wdc_clusters("A") or a]
+    for label, em in [("with WDC half A", DM + a), ("without WDC", DM)]:
         cfg = train(f"tune-{label.split()[0]}", em, hard_sets, splits="train")
         review = float(re.search(r"^review = ([0-9.]+)", open(cfg).read(), re.M).group(1))
         dm = "  ".join(f"{ds[:3]} {eval_valid(ds, cfg):.4f}" for ds in DM)
@@ -173,7 +196,7 @@ def tune(name, hard_sets):
     # passed the two rows above and fell on the test splits' leave-one-out).
     loo = []
     for ds in DM:
-        cfg = train(f"tune-loo-{ds}", [d for d in DM if d != ds] + [a], hard_sets, splits="train")
+        cfg = train(f"tune-loo-{ds}", [d for d in DM if d != ds] + a, hard_sets, splits="train")
         loo.append(f"{ds[:3]} {eval_valid(ds, cfg):.4f}")
     print(f"{name} {'leave one out':16} valid: {'  '.join(loo)}  (each trained without it)",
           flush=True)
@@ -230,7 +253,12 @@ def main():
     ap.add_argument("--rapidfuzz-wdc", help=argparse.SUPPRESS)
     ap.add_argument("--tune", nargs="?", const="tune", metavar="NAME",
                     help="the figures to choose by (no test split, no WDC valid); NAME labels them")
+    ap.add_argument("--wdc-clusters", type=int, metavar="K",
+                    help="train on WDC's offers paired by cluster, K negatives per listing "
+                    "(benches/wdc_clusters.py) instead of its train pairs alone")
     a = ap.parse_args()
+    global WDC_CLUSTERS
+    WDC_CLUSTERS = a.wdc_clusters
     if a.rapidfuzz_wdc:
         print(json.dumps(rapidfuzz_wdc_here(a.rapidfuzz_wdc)))
         return
@@ -242,7 +270,7 @@ def main():
         return
     rows = []
     for ds in a.only or ALL:
-        others = [d for d in ALL if d != ds]
+        others = [(wdc_clusters() or d) if d == "WDC-Products" else d for d in ALL if d != ds]
         leave = train(f"leave-{ds}", others, a.hard_sets)
         own = train(f"own-{ds}", [ds], 0)
         if ds == "WDC-Products":
