@@ -13,6 +13,7 @@ mod hash;
 pub mod keypoints;
 pub mod panels;
 mod pdq;
+mod resample;
 pub mod verify;
 
 pub use decode::{
