@@ -7,6 +7,7 @@
 //!     cargo bench --bench photos -- stages DIR_OF_JPEGS [N]
 //!     cargo bench --bench photos -- scale PHOTO_TREE [N_BANNED] [N_LISTINGS]
 //!     cargo bench --bench photos -- learn-tests [N] > src/photo/brief_tests.rs
+//!     cargo bench --bench photos -- diagnose SUITE_DIR LISTING_ID...
 //!
 //! `pdq`: every "orig" row of `expected/expected_hashes.csv` whose image is there, hashed from
 //! the full decode and from the reduced (IDCT-scaled) decode relist hashes with; distance to the
@@ -59,6 +60,10 @@ fn main() {
             args.get(2)
                 .map_or(100_000, |n| n.parse().expect("N_BANNED")),
             args.get(3).map_or(400, |n| n.parse().expect("N_LISTINGS")),
+        ),
+        Some("diagnose") => diagnose(
+            Path::new(args.get(1).expect("diagnose SUITE_DIR")),
+            &args[2..],
         ),
         Some("stages") => stages(
             Path::new(args.get(1).expect("stages DIR")),
@@ -441,6 +446,104 @@ fn stages(dir: &Path, n: usize) {
             percentile(v, 0.5),
             percentile(v, 0.99)
         );
+    }
+}
+
+/// Where a photo suite's listing (`relist eval --photos SEED --save SUITE_DIR`) and its banned
+/// photo part: the banned photo's rank in keypoint retrieval over the suite's banned photos,
+/// the pair votes, and the verification of the photo and of its mirror image; the hashes'
+/// distances (dHash/pHash over the symmetries and the banned photo's crops, PDQ).
+fn diagnose(dir: &Path, ids: &[String]) {
+    use relist::model::{BannedRecord, ImageHashRef};
+    use relist::photo::descriptors::{DescriptorIndexBuilder, prints};
+    use relist::photo::verify::verify;
+    let read = |name: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.join(name))
+            .expect("suite file")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect()
+    };
+    let banned: Vec<(String, Vec<ImageHashRef>)> = read("banned.jsonl")
+        .into_par_iter()
+        .map(|v| {
+            let mut r = BannedRecord::from_value(v).unwrap().record;
+            let images = std::mem::take(&mut r.images);
+            relist::photo::hash_images(&images, Path::new("/"), &mut r.image_hashes);
+            (r.id, r.image_hashes)
+        })
+        .collect();
+    let kps: Vec<Vec<(usize, relist::photo::keypoints::Keypoints)>> = banned
+        .iter()
+        .map(|(_, h)| relist::photo::record_keypoints(h))
+        .collect();
+    let mut b = DescriptorIndexBuilder::new();
+    for (i, k) in kps.iter().enumerate() {
+        for (_, k) in k {
+            b.insert(i as u32, k);
+        }
+    }
+    let index = b.build();
+    let listings = read("listings.jsonl");
+    for id in ids {
+        let Some(l) = listings.iter().find(|l| l["id"] == id.as_str()) else {
+            println!("{id}: not in the suite");
+            continue;
+        };
+        let expected = l["expected"].as_str().unwrap_or("");
+        let image = l["images"][0].as_str().unwrap().to_string();
+        let q = relist::photo::query_evidence(&[image], &[]);
+        let Some(bi) = banned.iter().position(|(b, _)| b == expected) else {
+            println!("{id}: no expected record");
+            continue;
+        };
+        let kp: Vec<&relist::photo::keypoints::Keypoints> =
+            q.keypoints.iter().map(|k| &k.points).collect();
+        let ranked = index.candidates(&kp, 64);
+        let rank = ranked.iter().position(|(c, _)| *c == bi as u32);
+        let pairs = relist::photo::photos(&banned[bi].1);
+        let crops = relist::photo::crop_photos(&banned[bi].1);
+        let d = q
+            .pairs
+            .iter()
+            .flat_map(|(_, p)| pairs.iter().chain(&crops).map(|b| p.distances(b)))
+            .min_by_key(|(a, b)| (*a).max(*b));
+        let pdq = relist::photo::pdqs(&banned[bi].1);
+        let dq = q
+            .pdq
+            .iter()
+            .flat_map(|(_, p)| {
+                pdq.iter()
+                    .map(move |b| relist::photo::hamming::distance(p, b))
+            })
+            .min();
+        print!(
+            "{id}: banned {expected}; query photos {} (keypoints {:?}); retrieval rank {rank:?} of {} (top votes {:?}); hash d {d:?} pdq {dq:?}",
+            q.keypoints.len() / 2,
+            q.keypoints
+                .iter()
+                .map(|k| k.points.len())
+                .collect::<Vec<_>>(),
+            ranked.len(),
+            &ranked[..ranked.len().min(3)],
+        );
+        for (_, bk) in &kps[bi] {
+            let p = prints(bk);
+            for k in &q.keypoints {
+                let v = verify(&k.points, bk);
+                print!(
+                    "\n    photo {} mirrored {}: votes {} verify inliers {} matches {} coverage {:.3} (banned keypoints {})",
+                    k.photo,
+                    k.mirrored,
+                    k.prints.votes(&p),
+                    v.inliers,
+                    v.matches,
+                    v.coverage,
+                    bk.len()
+                );
+            }
+        }
+        println!();
     }
 }
 

@@ -62,7 +62,7 @@ impl Engine {
             return Ok(None);
         };
         let prepared = PreparedListing::new(listing, photos, snap.as_ref());
-        let mut banned = self.retrieve(&snap, &prepared)?;
+        let mut banned = self.retrieve(&snap, &prepared, None)?;
         // Judged exactly as `check_prepared` judges: what it names is the answer.
         let checked =
             self.matcher

@@ -100,7 +100,17 @@ impl Engine {
 
     /// Checks one listing; its photo files (local paths in `images`) are read and hashed.
     pub fn check(&self, listing: &Listing, opts: CheckOptions) -> Result<CheckResult> {
-        self.check_with_photos(listing, QueryPhotos::of_listing(listing), opts)
+        let snap = self.view();
+        // The photo hashes are searched as soon as they are made, while the keypoints are
+        // still being found: the same hits as searching them in `retrieve`, sooner.
+        let (photos, hash_hits) = QueryPhotos::of_listing_searched(listing, |pairs, pdq| {
+            hash_hits(snap.snapshot(), pairs, pdq)
+        });
+        let prepared = PreparedListing::new(listing, photos, snap.as_ref());
+        let banned = self.retrieve(&snap, &prepared, hash_hits)?;
+        Ok(self
+            .matcher
+            .judge(&prepared, &banned, snap.as_ref(), Some(snap.terms()), opts))
     }
 
     /// Checks one listing with its photos already resolved into hashes: nothing is read.
@@ -123,15 +133,21 @@ impl Engine {
         prepared: &PreparedListing,
         opts: CheckOptions,
     ) -> Result<CheckResult> {
-        let banned = self.retrieve(snap, prepared)?;
+        let banned = self.retrieve(snap, prepared, None)?;
         Ok(self
             .matcher
             .judge(prepared, &banned, snap, Some(snap.terms()), opts))
     }
 
     /// The candidates of a listing: its retrieved records, then those with a photo close to
-    /// one of its photos or sharing its keypoints, whatever the text says.
-    fn retrieve(&self, snap: &BannedView, l: &PreparedListing) -> Result<Vec<Arc<PreparedBanned>>> {
+    /// one of its photos or sharing its keypoints, whatever the text says. `searched`: the
+    /// [`hash_hits`] of the listing's photos when already searched (else searched here).
+    fn retrieve(
+        &self,
+        snap: &BannedView,
+        l: &PreparedListing,
+        searched: Option<Vec<u32>>,
+    ) -> Result<Vec<Arc<PreparedBanned>>> {
         let idx_err = |e| Error::index(self.store.dir(), e);
         let photos = l.photos();
         let index = snap.snapshot();
@@ -142,21 +158,9 @@ impl Engine {
             let by_gtin = index.id_candidates(l.gtins(), 4).map_err(idx_err)?;
             Ok((addrs, by_gtin))
         };
-        let by_hashes = || {
-            // All of a listing's photo hashes (each photo in 8 symmetries and its top part) in
-            // one search.
-            let dhashes: Vec<[u64; 1]> = photos.pairs.iter().map(|(_, p)| [p.dhash]).collect();
-            let (mut by_photo, by_pdq) = rayon::join(
-                || index.photo_hits(&dhashes, PHOTO_CANDIDATE_RADIUS),
-                // PDQ turn by turn: the candidates' order breaks ties among the most voted, so
-                // it is kept as it was (each turn's list in turn).
-                || {
-                    let pdqs: Vec<crate::photo::Pdq> = photos.pdq.iter().map(|(_, q)| *q).collect();
-                    index.pdq_hits_each(&pdqs, crate::matching::features::PDQ_RADIUS)
-                },
-            );
-            by_photo.extend(by_pdq.into_iter().flatten());
-            by_photo
+        let by_hashes = || match searched {
+            Some(hits) => hits,
+            None => hash_hits(index, &photos.pairs, &photos.pdq),
         };
         // Keypoints find what no hash does (a crop, a turn, a collage): the few banned photos
         // sharing most details, verified when judged.
@@ -216,7 +220,7 @@ impl Engine {
     ) -> Result<Vec<(String, Features, usize)>> {
         let snap = self.view();
         let l = PreparedListing::new(listing, QueryPhotos::of_listing(listing), snap.as_ref());
-        let mut banned = self.retrieve(&snap, &l)?;
+        let mut banned = self.retrieve(&snap, &l, None)?;
         for id in forced {
             if banned.iter().any(|b| b.record.id == *id) {
                 continue;
@@ -253,6 +257,25 @@ impl Engine {
             })
             .collect()
     }
+}
+
+/// The photo ids whose dHash is within [`PHOTO_CANDIDATE_RADIUS`] of one of a listing's photo
+/// hashes (each photo in 8 symmetries and its top part, in one search), then those whose PDQ is
+/// within [`crate::matching::features::PDQ_RADIUS`] of one of its PDQs, turn by turn: the
+/// candidates' order breaks ties among the most voted, so each turn's list is kept in turn.
+fn hash_hits(
+    index: &crate::index::Snapshot,
+    pairs: &[(usize, crate::photo::PhotoHashes)],
+    pdq: &[(usize, crate::photo::Pdq)],
+) -> Vec<u32> {
+    let dhashes: Vec<[u64; 1]> = pairs.iter().map(|(_, p)| [p.dhash]).collect();
+    let pdqs: Vec<crate::photo::Pdq> = pdq.iter().map(|(_, q)| *q).collect();
+    let (mut by_photo, by_pdq) = rayon::join(
+        || index.photo_hits(&dhashes, PHOTO_CANDIDATE_RADIUS),
+        || index.pdq_hits_each(&pdqs, crate::matching::features::PDQ_RADIUS),
+    );
+    by_photo.extend(by_pdq.into_iter().flatten());
+    by_photo
 }
 
 /// The records of a listing's photo hits (`hits`: photo ids, in candidate order) that are
@@ -481,5 +504,50 @@ mod tests {
             .check_with_photos(&l, photos, CheckOptions::default())
             .unwrap();
         assert!(r.error.is_none());
+    }
+
+    #[test]
+    fn a_check_searching_the_photo_hashes_early_decides_as_one_searching_them_late() {
+        // Banned photos drawn and stored as ingest stores them; listings relisting them
+        // edited, or showing something else.
+        let dir = tempfile::tempdir().unwrap();
+        let save = |name: &str, img: image::DynamicImage| {
+            let p = dir.path().join(name);
+            img.to_rgb8().save(&p).unwrap();
+            p.display().to_string()
+        };
+        let drawn = |i: u64| crate::pipeline::photo_suite::drawn_photo(7300 + i, i as usize);
+        let records: Vec<BannedRecord> = (0..4)
+            .map(|i| {
+                let mut r = BannedRecord::from_value(json!({"id": format!("P-{i}"),
+                    "title": format!("recalled item {i}")}))
+                .unwrap()
+                .record;
+                let image = save(&format!("b{i}.jpg"), drawn(i));
+                crate::photo::hash_images(&[image], Path::new(""), &mut r.image_hashes);
+                r
+            })
+            .collect();
+        let e = Engine::in_memory(records, Config::default()).unwrap();
+        for i in 0..6u64 {
+            let p = drawn(i);
+            let (w, h) = (p.width(), p.height());
+            let edited = p.crop_imm(w / 10, h / 8, w * 3 / 4, h * 3 / 4).fliph();
+            let image = save(&format!("l{i}.jpg"), edited);
+            let l = listing(json!({"id": "L", "title": "nice thing", "images": [image]}));
+            let early = e.check(&l, CheckOptions::default()).unwrap();
+            let late = e
+                .check_with_photos(&l, QueryPhotos::of_listing(&l), CheckOptions::default())
+                .unwrap();
+            assert_eq!(early, late, "listing {i}");
+            if i < 4 {
+                assert!(
+                    early
+                        .matches
+                        .iter()
+                        .any(|m| m.banned_id == format!("P-{i}"))
+                );
+            }
+        }
     }
 }

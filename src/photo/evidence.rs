@@ -175,6 +175,19 @@ pub struct QueryPhotos {
 /// A listing's photos for searching: its precomputed hashes, and its local files hashed in all
 /// 8 rotations and flips. Files that cannot be read give no evidence (and are reported).
 pub fn query_evidence(images: &[String], hashes: &[ImageHashRef]) -> QueryPhotos {
+    query_evidence_searched(images, hashes, |_, _| ()).0
+}
+
+/// [`query_evidence`], with `search` run on all of the listing's photo hashes (dHash/pHash
+/// pairs, PDQs; precomputed and from files) as soon as they are made, beside the keypoints
+/// still being found: the hashes take about half as long as the keypoints, and on 2 cores the
+/// hash search fills the core that would wait for them. `None` when no file was read (the
+/// caller searches the precomputed hashes itself, when there are any).
+pub fn query_evidence_searched<T: Send>(
+    images: &[String],
+    hashes: &[ImageHashRef],
+    search: impl FnOnce(&[(usize, PhotoHashes)], &[(usize, Pdq)]) -> T + Send,
+) -> (QueryPhotos, Option<T>) {
     // A hash names its photo when it says so (`photo`), else it is the N-th of its kind.
     let numbers = |algo: &str, valid: fn(&str) -> bool| -> Vec<usize> {
         hashes
@@ -200,23 +213,103 @@ pub fn query_evidence(images: &[String], hashes: &[ImageHashRef]) -> QueryPhotos
     if files.is_empty() {
         // Most listings come without photo files: planning the hashers' DCTs would be most of
         // their photo work.
-        return out;
+        return (out, None);
     }
-    let hasher = PhotoHasher::new();
     let first = out.next_number();
+    let hasher = PhotoHasher::new();
+    let (count, mut search, mut found) = (files.len(), Some(search), None);
+    // A photo at a time (a PNG is decoded at full size: one is held, not all of them); the
+    // search runs beside the last photo's keypoints.
     for (i, img) in files.into_iter().enumerate() {
-        match decode_file_scaled(Path::new(img), QUERY_DECODE_SIDE) {
-            Ok(pixels) => out.add_photo(&hasher, first + i, &pixels),
-            Err(e) => out.problems.push(format!("image '{img}': {e}")),
-        }
+        let pixels = match decode_file_scaled(Path::new(img), QUERY_DECODE_SIDE) {
+            Ok(p) => p,
+            Err(e) => {
+                out.problems.push(format!("image '{img}': {e}"));
+                continue;
+            }
+        };
+        // The photo, then each panel of it when it is a collage ([`super::panels`]), numbered
+        // as the photo.
+        let panels = super::panels::panels(&pixels);
+        let parts: Vec<&image::DynamicImage> = std::iter::once(&pixels).chain(&panels).collect();
+        let last = (i + 1 == count).then(|| search.take()).flatten();
+        let (pairs, pdq) = (&mut out.pairs, &mut out.pdq);
+        // The hashes and the keypoints read the same pixels and nothing of each other: on 2
+        // cores they run side by side (keypoints cost about as much as the rest together).
+        let (searched, keypoints) = rayon::join(
+            || {
+                for p in &parts {
+                    add_hashes(&hasher, first + i, p, pairs, pdq);
+                }
+                last.map(|search| search(pairs, pdq))
+            },
+            || {
+                let mut keypoints = Vec::new();
+                for p in &parts {
+                    add_keypoints(first + i, p, &mut keypoints);
+                }
+                keypoints
+            },
+        );
+        out.keypoints.extend(keypoints);
+        found = found.or(searched);
     }
-    out
+    // The last photo could not be read: the hashes of the others are searched now.
+    let found = found.or_else(|| search.map(|search| search(&out.pairs, &out.pdq)));
+    (out, found)
+}
+
+/// A photo's hashes in its 8 rotations and flips, its top part (for a banner laid over the
+/// bottom of a banned photo) and its PDQs, added to `pairs` and `pdq` as photo `n`'s.
+fn add_hashes(
+    hasher: &PhotoHasher,
+    n: usize,
+    pixels: &image::DynamicImage,
+    pairs: &mut Vec<(usize, PhotoHashes)>,
+    pdqs: &mut Vec<(usize, Pdq)>,
+) {
+    if let Some(variants) = hasher.dihedral(pixels) {
+        pairs.extend(variants.into_iter().map(|h| (n, h)));
+    }
+    if let Some(top) = hasher.top_part(pixels) {
+        pairs.push((n, top));
+    }
+    if let Some(variants) = pdq_dihedral(pixels) {
+        pdqs.extend(
+            variants
+                .into_iter()
+                .filter(|p| p.quality >= PDQ_MIN_QUALITY)
+                .map(|p| (n, p.hash)),
+        );
+    }
+}
+
+/// A photo's keypoints and its mirror image's, added to `out` as photo `n`'s.
+fn add_keypoints(n: usize, pixels: &image::DynamicImage, out: &mut Vec<QueryKeypoints>) {
+    // Keypoints turn with the photo; a mirror image needs its own.
+    if let Some((k, mirrored)) = Keypoints::with_mirror(pixels, QUERY_KEYPOINTS) {
+        let (k, mirrored) = rayon::join(
+            || QueryKeypoints::new(n, false, k),
+            || QueryKeypoints::new(n, true, mirrored),
+        );
+        out.push(k);
+        out.push(mirrored);
+    }
 }
 
 impl QueryPhotos {
     /// A listing's photos: its precomputed hashes and its local photo files (read here).
     pub fn of_listing(l: &crate::model::Listing) -> QueryPhotos {
         query_evidence(&l.images, &l.image_hashes)
+    }
+
+    /// [`QueryPhotos::of_listing`], with `search` run on the photos' hashes beside their
+    /// keypoints (see [`query_evidence_searched`]).
+    pub fn of_listing_searched<T: Send>(
+        l: &crate::model::Listing,
+        search: impl FnOnce(&[(usize, PhotoHashes)], &[(usize, Pdq)]) -> T + Send,
+    ) -> (QueryPhotos, Option<T>) {
+        query_evidence_searched(&l.images, &l.image_hashes, search)
     }
 
     /// Precomputed hashes only: no file is read, whatever `images` names.
@@ -247,40 +340,17 @@ impl QueryPhotos {
 
     fn add_one(&mut self, hasher: &PhotoHasher, n: usize, pixels: &image::DynamicImage) {
         // The hashes and the keypoints read the same pixels and nothing of each other: on 2
-        // cores they run side by side (keypoints cost about as much as the rest together).
-        let ((variants, top, pdq), keypoints) = rayon::join(
+        // cores they run side by side.
+        let (pairs, pdq) = (&mut self.pairs, &mut self.pdq);
+        let ((), keypoints) = rayon::join(
+            || add_hashes(hasher, n, pixels, pairs, pdq),
             || {
-                (
-                    hasher.dihedral(pixels),
-                    hasher.top_part(pixels),
-                    pdq_dihedral(pixels),
-                )
+                let mut k = Vec::new();
+                add_keypoints(n, pixels, &mut k);
+                k
             },
-            // Keypoints turn with the photo; a mirror image needs its own.
-            || Keypoints::with_mirror(pixels, QUERY_KEYPOINTS),
         );
-        if let Some(variants) = variants {
-            self.pairs.extend(variants.into_iter().map(|h| (n, h)));
-        }
-        if let Some(top) = top {
-            self.pairs.push((n, top));
-        }
-        if let Some(variants) = pdq {
-            self.pdq.extend(
-                variants
-                    .into_iter()
-                    .filter(|p| p.quality >= PDQ_MIN_QUALITY)
-                    .map(|p| (n, p.hash)),
-            );
-        }
-        if let Some((k, mirrored)) = keypoints {
-            let (k, mirrored) = rayon::join(
-                || QueryKeypoints::new(n, false, k),
-                || QueryKeypoints::new(n, true, mirrored),
-            );
-            self.keypoints.push(k);
-            self.keypoints.push(mirrored);
-        }
+        self.keypoints.extend(keypoints);
     }
 }
 
@@ -319,4 +389,64 @@ pub fn query_photos(
 ) -> (Vec<(usize, PhotoHashes)>, Vec<String>) {
     let q = query_evidence(images, hashes);
     (q.pairs, q.problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a search run beside the keypoints is given, and the photos it comes with.
+    fn searched(images: &[String], hashes: &[ImageHashRef]) -> (QueryPhotos, Option<Seen>) {
+        query_evidence_searched(images, hashes, |pairs, pdq| (pairs.to_vec(), pdq.to_vec()))
+    }
+
+    type Seen = (Vec<(usize, PhotoHashes)>, Vec<(usize, Pdq)>);
+
+    fn same(a: &QueryPhotos, b: &QueryPhotos) {
+        assert_eq!(a.pairs, b.pairs);
+        assert_eq!(a.pdq, b.pdq);
+        assert_eq!(a.problems, b.problems);
+        let kp = |q: &QueryPhotos| -> Vec<(usize, bool, Keypoints)> {
+            q.keypoints
+                .iter()
+                .map(|k| (k.photo, k.mirrored, k.points.clone()))
+                .collect()
+        };
+        assert_eq!(kp(a), kp(b));
+    }
+
+    #[test]
+    fn the_hash_search_beside_the_keypoints_sees_every_hash_of_the_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        for (i, name) in ["a.jpg", "b.jpg"].iter().enumerate() {
+            crate::pipeline::photo_suite::drawn_photo(4242 + i as u64, i)
+                .to_rgb8()
+                .save(path(name))
+                .unwrap();
+        }
+        std::fs::write(path("broken.jpg"), b"\xFF\xD8\xFFnot a photo").unwrap();
+        // A photo sent as hashes beside the files: numbered first, searched too.
+        let sent = vec![
+            href("dhash", "0f0f0f0f0f0f0f0f".into()),
+            href("phash", "f0f0f0f0f0f0f0f0".into()),
+        ];
+        for images in [
+            vec![path("a.jpg"), path("b.jpg")],
+            // The last file unreadable: the others' hashes are still searched.
+            vec![path("a.jpg"), path("broken.jpg")],
+            vec![path("broken.jpg"), path("b.jpg")],
+        ] {
+            let plain = query_evidence(&images, &sent);
+            let (q, seen) = searched(&images, &sent);
+            same(&q, &plain);
+            let (pairs, pdq) = seen.expect("files were read: searched here");
+            assert_eq!((pairs, pdq), (plain.pairs.clone(), plain.pdq.clone()));
+            assert!(plain.pairs.len() > 1 && !plain.keypoints.is_empty());
+        }
+        // No file: nothing is searched here (the caller searches the hashes sent).
+        let (q, seen) = searched(&["https://example.com/a.jpg".into()], &sent);
+        same(&q, &query_evidence(&[], &sent));
+        assert!(seen.is_none());
+    }
 }

@@ -210,7 +210,7 @@ fn trimmed(img: &DynamicImage) -> Option<GrayImage> {
 
 /// `region` shrunk to the hash thumbnail, or `None` when it is too flat.
 fn thumbnail(region: &GrayImage) -> Option<GrayImage> {
-    let thumb = imageops::resize(region, HASH_SIDE, HASH_SIDE, FilterType::Triangle);
+    let thumb = super::resample::resize_triangle(region, HASH_SIDE, HASH_SIDE);
     if stddev(&imageops::thumbnail(&thumb, 16, 16)) < FLAT_STDDEV {
         return None;
     }

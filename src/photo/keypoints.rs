@@ -14,7 +14,7 @@
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use image::imageops::{self, FilterType};
+use image::imageops;
 use image::{DynamicImage, GrayImage};
 
 /// Longer side, in pixels, a photo is brought to before keypoints are found: both sides of a
@@ -175,7 +175,7 @@ fn working(img: &DynamicImage) -> GrayImage {
         // corners at this ratio.
         imageops::thumbnail(&grey, tw, th)
     } else {
-        imageops::resize(&grey, tw, th, FilterType::Triangle)
+        super::resample::resize_triangle(&grey, tw, th)
     }
 }
 

@@ -13,6 +13,7 @@ mod hash;
 pub mod keypoints;
 pub mod panels;
 mod pdq;
+mod resample;
 pub mod verify;
 
 pub use decode::{
@@ -22,7 +23,7 @@ pub use decode::{
 pub use evidence::{
     BannedPhotoPrints, DHASH_CROP, KEYPOINTS, PHASH_CROP, QUERY_DECODE_SIDE, QueryKeypoints,
     QueryPhotos, crop_photos, decode_query_photo, hash_images, pdqs, photos, query_evidence,
-    query_photos, record_keypoints,
+    query_evidence_searched, query_photos, record_keypoints,
 };
 pub use hash::{
     BANNER_KEEP, CROPS, Dihedral, PhotoHasher, PhotoHashes, hex64, parse_hex64, prepare,

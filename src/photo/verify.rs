@@ -222,18 +222,21 @@ fn solve3(m: [[f64; 3]; 3], r: [f64; 3]) -> Option<[f64; 3]> {
     Some(out)
 }
 
+/// Whether the map places pair `p` within [`TOLERANCE`] (and, for a similarity, its change of
+/// orientation agrees with the rotation).
+#[inline]
+fn agrees(p: &Pair, map: &Affine, rotation: Option<f32>) -> bool {
+    let at = map.apply(p.q);
+    let (dx, dy) = (at[0] - p.b[0], at[1] - p.b[1]);
+    dx * dx + dy * dy <= TOLERANCE * TOLERANCE
+        && rotation.is_none_or(|r| wrap(p.turn - r).abs() <= ANGLE_TOLERANCE)
+}
+
 /// The pairs the map places within [`TOLERANCE`] (and, for a similarity, whose change of
 /// orientation agrees with its rotation).
 fn agreeing(pairs: &[Pair], map: &Affine, rotation: Option<f32>) -> Vec<usize> {
-    let t2 = TOLERANCE * TOLERANCE;
     (0..pairs.len())
-        .filter(|&i| {
-            let p = &pairs[i];
-            let at = map.apply(p.q);
-            let (dx, dy) = (at[0] - p.b[0], at[1] - p.b[1]);
-            dx * dx + dy * dy <= t2
-                && rotation.is_none_or(|r| wrap(p.turn - r).abs() <= ANGLE_TOLERANCE)
-        })
+        .filter(|&i| agrees(&pairs[i], map, rotation))
         .collect()
 }
 
@@ -265,9 +268,14 @@ fn consensus(pairs: &[Pair]) -> Option<Vec<usize>> {
         {
             continue;
         }
-        let inliers = agreeing(pairs, &map, Some(rotation));
-        if inliers.len() > best.len() {
-            best = inliers;
+        // Counted first: most placements agree with fewer pairs than the best so far, and
+        // listing them all was an allocation per iteration.
+        let count = pairs
+            .iter()
+            .filter(|p| agrees(p, &map, Some(rotation)))
+            .count();
+        if count > best.len() {
+            best = agreeing(pairs, &map, Some(rotation));
             if best.len() * 10 >= n * 9 {
                 break;
             }
