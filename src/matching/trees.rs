@@ -66,6 +66,10 @@ struct Forest {
     missing: f64,
     roots: Vec<u32>,
     nodes: Vec<FlatNode>,
+    /// Each tree's depth (steps from its root to its deepest leaf), for walking several rows
+    /// through a tree side by side; `None` when a tree has a cycle (a hand-edited file), and
+    /// then rows are walked one by one with the step bound.
+    depths: Option<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -104,12 +108,15 @@ impl Forest {
             f.roots.push(start as u32);
             for n in &t.nodes {
                 f.nodes.push(if n.is_leaf {
+                    // A leaf leads to itself: a row that reaches it early stays there while
+                    // the other rows of a batch walk on.
+                    let me = f.nodes.len() as u32;
                     FlatNode {
                         value: f64::from(n.weight_value),
                         column: LEAF,
-                        left: 0,
-                        right: 0,
-                        missing: 0,
+                        left: me,
+                        right: me,
+                        missing: me,
                     }
                 } else {
                     FlatNode {
@@ -122,7 +129,63 @@ impl Forest {
                 });
             }
         }
+        f.depths = f
+            .roots
+            .iter()
+            .map(|&r| f.depth(r))
+            .collect::<Option<Vec<u32>>>();
         Ok(f)
+    }
+
+    /// Steps from `root` to its deepest leaf; `None` when a walk from it does not end.
+    fn depth(&self, root: u32) -> Option<u32> {
+        let mut deepest = 0;
+        let mut stack = vec![(root, 0u32)];
+        while let Some((i, d)) = stack.pop() {
+            if d as usize > self.nodes.len() {
+                return None;
+            }
+            let n = self.nodes[i as usize];
+            if n.column == LEAF {
+                deepest = deepest.max(d);
+            } else {
+                stack.extend([(n.left, d + 1), (n.right, d + 1), (n.missing, d + 1)]);
+            }
+        }
+        Some(deepest)
+    }
+
+    /// [`Forest::log_odds`] of each of `rows` (each padded with one more column, read by
+    /// leaves), to the bit: every row's leaves summed in the same order. The rows walk each
+    /// tree side by side, one level at a time, so that the loads of one row's next node
+    /// overlap another's instead of waiting for each other (a sweep judges ten candidates per
+    /// listing; the one-row walk was 15 % of its time).
+    fn log_odds_rows(&self, rows: &[[f64; N + 1]]) -> Vec<f64> {
+        let Some(depths) = &self.depths else {
+            return rows.iter().map(|r| self.log_odds(r)).collect();
+        };
+        let nan_missing = self.missing.is_nan();
+        let mut sums = vec![0.0f64; rows.len()];
+        let mut at = vec![0usize; rows.len()];
+        for (&root, &depth) in self.roots.iter().zip(depths) {
+            at.fill(root as usize);
+            for _ in 0..depth {
+                for (i, row) in at.iter_mut().zip(rows) {
+                    let n = &self.nodes[*i];
+                    // A leaf reads the pad column and leads to itself whichever way it goes.
+                    let v = row[(n.column as usize).min(N)];
+                    let mut next = [n.right, n.left][usize::from(v < n.value)];
+                    if v.is_nan() || (!nan_missing && v == self.missing) {
+                        next = n.missing;
+                    }
+                    *i = next as usize;
+                }
+            }
+            for (s, i) in sums.iter_mut().zip(&at) {
+                *s += self.nodes[*i].value;
+            }
+        }
+        sums.into_iter().map(|s| self.base + s).collect()
     }
 
     fn log_odds(&self, row: &[f64]) -> f64 {
@@ -151,6 +214,15 @@ impl Forest {
             }
         }
         self.base + sum
+    }
+}
+
+fn probability(log_odds: f64) -> f32 {
+    let s = 1.0 / (1.0 + (-log_odds).exp());
+    if s.is_finite() {
+        (s as f32).clamp(0.0, 1.0)
+    } else {
+        0.0
     }
 }
 
@@ -287,12 +359,26 @@ impl TreeModel {
 
     /// The probability that the pair is the same product.
     pub fn score(&self, x: &[f32; N]) -> f32 {
-        let s = 1.0 / (1.0 + (-self.log_odds(x)).exp());
-        if s.is_finite() {
-            (s as f32).clamp(0.0, 1.0)
-        } else {
-            0.0
-        }
+        probability(self.log_odds(x))
+    }
+
+    /// [`TreeModel::score`] of each of `xs`, to the bit; faster than one by one.
+    pub fn scores(&self, xs: &[[f32; N]]) -> Vec<f32> {
+        let rows: Vec<[f64; N + 1]> = xs
+            .iter()
+            .map(|x| {
+                let mut row = [0f64; N + 1];
+                for (j, i) in self.columns.iter().enumerate() {
+                    row[j] = f64::from(x[*i]);
+                }
+                row
+            })
+            .collect();
+        self.forest
+            .log_odds_rows(&rows)
+            .into_iter()
+            .map(probability)
+            .collect()
     }
 
     pub fn trees(&self) -> usize {
@@ -345,6 +431,7 @@ mod tests {
             state ^= state << 17;
             state
         };
+        let mut rows = Vec::new();
         for _ in 0..5000 {
             let mut x = [0f32; N];
             for v in x.iter_mut() {
@@ -361,7 +448,18 @@ mod tests {
                 forust_log_odds(&m, &x).to_bits(),
                 "{x:?}"
             );
+            rows.push(x);
         }
+        // Walked side by side, as a listing's candidates are: the same scores to the bit, in
+        // batches of every size a listing gives.
+        for size in [1, 2, 3, 10, 17] {
+            for batch in rows.chunks(size) {
+                let one: Vec<u32> = batch.iter().map(|x| m.score(x).to_bits()).collect();
+                let many: Vec<u32> = m.scores(batch).iter().map(|s| s.to_bits()).collect();
+                assert_eq!(one, many);
+            }
+        }
+        assert!(m.scores(&[]).is_empty());
     }
 
     #[test]
