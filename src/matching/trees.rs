@@ -129,30 +129,51 @@ impl Forest {
                 });
             }
         }
-        f.depths = f
-            .roots
-            .iter()
-            .map(|&r| f.depth(r))
-            .collect::<Option<Vec<u32>>>();
+        f.depths = f.tree_depths();
         Ok(f)
     }
 
-    /// Steps from `root` to its deepest leaf; `None` when a walk from it does not end.
-    fn depth(&self, root: u32) -> Option<u32> {
-        let mut deepest = 0;
-        let mut stack = vec![(root, 0u32)];
-        while let Some((i, d)) = stack.pop() {
-            if d as usize > self.nodes.len() {
-                return None;
-            }
-            let n = self.nodes[i as usize];
-            if n.column == LEAF {
-                deepest = deepest.max(d);
-            } else {
-                stack.extend([(n.left, d + 1), (n.right, d + 1), (n.missing, d + 1)]);
+    /// Each tree's depth (steps from its root to its deepest leaf), every node looked at
+    /// once (a node reached both as a child and as the missing side is not walked twice);
+    /// `None` when a walk can go round a cycle.
+    fn tree_depths(&self) -> Option<Vec<u32>> {
+        const UNKNOWN: u32 = u32::MAX;
+        let mut depth = vec![UNKNOWN; self.nodes.len()];
+        let mut open = vec![false; self.nodes.len()];
+        let mut stack = Vec::new();
+        for &root in &self.roots {
+            stack.push((root as usize, false));
+            while let Some((i, children_done)) = stack.pop() {
+                let n = self.nodes[i];
+                if n.column == LEAF {
+                    depth[i] = 0;
+                } else if children_done {
+                    let deepest = [n.left, n.right, n.missing]
+                        .iter()
+                        .map(|&c| depth[c as usize])
+                        .max()
+                        .unwrap_or(0);
+                    depth[i] = deepest.saturating_add(1);
+                    open[i] = false;
+                } else if depth[i] == UNKNOWN {
+                    if open[i] {
+                        return None;
+                    }
+                    open[i] = true;
+                    stack.push((i, true));
+                    for c in [n.left, n.right, n.missing] {
+                        let c = c as usize;
+                        if open[c] {
+                            return None;
+                        }
+                        if depth[c] == UNKNOWN {
+                            stack.push((c, false));
+                        }
+                    }
+                }
             }
         }
-        Some(deepest)
+        Some(self.roots.iter().map(|&r| depth[r as usize]).collect())
     }
 
     /// [`Forest::log_odds`] of each of `rows` (each padded with one more column, read by
@@ -460,6 +481,27 @@ mod tests {
             }
         }
         assert!(m.scores(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_tree_with_a_cycle_is_walked_row_by_row_with_its_step_bound() {
+        // A hand-edited file whose first root leads back to itself: loading and scoring end,
+        // and a batch scores as rows one by one do.
+        let file = TreeModel::shipped().to_file().unwrap();
+        let mut text = serde_json::to_string(&file).unwrap();
+        let at = text.find("\"left_child\":").unwrap() + "\"left_child\":".len();
+        let end = at + text[at..].find(|c: char| !c.is_ascii_digit()).unwrap();
+        text.replace_range(at..end, "0");
+        let m = TreeModel::from_json(&text).unwrap();
+        assert!(m.forest.depths.is_none());
+        let xs = [[0.0f32; N], [0.5; N], [1.0; N]];
+        let one: Vec<u32> = xs.iter().map(|x| m.score(x).to_bits()).collect();
+        let many: Vec<u32> = m.scores(&xs).iter().map(|s| s.to_bits()).collect();
+        assert_eq!(one, many);
+        // The shipped model has none, and its trees are shallow.
+        let depths = TreeModel::shipped().forest.depths.clone().unwrap();
+        assert_eq!(depths.len(), TreeModel::shipped().trees());
+        assert!(depths.iter().all(|d| (1..=16).contains(d)), "{depths:?}");
     }
 
     #[test]
