@@ -154,14 +154,15 @@ impl Matcher {
     ) -> Option<Match> {
         let candidates = self.candidates(l, banned, rarity);
         let c = candidates.iter().find(|c| c.banned.record.id == id)?;
-        self.scored(l, c, f32::NEG_INFINITY)
+        let s = score::score(&c.features, &self.config, &self.trees);
+        self.scored(l, c, s, f32::NEG_INFINITY)
     }
 
-    /// The match, when its score (unrounded) reaches `floor`; evidence is only rendered for
-    /// the candidates kept.
-    fn scored(&self, l: &PreparedListing, c: &Candidate, floor: f32) -> Option<Match> {
+    /// The match of a candidate scoring `s`, when `s` (unrounded) reaches `floor`; evidence
+    /// is only rendered for the candidates kept.
+    fn scored(&self, l: &PreparedListing, c: &Candidate, s: f32, floor: f32) -> Option<Match> {
         let f = &c.features;
-        let (s, decision) = score::judge(f, c.banned.words.len(), &self.config, &self.trees);
+        let (s, decision) = score::judge_scored(f, s, c.banned.words.len(), &self.config);
         if s < floor && decision == Decision::Allow {
             return None;
         }
@@ -229,8 +230,11 @@ impl Matcher {
     ) -> CheckResult {
         let mut matches = terms.map_or_else(Vec::new, |t| self.term_matches(l, t));
         let candidates = self.candidates(l, banned, rarity);
-        let scored = crate::matching::map_in_order(&candidates, l.has_photos(), |_, c| {
-            self.scored(l, c, opts.min_score)
+        // All of a listing's candidates through the trees at once (see `TreeModel::scores`).
+        let features: Vec<&Features> = candidates.iter().map(|c| &c.features).collect();
+        let scores = score::scores(&features, &self.config, &self.trees);
+        let scored = crate::matching::map_in_order(&candidates, l.has_photos(), |i, c| {
+            self.scored(l, c, scores[i], opts.min_score)
         });
         matches.extend(scored.into_iter().flatten());
         finish(l, matches, opts, self.config.thresholds.context_gap)

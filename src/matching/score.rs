@@ -104,6 +104,17 @@ pub fn score(f: &Features, config: &Config, trees: &TreeModel) -> f32 {
     }
 }
 
+/// [`score`] of each pair, to the bit; the trees walk the pairs side by side.
+pub fn scores(fs: &[&Features], config: &Config, trees: &TreeModel) -> Vec<f32> {
+    match config.model.scorer {
+        ScorerKind::Trees => {
+            let xs: Vec<_> = fs.iter().map(|f| f.vector()).collect();
+            trees.scores(&xs)
+        }
+        ScorerKind::Logistic => fs.iter().map(|f| score(f, config, trees)).collect(),
+    }
+}
+
 /// Score and decision for one pair.
 pub fn judge(
     f: &Features,
@@ -111,7 +122,16 @@ pub fn judge(
     config: &Config,
     trees: &TreeModel,
 ) -> (f32, Decision) {
-    let score = score(f, config, trees);
+    judge_scored(f, score(f, config, trees), title_words, config)
+}
+
+/// The decision for one pair whose [`score`] is `score` (see [`judge`]).
+pub fn judge_scored(
+    f: &Features,
+    score: f32,
+    title_words: usize,
+    config: &Config,
+) -> (f32, Decision) {
     let mut decision = config.decide(score);
     if decision == Decision::Block && !decisive(f, title_words) {
         decision = Decision::Review;

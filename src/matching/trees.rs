@@ -66,6 +66,10 @@ struct Forest {
     missing: f64,
     roots: Vec<u32>,
     nodes: Vec<FlatNode>,
+    /// Each tree's depth (steps from its root to its deepest leaf), for walking several rows
+    /// through a tree side by side; `None` when a tree has a cycle (a hand-edited file), and
+    /// then rows are walked one by one with the step bound.
+    depths: Option<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -104,12 +108,15 @@ impl Forest {
             f.roots.push(start as u32);
             for n in &t.nodes {
                 f.nodes.push(if n.is_leaf {
+                    // A leaf leads to itself: a row that reaches it early stays there while
+                    // the other rows of a batch walk on.
+                    let me = f.nodes.len() as u32;
                     FlatNode {
                         value: f64::from(n.weight_value),
                         column: LEAF,
-                        left: 0,
-                        right: 0,
-                        missing: 0,
+                        left: me,
+                        right: me,
+                        missing: me,
                     }
                 } else {
                     FlatNode {
@@ -122,7 +129,84 @@ impl Forest {
                 });
             }
         }
+        f.depths = f.tree_depths();
         Ok(f)
+    }
+
+    /// Each tree's depth (steps from its root to its deepest leaf), every node looked at
+    /// once (a node reached both as a child and as the missing side is not walked twice);
+    /// `None` when a walk can go round a cycle.
+    fn tree_depths(&self) -> Option<Vec<u32>> {
+        const UNKNOWN: u32 = u32::MAX;
+        let mut depth = vec![UNKNOWN; self.nodes.len()];
+        let mut open = vec![false; self.nodes.len()];
+        let mut stack = Vec::new();
+        for &root in &self.roots {
+            stack.push((root as usize, false));
+            while let Some((i, children_done)) = stack.pop() {
+                let n = self.nodes[i];
+                if n.column == LEAF {
+                    depth[i] = 0;
+                } else if children_done {
+                    let deepest = [n.left, n.right, n.missing]
+                        .iter()
+                        .map(|&c| depth[c as usize])
+                        .max()
+                        .unwrap_or(0);
+                    depth[i] = deepest.saturating_add(1);
+                    open[i] = false;
+                } else if depth[i] == UNKNOWN {
+                    if open[i] {
+                        return None;
+                    }
+                    open[i] = true;
+                    stack.push((i, true));
+                    for c in [n.left, n.right, n.missing] {
+                        let c = c as usize;
+                        if open[c] {
+                            return None;
+                        }
+                        if depth[c] == UNKNOWN {
+                            stack.push((c, false));
+                        }
+                    }
+                }
+            }
+        }
+        Some(self.roots.iter().map(|&r| depth[r as usize]).collect())
+    }
+
+    /// [`Forest::log_odds`] of each of `rows` (each padded with one more column, read by
+    /// leaves), to the bit: every row's leaves summed in the same order. The rows walk each
+    /// tree side by side, one level at a time, so that the loads of one row's next node
+    /// overlap another's instead of waiting for each other (a sweep judges ten candidates per
+    /// listing; the one-row walk was 15 % of its time).
+    fn log_odds_rows(&self, rows: &[[f64; N + 1]]) -> Vec<f64> {
+        let Some(depths) = &self.depths else {
+            return rows.iter().map(|r| self.log_odds(r)).collect();
+        };
+        let nan_missing = self.missing.is_nan();
+        let mut sums = vec![0.0f64; rows.len()];
+        let mut at = vec![0usize; rows.len()];
+        for (&root, &depth) in self.roots.iter().zip(depths) {
+            at.fill(root as usize);
+            for _ in 0..depth {
+                for (i, row) in at.iter_mut().zip(rows) {
+                    let n = &self.nodes[*i];
+                    // A leaf reads the pad column and leads to itself whichever way it goes.
+                    let v = row[(n.column as usize).min(N)];
+                    let mut next = [n.right, n.left][usize::from(v < n.value)];
+                    if v.is_nan() || (!nan_missing && v == self.missing) {
+                        next = n.missing;
+                    }
+                    *i = next as usize;
+                }
+            }
+            for (s, i) in sums.iter_mut().zip(&at) {
+                *s += self.nodes[*i].value;
+            }
+        }
+        sums.into_iter().map(|s| self.base + s).collect()
     }
 
     fn log_odds(&self, row: &[f64]) -> f64 {
@@ -151,6 +235,15 @@ impl Forest {
             }
         }
         self.base + sum
+    }
+}
+
+fn probability(log_odds: f64) -> f32 {
+    let s = 1.0 / (1.0 + (-log_odds).exp());
+    if s.is_finite() {
+        (s as f32).clamp(0.0, 1.0)
+    } else {
+        0.0
     }
 }
 
@@ -287,12 +380,26 @@ impl TreeModel {
 
     /// The probability that the pair is the same product.
     pub fn score(&self, x: &[f32; N]) -> f32 {
-        let s = 1.0 / (1.0 + (-self.log_odds(x)).exp());
-        if s.is_finite() {
-            (s as f32).clamp(0.0, 1.0)
-        } else {
-            0.0
-        }
+        probability(self.log_odds(x))
+    }
+
+    /// [`TreeModel::score`] of each of `xs`, to the bit; faster than one by one.
+    pub fn scores(&self, xs: &[[f32; N]]) -> Vec<f32> {
+        let rows: Vec<[f64; N + 1]> = xs
+            .iter()
+            .map(|x| {
+                let mut row = [0f64; N + 1];
+                for (j, i) in self.columns.iter().enumerate() {
+                    row[j] = f64::from(x[*i]);
+                }
+                row
+            })
+            .collect();
+        self.forest
+            .log_odds_rows(&rows)
+            .into_iter()
+            .map(probability)
+            .collect()
     }
 
     pub fn trees(&self) -> usize {
@@ -345,6 +452,7 @@ mod tests {
             state ^= state << 17;
             state
         };
+        let mut rows = Vec::new();
         for _ in 0..5000 {
             let mut x = [0f32; N];
             for v in x.iter_mut() {
@@ -361,7 +469,39 @@ mod tests {
                 forust_log_odds(&m, &x).to_bits(),
                 "{x:?}"
             );
+            rows.push(x);
         }
+        // Walked side by side, as a listing's candidates are: the same scores to the bit, in
+        // batches of every size a listing gives.
+        for size in [1, 2, 3, 10, 17] {
+            for batch in rows.chunks(size) {
+                let one: Vec<u32> = batch.iter().map(|x| m.score(x).to_bits()).collect();
+                let many: Vec<u32> = m.scores(batch).iter().map(|s| s.to_bits()).collect();
+                assert_eq!(one, many);
+            }
+        }
+        assert!(m.scores(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_tree_with_a_cycle_is_walked_row_by_row_with_its_step_bound() {
+        // A hand-edited file whose first root leads back to itself: loading and scoring end,
+        // and a batch scores as rows one by one do.
+        let file = TreeModel::shipped().to_file().unwrap();
+        let mut text = serde_json::to_string(&file).unwrap();
+        let at = text.find("\"left_child\":").unwrap() + "\"left_child\":".len();
+        let end = at + text[at..].find(|c: char| !c.is_ascii_digit()).unwrap();
+        text.replace_range(at..end, "0");
+        let m = TreeModel::from_json(&text).unwrap();
+        assert!(m.forest.depths.is_none());
+        let xs = [[0.0f32; N], [0.5; N], [1.0; N]];
+        let one: Vec<u32> = xs.iter().map(|x| m.score(x).to_bits()).collect();
+        let many: Vec<u32> = m.scores(&xs).iter().map(|s| s.to_bits()).collect();
+        assert_eq!(one, many);
+        // The shipped model has none, and its trees are shallow.
+        let depths = TreeModel::shipped().forest.depths.clone().unwrap();
+        assert_eq!(depths.len(), TreeModel::shipped().trees());
+        assert!(depths.iter().all(|d| (1..=16).contains(d)), "{depths:?}");
     }
 
     #[test]
