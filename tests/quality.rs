@@ -32,11 +32,11 @@ fn fixture_relistings_are_caught_and_others_left_alone() {
     let recall = all["caught"].as_f64().unwrap() / all["positives"].as_f64().unwrap();
     let false_alarm = all["false_alarms"].as_f64().unwrap() / all["negatives"].as_f64().unwrap();
     assert!(recall >= 0.99, "overall recall {recall:.3}\n{report}");
-    // 0.5 % is the target; the learned default (trained on the public benchmarks beside the
-    // calibration set) flags 0.50 % here (7 of 1,396): hard negatives of one category, another brand and
-    // the banned title's words. A guard against regression until the target is met again.
+    // The target, 0.5 %: the learned default (trained on the public benchmarks beside the
+    // calibration set) flags 0.36 % here (5 of 1,396, all in `unrelated`: hard negatives of one
+    // category, another brand and the banned title's words).
     assert!(
-        false_alarm <= 0.008,
+        false_alarm <= 0.005,
         "false-alarm rate {false_alarm:.4}\n{report}"
     );
     assert_eq!(
@@ -49,7 +49,8 @@ fn fixture_relistings_are_caught_and_others_left_alone() {
             let rate = c["caught"].as_f64().unwrap() / pos as f64;
             // The target is 0.99 per slice. The learned default misses one of 60 in `combo`
             // (truncation + leetspeak) and in `truncation` (a Korean title missing half its
-            // words): 0.983. A guard at one miss in 60 until the target is met again.
+            // words): 0.983, and one of 80 in `typo`. A guard at one miss in 60 until the
+            // target is met again.
             assert!(rate >= 0.98, "{name}: recall {rate:.3}\n{report}");
         }
     }
