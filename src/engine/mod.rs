@@ -107,10 +107,7 @@ impl Engine {
             hash_hits(snap.snapshot(), pairs, pdq)
         });
         let prepared = PreparedListing::new(listing, photos, snap.as_ref());
-        let banned = self.retrieve(&snap, &prepared, hash_hits)?;
-        Ok(self
-            .matcher
-            .judge(&prepared, &banned, snap.as_ref(), Some(snap.terms()), opts))
+        self.check_searched(&snap, &prepared, hash_hits, opts)
     }
 
     /// Checks one listing with its photos already resolved into hashes: nothing is read.
@@ -133,7 +130,19 @@ impl Engine {
         prepared: &PreparedListing,
         opts: CheckOptions,
     ) -> Result<CheckResult> {
-        let banned = self.retrieve(snap, prepared, None)?;
+        self.check_searched(snap, prepared, None, opts)
+    }
+
+    /// [`Engine::check_prepared`], with the listing's photo hashes already searched when
+    /// `searched` holds their [`hash_hits`].
+    fn check_searched(
+        &self,
+        snap: &BannedView,
+        prepared: &PreparedListing,
+        searched: Option<Vec<u32>>,
+        opts: CheckOptions,
+    ) -> Result<CheckResult> {
+        let banned = self.retrieve(snap, prepared, searched)?;
         Ok(self
             .matcher
             .judge(prepared, &banned, snap, Some(snap.terms()), opts))
@@ -279,8 +288,8 @@ fn hash_hits(
 }
 
 /// The records of a listing's photo hits (`hits`: photo ids, in candidate order) that are
-/// judged, in that order: every one that text (`text`), keypoint retrieval or a barcode found
-/// too, and of the others, those applying in the listing's market whose photo is evidence
+/// judged besides those text retrieval found (`text`, candidates already), in that order:
+/// every one that keypoint retrieval or a barcode found too, and of the others, those applying in the listing's market whose photo is evidence
 /// ([`crate::matching::features::photo_hits_worth_judging`]), weighed on the index's prints
 /// without reading a record. A far dHash finds hundreds of records at 100k banned photos, and
 /// reading and preparing each was most of a check's cost.
@@ -293,9 +302,7 @@ fn photo_hits_judged(
     by_gtin: &[tantivy::DocAddress],
 ) -> Vec<tantivy::DocAddress> {
     let market = l.listing().market.as_deref();
-    let found_otherwise = |a: &tantivy::DocAddress| {
-        text.contains(a) || by_keypoints.contains(a) || by_gtin.contains(a)
-    };
+    let found_otherwise = |a: &tantivy::DocAddress| by_keypoints.contains(a) || by_gtin.contains(a);
     // Each record once, where it is first met, as the candidates list keeps it.
     let mut met = rustc_hash::FxHashSet::default();
     let hits: Vec<(u32, tantivy::DocAddress)> = hits

@@ -140,22 +140,9 @@ impl Snapshot {
         Ok(snap)
     }
 
-    /// Products with a photo sharing the most keypoint details with any of `photos`: at most
-    /// `limit`, to be verified (see [`crate::photo::descriptors`]).
-    pub fn keypoint_candidates(
-        &self,
-        photos: &[&crate::photo::keypoints::Keypoints],
-        limit: usize,
-    ) -> Vec<DocAddress> {
-        self.keypoint_index
-            .candidates(photos, limit)
-            .into_iter()
-            .map(|(id, _)| self.photo_docs[id as usize])
-            .collect()
-    }
-
-    /// [`Snapshot::keypoint_candidates`] as photo ids (see [`Snapshot::photo_doc`]), most
-    /// voted first.
+    /// Photo ids (see [`Snapshot::photo_doc`]) sharing the most keypoint details with any of
+    /// `photos`, most voted first: at most `limit`, to be verified (see
+    /// [`crate::photo::descriptors`]).
     pub fn keypoint_hits(
         &self,
         photos: &[&crate::photo::keypoints::Keypoints],
@@ -202,30 +189,9 @@ impl Snapshot {
         crate::model::applies_in(&self.photo_markets[id as usize], market)
     }
 
-    /// Products with a photo whose PDQ is within `radius` (of 256) of any of `pdqs` (a photo in
-    /// its rotations and flips: one scan of the index for all of them, when it scans).
-    pub fn pdq_candidates(&self, pdqs: &[crate::photo::Pdq], radius: u32) -> Vec<DocAddress> {
-        self.pdq_index
-            .radius_any(pdqs, radius)
-            .into_iter()
-            .map(|(id, _)| self.photo_docs[id as usize])
-            .collect()
-    }
-
-    /// [`Snapshot::pdq_candidates`] of each of `pdqs` on its own, in their order: one pass
-    /// over the index for all of them when it scans, the same lists as one search each.
-    pub fn pdq_candidates_each(
-        &self,
-        pdqs: &[crate::photo::Pdq],
-        radius: u32,
-    ) -> Vec<Vec<DocAddress>> {
-        self.pdq_hits_each(pdqs, radius)
-            .into_iter()
-            .map(|hits| hits.into_iter().map(|id| self.photo_doc(id)).collect())
-            .collect()
-    }
-
-    /// [`Snapshot::pdq_candidates_each`] as photo ids (see [`Snapshot::photo_doc`]).
+    /// Photo ids (see [`Snapshot::photo_doc`]) whose PDQ is within `radius` (of 256) of each
+    /// of `pdqs` on its own, in their order: one pass over the index for all of them when it
+    /// scans, the same lists as one search each.
     pub fn pdq_hits_each(&self, pdqs: &[crate::photo::Pdq], radius: u32) -> Vec<Vec<u32>> {
         self.pdq_index
             .radius_each(pdqs, radius)

@@ -348,15 +348,29 @@ pub struct PreparedBanned {
     pub surface: Surface,
 }
 
+/// A banned record's title, brand and models in one text: what a listing's words are looked
+/// for in beside the title ([`PreparedBanned::side`]).
+pub fn side_text(record: &BannedRecord) -> String {
+    format!(
+        "{} {} {}",
+        record.title,
+        record.brand.as_deref().unwrap_or(""),
+        record.models.join(" ")
+    )
+}
+
+/// A listing's title and brand in one text: the words a listing is judged by first.
+pub fn head_text(listing: &Listing) -> String {
+    match &listing.brand {
+        Some(b) => format!("{} {b}", listing.title),
+        None => listing.title.clone(),
+    }
+}
+
 impl PreparedBanned {
     pub fn new(record: BannedRecord, rarity: &dyn Rarity) -> PreparedBanned {
         let title = TextKeys::new(&record.title);
-        let side = TextKeys::new(&format!(
-            "{} {} {}",
-            record.title,
-            record.brand.as_deref().unwrap_or(""),
-            record.models.join(" ")
-        ));
+        let side = TextKeys::new(&side_text(&record));
         let mut models =
             ident::record_models(&record.models, &record.title, record.description.as_deref());
         // The index keeps every term; the comparison drops a description's run-on words.
@@ -511,10 +525,7 @@ impl<'a> PreparedListing<'a> {
     ) -> PreparedListing<'a> {
         // Each text is folded once: folding is most of a listing's preparation.
         let title = TextKeys::new(&listing.title);
-        let head_text = match &listing.brand {
-            Some(b) => format!("{} {b}", listing.title),
-            None => listing.title.clone(),
-        };
+        let head_text = head_text(listing);
         let head = match &listing.brand {
             Some(_) => TextKeys::new(&head_text),
             None => title.clone(),

@@ -51,7 +51,7 @@ pub struct Roles {
 }
 
 /// Maps written in key order, so that a retrained model file diffs line by line.
-fn sorted<S: serde::Serializer, V: Serialize>(
+pub(crate) fn sorted<S: serde::Serializer, V: Serialize>(
     m: &HashMap<String, V>,
     s: S,
 ) -> Result<S::Ok, S::Error> {

@@ -194,12 +194,7 @@ impl Forest {
                 for (i, row) in at.iter_mut().zip(rows) {
                     let n = &self.nodes[*i];
                     // A leaf reads the pad column and leads to itself whichever way it goes.
-                    let v = row[(n.column as usize).min(N)];
-                    let mut next = [n.right, n.left][usize::from(v < n.value)];
-                    if v.is_nan() || (!nan_missing && v == self.missing) {
-                        next = n.missing;
-                    }
-                    *i = next as usize;
+                    *i = self.next(n, row[(n.column as usize).min(N)], nan_missing);
                 }
             }
             for (s, i) in sums.iter_mut().zip(&at) {
@@ -222,19 +217,24 @@ impl Forest {
                     sum += n.value;
                     break;
                 }
-                let v = row[n.column as usize];
-                // The side is picked by indexing, not branching: which way a pair goes is
-                // data, and mispredicted branches were most of the walk's time.
-                let mut next = [n.right, n.left][usize::from(v < n.value)];
-                // forust panics on a NaN when `missing` is not NaN; a NaN is missing here.
-                // Features are never NaN, so this branch is always predicted.
-                if v.is_nan() || (!nan_missing && v == self.missing) {
-                    next = n.missing;
-                }
-                i = next as usize;
+                i = self.next(n, row[n.column as usize], nan_missing);
             }
         }
         self.base + sum
+    }
+
+    /// The node a row with value `v` in `n`'s column goes to from `n`.
+    #[inline]
+    fn next(&self, n: &FlatNode, v: f64, nan_missing: bool) -> usize {
+        // The side is picked by indexing, not branching: which way a pair goes is data, and
+        // mispredicted branches were most of the walk's time.
+        let mut next = [n.right, n.left][usize::from(v < n.value)];
+        // forust panics on a NaN when `missing` is not NaN; a NaN is missing here. Features
+        // are never NaN, so this branch is always predicted.
+        if v.is_nan() || (!nan_missing && v == self.missing) {
+            next = n.missing;
+        }
+        next as usize
     }
 }
 
@@ -371,11 +371,17 @@ impl TreeModel {
 
     /// The log-odds that the pair is the same product.
     pub fn log_odds(&self, x: &[f32; N]) -> f64 {
-        let mut row = [0f64; N];
+        self.forest.log_odds(&self.row(x)[..self.columns.len()])
+    }
+
+    /// A pair's feature vector in the model's column order, padded with one more column that
+    /// leaves read when rows walk side by side ([`Forest::log_odds_rows`]).
+    fn row(&self, x: &[f32; N]) -> [f64; N + 1] {
+        let mut row = [0f64; N + 1];
         for (j, i) in self.columns.iter().enumerate() {
             row[j] = f64::from(x[*i]);
         }
-        self.forest.log_odds(&row[..self.columns.len()])
+        row
     }
 
     /// The probability that the pair is the same product.
@@ -385,16 +391,7 @@ impl TreeModel {
 
     /// [`TreeModel::score`] of each of `xs`, to the bit; faster than one by one.
     pub fn scores(&self, xs: &[[f32; N]]) -> Vec<f32> {
-        let rows: Vec<[f64; N + 1]> = xs
-            .iter()
-            .map(|x| {
-                let mut row = [0f64; N + 1];
-                for (j, i) in self.columns.iter().enumerate() {
-                    row[j] = f64::from(x[*i]);
-                }
-                row
-            })
-            .collect();
+        let rows: Vec<[f64; N + 1]> = xs.iter().map(|x| self.row(x)).collect();
         self.forest
             .log_odds_rows(&rows)
             .into_iter()
@@ -483,16 +480,21 @@ mod tests {
         assert!(m.scores(&[]).is_empty());
     }
 
-    #[test]
-    fn a_tree_with_a_cycle_is_walked_row_by_row_with_its_step_bound() {
-        // A hand-edited file whose first root leads back to itself: loading and scoring end,
-        // and a batch scores as rows one by one do.
+    /// The shipped model's file with the first node's `left_child` written as `value`.
+    fn with_first_left_child(value: &str) -> String {
         let file = TreeModel::shipped().to_file().unwrap();
         let mut text = serde_json::to_string(&file).unwrap();
         let at = text.find("\"left_child\":").unwrap() + "\"left_child\":".len();
         let end = at + text[at..].find(|c: char| !c.is_ascii_digit()).unwrap();
-        text.replace_range(at..end, "0");
-        let m = TreeModel::from_json(&text).unwrap();
+        text.replace_range(at..end, value);
+        text
+    }
+
+    #[test]
+    fn a_tree_with_a_cycle_is_walked_row_by_row_with_its_step_bound() {
+        // A hand-edited file whose first root leads back to itself: loading and scoring end,
+        // and a batch scores as rows one by one do.
+        let m = TreeModel::from_json(&with_first_left_child("0")).unwrap();
         assert!(m.forest.depths.is_none());
         let xs = [[0.0f32; N], [0.5; N], [1.0; N]];
         let one: Vec<u32> = xs.iter().map(|x| m.score(x).to_bits()).collect();
@@ -506,12 +508,7 @@ mod tests {
 
     #[test]
     fn a_model_that_names_a_node_it_lacks_is_refused() {
-        let file = TreeModel::shipped().to_file().unwrap();
-        let mut text = serde_json::to_string(&file).unwrap();
-        let at = text.find("\"left_child\":").unwrap() + "\"left_child\":".len();
-        let end = at + text[at..].find(|c: char| !c.is_ascii_digit()).unwrap();
-        text.replace_range(at..end, "999999");
-        let e = TreeModel::from_json(&text).unwrap_err();
+        let e = TreeModel::from_json(&with_first_left_child("999999")).unwrap_err();
         assert!(e.contains("node"), "{e}");
     }
 

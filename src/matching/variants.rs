@@ -8,7 +8,7 @@
 //! the same one. The table ([`Variants`]) ships inside the model file with the identifier
 //! roles, so a model trained without a dataset also learned its words without it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,13 +30,8 @@ const KEPT: f64 = 0.05;
 /// at 0 (a word offers of one product often differ in is no evidence of a match either).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Variants {
-    #[serde(serialize_with = "sorted")]
+    #[serde(serialize_with = "crate::matching::roles::sorted")]
     words: HashMap<String, f32>,
-}
-
-/// Maps written in key order, so that a retrained model file diffs line by line.
-fn sorted<S: serde::Serializer>(m: &HashMap<String, f32>, s: S) -> Result<S::Ok, S::Error> {
-    m.iter().collect::<BTreeMap<_, _>>().serialize(s)
 }
 
 impl Variants {

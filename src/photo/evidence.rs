@@ -228,31 +228,8 @@ pub fn query_evidence_searched<T: Send>(
                 continue;
             }
         };
-        // The photo, then each panel of it when it is a collage ([`super::panels`]), numbered
-        // as the photo.
-        let panels = super::panels::panels(&pixels);
-        let parts: Vec<&image::DynamicImage> = std::iter::once(&pixels).chain(&panels).collect();
         let last = (i + 1 == count).then(|| search.take()).flatten();
-        let (pairs, pdq) = (&mut out.pairs, &mut out.pdq);
-        // The hashes and the keypoints read the same pixels and nothing of each other: on 2
-        // cores they run side by side (keypoints cost about as much as the rest together).
-        let (searched, keypoints) = rayon::join(
-            || {
-                for p in &parts {
-                    add_hashes(&hasher, first + i, p, pairs, pdq);
-                }
-                last.map(|search| search(pairs, pdq))
-            },
-            || {
-                let mut keypoints = Vec::new();
-                for p in &parts {
-                    add_keypoints(first + i, p, &mut keypoints);
-                }
-                keypoints
-            },
-        );
-        out.keypoints.extend(keypoints);
-        found = found.or(searched);
+        found = found.or(out.add_photo_searched(&hasher, first + i, &pixels, last));
     }
     // The last photo could not be read: the hashes of the others are searched now.
     let found = found.or_else(|| search.map(|search| search(&out.pairs, &out.pdq)));
@@ -332,25 +309,43 @@ impl QueryPhotos {
     /// its top part (for a banner laid over the bottom of a banned photo), PDQ and keypoints;
     /// and the same of each panel when it is a collage ([`super::panels`]).
     pub fn add_photo(&mut self, hasher: &PhotoHasher, n: usize, pixels: &image::DynamicImage) {
-        self.add_one(hasher, n, pixels);
-        for panel in super::panels::panels(pixels) {
-            self.add_one(hasher, n, &panel);
-        }
+        type NoSearch = fn(&[(usize, PhotoHashes)], &[(usize, Pdq)]);
+        self.add_photo_searched(hasher, n, pixels, None::<NoSearch>);
     }
 
-    fn add_one(&mut self, hasher: &PhotoHasher, n: usize, pixels: &image::DynamicImage) {
-        // The hashes and the keypoints read the same pixels and nothing of each other: on 2
-        // cores they run side by side.
+    /// [`QueryPhotos::add_photo`], then `search` run on every hash so far as soon as this
+    /// photo's are made, beside its keypoints still being found.
+    fn add_photo_searched<T: Send>(
+        &mut self,
+        hasher: &PhotoHasher,
+        n: usize,
+        pixels: &image::DynamicImage,
+        search: Option<impl FnOnce(&[(usize, PhotoHashes)], &[(usize, Pdq)]) -> T + Send>,
+    ) -> Option<T> {
+        // The photo, then each panel of it when it is a collage ([`super::panels`]), numbered
+        // as the photo.
+        let panels = super::panels::panels(pixels);
+        let parts: Vec<&image::DynamicImage> = std::iter::once(pixels).chain(&panels).collect();
         let (pairs, pdq) = (&mut self.pairs, &mut self.pdq);
-        let ((), keypoints) = rayon::join(
-            || add_hashes(hasher, n, pixels, pairs, pdq),
+        // The hashes and the keypoints read the same pixels and nothing of each other: on 2
+        // cores they run side by side (keypoints cost about as much as the rest together).
+        let (searched, keypoints) = rayon::join(
             || {
-                let mut k = Vec::new();
-                add_keypoints(n, pixels, &mut k);
-                k
+                for p in &parts {
+                    add_hashes(hasher, n, p, pairs, pdq);
+                }
+                search.map(|search| search(pairs, pdq))
+            },
+            || {
+                let mut keypoints = Vec::new();
+                for p in &parts {
+                    add_keypoints(n, p, &mut keypoints);
+                }
+                keypoints
             },
         );
         self.keypoints.extend(keypoints);
+        searched
     }
 }
 

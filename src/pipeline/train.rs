@@ -17,7 +17,7 @@ use crate::config::{Config, ModelSettings, ScorerKind, Thresholds};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::matching::calibrate;
-use crate::matching::features::{FEATURES, N};
+use crate::matching::features::{self, FEATURES, N};
 use crate::matching::roles::Roles;
 use crate::matching::trees::TreeModel;
 use crate::matching::variants::{self, Variants};
@@ -182,16 +182,8 @@ fn pair_words(sources: &[Source]) -> Vec<(usize, String, Vec<String>, bool)> {
             .banned
             .iter()
             .map(|r| {
-                let side = format!(
-                    "{} {} {}",
-                    r.title,
-                    r.brand.as_deref().unwrap_or(""),
-                    r.models.join(" ")
-                );
-                (
-                    r.id.as_str(),
-                    (TextKeys::new(&r.title), TextKeys::new(&side)),
-                )
+                let side = TextKeys::new(&features::side_text(r));
+                (r.id.as_str(), (TextKeys::new(&r.title), side))
             })
             .collect();
         let mut heads: HashMap<&str, TextKeys> = HashMap::new();
@@ -199,12 +191,9 @@ fn pair_words(sources: &[Source]) -> Vec<(usize, String, Vec<String>, bool)> {
             let (Some((title, side)), Some(l)) = (banned.get(a.as_str()), s.listings.get(b)) else {
                 continue;
             };
-            let head = heads.entry(b.as_str()).or_insert_with(|| {
-                TextKeys::new(&match &l.brand {
-                    Some(brand) => format!("{} {brand}", l.title),
-                    None => l.title.clone(),
-                })
-            });
+            let head = heads
+                .entry(b.as_str())
+                .or_insert_with(|| TextKeys::new(&features::head_text(l)));
             let (mut words, theirs) = variants::differing(head, title, side);
             words.extend(theirs);
             out.push((si, b.clone(), words, *y));
