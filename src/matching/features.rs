@@ -1623,6 +1623,31 @@ mod tests {
     }
 
     #[test]
+    fn a_price_gap_is_read_apart_from_an_unknown_price_and_saturates_near_three_times() {
+        let b = json!({"id": "B", "title": KETTLE, "price": 40.0});
+        let at = |price: f64| features(&b, &json!({"id": "L", "title": "kettle", "price": price}));
+        let none = features(&b, &json!({"id": "L", "title": "kettle"}));
+        // An equal price and no price give the same `price_gap`; `price_known` tells them apart.
+        assert_eq!(value("price_gap", &at(40.0)), value("price_gap", &none));
+        assert_eq!(value("price_known", &at(40.0)), 1.0);
+        assert_eq!(value("price_known", &none), 0.0);
+        // Within one currency's range the near gap grows; past three times it says no more.
+        assert!(value("price_gap_near", &at(60.0)) < value("price_gap_near", &at(100.0)));
+        assert_eq!(value("price_gap_near", &at(200.0)), 1.0);
+        assert_eq!(value("price_gap_near", &at(4000.0)), 1.0);
+        assert_eq!(value("price_far", &at(200.0)), 0.0);
+        assert_eq!(value("price_far", &at(4000.0)), 1.0);
+        assert_eq!(value("price_far", &at(4.0)), 1.0);
+        // A ratio that overflows is no price at all, not an infinite gap.
+        let huge = features(
+            &json!({"id": "B", "title": KETTLE, "price": 1e-300}),
+            &json!({"id": "L", "title": "kettle", "price": 1e300}),
+        );
+        assert_eq!(huge.price_log_ratio, None);
+        assert!(huge.vector().iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
     fn each_feature_fires_on_its_own_pair_and_not_on_its_counterexample() {
         for (name, b, yes, no) in cases() {
             let on = value(name, &features(&b, &yes));
