@@ -1259,7 +1259,10 @@ pub const FEATURES: &[Feature] = &[
     Feature {
         name: "price_gap_near",
         about: "|ln(listing price / banned price)|, capped at ln 3 (within what one currency's shops ask), scaled to [0, 1]",
-        value: |f| f.price_log_ratio.map_or(0.0, |g| g.min(PRICE_NEAR) / PRICE_NEAR),
+        value: |f| {
+            f.price_log_ratio
+                .map_or(0.0, |g| g.min(PRICE_NEAR) / PRICE_NEAR)
+        },
     },
     Feature {
         name: "price_far",
