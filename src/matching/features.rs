@@ -813,6 +813,11 @@ pub struct Features {
     /// |ln(listing price / banned price)|, capped at 2 and scaled to [0, 1]; 0 when either
     /// price is unknown. Weak evidence: resellers discount.
     pub price_gap: f32,
+    /// |ln(listing price / banned price)| uncapped, when both sides carry a price. Prices
+    /// carry no currency: a gap of several times may be another product or the same product
+    /// priced in CZK against EUR (WDC Products' shops), so the trees may see it apart from
+    /// `price_gap`, which cannot tell a known equal price from an unknown one.
+    pub price_log_ratio: Option<f32>,
     /// The learned weight ([`crate::matching::variants`]) of the most telling title word the
     /// listing writes and the banned record does not, and the other way round: "CS4" against
     /// "CS3", "upgrade", "Mac".
@@ -1025,12 +1030,13 @@ impl Features {
             })
         };
         let (attr_agree, attr_conflict) = attrs::compare(&l.attrs, &b.attrs);
-        let price_gap = match (l.listing.price, b.price) {
-            (Some(lp), Some(bp)) if lp > 0.0 && bp > 0.0 => {
-                ((lp / bp).ln().abs().min(2.0) / 2.0) as f32
+        let price_log_ratio = match (l.listing.price, b.price) {
+            (Some(lp), Some(bp)) if lp > 0.0 && bp > 0.0 && (lp / bp).is_finite() => {
+                Some((lp / bp).ln().abs() as f32)
             }
-            _ => 0.0,
+            _ => None,
         };
+        let price_gap = price_log_ratio.map_or(0.0, |g| g.min(2.0) / 2.0);
         let (photo, photo_pdq) = closest_photo(&l.photos, &b.photos, &b.pdqs);
         let close = photo.filter(|(_, d)| *d < PHOTO_RADIUS);
         let photo_check = PhotoCheck::best(l, b, close.is_some(), voted);
@@ -1056,6 +1062,7 @@ impl Features {
             attr_agree,
             attr_conflict,
             price_gap,
+            price_log_ratio,
             coverage,
             grams,
             precision,
@@ -1156,6 +1163,11 @@ fn flag(b: bool) -> f32 {
     if b { 1.0 } else { 0.0 }
 }
 
+/// ln 3: shops of one currency rarely ask three times another's price for one product (the
+/// DeepMatcher benchmarks' matches: 1 in 200 beyond it); past it a gap says as much about the
+/// currency as about the product.
+const PRICE_NEAR: f32 = 1.098_612_3;
+
 /// Every feature, in the order of the feature vector.
 pub const FEATURES: &[Feature] = &[
     Feature {
@@ -1238,6 +1250,24 @@ pub const FEATURES: &[Feature] = &[
         name: "price_gap",
         about: "|ln(listing price / banned price)|, capped at 2, scaled to [0, 1]",
         value: |f| f.price_gap,
+    },
+    Feature {
+        name: "price_known",
+        about: "both sides carry a price (price_gap 0 is then an equal price, not an unknown one)",
+        value: |f| flag(f.price_log_ratio.is_some()),
+    },
+    Feature {
+        name: "price_gap_near",
+        about: "|ln(listing price / banned price)|, capped at ln 3 (within what one currency's shops ask), scaled to [0, 1]",
+        value: |f| {
+            f.price_log_ratio
+                .map_or(0.0, |g| g.min(PRICE_NEAR) / PRICE_NEAR)
+        },
+    },
+    Feature {
+        name: "price_far",
+        about: "the prices are e^2 (7.4) times apart or more: another product, or another currency",
+        value: |f| flag(f.price_log_ratio.is_some_and(|g| g >= 2.0)),
     },
     Feature {
         name: "colour_conflict",
@@ -1473,6 +1503,24 @@ mod tests {
                 json!({"id": "L", "title": "kettle", "price": 40.0}),
             ),
             (
+                "price_known",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "price": 40.0}),
+                json!({"id": "L", "title": "kettle"}),
+            ),
+            (
+                "price_gap_near",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "price": 80.0}),
+                json!({"id": "L", "title": "kettle", "price": 40.0}),
+            ),
+            (
+                "price_far",
+                b.clone(),
+                json!({"id": "L", "title": "kettle", "price": 4000.0}),
+                json!({"id": "L", "title": "kettle", "price": 200.0}),
+            ),
+            (
                 "colour_conflict",
                 json!({"id": "B", "title": "red kettle"}),
                 json!({"id": "L", "title": "blue kettle"}),
@@ -1575,6 +1623,31 @@ mod tests {
                 json!({"id": "L", "title": "x", "image_hashes": [{"algo": "dhash", "hash": "f0f0f0f0f0f0f0f0"}, {"algo": "phash", "hash": "f0f0f0f0f0f0f0f0"}]}),
             ),
         ]
+    }
+
+    #[test]
+    fn a_price_gap_is_read_apart_from_an_unknown_price_and_saturates_near_three_times() {
+        let b = json!({"id": "B", "title": KETTLE, "price": 40.0});
+        let at = |price: f64| features(&b, &json!({"id": "L", "title": "kettle", "price": price}));
+        let none = features(&b, &json!({"id": "L", "title": "kettle"}));
+        // An equal price and no price give the same `price_gap`; `price_known` tells them apart.
+        assert_eq!(value("price_gap", &at(40.0)), value("price_gap", &none));
+        assert_eq!(value("price_known", &at(40.0)), 1.0);
+        assert_eq!(value("price_known", &none), 0.0);
+        // Within one currency's range the near gap grows; past three times it says no more.
+        assert!(value("price_gap_near", &at(60.0)) < value("price_gap_near", &at(100.0)));
+        assert_eq!(value("price_gap_near", &at(200.0)), 1.0);
+        assert_eq!(value("price_gap_near", &at(4000.0)), 1.0);
+        assert_eq!(value("price_far", &at(200.0)), 0.0);
+        assert_eq!(value("price_far", &at(4000.0)), 1.0);
+        assert_eq!(value("price_far", &at(4.0)), 1.0);
+        // A ratio that overflows is no price at all, not an infinite gap.
+        let huge = features(
+            &json!({"id": "B", "title": KETTLE, "price": 1e-300}),
+            &json!({"id": "L", "title": "kettle", "price": 1e300}),
+        );
+        assert_eq!(huge.price_log_ratio, None);
+        assert!(huge.vector().iter().all(|v| v.is_finite()));
     }
 
     #[test]

@@ -336,6 +336,7 @@ mod tests {
             attr_agree: false,
             attr_conflict: None,
             price_gap: 0.0,
+            price_log_ratio: None,
             colour_conflict: false,
             photo: None,
             photo_hashed: None,

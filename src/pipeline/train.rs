@@ -297,6 +297,7 @@ fn constraints(columns: &[usize]) -> ConstraintMap {
         "code_conflict",
         "spec_conflict",
         "price_gap",
+        "price_gap_near",
         "codes_apart",
         "brand_absent",
         "variant_listing",
