@@ -66,19 +66,19 @@ fn within_one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
 /// word matches the same colour in another language.
 pub fn covers(plain: &str, key: &str, dst: &TextKeys) -> bool {
     if plain.bytes().any(|b| b.is_ascii_digit()) {
-        return dst.plain.iter().any(|d| d == plain)
+        return dst.plain_iter().any(|d| d == plain)
             || (plain.len() >= 4 && contains_short(&dst.plain_spaceless, plain));
     }
     if key.chars().next().is_some_and(is_cjk) {
-        return dst.tokens.iter().any(|d| d == key)
+        return dst.tokens_iter().any(|d| d == key)
             || (key.chars().count() >= 2 && contains_short(&dst.spaceless, key));
     }
     // `token_close` holds for equal words too: one pass over the tokens.
-    dst.tokens.iter().any(|d| token_close(key, d))
+    dst.tokens_iter().any(|d| token_close(key, d))
         || (key.chars().count() >= 5 && contains_short(&dst.spaceless, key))
         // "Zwart" is written "black" by another shop.
         || crate::text::lexicon::colour(plain)
-            .is_some_and(|c| dst.plain.iter().any(|d| crate::text::lexicon::colour(d) == Some(c)))
+            .is_some_and(|c| dst.plain_iter().any(|d| crate::text::lexicon::colour(d) == Some(c)))
 }
 
 /// `haystack.contains(needle)`, for the short texts of one title: the standard search

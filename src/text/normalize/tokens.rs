@@ -77,6 +77,16 @@ pub fn char_grams(spaceless: &str, mut f: impl FnMut(&[char])) {
     }
 }
 
+/// Words each followed by a space, in one string.
+fn packed(words: &[String]) -> String {
+    let mut out = String::with_capacity(words.iter().map(|w| w.len() + 1).sum());
+    for w in words {
+        out.push_str(w);
+        out.push(' ');
+    }
+    out
+}
+
 /// Every normal form of one text field that matching needs, computed once.
 #[derive(Debug, Clone, Default)]
 pub struct TextKeys {
@@ -92,6 +102,11 @@ pub struct TextKeys {
     pub plain_spaceless: String,
     /// Sorted, deduplicated hashes of the character n-grams of `spaceless`.
     pub grams: Vec<u64>,
+    /// `plain` and `tokens` again, each token followed by a space (no token holds one), in one
+    /// allocation: word coverage scans a candidate's tokens for every word of the listing, and
+    /// one token per allocation made each a cache miss (see [`TextKeys::plain_iter`]).
+    plain_packed: String,
+    tokens_packed: String,
 }
 
 impl TextKeys {
@@ -106,6 +121,8 @@ impl TextKeys {
         grams.sort_unstable();
         grams.dedup();
         TextKeys {
+            plain_packed: packed(&plain),
+            tokens_packed: packed(&tokens),
             folded,
             plain,
             tokens,
@@ -113,6 +130,16 @@ impl TextKeys {
             plain_spaceless,
             grams,
         }
+    }
+
+    /// The words of `plain`, in order, read from one contiguous string.
+    pub fn plain_iter(&self) -> std::str::SplitTerminator<'_, char> {
+        self.plain_packed.split_terminator(' ')
+    }
+
+    /// The words of `tokens`, in order, read from one contiguous string.
+    pub fn tokens_iter(&self) -> std::str::SplitTerminator<'_, char> {
+        self.tokens_packed.split_terminator(' ')
     }
 
     /// Words for the BM25 field: tokens, with CJK tokens as character bigrams.
@@ -155,6 +182,18 @@ mod tests {
         assert_eq!(k.index_words(), vec!["褪黑", "黑素", "素软", "软糖"]);
         let spaced = TextKeys::new("褪 黑 素 软 糖");
         assert_eq!(spaced.grams, k.grams);
+    }
+
+    /// The packed words are the words, whatever the text (words never hold a space).
+    #[test]
+    fn packed_words_are_the_words() {
+        for text in ["", " ", "V0ltM@x 멜라토닌5mg, HOT!!!", "a|b $5 !x! 褪 黑", "--", "é\u{a0}ß x"] {
+            let k = TextKeys::new(text);
+            assert_eq!(k.plain_iter().collect::<Vec<_>>(), k.plain, "{text}");
+            assert_eq!(k.tokens_iter().collect::<Vec<_>>(), k.tokens, "{text}");
+        }
+        let d = TextKeys::default();
+        assert_eq!(d.plain_iter().count() + d.tokens_iter().count(), 0);
     }
 
     #[test]
