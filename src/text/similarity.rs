@@ -66,37 +66,19 @@ fn within_one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
 /// word matches the same colour in another language.
 pub fn covers(plain: &str, key: &str, dst: &TextKeys) -> bool {
     if plain.bytes().any(|b| b.is_ascii_digit()) {
-        return dst.plain_iter().any(|d| d == plain)
-            || (plain.len() >= 4 && contains_short(&dst.plain_spaceless, plain));
+        return dst.plain.iter().any(|d| d == plain)
+            || (plain.len() >= 4 && dst.plain_spaceless.contains(plain));
     }
     if key.chars().next().is_some_and(is_cjk) {
-        return dst.tokens_iter().any(|d| d == key)
-            || (key.chars().count() >= 2 && contains_short(&dst.spaceless, key));
+        return dst.tokens.iter().any(|d| d == key)
+            || (key.chars().count() >= 2 && dst.spaceless.contains(key));
     }
     // `token_close` holds for equal words too: one pass over the tokens.
-    dst.tokens_iter().any(|d| token_close(key, d))
-        || (key.chars().count() >= 5 && contains_short(&dst.spaceless, key))
+    dst.tokens.iter().any(|d| token_close(key, d))
+        || (key.chars().count() >= 5 && dst.spaceless.contains(key))
         // "Zwart" is written "black" by another shop.
         || crate::text::lexicon::colour(plain)
-            .is_some_and(|c| dst.plain_iter().any(|d| crate::text::lexicon::colour(d) == Some(c)))
-}
-
-/// `haystack.contains(needle)`, for the short texts of one title: the standard search
-/// prepares its needle (a two-way factorisation) on every call, which cost more than the
-/// search itself here (it runs for every uncovered word of every candidate). Bytes suffice:
-/// a valid UTF-8 needle can only match a valid UTF-8 text at a character boundary.
-fn contains_short(haystack: &str, needle: &str) -> bool {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    let Some((&first, rest)) = n.split_first() else {
-        return true;
-    };
-    if n.len() > h.len() {
-        return false;
-    }
-    h[..=h.len() - n.len()]
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b == first && h[i + 1..i + n.len()] == *rest)
+            .is_some_and(|c| dst.plain.iter().any(|d| crate::text::lexicon::colour(d) == Some(c)))
 }
 
 /// Weighted share of the words `(plain[i], keys[i])` found in `dst`, and which were found.
@@ -207,11 +189,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn short_search_agrees_with_contains(h in "[ab\u{e9}\u{ac00}]{0,12}", n in "[ab\u{e9}\u{ac00}]{0,4}") {
-            prop_assert_eq!(contains_short(&h, &n), h.contains(n.as_str()));
-        }
-
         #[test]
         fn one_edit_agrees_with_strsim(a in "[abc]{0,8}", b in "[abc]{0,8}") {
             let fast = within_one_edit(a.as_bytes(), b.as_bytes());

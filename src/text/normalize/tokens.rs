@@ -77,29 +77,6 @@ pub fn char_grams(spaceless: &str, mut f: impl FnMut(&[char])) {
     }
 }
 
-/// Where each of `words` ends in their concatenation.
-fn ends(words: &[String]) -> Vec<u32> {
-    let mut end = 0u32;
-    words
-        .iter()
-        .map(|w| {
-            end = end.saturating_add(u32::try_from(w.len()).unwrap_or(u32::MAX));
-            end
-        })
-        .collect()
-}
-
-/// The words of `joined` (their concatenation) cut at `ends`; none when they disagree (a
-/// `TextKeys` whose fields were changed after it was made).
-fn words_of<'a>(joined: &'a str, ends: &'a [u32]) -> impl Iterator<Item = &'a str> {
-    let mut start = 0usize;
-    ends.iter().map_while(move |&e| {
-        let w = joined.get(start..e as usize)?;
-        start = e as usize;
-        Some(w)
-    })
-}
-
 /// Every normal form of one text field that matching needs, computed once.
 #[derive(Debug, Clone, Default)]
 pub struct TextKeys {
@@ -115,12 +92,6 @@ pub struct TextKeys {
     pub plain_spaceless: String,
     /// Sorted, deduplicated hashes of the character n-grams of `spaceless`.
     pub grams: Vec<u64>,
-    /// Where each word of `plain` ends in `plain_spaceless`, and each of `tokens` in
-    /// `spaceless` (their concatenations): word coverage scans a candidate's words for every
-    /// word of the listing, and reading them from one string instead of one allocation per
-    /// word saves a cache miss per word (see [`TextKeys::plain_iter`]).
-    plain_ends: Vec<u32>,
-    token_ends: Vec<u32>,
 }
 
 impl TextKeys {
@@ -135,8 +106,6 @@ impl TextKeys {
         grams.sort_unstable();
         grams.dedup();
         TextKeys {
-            plain_ends: ends(&plain),
-            token_ends: ends(&tokens),
             folded,
             plain,
             tokens,
@@ -144,16 +113,6 @@ impl TextKeys {
             plain_spaceless,
             grams,
         }
-    }
-
-    /// The words of `plain`, in order, read from `plain_spaceless`.
-    pub fn plain_iter(&self) -> impl Iterator<Item = &str> {
-        words_of(&self.plain_spaceless, &self.plain_ends)
-    }
-
-    /// The words of `tokens`, in order, read from `spaceless`.
-    pub fn tokens_iter(&self) -> impl Iterator<Item = &str> {
-        words_of(&self.spaceless, &self.token_ends)
     }
 
     /// Words for the BM25 field: tokens, with CJK tokens as character bigrams.
@@ -196,25 +155,6 @@ mod tests {
         assert_eq!(k.index_words(), vec!["褪黑", "黑素", "素软", "软糖"]);
         let spaced = TextKeys::new("褪 黑 素 软 糖");
         assert_eq!(spaced.grams, k.grams);
-    }
-
-    /// The words read from the concatenations are the words, whatever the text.
-    #[test]
-    fn packed_words_are_the_words() {
-        for text in [
-            "",
-            " ",
-            "V0ltM@x 멜라토닌5mg, HOT!!!",
-            "a|b $5 !x! 褪 黑",
-            "--",
-            "é\u{a0}ß x",
-        ] {
-            let k = TextKeys::new(text);
-            assert_eq!(k.plain_iter().collect::<Vec<_>>(), k.plain, "{text}");
-            assert_eq!(k.tokens_iter().collect::<Vec<_>>(), k.tokens, "{text}");
-        }
-        let d = TextKeys::default();
-        assert_eq!(d.plain_iter().count() + d.tokens_iter().count(), 0);
     }
 
     #[test]
