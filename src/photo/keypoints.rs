@@ -14,7 +14,6 @@
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use image::imageops;
 use image::{DynamicImage, GrayImage};
 
 /// Longer side, in pixels, a photo is brought to before keypoints are found: both sides of a
@@ -173,7 +172,7 @@ fn working(img: &DynamicImage) -> GrayImage {
     } else if tw < w {
         // Area averaging: several times faster than a filtered resize, and as good for
         // corners at this ratio.
-        imageops::thumbnail(&grey, tw, th)
+        super::resample::thumbnail(&grey, tw, th)
     } else {
         super::resample::resize_triangle(&grey, tw, th)
     }
@@ -230,7 +229,7 @@ fn extract_both(
         // Each level from the one before: a third of the work of shrinking the base each time.
         let img = match levels.last() {
             None => base.clone(),
-            Some(prev) => imageops::thumbnail(prev, w, h),
+            Some(prev) => super::resample::thumbnail(prev, w, h),
         };
         corners(&img, lowest, level as u8, w0 as f32 / w as f32, &mut all);
         levels.push(img);
