@@ -435,8 +435,16 @@ fn fast9_scores(img: &GrayImage, threshold: u8, margin: u32) -> Vec<u8> {
                 .zip(down.iter_mut())
                 .zip(ring.iter().zip(centre))
             {
-                *u |= if p.saturating_sub(threshold) > c { bit } else { 0 };
-                *d |= if c.saturating_sub(threshold) > p { bit } else { 0 };
+                *u |= if p.saturating_sub(threshold) > c {
+                    bit
+                } else {
+                    0
+                };
+                *d |= if c.saturating_sub(threshold) > p {
+                    bit
+                } else {
+                    0
+                };
             }
         }
         let halves = up_lo.iter().zip(&up_hi).zip(down_lo.iter().zip(&down_hi));

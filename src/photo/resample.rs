@@ -149,11 +149,11 @@ pub(crate) fn thumbnail(img: &GrayImage, width: u32, height: u32) -> GrayImage {
             // The rows either side of the fraction.
             let b = top.saturating_sub(1);
             let t = (b + 1).min(h as usize - 1);
-            for ((s, n), (&p, &q)) in sums
-                .iter_mut()
-                .zip(next.iter_mut())
-                .zip(src[b * wu..(b + 1) * wu].iter().zip(&src[t * wu..(t + 1) * wu]))
-            {
+            for ((s, n), (&p, &q)) in sums.iter_mut().zip(next.iter_mut()).zip(
+                src[b * wu..(b + 1) * wu]
+                    .iter()
+                    .zip(&src[t * wu..(t + 1) * wu]),
+            ) {
                 (*s, *n) = (u32::from(p), u32::from(q));
             }
             for (&(left, right, fx), o) in cols.iter().zip(line.iter_mut()) {
