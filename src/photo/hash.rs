@@ -221,12 +221,15 @@ fn crop(img: &GrayImage, x: u32, y: u32, w: u32, h: u32) -> GrayImage {
     let (x, y) = (x.min(iw), y.min(ih));
     let (w, h) = (w.min(iw - x), h.min(ih - y));
     let (stride, (x, w)) = (iw as usize, (x as usize, w as usize));
-    let rows = img.as_raw().chunks_exact(stride.max(1)).skip(y as usize);
-    let pixels: Vec<u8> = rows
+    let mut pixels = Vec::with_capacity(w * h as usize);
+    for row in img
+        .as_raw()
+        .chunks_exact(stride.max(1))
+        .skip(y as usize)
         .take(h as usize)
-        .flat_map(|row| &row[x..x + w])
-        .copied()
-        .collect();
+    {
+        pixels.extend_from_slice(&row[x..x + w]);
+    }
     GrayImage::from_raw(w as u32, h, pixels).unwrap_or_else(|| GrayImage::new(w as u32, h))
 }
 
