@@ -65,12 +65,16 @@ fn main() {
             Path::new(args.get(1).expect("diagnose SUITE_DIR")),
             &args[2..],
         ),
+        Some("checkpath") => checkpath(
+            Path::new(args.get(1).expect("checkpath DIR")),
+            args.get(2).map_or(40, |n| n.parse().expect("N")),
+        ),
         Some("stages") => stages(
             Path::new(args.get(1).expect("stages DIR")),
             args.get(2).map_or(200, |n| n.parse().expect("N")),
         ),
         _ => eprintln!(
-            "usage: photos pdq DIR | speed DIR [N] | search [N] | check DIR [N] | stages DIR [N] | scale TREE [N_BANNED] [N_LISTINGS]"
+            "usage: photos pdq DIR | speed DIR [N] | search [N] | check DIR [N] | stages DIR [N] | checkpath DIR [N] | scale TREE [N_BANNED] [N_LISTINGS]"
         ),
     }
 }
@@ -383,6 +387,15 @@ fn check(dir: &Path, n: usize) {
     );
     println!("with one 800x800 JPEG photo   p50 {p50:.2} ms  p99 {p99:.2} ms");
     println!("the same, without the photo   p50 {t50:.2} ms  p99 {t99:.2} ms");
+}
+
+/// The check path's photo work alone (`query_evidence` on each file, one after the other):
+/// what callgrind counts for a listing photo, without the rest of the bench.
+fn checkpath(dir: &Path, n: usize) {
+    for p in jpegs(dir, n) {
+        let images = [p.display().to_string()];
+        std::hint::black_box(relist::photo::query_evidence(&images, &[]));
+    }
 }
 
 fn stages(dir: &Path, n: usize) {

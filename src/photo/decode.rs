@@ -179,7 +179,24 @@ fn decode_unchecked(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
 /// Whether a JPEG has no end-of-image marker (FF D9) after the start of its last scan
 /// (FF DA). Entropy-coded data never holds FF D9 (an FF there is followed by 00), and the
 /// thumbnail an EXIF block may embed ends before the main image's scans begin.
+///
+/// Read from the end: the last end-of-image marker is the file's last two bytes in most files,
+/// then only what follows it is searched for a later scan, and the first scan (in the header)
+/// from the start; the answer is the one of finding the last scan first, which read the whole
+/// file twice (1.6 M instructions an 80 KB photo, callgrind).
 fn jpeg_cut_short(bytes: &[u8]) -> bool {
+    let at = |marker: u8| move |w: &[u8]| w == [0xFF, marker];
+    let Some(end) = bytes.windows(2).rposition(at(0xD9)) else {
+        return true;
+    };
+    // A scan after the last end marker has none after it; else the file is whole when it has a
+    // scan at all (that scan is before `end`).
+    bytes[end..].windows(2).any(at(0xDA)) || !bytes[..end].windows(2).any(at(0xDA))
+}
+
+/// [`jpeg_cut_short`] as first written (the last scan found first), which it must agree with.
+#[cfg(test)]
+fn jpeg_cut_short_reference(bytes: &[u8]) -> bool {
     let Some(last_scan) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
         return true;
     };
@@ -227,6 +244,30 @@ fn decode_error(path: &Path, format: image::ImageFormat, e: ImageError) -> Error
 mod tests {
     use super::*;
     use image::{ImageEncoder, ImageFormat, Rgb, RgbImage};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Byte strings made of markers (scan starts, end markers, lone FFs) and other bytes,
+        /// in any order: read from the end or the start, the same answer.
+        #[test]
+        fn a_cut_short_jpeg_is_told_from_either_end(
+            parts in proptest::collection::vec(0u8..6, 0..40),
+        ) {
+            let bytes: Vec<u8> = parts
+                .iter()
+                .flat_map(|p| match p {
+                    0 => vec![0xFF, 0xDA],
+                    1 => vec![0xFF, 0xD9],
+                    2 => vec![0xFF],
+                    3 => vec![0xDA],
+                    4 => vec![0xD9],
+                    _ => vec![0x12, 0x00],
+                })
+                .collect();
+            prop_assert_eq!(jpeg_cut_short(&bytes), jpeg_cut_short_reference(&bytes));
+        }
+    }
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         let img = RgbImage::from_fn(w, h, |x, y| Rgb([(x * 7) as u8, (y * 5) as u8, 90]));

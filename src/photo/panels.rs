@@ -3,7 +3,7 @@
 //! its own. A banned photo shrunk into one panel of four keeps a quarter of the keypoints and none
 //! of its global hashes; as a panel it is the banned photo again.
 
-use image::{DynamicImage, GrayImage, imageops};
+use image::{DynamicImage, GrayImage};
 
 /// Side the gutters are looked for at: a gutter a few pixels wide stays a pixel or more.
 const SIDE: u32 = 256;
@@ -26,7 +26,7 @@ pub fn panels(img: &DynamicImage) -> Vec<DynamicImage> {
         ((w as f32 * scale) as u32).max(1),
         ((h as f32 * scale) as u32).max(1),
     );
-    let grey = imageops::thumbnail(&img.to_luma8(), sw, sh);
+    let grey = super::resample::thumbnail(&img.to_luma8(), sw, sh);
     let mut out = Vec::new();
     for (x0, x1) in spans(&grey, 0, sw, 0, sh, true) {
         for (y0, y1) in spans(&grey, x0, x1, 0, sh, false) {
@@ -92,7 +92,7 @@ fn spans(g: &GrayImage, x0: u32, x1: u32, y0: u32, y1: u32, columns: bool) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{Rgb, RgbImage};
+    use image::{Rgb, RgbImage, imageops};
 
     fn photo(seed: u32, w: u32, h: u32) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| {

@@ -1,5 +1,5 @@
-//! Triangle-filter resizing of grey images: the `image` crate's `resize` with
-//! `FilterType::Triangle`, to the bit, for one channel.
+//! Resizing of grey images: the `image` crate's `resize` with `FilterType::Triangle` and its
+//! `thumbnail` (area averaging), to the bit, for one channel.
 //!
 //! The crate's resize is generic over pixel types: it reads every pixel through four channels
 //! and a bounds check, which made the keypoints' working image (a listing photo decoded at 200
@@ -79,6 +79,111 @@ pub(crate) fn resize_triangle(img: &GrayImage, width: u32, height: u32) -> GrayI
     GrayImage::from_raw(width, height, out).unwrap_or_else(|| GrayImage::new(width, height))
 }
 
+/// Where each output line of a `thumbnail` reads: the input lines `lo..hi` it covers whole,
+/// and the fraction it blends when it covers none (`lo == hi`), as the crate computes them.
+fn thumbnail_spans(from: u32, to: u32) -> Vec<(usize, usize, f32)> {
+    let ratio = from as f32 / to as f32;
+    // The crate's `clamp`: the lower bound first.
+    let clamp = |a: u32, lo: u32, hi: u32| {
+        if a < lo {
+            lo
+        } else if a > hi {
+            hi
+        } else {
+            a
+        }
+    };
+    (0..to)
+        .map(|o| {
+            let lf = o as f32 * ratio;
+            let rf = lf + ratio;
+            let lo = clamp(lf.ceil() as u32, 0, from - 1);
+            let hi = clamp(rf.ceil() as u32, lo, from);
+            (lo as usize, hi as usize, (lf.fract() + rf.fract()) / 2.)
+        })
+        .collect()
+}
+
+/// `img` shrunk (or enlarged) to `width` × `height` by area averaging: what
+/// `image::imageops::thumbnail(img, width, height)` gives, read from rows of column sums instead
+/// of pixel by pixel through the crate's four-channel generic path (five times the
+/// instructions for the keypoints' pyramid and the collage finder's grey image). Whole-pixel
+/// boxes are integer sums (any order gives the same), and the blended cases use the crate's
+/// `f32` expressions term for term.
+pub(crate) fn thumbnail(img: &GrayImage, width: u32, height: u32) -> GrayImage {
+    let (w, h) = img.dimensions();
+    if w == 0 || h == 0 || width == 0 || height == 0 {
+        return GrayImage::new(width, height);
+    }
+    let (wu, nw) = (w as usize, width as usize);
+    let src = img.as_raw();
+    let px = |x: usize, y: usize| u32::from(src[y.min(h as usize - 1) * wu + x.min(wu - 1)]);
+    let (cols, rows) = (thumbnail_spans(w, width), thumbnail_spans(h, height));
+    let mut out = vec![0u8; nw * height as usize];
+    // Per input column, the sum over the output row's input rows (or over input row `a`, `b`).
+    let (mut sums, mut next) = (vec![0u32; wu], vec![0u32; wu]);
+    for (&(bottom, top, fy), line) in rows.iter().zip(out.chunks_exact_mut(nw)) {
+        if bottom != top {
+            sums.fill(0);
+            for y in bottom..top {
+                for (s, &p) in sums.iter_mut().zip(&src[y * wu..(y + 1) * wu]) {
+                    *s += u32::from(p);
+                }
+            }
+            let n_rows = (top - bottom) as u32;
+            for (&(left, right, fx), o) in cols.iter().zip(line.iter_mut()) {
+                *o = if left != right {
+                    let n = (right - left) as u32 * n_rows;
+                    let sum: u32 = sums[left..right].iter().sum();
+                    ((sum + n / 2) / n).min(255) as u8
+                } else {
+                    // The columns either side of the fraction, over the rows.
+                    let l = right.saturating_sub(1);
+                    let (sl, sr) = (sums[l], sums[(l + 1).min(wu - 1)]);
+                    let fact_right = fx / n_rows as f32;
+                    let fact_left = (1. - fx) / n_rows as f32;
+                    (fact_left * sl as f32 + fact_right * sr as f32) as u8
+                };
+            }
+        } else {
+            // The rows either side of the fraction.
+            let b = top.saturating_sub(1);
+            let t = (b + 1).min(h as usize - 1);
+            for ((s, n), (&p, &q)) in sums.iter_mut().zip(next.iter_mut()).zip(
+                src[b * wu..(b + 1) * wu]
+                    .iter()
+                    .zip(&src[t * wu..(t + 1) * wu]),
+            ) {
+                (*s, *n) = (u32::from(p), u32::from(q));
+            }
+            for (&(left, right, fx), o) in cols.iter().zip(line.iter_mut()) {
+                *o = if left != right {
+                    let n = (right - left) as f32;
+                    let bot: u32 = sums[left..right].iter().sum();
+                    let top: u32 = next[left..right].iter().sum();
+                    let fact_top = fy / n;
+                    let fact_bot = (1. - fy) / n;
+                    (fact_bot * bot as f32 + fact_top * top as f32) as u8
+                } else {
+                    let l = right.saturating_sub(1);
+                    let (frac_v, frac_h) = (fy, fx);
+                    let fact_tr = frac_v * frac_h;
+                    let fact_tl = frac_v * (1. - frac_h);
+                    let fact_br = (1. - frac_v) * frac_h;
+                    let fact_bl = (1. - frac_v) * (1. - frac_h);
+                    let (bl, tl) = (px(l, b), px(l, b + 1));
+                    let (br, tr) = (px(l + 1, b), px(l + 1, b + 1));
+                    (fact_br * br as f32
+                        + fact_tr * tr as f32
+                        + fact_bl * bl as f32
+                        + fact_tl * tl as f32) as u8
+                };
+            }
+        }
+    }
+    GrayImage::from_raw(width, height, out).unwrap_or_else(|| GrayImage::new(width, height))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +249,55 @@ mod tests {
     }
 
     #[test]
+    fn thumbnails_of_the_sizes_used_are_the_crates_to_the_bit() {
+        // The keypoints' pyramid (256 → 183 → 131, from 512 → 256), the collage finder's 200 →
+        // 256, the hashes' 64 → 16, and sizes with every kind of output pixel.
+        for (i, (w, h, nw, nh)) in [
+            (256, 256, 183, 183),
+            (183, 183, 131, 131),
+            (256, 192, 183, 137),
+            (512, 512, 256, 256),
+            (200, 200, 256, 256),
+            (150, 200, 192, 256),
+            (64, 64, 16, 16),
+            (3, 1, 7, 5),
+            (1, 1, 4, 4),
+            (300, 2, 9, 3),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for smooth in [false, true] {
+                let img = noise(i as u64 + 7, w, h, smooth);
+                assert_eq!(
+                    thumbnail(&img, nw, nh),
+                    imageops::thumbnail(&img, nw, nh),
+                    "{w}x{h} -> {nw}x{nh}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn any_thumbnail_is_the_crates_to_the_bit(
+            seed in any::<u64>(), w in 1u32..90, h in 1u32..90, nw in 1u32..120, nh in 1u32..120,
+        ) {
+            let img = noise(seed, w, h, false);
+            // The crate reads past the last column or row for a few enlargements (and
+            // panics); where it does not, the bytes are its.
+            let theirs = std::panic::catch_unwind(|| imageops::thumbnail(&img, nw, nh));
+            if let Ok(theirs) = theirs {
+                prop_assert_eq!(thumbnail(&img, nw, nh), theirs);
+            }
+        }
+    }
+
+    #[test]
     fn empty_images_give_blank_ones() {
+        assert_eq!(thumbnail(&GrayImage::new(0, 5), 3, 2), GrayImage::new(3, 2));
+        assert_eq!(thumbnail(&noise(3, 4, 4, false), 0, 2).dimensions(), (0, 2));
         assert_eq!(
             resize_triangle(&GrayImage::new(0, 5), 3, 2),
             GrayImage::new(3, 2)
