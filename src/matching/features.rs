@@ -50,6 +50,30 @@ pub const PDQ_RADIUS: u32 = 48;
 /// of a banned photo, however edited, when they also cover [`VERIFIED_COVERAGE`] of it.
 pub const VERIFIED_INLIERS: u32 = 18;
 pub const VERIFIED_COVERAGE: f32 = 0.08;
+/// Consistent keypoints from which the aligned-region check ([`crate::photo::aligned`]) is
+/// run, and with which, over [`ALIGNED_COVERAGE`] of the banned photo, its agreement at
+/// [`ALIGNED_CONFIRMS`] confirms a copy. Chosen on training seeds 1001 (drawn) and 11 (grocery
+/// photos), every pair of each suite verified (`photos verify-dump`): copies missed by the
+/// count had 10–17 consistent keypoints and agreements of 0.76–0.98, look-alikes and other
+/// products at most 0.61 (drawn) and 0.60 (grocery) with 10 or more (benches/RESULTS.md).
+pub const ALIGNED_FROM: u32 = 10;
+pub const ALIGNED_CONFIRMS: f32 = 0.75;
+pub const ALIGNED_COVERAGE: f32 = 0.05;
+
+/// The aligned-region agreement of a verified placement of banned photo `n` (keypoints `k`) in
+/// a listing photo (`q`), when both thumbnails are there.
+fn aligned(
+    q: &crate::photo::QueryKeypoints,
+    b: &PreparedBanned,
+    n: usize,
+    k: &crate::photo::keypoints::Keypoints,
+    v: &crate::photo::verify::Verified,
+) -> Option<f32> {
+    let thumb = q.thumb.as_deref()?;
+    let (_, stored) = b.thumbs.iter().find(|(m, _)| *m == n)?;
+    crate::photo::aligned::agreement(&q.points, thumb, q.mirrored, k, stored, v.placement?)
+}
+
 /// The photo distance (of 64) a verified copy counts as: evidence for review on its own, not
 /// the near-exact copy that blocks (a cropped or edited photo may show a variant of the line).
 pub const VERIFIED_ON_64: u32 = 5;
@@ -74,9 +98,17 @@ pub struct PhotoCheck {
 }
 
 impl PhotoCheck {
-    /// Whether the keypoints agree: the listing photo shows the banned photo.
+    /// Whether the keypoints agree: the listing photo shows the banned photo. Enough
+    /// consistent keypoints over enough of the banned photo confirm a copy; fewer confirm one
+    /// when the pixels under their placement agree closely with the banned photo's
+    /// ([`crate::photo::aligned`]): a crop or several edits at once leave too few of the
+    /// banned photo's 128 stored keypoints for the count alone.
     pub fn confirmed(&self) -> bool {
-        self.verified.inliers >= VERIFIED_INLIERS && self.verified.coverage >= VERIFIED_COVERAGE
+        let v = &self.verified;
+        (v.inliers >= VERIFIED_INLIERS && v.coverage >= VERIFIED_COVERAGE)
+            || (v.inliers >= ALIGNED_FROM
+                && v.coverage >= ALIGNED_COVERAGE
+                && v.aligned.is_some_and(|r| r >= ALIGNED_CONFIRMS))
     }
 
     /// Verifies the pairs of photos worth it: those whose descriptors meet as retrieval's do
@@ -102,7 +134,10 @@ impl PhotoCheck {
                 if !hashed_close && q.prints.votes(prints) < crate::photo::descriptors::MIN_VOTES {
                     continue;
                 }
-                let v = crate::photo::verify::verify(&q.points, k);
+                let mut v = crate::photo::verify::verify(&q.points, k);
+                if v.inliers >= ALIGNED_FROM {
+                    v.aligned = aligned(q, b, *n, k, &v);
+                }
                 let c = PhotoCheck {
                     photo: q.photo,
                     banned_photo: *n,
@@ -342,6 +377,9 @@ pub struct PreparedBanned {
     /// Keypoints of the photos: `(photo number, keypoints, their retrieval entries)`
     /// ([`crate::photo::descriptors::prints`]).
     pub keypoints: Vec<(usize, crate::photo::keypoints::Keypoints, Vec<u64>)>,
+    /// Grey thumbnails of the photos, `(photo number, thumbnail)`, stored at ingest for the
+    /// aligned-region check ([`crate::photo::aligned`]); none in indexes written before them.
+    pub thumbs: Vec<(usize, crate::photo::aligned::Thumb)>,
     /// A price, when the record carries one (`price`, kept as an extra field).
     pub price: Option<f64>,
     /// Tokens with digits of the title, brand and models.
@@ -415,6 +453,7 @@ impl PreparedBanned {
                     (n, k, prints)
                 })
                 .collect(),
+            thumbs: crate::photo::record_thumbs(&record.image_hashes),
             price: record
                 .extra
                 .get("price")
