@@ -600,7 +600,9 @@ fn verify_dump(dir: &Path) {
                 let best = kps[bi]
                     .iter()
                     .flat_map(|(n, bk)| {
-                        q.keypoints.iter().map(move |k| (verify(&k.points, bk), k, *n, bk))
+                        q.keypoints
+                            .iter()
+                            .map(move |k| (verify(&k.points, bk), k, *n, bk))
                     })
                     .max_by_key(|(v, ..)| v.inliers);
                 if let Some((v, k, n, bk)) = best {

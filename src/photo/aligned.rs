@@ -237,7 +237,11 @@ mod tests {
     #[test]
     fn a_copy_and_a_crop_agree_where_they_are_placed() {
         let a = textured(21);
-        assert!(agree(&a, &a).is_some_and(|r| r > 0.9), "{:?}", agree(&a, &a));
+        assert!(
+            agree(&a, &a).is_some_and(|r| r > 0.9),
+            "{:?}",
+            agree(&a, &a)
+        );
         let crop = a.crop_imm(100, 60, 300, 320);
         let r = agree(&crop, &a);
         assert!(r.is_some_and(|r| r > 0.8), "{r:?}");

@@ -170,7 +170,14 @@ impl Affine {
             return None;
         }
         let (ia, ib, ic, id) = (d / det, -b / det, -c / det, a / det);
-        Some(Affine([ia, ib, ic, id, -(ia * e + ib * f), -(ic * e + id * f)]))
+        Some(Affine([
+            ia,
+            ib,
+            ic,
+            id,
+            -(ia * e + ib * f),
+            -(ic * e + id * f),
+        ]))
     }
 
     /// The similarity taking `q1 → b1` and `q2 → b2`, if its scale is plausible.
