@@ -1840,6 +1840,91 @@ mod tests {
     }
 
     #[test]
+    fn the_aligned_region_confirms_few_keypoints_and_refutes_a_shared_logo() {
+        use crate::photo::verify::Verified;
+        let check = |inliers: u32, coverage: f32, aligned: Option<f32>| PhotoCheck {
+            photo: 1,
+            banned_photo: 1,
+            mirrored: false,
+            verified: Verified {
+                inliers,
+                matches: inliers,
+                coverage,
+                aligned,
+                ..Verified::default()
+            },
+            judged: true,
+        };
+        // Without thumbnails the count alone decides, as before them.
+        assert!(check(18, 0.08, None).confirmed());
+        assert!(!check(17, 0.5, None).confirmed());
+        assert!(!check(40, 0.07, None).confirmed());
+        // A crop's few keypoints, its pixels agreeing: a copy.
+        assert!(check(ALIGNED_FROM, ALIGNED_COVERAGE, Some(ALIGNED_CONFIRMS)).confirmed());
+        assert!(check(14, 0.2, Some(0.95)).confirmed());
+        // Not when too few, too bunched, or agreeing as look-alikes do.
+        assert!(!check(ALIGNED_FROM - 1, 0.3, Some(0.99)).confirmed());
+        assert!(!check(14, 0.04, Some(0.99)).confirmed());
+        assert!(!check(14, 0.2, Some(0.8)).confirmed());
+        // Enough keypoints whose pixels disagree: a logo on two products, unless they are many.
+        assert!(!check(19, 0.11, Some(0.33)).confirmed());
+        assert!(check(19, 0.11, Some(ALIGNED_REFUTES)).confirmed());
+        assert!(check(ALIGNED_UNREFUTED, 0.11, Some(0.1)).confirmed());
+        assert!(check(60, 0.4, Some(-0.2)).confirmed());
+    }
+
+    #[test]
+    fn a_crop_too_deep_for_the_count_is_confirmed_by_its_aligned_region() {
+        // Drawn banned photos, and a listing showing part of one of them: 65 % of each side,
+        // enlarged as a seller's crop is. Some keep fewer of the banned photo's keypoints than
+        // the count needs (11 of 28 and 38 shown, for two of these ten).
+        use crate::model::ImageHashRef;
+        let photo = |i: usize| crate::pipeline::photo_suite::drawn_photo(900 + i as u64, i);
+        let records: Vec<BannedRecord> = (0..10)
+            .map(|i| {
+                let mut r = photo_record(i, &photo(i));
+                let t = crate::photo::aligned::banned_thumb(&photo(i));
+                r.image_hashes.push(ImageHashRef {
+                    algo: crate::photo::THUMB.into(),
+                    hash: t.encode(),
+                    photo: Some(1),
+                });
+                r
+            })
+            .collect();
+        let mut seen = (0, 0);
+        for i in 0..records.len() {
+            let p = photo(i);
+            let (w, h) = (p.width(), p.height());
+            let crop = p.crop_imm(w / 5, h / 6, w * 13 / 20, h * 13 / 20).resize(
+                w,
+                h,
+                image::imageops::FilterType::Triangle,
+            );
+            let mut photos = QueryPhotos::default();
+            photos.add_photo(&crate::photo::PhotoHasher::new(), 1, &crop);
+            let l = listing(json!({"id": "L", "title": "photo"}));
+            let l = PreparedListing::new(&l, photos, &Uniform);
+            for (j, other) in records.iter().enumerate() {
+                let b = PreparedBanned::new(other.clone(), &Uniform);
+                let Some(c) = PhotoCheck::best(&l, &b, true, true) else {
+                    continue;
+                };
+                if i == j {
+                    seen.0 += u32::from(c.confirmed());
+                    if c.verified.inliers < VERIFIED_INLIERS && c.confirmed() {
+                        seen.1 += 1;
+                    }
+                } else {
+                    assert!(!c.confirmed(), "crop of {i} confirmed as {j}: {c:?}");
+                }
+            }
+        }
+        // Most crops confirmed, and some only by their aligned region.
+        assert!(seen.0 >= 8 && seen.1 >= 2, "{seen:?}");
+    }
+
+    #[test]
     fn photo_hits_judged_are_the_close_and_the_most_voted_of_them() {
         // A listing photo (an edited copy of banned photo 7) against records of drawn photos
         // of the same few kinds, found by a photo hash alone: more of them share keypoints with

@@ -481,4 +481,39 @@ mod tests {
         same(&q, &query_evidence(&[], &sent));
         assert!(seen.is_none());
     }
+
+    #[test]
+    fn a_banned_photo_with_keypoints_stores_its_thumbnail_and_a_listing_photo_makes_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = crate::pipeline::photo_suite::drawn_photo(77, 3);
+        img.to_rgb8().save(dir.path().join("a.jpg")).unwrap();
+        image::DynamicImage::new_luma8(300, 300)
+            .save(dir.path().join("flat.png"))
+            .unwrap();
+        let mut hashes = Vec::new();
+        let problems = hash_images(
+            &["flat.png".into(), "a.jpg".into()],
+            dir.path(),
+            &mut hashes,
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        // One thumbnail, numbered as the photo's keypoints are; the flat photo has neither.
+        let thumbs = record_thumbs(&hashes);
+        let kps = record_keypoints(&hashes);
+        assert_eq!(thumbs.len(), 1);
+        assert_eq!(thumbs[0].0, 2);
+        assert_eq!(kps.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![2]);
+        // A listing's photo and its mirror share one thumbnail.
+        let q = query_evidence(&[dir.path().join("a.jpg").display().to_string()], &[]);
+        assert_eq!(q.keypoints.len(), 2);
+        let (a, b) = (&q.keypoints[0].thumb, &q.keypoints[1].thumb);
+        assert!(a.is_some() && a == b);
+        // A damaged stored thumbnail is no thumbnail, not an error.
+        let damaged = vec![ImageHashRef {
+            algo: THUMB.into(),
+            hash: "AQI".into(),
+            photo: Some(1),
+        }];
+        assert!(record_thumbs(&damaged).is_empty());
+    }
 }
