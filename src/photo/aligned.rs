@@ -104,7 +104,7 @@ pub fn query_thumb(img: &DynamicImage) -> Thumb {
 /// cells the listing shows and those of the listing's pixels `map` puts them on. `map` takes the listing's working pixels
 /// (`query`'s frame, mirrored when `mirrored`) to the banned photo's (`banned`'s frame), as
 /// [`super::verify::Verified::placement`] gives it. `None` when the listing shows fewer than
-/// [`MIN_CELLS`] cells, or either side is flat where it shows.
+/// 64 cells (`MIN_CELLS`), or either side is flat where it shows.
 pub fn agreement(
     query: &Keypoints,
     query_thumb: &Thumb,
