@@ -69,12 +69,13 @@ fn main() {
             Path::new(args.get(1).expect("checkpath DIR")),
             args.get(2).map_or(40, |n| n.parse().expect("N")),
         ),
+        Some("verify-dump") => verify_dump(Path::new(args.get(1).expect("verify-dump SUITE_DIR"))),
         Some("stages") => stages(
             Path::new(args.get(1).expect("stages DIR")),
             args.get(2).map_or(200, |n| n.parse().expect("N")),
         ),
         _ => eprintln!(
-            "usage: photos pdq DIR | speed DIR [N] | search [N] | check DIR [N] | stages DIR [N] | checkpath DIR [N] | scale TREE [N_BANNED] [N_LISTINGS]"
+            "usage: photos pdq DIR | speed DIR [N] | search [N] | check DIR [N] | stages DIR [N] | checkpath DIR [N] | diagnose SUITE_DIR LISTING... | verify-dump SUITE_DIR | scale TREE [N_BANNED] [N_LISTINGS]"
         ),
     }
 }
@@ -557,6 +558,95 @@ fn diagnose(dir: &Path, ids: &[String]) {
             }
         }
         println!();
+    }
+}
+
+/// Every listing of a saved suite verified against every banned photo of it (photo and
+/// mirror, the better kept): one CSV line a pair, `listing,slice,banned,expected,inliers,
+/// matches,coverage,shown,aligned` (-9: no aligned check). What a verification rule is tuned on: the expected pairs
+/// are copies, every other pair is not (an upper bound on what the engine verifies, which is
+/// the 16 most voted).
+fn verify_dump(dir: &Path) {
+    use relist::model::{BannedRecord, ImageHashRef};
+    use relist::photo::verify::verify;
+    let read = |name: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(dir.join(name))
+            .expect("suite file")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect()
+    };
+    let banned: Vec<(String, Vec<ImageHashRef>)> = read("banned.jsonl")
+        .into_par_iter()
+        .map(|v| {
+            let mut r = BannedRecord::from_value(v).unwrap().record;
+            let images = std::mem::take(&mut r.images);
+            relist::photo::hash_images(&images, Path::new("/"), &mut r.image_hashes);
+            (r.id, r.image_hashes)
+        })
+        .collect();
+    let kps: Vec<Vec<(usize, relist::photo::keypoints::Keypoints)>> = banned
+        .iter()
+        .map(|(_, h)| relist::photo::record_keypoints(h))
+        .collect();
+    let listings = read("listings.jsonl");
+    let labels: std::collections::HashMap<String, String> = read("labels.jsonl")
+        .into_iter()
+        .filter_map(|v| {
+            Some((
+                v["listing_id"].as_str()?.to_string(),
+                v["slice"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let lines: Vec<String> = listings
+        .par_iter()
+        .flat_map_iter(|l| {
+            let id = l["id"].as_str().unwrap_or("").to_string();
+            let expected = l["expected"].as_str().unwrap_or("").to_string();
+            let slice = labels.get(&id).cloned().unwrap_or_default();
+            let image = l["images"][0].as_str().unwrap_or("").to_string();
+            let q = relist::photo::query_evidence(&[image], &[]);
+            let mut out = Vec::new();
+            for (bi, (bid, hashes)) in banned.iter().enumerate() {
+                let thumbs = relist::photo::record_thumbs(hashes);
+                let best = kps[bi]
+                    .iter()
+                    .flat_map(|(n, bk)| {
+                        q.keypoints
+                            .iter()
+                            .map(move |k| (verify(&k.points, bk), k, *n, bk))
+                    })
+                    .max_by_key(|(v, ..)| v.inliers);
+                if let Some((v, k, n, bk)) = best {
+                    let aligned = (|| {
+                        let t = thumbs.iter().find(|(m, _)| *m == n)?;
+                        relist::photo::aligned::agreement(
+                            &k.points,
+                            k.thumb.as_deref()?,
+                            k.mirrored,
+                            bk,
+                            &t.1,
+                            v.placement?,
+                        )
+                    })();
+                    out.push(format!(
+                        "{id},{slice},{bid},{},{},{},{:.4},{},{:.3}",
+                        u8::from(*bid == expected),
+                        v.inliers,
+                        v.matches,
+                        v.coverage,
+                        v.shown,
+                        aligned.unwrap_or(-9.0)
+                    ));
+                }
+            }
+            out
+        })
+        .collect();
+    println!("listing,slice,banned,expected,inliers,matches,coverage,shown,aligned");
+    for l in lines {
+        println!("{l}");
     }
 }
 

@@ -382,6 +382,7 @@ mod tests {
                 inliers,
                 matches: 40,
                 coverage: 0.5,
+                ..Verified::default()
             },
             judged,
         };

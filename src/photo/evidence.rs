@@ -21,6 +21,9 @@ pub const PHASH_CROP: &str = "phash-crop";
 /// Algorithm name of a banned photo's keypoints ([`Keypoints::encode`]); its `photo` field
 /// numbers the photo.
 pub const KEYPOINTS: &str = "orb";
+/// Algorithm name of a banned photo's grey thumbnail ([`super::aligned::Thumb::encode`]), for
+/// the aligned-region check of a verified placement; its `photo` field numbers the photo.
+pub const THUMB: &str = "thumb";
 
 /// Shorter side, in pixels, a listing's photo is decoded at least: what the hashes need
 /// ([`super::HASH_DECODE_SIDE`]), and near what keypoints work at ([`keypoints::SIDE`] on the
@@ -80,6 +83,12 @@ pub fn hash_images(images: &[String], base: &Path, hashes: &mut Vec<ImageHashRef
                 hash: k.encode(),
                 photo: Some(i as u32 + 1),
             });
+            // Only where keypoints are: the check it serves follows a verification.
+            hashes.push(ImageHashRef {
+                algo: THUMB.into(),
+                hash: super::aligned::banned_thumb(&pixels).encode(),
+                photo: Some(i as u32 + 1),
+            });
         }
     }
     problems
@@ -94,6 +103,19 @@ pub fn record_keypoints(hashes: &[ImageHashRef]) -> Vec<(usize, Keypoints)> {
         .filter_map(|(i, h)| {
             let n = h.photo.map_or(i + 1, |p| p as usize);
             Some((n, Keypoints::decode(&h.hash)?))
+        })
+        .collect()
+}
+
+/// The thumbnails stored with a record's photos: `(photo number, thumbnail)`.
+pub fn record_thumbs(hashes: &[ImageHashRef]) -> Vec<(usize, super::aligned::Thumb)> {
+    hashes
+        .iter()
+        .filter(|h| h.algo == THUMB)
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let n = h.photo.map_or(i + 1, |p| p as usize);
+            Some((n, super::aligned::Thumb::decode(&h.hash)?))
         })
         .collect()
 }
@@ -265,12 +287,23 @@ fn add_hashes(
 fn add_keypoints(n: usize, pixels: &image::DynamicImage, out: &mut Vec<QueryKeypoints>) {
     // Keypoints turn with the photo; a mirror image needs its own.
     if let Some((k, mirrored)) = Keypoints::with_mirror(pixels, QUERY_KEYPOINTS) {
-        let (k, mirrored) = rayon::join(
-            || QueryKeypoints::new(n, false, k),
-            || QueryKeypoints::new(n, true, mirrored),
+        let ((k, mirrored), thumb) = rayon::join(
+            || {
+                rayon::join(
+                    || QueryKeypoints::new(n, false, k),
+                    || QueryKeypoints::new(n, true, mirrored),
+                )
+            },
+            || std::sync::Arc::new(super::aligned::query_thumb(pixels)),
         );
-        out.push(k);
-        out.push(mirrored);
+        out.push(QueryKeypoints {
+            thumb: Some(thumb.clone()),
+            ..k
+        });
+        out.push(QueryKeypoints {
+            thumb: Some(thumb),
+            ..mirrored
+        });
     }
 }
 
@@ -363,6 +396,9 @@ pub struct QueryKeypoints {
     pub mirrored: bool,
     pub points: Keypoints,
     pub prints: super::descriptors::QueryPrints,
+    /// The photo's thumbnail (unmirrored; shared with its mirror's keypoints), for the
+    /// aligned-region check ([`super::aligned`]).
+    pub thumb: Option<std::sync::Arc<super::aligned::Thumb>>,
 }
 
 impl QueryKeypoints {
@@ -373,6 +409,7 @@ impl QueryKeypoints {
             mirrored,
             points,
             prints,
+            thumb: None,
         }
     }
 }
@@ -443,5 +480,40 @@ mod tests {
         let (q, seen) = searched(&["https://example.com/a.jpg".into()], &sent);
         same(&q, &query_evidence(&[], &sent));
         assert!(seen.is_none());
+    }
+
+    #[test]
+    fn a_banned_photo_with_keypoints_stores_its_thumbnail_and_a_listing_photo_makes_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = crate::pipeline::photo_suite::drawn_photo(77, 3);
+        img.to_rgb8().save(dir.path().join("a.jpg")).unwrap();
+        image::DynamicImage::new_luma8(300, 300)
+            .save(dir.path().join("flat.png"))
+            .unwrap();
+        let mut hashes = Vec::new();
+        let problems = hash_images(
+            &["flat.png".into(), "a.jpg".into()],
+            dir.path(),
+            &mut hashes,
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        // One thumbnail, numbered as the photo's keypoints are; the flat photo has neither.
+        let thumbs = record_thumbs(&hashes);
+        let kps = record_keypoints(&hashes);
+        assert_eq!(thumbs.len(), 1);
+        assert_eq!(thumbs[0].0, 2);
+        assert_eq!(kps.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![2]);
+        // A listing's photo and its mirror share one thumbnail.
+        let q = query_evidence(&[dir.path().join("a.jpg").display().to_string()], &[]);
+        assert_eq!(q.keypoints.len(), 2);
+        let (a, b) = (&q.keypoints[0].thumb, &q.keypoints[1].thumb);
+        assert!(a.is_some() && a == b);
+        // A damaged stored thumbnail is no thumbnail, not an error.
+        let damaged = vec![ImageHashRef {
+            algo: THUMB.into(),
+            hash: "AQI".into(),
+            photo: Some(1),
+        }];
+        assert!(record_thumbs(&damaged).is_empty());
     }
 }

@@ -4,6 +4,7 @@
 //! into dHash and pHash after trimming borders (and [`pdq`] into PDQ for exchange), or into nothing for a photo too flat to tell
 //! apart from others. Hashes are searched with [`crate::photo::hamming`].
 
+pub mod aligned;
 mod brief_tests;
 mod decode;
 pub mod descriptors;
@@ -22,8 +23,8 @@ pub use decode::{
 };
 pub use evidence::{
     BannedPhotoPrints, DHASH_CROP, KEYPOINTS, PHASH_CROP, QUERY_DECODE_SIDE, QueryKeypoints,
-    QueryPhotos, crop_photos, decode_query_photo, hash_images, pdqs, photos, query_evidence,
-    query_evidence_searched, query_photos, record_keypoints,
+    QueryPhotos, THUMB, crop_photos, decode_query_photo, hash_images, pdqs, photos, query_evidence,
+    query_evidence_searched, query_photos, record_keypoints, record_thumbs,
 };
 pub use hash::{
     BANNER_KEEP, CROPS, Dihedral, PhotoHasher, PhotoHashes, hex64, parse_hex64, prepare,

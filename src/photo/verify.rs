@@ -33,6 +33,15 @@ pub struct Verified {
     pub matches: u32,
     /// Share of the banned photo's area inside the convex hull of the consistent keypoints.
     pub coverage: f32,
+    /// Banned keypoints the placement puts inside the listing photo: how many a copy could
+    /// show (a crop shows a part of them, a collage all of them small).
+    pub shown: u32,
+    /// The placement found: the affine map `[a, b, c, d, e, f]` taking a listing keypoint
+    /// `(x, y)` (working pixels) to `(a x + b y + e, c x + d y + f)` in the banned photo's.
+    pub placement: Option<[f32; 6]>,
+    /// How the listing's pixels under the placement correlate with the banned photo's
+    /// ([`super::aligned::agreement`]), when the caller had both thumbnails.
+    pub aligned: Option<f32>,
 }
 
 /// Consistent keypoints, and share of the banned photo they span, from which a verification is
@@ -83,10 +92,12 @@ pub fn verify(query: &Keypoints, banned: &Keypoints) -> Verified {
     if pairs.len() < 3 {
         return out;
     }
-    let Some(inliers) = consensus(&pairs) else {
+    let Some((inliers, map)) = consensus(&pairs) else {
         return out;
     };
     out.inliers = inliers.len() as u32;
+    out.shown = shown(query, banned, &map);
+    out.placement = Some(map.0);
     let hull: Vec<[f32; 2]> = inliers.iter().map(|&i| pairs[i].b).collect();
     let area = banned.width as f32 * banned.height as f32;
     out.coverage = (hull_area(hull) / area).clamp(0.0, 1.0);
@@ -149,6 +160,24 @@ impl Affine {
             m[0] * p[0] + m[1] * p[1] + m[4],
             m[2] * p[0] + m[3] * p[1] + m[5],
         ]
+    }
+
+    /// The map taking `b` back to `q`, if this one is not (nearly) singular.
+    fn inverse(&self) -> Option<Affine> {
+        let [a, b, c, d, e, f] = self.0;
+        let det = a * d - b * c;
+        if !det.is_finite() || det.abs() < 1e-6 {
+            return None;
+        }
+        let (ia, ib, ic, id) = (d / det, -b / det, -c / det, a / det);
+        Some(Affine([
+            ia,
+            ib,
+            ic,
+            id,
+            -(ia * e + ib * f),
+            -(ic * e + id * f),
+        ]))
     }
 
     /// The similarity taking `q1 → b1` and `q2 → b2`, if its scale is plausible.
@@ -242,7 +271,7 @@ fn agreeing(pairs: &[Pair], map: &Affine, rotation: Option<f32>) -> Vec<usize> {
 
 /// The largest set of pairs one placement agrees with (RANSAC over similarities, then refined
 /// twice as an affine map); `None` when no placement is found.
-fn consensus(pairs: &[Pair]) -> Option<Vec<usize>> {
+fn consensus(pairs: &[Pair]) -> Option<(Vec<usize>, Affine)> {
     let n = pairs.len();
     // A fixed generator: the same photos give the same evidence on every run.
     let mut state = 0x2545_F491_4F6C_DD1D_u64 ^ n as u64;
@@ -253,6 +282,7 @@ fn consensus(pairs: &[Pair]) -> Option<Vec<usize>> {
         state
     };
     let mut best: Vec<usize> = Vec::new();
+    let mut best_map = Affine([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
     for _ in 0..ITERATIONS {
         let i = (next() % n as u64) as usize;
         let j = (next() % n as u64) as usize;
@@ -276,6 +306,7 @@ fn consensus(pairs: &[Pair]) -> Option<Vec<usize>> {
             .count();
         if count > best.len() {
             best = agreeing(pairs, &map, Some(rotation));
+            best_map = map;
             if best.len() * 10 >= n * 9 {
                 break;
             }
@@ -293,8 +324,30 @@ fn consensus(pairs: &[Pair]) -> Option<Vec<usize>> {
             break;
         }
         best = refined;
+        best_map = map;
     }
-    Some(best)
+    Some((best, best_map))
+}
+
+/// Working pixels near a photo's edge where no keypoint is found (the descriptor's patch must
+/// fit): a banned keypoint placed there is not one a copy could show.
+const EDGE: f32 = 18.0;
+
+/// How many banned keypoints `map` (listing → banned) puts inside the listing photo, clear of
+/// its edges: the most a copy showing that part of the banned photo could agree on.
+fn shown(query: &Keypoints, banned: &Keypoints, map: &Affine) -> u32 {
+    let Some(inverse) = map.inverse() else {
+        return 0;
+    };
+    let (qw, qh) = (f32::from(query.width), f32::from(query.height));
+    banned
+        .points
+        .iter()
+        .filter(|b| {
+            let at = inverse.apply([b.x, b.y]);
+            (EDGE..=qw - EDGE).contains(&at[0]) && (EDGE..=qh - EDGE).contains(&at[1])
+        })
+        .count() as u32
 }
 
 /// Area of the convex hull of `points` (Andrew's monotone chain).
@@ -359,6 +412,7 @@ mod tests {
             inliers,
             matches: inliers,
             coverage,
+            ..Verified::default()
         };
         let s = |x: Verified| x.strength(18, 0.08);
         assert_eq!(s(v(18, 0.08)), 0.0);
