@@ -392,9 +392,6 @@ const CIRCLE: [(i32, i32); 16] = [
     (-1, -3),
 ];
 
-/// Positions of the circle's compass points (straight up, right, down, left) in [`CIRCLE`].
-const COMPASS: [usize; 4] = [0, 4, 8, 12];
-
 /// FAST-9 scores of the pixels at least `margin` (≥ 3) from the edge, row-major over the whole
 /// level; 0 for a pixel that is no corner at `threshold`. A pixel is a corner at t when 9
 /// contiguous pixels of its circle are all brighter than it by more than t, or all darker; its
@@ -402,18 +399,6 @@ const COMPASS: [usize; 4] = [0, 4, 8, 12];
 /// kept it). imageproc's `corners_fast9` finds that by a binary search of up to eight more
 /// corner tests per corner, most of the time FAST took here; the best arc's weakest pixel gives
 /// it in one reading of the circle. The same corners and scores (tested against imageproc).
-///
-/// The classic high-speed pre-test comes first: only the four compass points (circle
-/// positions 0, 4, 8, 12) are read for every pixel, and the full circle only for a pixel where
-/// two *neighbouring* compass points (0–4, 4–8, 8–12 or 12–0) are both brighter by more than t,
-/// or both darker. Why that never rejects a corner: a corner's arc is 9 contiguous positions
-/// s, s+1, …, s+8 (mod 16). Positions s..s+3 and s+4..s+7 are two runs of 4 consecutive
-/// integers, and each such run holds exactly one multiple of 4, so the arc holds two compass
-/// points 4a and 4a+4 (mod 16): neighbours in compass order (0 and 8, opposite, cannot be the
-/// only two, as 0..8 would then hold 4 too). Every pixel of the arc passes the same strict test
-/// (all brighter by more than t, or all darker), so these two do, and the compass bits are
-/// computed by the same expression as the full circle's. Of a flat background's pixels almost
-/// none pass, and they cost a quarter of the circle's reads.
 fn fast9_scores(img: &GrayImage, threshold: u8, margin: u32) -> Vec<u8> {
     let (w, h) = img.dimensions();
     let (w, h, margin) = (w as usize, h as usize, margin.max(3) as usize);
@@ -423,60 +408,60 @@ fn fast9_scores(img: &GrayImage, threshold: u8, margin: u32) -> Vec<u8> {
     }
     let px = img.as_raw();
     let n = w - 2 * margin;
-    let t = threshold;
-    // Per pixel of a row, its compass points brighter than it by more than t (bits 0–3) and
-    // darker (bits 4–7): a row at a time, one compass point at a time, a loop the compiler runs
-    // on whole vectors (`p > c + t` is `p - t > c` saturated, in bytes).
-    let mut compass = vec![0u8; n];
-    let offset = |dx: i32, dy: i32| dy as isize * w as isize + dx as isize;
+    // Per pixel of a row, which circle pixels are brighter than it by more than the threshold,
+    // and which darker, as 16 bits: a row at a time, one circle position at a time, a loop
+    // the compiler runs on whole vectors (`p > c + t` is `p - t > c` saturated, in bytes).
+    // The bits are kept in bytes, the first and second half of the circle apart, so that the
+    // loop stays on 16 pixels a vector (in 16-bit lanes it was half as many, widened each time).
+    let (mut up_lo, mut up_hi, mut down_lo, mut down_hi) =
+        (vec![0u8; n], vec![0u8; n], vec![0u8; n], vec![0u8; n]);
     for y in margin..h - margin {
-        let row = y * w + margin;
-        let centre = &px[row..row + n];
-        compass.fill(0);
-        for (j, &k) in COMPASS.iter().enumerate() {
-            let (dx, dy) = CIRCLE[k];
-            let start = (row as isize + offset(dx, dy)) as usize;
+        let centre = &px[y * w + margin..y * w + margin + n];
+        for m in [&mut up_lo, &mut up_hi, &mut down_lo, &mut down_hi] {
+            m.fill(0);
+        }
+        for (k, &(dx, dy)) in CIRCLE.iter().enumerate() {
+            let start =
+                (y as isize + dy as isize) as usize * w + (margin as isize + dx as isize) as usize;
             let ring = &px[start..start + n];
-            let (up, down) = (1u8 << j, 16u8 << j);
-            for (m, (&p, &c)) in compass.iter_mut().zip(ring.iter().zip(centre)) {
-                *m |= if p.saturating_sub(t) > c { up } else { 0 }
-                    | if c.saturating_sub(t) > p { down } else { 0 };
+            let (up, down) = if k < 8 {
+                (&mut up_lo, &mut down_lo)
+            } else {
+                (&mut up_hi, &mut down_hi)
+            };
+            let bit = 1u8 << (k % 8);
+            for ((u, d), (&p, &c)) in up
+                .iter_mut()
+                .zip(down.iter_mut())
+                .zip(ring.iter().zip(centre))
+            {
+                *u |= if p.saturating_sub(threshold) > c {
+                    bit
+                } else {
+                    0
+                };
+                *d |= if c.saturating_sub(threshold) > p {
+                    bit
+                } else {
+                    0
+                };
             }
         }
-        // Nonzero where two neighbouring compass points pass together: each half rotated by
-        // one compass point (0 → 4 → 8 → 12 → 0) and met with itself.
-        for m in compass.iter_mut() {
-            *m &= ((*m << 1) & 0xEE) | ((*m >> 3) & 0x11);
-        }
-        // Eight pixels at a time, skipped at once where none passed.
-        for (chunk, eight) in compass.chunks(8).enumerate() {
-            let mut word = [0u8; 8];
-            word[..eight.len()].copy_from_slice(eight);
-            if u64::from_ne_bytes(word) == 0 {
+        let halves = up_lo.iter().zip(&up_hi).zip(down_lo.iter().zip(&down_hi));
+        for (i, ((&ul, &uh), (&dl, &dh))) in halves.enumerate() {
+            let (u, d) = (u16::from_le_bytes([ul, uh]), u16::from_le_bytes([dl, dh]));
+            if (u | d) == 0 || (!nine_in_a_row(u as u32) && !nine_in_a_row(d as u32)) {
                 continue;
             }
-            for (i, &m) in eight.iter().enumerate() {
-                if m == 0 {
-                    continue;
-                }
-                let at = row + chunk * 8 + i;
-                let c = px[at] as i16;
-                let diffs: [i16; 16] = std::array::from_fn(|k| {
-                    let (dx, dy) = CIRCLE[k];
-                    px[(at as isize + offset(dx, dy)) as usize] as i16 - c
-                });
-                let (mut u, mut d) = (0u32, 0u32);
-                for (k, &v) in diffs.iter().enumerate() {
-                    u |= ((v > t as i16) as u32) << k;
-                    d |= ((-v > t as i16) as u32) << k;
-                }
-                if !nine_in_a_row(u) && !nine_in_a_row(d) {
-                    continue;
-                }
-                // A corner: its score from the same differences.
-                let best = arc_score(&diffs).max(arc_score(&diffs.map(|v| -v)));
-                scores[at] = (best - 1).clamp(1, 255) as u8;
-            }
+            // A corner: its score from the differences to the circle, read once.
+            let at = y * w + margin + i;
+            let c = px[at] as i16;
+            let diffs: [i16; 16] = std::array::from_fn(|k| {
+                let (dx, dy) = CIRCLE[k];
+                px[(at as isize + dy as isize * w as isize + dx as isize) as usize] as i16 - c
+            });
+            let best = arc_score(&diffs).max(arc_score(&diffs.map(|v| -v)));
+            scores[at] = (best - 1).clamp(1, 255) as u8;
         }
     }
     scores
@@ -833,82 +818,6 @@ pub(crate) mod tests {
         DynamicImage::ImageRgb8(img)
     }
 
-    /// [`fast9_scores`] without the compass pre-test: every pixel's whole circle read (the
-    /// function as it was), for the tests to hold the pre-test to it. FAST-9 scores of the pixels at least `margin` (≥ 3) from the edge, row-major over the whole
-    /// level; 0 for a pixel that is no corner at `threshold`. A pixel is a corner at t when 9
-    /// contiguous pixels of its circle are all brighter than it by more than t, or all darker; its
-    /// score is the largest such t (imageproc's `fast_corner_score`, clamped to 1..=255 as corners
-    /// kept it). imageproc's `corners_fast9` finds that by a binary search of up to eight more
-    /// corner tests per corner, most of the time FAST took here; the best arc's weakest pixel gives
-    /// it in one reading of the circle. The same corners and scores (tested against imageproc).
-    fn fast9_scores_full(img: &GrayImage, threshold: u8, margin: u32) -> Vec<u8> {
-        let (w, h) = img.dimensions();
-        let (w, h, margin) = (w as usize, h as usize, margin.max(3) as usize);
-        let mut scores = vec![0u8; w * h];
-        if w <= 2 * margin || h <= 2 * margin {
-            return scores;
-        }
-        let px = img.as_raw();
-        let n = w - 2 * margin;
-        // Per pixel of a row, which circle pixels are brighter than it by more than the threshold,
-        // and which darker, as 16 bits: a row at a time, one circle position at a time, a loop
-        // the compiler runs on whole vectors (`p > c + t` is `p - t > c` saturated, in bytes).
-        // The bits are kept in bytes, the first and second half of the circle apart, so that the
-        // loop stays on 16 pixels a vector (in 16-bit lanes it was half as many, widened each time).
-        let (mut up_lo, mut up_hi, mut down_lo, mut down_hi) =
-            (vec![0u8; n], vec![0u8; n], vec![0u8; n], vec![0u8; n]);
-        for y in margin..h - margin {
-            let centre = &px[y * w + margin..y * w + margin + n];
-            for m in [&mut up_lo, &mut up_hi, &mut down_lo, &mut down_hi] {
-                m.fill(0);
-            }
-            for (k, &(dx, dy)) in CIRCLE.iter().enumerate() {
-                let start = (y as isize + dy as isize) as usize * w
-                    + (margin as isize + dx as isize) as usize;
-                let ring = &px[start..start + n];
-                let (up, down) = if k < 8 {
-                    (&mut up_lo, &mut down_lo)
-                } else {
-                    (&mut up_hi, &mut down_hi)
-                };
-                let bit = 1u8 << (k % 8);
-                for ((u, d), (&p, &c)) in up
-                    .iter_mut()
-                    .zip(down.iter_mut())
-                    .zip(ring.iter().zip(centre))
-                {
-                    *u |= if p.saturating_sub(threshold) > c {
-                        bit
-                    } else {
-                        0
-                    };
-                    *d |= if c.saturating_sub(threshold) > p {
-                        bit
-                    } else {
-                        0
-                    };
-                }
-            }
-            let halves = up_lo.iter().zip(&up_hi).zip(down_lo.iter().zip(&down_hi));
-            for (i, ((&ul, &uh), (&dl, &dh))) in halves.enumerate() {
-                let (u, d) = (u16::from_le_bytes([ul, uh]), u16::from_le_bytes([dl, dh]));
-                if (u | d) == 0 || (!nine_in_a_row(u as u32) && !nine_in_a_row(d as u32)) {
-                    continue;
-                }
-                // A corner: its score from the differences to the circle, read once.
-                let at = y * w + margin + i;
-                let c = px[at] as i16;
-                let diffs: [i16; 16] = std::array::from_fn(|k| {
-                    let (dx, dy) = CIRCLE[k];
-                    px[(at as isize + dy as isize * w as isize + dx as isize) as usize] as i16 - c
-                });
-                let best = arc_score(&diffs).max(arc_score(&diffs.map(|v| -v)));
-                scores[at] = (best - 1).clamp(1, 255) as u8;
-            }
-        }
-        scores
-    }
-
     #[test]
     fn fast_scores_are_imageprocs() {
         for (seed, threshold) in [(11, 20), (12, 8), (13, 40)] {
@@ -923,73 +832,6 @@ pub(crate) mod tests {
             }
             assert!(theirs.iter().filter(|&&v| v > 0).count() > 50);
             assert_eq!(ours, theirs, "seed {seed}, threshold {threshold}");
-        }
-    }
-
-    #[test]
-    fn the_compass_pre_test_keeps_every_corner_of_real_photos() {
-        // Real photos (JPEG noise, flat backgrounds, edges) at every pyramid level the detector
-        // reads, and thresholds from the lowest used to high.
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images");
-        let mut photos = 0;
-        for name in [
-            "photo-01.jpg",
-            "photo-08.jpg",
-            "photo-12.jpg",
-            "photo-15.jpg",
-        ] {
-            let Ok(img) = image::open(dir.join(name)) else {
-                continue;
-            };
-            photos += 1;
-            let base = working(&img);
-            let mut level = base.clone();
-            for _ in 0..LEVELS {
-                for threshold in [1, FAST_THRESHOLDS[1], FAST_THRESHOLDS[0], 60] {
-                    let fast = fast9_scores(&level, threshold, 3);
-                    assert!(
-                        fast.iter().any(|&s| s > 0),
-                        "{name}: no corner at {threshold}"
-                    );
-                    assert_eq!(fast, fast9_scores_full(&level, threshold, 3), "{name}");
-                }
-                let (w, h) = level.dimensions();
-                let (w, h) = (
-                    (w as f32 / SCALE_STEP) as u32,
-                    (h as f32 / SCALE_STEP) as u32,
-                );
-                level = crate::photo::resample::thumbnail(&level, w, h);
-            }
-        }
-        assert!(photos >= 2, "fixture photos missing");
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
-        #[test]
-        fn the_compass_pre_test_keeps_every_corner(
-            seed in proptest::prelude::any::<u64>(),
-            w in 1u32..70,
-            h in 1u32..70,
-            threshold in 0u8..80,
-            margin in 0u32..8,
-            noise in 0u32..64,
-        ) {
-            // Blobs over a flat ground (corners, edges, flat runs), plus noise of any strength.
-            let img = textured(seed, w, h).to_luma8();
-            let mut s = seed | 1;
-            let img = GrayImage::from_fn(w, h, |x, y| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                let v = img.get_pixel(x, y).0[0] as i32 + (s % (2 * noise as u64 + 1)) as i32
-                    - noise as i32;
-                image::Luma([v.clamp(0, 255) as u8])
-            });
-            proptest::prop_assert_eq!(
-                fast9_scores(&img, threshold, margin),
-                fast9_scores_full(&img, threshold, margin)
-            );
         }
     }
 
