@@ -463,34 +463,49 @@ fn stages(dir: &Path, n: usize) {
     }
 }
 
-/// Where a photo suite's listing (`relist eval --photos SEED --save SUITE_DIR`) and its banned
-/// photo part: the banned photo's rank in keypoint retrieval over the suite's banned photos,
-/// the pair votes, and the verification of the photo and of its mirror image; the hashes'
-/// distances (dHash/pHash over the symmetries and the banned photo's crops, PDQ).
-fn diagnose(dir: &Path, ids: &[String]) {
-    use relist::model::{BannedRecord, ImageHashRef};
-    use relist::photo::descriptors::{DescriptorIndexBuilder, prints};
-    use relist::photo::verify::verify;
-    let read = |name: &str| -> Vec<serde_json::Value> {
-        std::fs::read_to_string(dir.join(name))
-            .expect("suite file")
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json"))
-            .collect()
-    };
-    let banned: Vec<(String, Vec<ImageHashRef>)> = read("banned.jsonl")
+/// A saved suite's file (`relist eval --photos SEED --save DIR`), one JSON value a line.
+fn suite_lines(dir: &Path, name: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join(name))
+        .expect("suite file")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
+}
+
+/// A saved suite's banned records hashed as ingest hashes them: `(id, stored hashes)`, and each
+/// record's keypoints.
+#[allow(clippy::type_complexity)]
+fn suite_banned(
+    dir: &Path,
+) -> (
+    Vec<(String, Vec<relist::model::ImageHashRef>)>,
+    Vec<Vec<(usize, relist::photo::keypoints::Keypoints)>>,
+) {
+    let banned: Vec<_> = suite_lines(dir, "banned.jsonl")
         .into_par_iter()
         .map(|v| {
-            let mut r = BannedRecord::from_value(v).unwrap().record;
+            let mut r = relist::model::BannedRecord::from_value(v).unwrap().record;
             let images = std::mem::take(&mut r.images);
             relist::photo::hash_images(&images, Path::new("/"), &mut r.image_hashes);
             (r.id, r.image_hashes)
         })
         .collect();
-    let kps: Vec<Vec<(usize, relist::photo::keypoints::Keypoints)>> = banned
+    let kps = banned
         .iter()
         .map(|(_, h)| relist::photo::record_keypoints(h))
         .collect();
+    (banned, kps)
+}
+
+/// Where a photo suite's listing (`relist eval --photos SEED --save SUITE_DIR`) and its banned
+/// photo part: the banned photo's rank in keypoint retrieval over the suite's banned photos,
+/// the pair votes, and the verification of the photo and of its mirror image; the hashes'
+/// distances (dHash/pHash over the symmetries and the banned photo's crops, PDQ).
+fn diagnose(dir: &Path, ids: &[String]) {
+    use relist::photo::descriptors::{DescriptorIndexBuilder, prints};
+    use relist::photo::verify::verify;
+    let read = |name: &str| suite_lines(dir, name);
+    let (banned, kps) = suite_banned(dir);
     let mut b = DescriptorIndexBuilder::new();
     for (i, k) in kps.iter().enumerate() {
         for (_, k) in k {
@@ -567,28 +582,9 @@ fn diagnose(dir: &Path, ids: &[String]) {
 /// are copies, every other pair is not (an upper bound on what the engine verifies, which is
 /// the 16 most voted).
 fn verify_dump(dir: &Path) {
-    use relist::model::{BannedRecord, ImageHashRef};
     use relist::photo::verify::verify;
-    let read = |name: &str| -> Vec<serde_json::Value> {
-        std::fs::read_to_string(dir.join(name))
-            .expect("suite file")
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json"))
-            .collect()
-    };
-    let banned: Vec<(String, Vec<ImageHashRef>)> = read("banned.jsonl")
-        .into_par_iter()
-        .map(|v| {
-            let mut r = BannedRecord::from_value(v).unwrap().record;
-            let images = std::mem::take(&mut r.images);
-            relist::photo::hash_images(&images, Path::new("/"), &mut r.image_hashes);
-            (r.id, r.image_hashes)
-        })
-        .collect();
-    let kps: Vec<Vec<(usize, relist::photo::keypoints::Keypoints)>> = banned
-        .iter()
-        .map(|(_, h)| relist::photo::record_keypoints(h))
-        .collect();
+    let read = |name: &str| suite_lines(dir, name);
+    let (banned, kps) = suite_banned(dir);
     let listings = read("listings.jsonl");
     let labels: std::collections::HashMap<String, String> = read("labels.jsonl")
         .into_iter()
@@ -636,7 +632,8 @@ fn verify_dump(dir: &Path) {
                         v.inliers,
                         v.matches,
                         v.coverage,
-                        v.shown,
+                        v.placement
+                            .map_or(0, |m| relist::photo::verify::shown(&k.points, bk, m)),
                         aligned.unwrap_or(-9.0)
                     ));
                 }

@@ -96,26 +96,28 @@ pub fn hash_images(images: &[String], base: &Path, hashes: &mut Vec<ImageHashRef
 
 /// The keypoints stored with a record's photos: `(photo number, keypoints)`.
 pub fn record_keypoints(hashes: &[ImageHashRef]) -> Vec<(usize, Keypoints)> {
-    hashes
-        .iter()
-        .filter(|h| h.algo == KEYPOINTS)
-        .enumerate()
-        .filter_map(|(i, h)| {
-            let n = h.photo.map_or(i + 1, |p| p as usize);
-            Some((n, Keypoints::decode(&h.hash)?))
-        })
-        .collect()
+    stored(hashes, KEYPOINTS, Keypoints::decode)
 }
 
 /// The thumbnails stored with a record's photos: `(photo number, thumbnail)`.
 pub fn record_thumbs(hashes: &[ImageHashRef]) -> Vec<(usize, super::aligned::Thumb)> {
+    stored(hashes, THUMB, super::aligned::Thumb::decode)
+}
+
+/// The stored values of one per-photo algorithm, numbered by their `photo` field (by their
+/// order where it is missing); a value that does not decode is left out, not an error.
+fn stored<T>(
+    hashes: &[ImageHashRef],
+    algo: &str,
+    decode: impl Fn(&str) -> Option<T>,
+) -> Vec<(usize, T)> {
     hashes
         .iter()
-        .filter(|h| h.algo == THUMB)
+        .filter(|h| h.algo == algo)
         .enumerate()
         .filter_map(|(i, h)| {
             let n = h.photo.map_or(i + 1, |p| p as usize);
-            Some((n, super::aligned::Thumb::decode(&h.hash)?))
+            Some((n, decode(&h.hash)?))
         })
         .collect()
 }

@@ -33,9 +33,6 @@ pub struct Verified {
     pub matches: u32,
     /// Share of the banned photo's area inside the convex hull of the consistent keypoints.
     pub coverage: f32,
-    /// Banned keypoints the placement puts inside the listing photo: how many a copy could
-    /// show (a crop shows a part of them, a collage all of them small).
-    pub shown: u32,
     /// The placement found: the affine map `[a, b, c, d, e, f]` taking a listing keypoint
     /// `(x, y)` (working pixels) to `(a x + b y + e, c x + d y + f)` in the banned photo's.
     pub placement: Option<[f32; 6]>,
@@ -96,7 +93,6 @@ pub fn verify(query: &Keypoints, banned: &Keypoints) -> Verified {
         return out;
     };
     out.inliers = inliers.len() as u32;
-    out.shown = shown(query, banned, &map);
     out.placement = Some(map.0);
     let hull: Vec<[f32; 2]> = inliers.iter().map(|&i| pairs[i].b).collect();
     let area = banned.width as f32 * banned.height as f32;
@@ -333,9 +329,13 @@ fn consensus(pairs: &[Pair]) -> Option<(Vec<usize>, Affine)> {
 /// fit): a banned keypoint placed there is not one a copy could show.
 const EDGE: f32 = 18.0;
 
-/// How many banned keypoints `map` (listing → banned) puts inside the listing photo, clear of
-/// its edges: the most a copy showing that part of the banned photo could agree on.
-fn shown(query: &Keypoints, banned: &Keypoints, map: &Affine) -> u32 {
+/// How many banned keypoints `placement` ([`Verified::placement`]) puts inside the listing
+/// photo, clear of its edges: the most a copy showing that part of the banned photo could agree
+/// on (a crop shows a part of them, a collage all of them small). No decision reads it (inliers
+/// as a share of it did not tell copies from look-alikes); the bench's `verify-dump` prints it,
+/// so verification does not compute it for every pair.
+pub fn shown(query: &Keypoints, banned: &Keypoints, placement: [f32; 6]) -> u32 {
+    let map = Affine(placement);
     let Some(inverse) = map.inverse() else {
         return 0;
     };
