@@ -53,6 +53,24 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// Sets the filter a query parameter or form field names (`source`, `jurisdiction`,
+    /// `since`, `until`, `category`, `hazard`), trimmed; blank clears it. False when `name`
+    /// is not a filter, so the caller reads it as its own field.
+    pub fn set(&mut self, name: &str, value: &str) -> bool {
+        let slot = match name {
+            "source" => &mut self.source,
+            "jurisdiction" => &mut self.jurisdiction,
+            "since" => &mut self.since,
+            "until" => &mut self.until,
+            "category" => &mut self.category,
+            "hazard" => &mut self.hazard,
+            _ => return false,
+        };
+        let value = value.trim();
+        *slot = (!value.is_empty()).then(|| value.to_string());
+        true
+    }
+
     pub fn is_empty(&self) -> bool {
         self.source.is_none()
             && self.jurisdiction.is_none()
@@ -272,6 +290,22 @@ pub fn search(engine: &Engine, q: &Query) -> Result<Vec<Hit>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The HTTP query and the web form read their filters through one setter: trimmed, blank
+    /// clears, and any other name is left to the caller.
+    #[test]
+    fn filters_are_set_by_name_trimmed_and_blank_clears() {
+        let mut f = Filters::default();
+        assert!(f.set("hazard", "  fire "));
+        assert!(f.set("jurisdiction", "KR"));
+        assert_eq!(f.hazard.as_deref(), Some("fire"));
+        assert_eq!(f.jurisdiction.as_deref(), Some("KR"));
+        assert!(f.set("hazard", "   "));
+        assert_eq!(f.hazard, None);
+        assert!(!f.set("limit", "5"));
+        assert!(!f.set("text", "toaster"));
+        assert!(!f.is_empty());
+    }
 
     #[test]
     fn filters_select_by_source_market_date_category_and_hazard() {

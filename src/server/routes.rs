@@ -721,12 +721,7 @@ fn parse_query(pairs: Vec<(String, String)>) -> Result<QueryRequest, ApiError> {
             "text" => q.text = some(v),
             "model" => q.models.extend(some(v)),
             "gtin" => q.gtins.extend(some(v)),
-            "source" => q.filters.source = some(v),
-            "jurisdiction" => q.filters.jurisdiction = some(v),
-            "since" => q.filters.since = some(v),
-            "until" => q.filters.until = some(v),
-            "category" => q.filters.category = some(v),
-            "hazard" => q.filters.hazard = some(v),
+            name if q.filters.set(name, &v) => {}
             "limit" => {
                 q.limit = v
                     .parse()

@@ -228,18 +228,12 @@ impl Form {
                 "field `{name}` is over 4096 bytes"
             )));
         }
-        let filter = |v: String| Some(v.trim().to_string()).filter(|v| !v.is_empty());
         match name {
             "text" => self.text = value,
             "model" => self.model = value,
             "banned" => self.banned = value,
             "target" => self.catalog = value == "catalog",
-            "source" => self.filters.source = filter(value),
-            "jurisdiction" => self.filters.jurisdiction = filter(value),
-            "since" => self.filters.since = filter(value),
-            "until" => self.filters.until = filter(value),
-            "category" => self.filters.category = filter(value),
-            "hazard" => self.filters.hazard = filter(value),
+            name if self.filters.set(name, &value) => {}
             "offset" => {
                 self.offset = value
                     .trim()
