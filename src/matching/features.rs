@@ -1987,6 +1987,52 @@ mod tests {
     }
 
     #[test]
+    fn colour_decides_an_aligned_confirmation_and_no_placement_refutes_a_near_exact_hash() {
+        use crate::photo::verify::Verified;
+        let check = |inliers: u32, aligned: f32, colour: Option<f32>| PhotoCheck {
+            photo: 1,
+            banned_photo: 1,
+            mirrored: false,
+            verified: Verified {
+                inliers,
+                matches: inliers,
+                coverage: 0.2,
+                aligned: Some(aligned),
+                colour,
+                ..Verified::default()
+            },
+            judged: true,
+        };
+        // Grey shapes agreeing and colour edges too: a (recoloured) crop.
+        assert!(check(12, ALIGNED_CONFIRMS, Some(COLOUR_CONFIRMS)).confirmed());
+        // The same shapes coloured each part its own way: a look-alike.
+        assert!(!check(12, 0.9, Some(COLOUR_CONFIRMS - 0.01)).confirmed());
+        // No colour to judge (a grey photo): the grey agreement alone, as before.
+        assert!(check(12, ALIGNED_CONFIRMS, None).confirmed());
+        assert!(!check(12, 0.8, None).confirmed());
+        // Colour agreeing closely lets a lower grey agreement confirm, not a much lower one.
+        assert!(check(12, ALIGNED_WITH_COLOUR, Some(COLOUR_CLOSE)).confirmed());
+        assert!(!check(12, ALIGNED_WITH_COLOUR - 0.01, Some(0.99)).confirmed());
+        // The count's confirmation is not the colour's to take away.
+        assert!(check(30, 0.9, Some(0.1)).confirmed());
+
+        // A near-exact hash match: keypoints with no placement at all make it a look-alike;
+        // a few consistent ones (a framed copy), or keypoints too few to judge, leave it close.
+        let near = Some((1, NEAR_EXACT_ON_64));
+        let mut c = check(NEAR_EXACT_REFUTED_UNDER - 1, 0.0, None);
+        assert_eq!(PhotoCheck::fold(near, Some(&c)), Some((1, REFUTED_ON_64)));
+        assert_eq!(
+            PhotoCheck::fold(Some((1, 1)), Some(&c)),
+            Some((1, REFUTED_ON_64))
+        );
+        c.judged = false;
+        assert_eq!(PhotoCheck::fold(near, Some(&c)), near);
+        let c = check(NEAR_EXACT_REFUTED_UNDER, 0.0, None);
+        assert_eq!(PhotoCheck::fold(near, Some(&c)), near);
+        assert_eq!(PhotoCheck::fold(near, None), near);
+    }
+
+    #[test]
     fn a_crop_too_deep_for_the_count_is_confirmed_by_its_aligned_region() {
         // Drawn banned photos, and a listing showing part of one of them: 65 % of each side,
         // enlarged as a seller's crop is. Some keep fewer of the banned photo's keypoints than

@@ -490,10 +490,81 @@ mod tests {
     #[test]
     fn stored_thumbs_round_trip_and_junk_is_refused() {
         let t = banned_thumb(&textured(3));
-        assert_eq!(Thumb::decode(&t.encode()), Some(t));
+        assert!(t.chroma.is_some());
+        assert_eq!(Thumb::decode(&t.encode()), Some(t.clone()));
+        // A grey-only thumbnail (stored before colour) still reads, without colour.
+        let grey = Thumb {
+            chroma: None,
+            ..t.clone()
+        };
+        let old = grey.encode();
+        assert_eq!(Thumb::decode(&old), Some(grey));
+        // Colour cut short, or a version 1 with colour after it: refused.
+        let full = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(t.encode())
+            .unwrap();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD_NO_PAD.encode(b);
+        assert!(Thumb::decode(&b64(&full[..full.len() - 1])).is_none());
+        let mut v1 = full.clone();
+        v1[0] = 1;
+        assert!(Thumb::decode(&b64(&v1)).is_none());
         for junk in ["", "not base64!", "AQ", "AQIDBA"] {
             assert!(Thumb::decode(junk).is_none(), "{junk}");
         }
+    }
+
+    /// A drawn product photo: a grey backdrop, a body, a label and a logo in three colours.
+    fn product(body: [u8; 3], label: [u8; 3], logo: [u8; 3]) -> DynamicImage {
+        let mut img = image::RgbImage::from_pixel(320, 320, image::Rgb([200, 200, 200]));
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            let (x, y) = (x as i32, y as i32);
+            if (60..260).contains(&x) && (40..300).contains(&y) {
+                p.0 = body;
+            }
+            if (90..230).contains(&x) && (120..220).contains(&y) {
+                p.0 = label;
+            }
+            if (x - 160).pow(2) + (y - 80).pow(2) < 400 {
+                p.0 = logo;
+            }
+        }
+        DynamicImage::ImageRgb8(img)
+    }
+
+    fn colour_under_identity(listing: &DynamicImage, banned: &DynamicImage) -> Option<f32> {
+        // Only the working size matters to the placement.
+        let k = Keypoints {
+            width: 320,
+            height: 320,
+            points: Vec::new(),
+            descriptors: Vec::new(),
+        };
+        colour_agreement(
+            &k,
+            &query_thumb(listing),
+            false,
+            &k,
+            &banned_thumb(banned),
+            [1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        )
+    }
+
+    #[test]
+    fn a_recoloured_copy_agrees_in_colour_and_a_look_alike_in_other_colours_does_not() {
+        let banned = product([200, 30, 60], [30, 60, 200], [240, 220, 40]);
+        let same = colour_under_identity(&banned, &banned);
+        assert!(same.is_some_and(|c| c > 0.95), "{same:?}");
+        // A hue turn and a saturation change: one turn and scaling of every colour edge.
+        let turned = DynamicImage::ImageRgb8(imageops::huerotate(&banned.to_rgb8(), 40));
+        let r = colour_under_identity(&turned, &banned);
+        assert!(r.is_some_and(|c| c > 0.8), "{r:?}");
+        // The same shapes, each part its own colour: the grey edges may agree, colour not.
+        let other = product([210, 40, 70], [240, 220, 40], [30, 60, 200]);
+        let r = colour_under_identity(&other, &banned);
+        assert!(r.is_some_and(|c| c < 0.5), "{r:?}");
+        // A grey copy has no colour to agree on: no answer rather than a refusal.
+        let grey = DynamicImage::ImageLuma8(banned.to_luma8());
+        assert_eq!(colour_under_identity(&grey, &banned), None);
     }
 
     #[test]
