@@ -581,6 +581,16 @@ fn diagnose(dir: &Path, ids: &[String]) {
 /// matches,coverage,shown,aligned,colour` (-9: no aligned or colour check). What a verification rule is tuned on: the expected pairs
 /// are copies, every other pair is not (an upper bound on what the engine verifies, which is
 /// the 16 most voted).
+/// An aligned-region judgement ([`relist::photo::aligned`]) of a verified placement.
+type Judge = fn(
+    &relist::photo::keypoints::Keypoints,
+    &relist::photo::aligned::Thumb,
+    bool,
+    &relist::photo::keypoints::Keypoints,
+    &relist::photo::aligned::Thumb,
+    [f32; 6],
+) -> Option<f32>;
+
 fn verify_dump(dir: &Path) {
     use relist::photo::verify::verify;
     let read = |name: &str| suite_lines(dir, name);
@@ -615,14 +625,7 @@ fn verify_dump(dir: &Path) {
                     })
                     .max_by_key(|(v, ..)| v.inliers);
                 if let Some((v, k, n, bk)) = best {
-                    let judge = |f: fn(
-                        &relist::photo::keypoints::Keypoints,
-                        &relist::photo::aligned::Thumb,
-                        bool,
-                        &relist::photo::keypoints::Keypoints,
-                        &relist::photo::aligned::Thumb,
-                        [f32; 6],
-                    ) -> Option<f32>| {
+                    let judge = |f: Judge| {
                         let t = thumbs.iter().find(|(m, _)| *m == n)?;
                         f(
                             &k.points,
