@@ -206,7 +206,8 @@ impl PhotoCheck {
 
     /// The photo distance the score sees once keypoints have had their say: a confirmed copy
     /// is close whatever its hashes say; a hash match (short of near-exact) that judged
-    /// keypoints refute is a look-alike.
+    /// keypoints refute is a look-alike, and a near-exact one too when they find no placement
+    /// at all (under [`NEAR_EXACT_REFUTED_UNDER`] consistent keypoints).
     fn fold(photo: Option<(usize, u32)>, check: Option<&PhotoCheck>) -> Option<(usize, u32)> {
         let Some(c) = check else { return photo };
         if c.confirmed() {
