@@ -272,7 +272,7 @@ const MIN_CHROMA_VARIANCE: f64 = 9.0;
 /// `(red − luma, blue − luma)` up to 60°), so a recoloured copy agrees; two look-alikes whose
 /// parts are coloured each its own way do not, though their grey shapes agree. Edges rather
 /// than colours: one body colour and a grey backdrop fit any turn. `map` as for [`agreement`].
-/// `None` when either thumbnail has no colour, the listing shows under [`MIN_CHROMA_CELLS`]
+/// `None` when either thumbnail has no colour, the listing shows under 32 (`MIN_CHROMA_CELLS`)
 /// cells whole, or either side has no colour edges where it shows.
 pub fn colour_agreement(
     query: &Keypoints,
