@@ -578,9 +578,19 @@ fn diagnose(dir: &Path, ids: &[String]) {
 
 /// Every listing of a saved suite verified against every banned photo of it (photo and
 /// mirror, the better kept): one CSV line a pair, `listing,slice,banned,expected,inliers,
-/// matches,coverage,shown,aligned` (-9: no aligned check). What a verification rule is tuned on: the expected pairs
+/// matches,coverage,shown,aligned,colour` (-9: no aligned or colour check). What a verification rule is tuned on: the expected pairs
 /// are copies, every other pair is not (an upper bound on what the engine verifies, which is
 /// the 16 most voted).
+/// An aligned-region judgement ([`relist::photo::aligned`]) of a verified placement.
+type Judge = fn(
+    &relist::photo::keypoints::Keypoints,
+    &relist::photo::aligned::Thumb,
+    bool,
+    &relist::photo::keypoints::Keypoints,
+    &relist::photo::aligned::Thumb,
+    [f32; 6],
+) -> Option<f32>;
+
 fn verify_dump(dir: &Path) {
     use relist::photo::verify::verify;
     let read = |name: &str| suite_lines(dir, name);
@@ -615,9 +625,9 @@ fn verify_dump(dir: &Path) {
                     })
                     .max_by_key(|(v, ..)| v.inliers);
                 if let Some((v, k, n, bk)) = best {
-                    let aligned = (|| {
+                    let judge = |f: Judge| {
                         let t = thumbs.iter().find(|(m, _)| *m == n)?;
-                        relist::photo::aligned::agreement(
+                        f(
                             &k.points,
                             k.thumb.as_deref()?,
                             k.mirrored,
@@ -625,23 +635,26 @@ fn verify_dump(dir: &Path) {
                             &t.1,
                             v.placement?,
                         )
-                    })();
+                    };
+                    let aligned = judge(relist::photo::aligned::agreement);
+                    let colour = judge(relist::photo::aligned::colour_agreement);
                     out.push(format!(
-                        "{id},{slice},{bid},{},{},{},{:.4},{},{:.3}",
+                        "{id},{slice},{bid},{},{},{},{:.4},{},{:.3},{:.3}",
                         u8::from(*bid == expected),
                         v.inliers,
                         v.matches,
                         v.coverage,
                         v.placement
                             .map_or(0, |m| relist::photo::verify::shown(&k.points, bk, m)),
-                        aligned.unwrap_or(-9.0)
+                        aligned.unwrap_or(-9.0),
+                        colour.unwrap_or(-9.0)
                     ));
                 }
             }
             out
         })
         .collect();
-    println!("listing,slice,banned,expected,inliers,matches,coverage,shown,aligned");
+    println!("listing,slice,banned,expected,inliers,matches,coverage,shown,aligned,colour");
     for l in lines {
         println!("{l}");
     }

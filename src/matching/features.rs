@@ -64,6 +64,17 @@ pub const ALIGNED_COVERAGE: f32 = 0.05;
 /// for the count, are two look-alikes (a brand's logo on two products agreed at 0.33 with 19);
 /// the copies of the same seeds with as few agree at 0.59 or more.
 pub const ALIGNED_REFUTES: f32 = 0.45;
+/// Colour agreement ([`crate::photo::aligned::colour_agreement`]) an aligned-region
+/// confirmation also needs when both photos have colour: look-alikes drawn as the same
+/// product in other colours agree in grey up to 0.85 but in colour at most 0.5, recoloured
+/// copies at 0.67 or more (every pair of drawn seeds 4242, 5151, 6262, 7373 and grocery seeds
+/// 77 and 88 with 10–17 consistent keypoints, `photos verify-dump`). With a colour
+/// agreement of [`COLOUR_CLOSE`], a grey agreement of [`ALIGNED_WITH_COLOUR`] confirms: no
+/// other photo of those suites reached both (the highest colour agreement among them with a
+/// grey one of 0.6 or more was 0.59).
+pub const COLOUR_CONFIRMS: f32 = 0.6;
+pub const COLOUR_CLOSE: f32 = 0.8;
+pub const ALIGNED_WITH_COLOUR: f32 = 0.7;
 pub const ALIGNED_UNREFUTED: u32 = 24;
 
 /// The aligned-region agreement of a verified placement of banned photo `n` (keypoints `k`) in
@@ -80,6 +91,19 @@ fn aligned(
     crate::photo::aligned::agreement(&q.points, thumb, q.mirrored, k, stored, v.placement?)
 }
 
+/// The colour agreement ([`crate::photo::aligned::colour_agreement`]) of the same placement.
+fn colour(
+    q: &crate::photo::QueryKeypoints,
+    b: &PreparedBanned,
+    n: usize,
+    k: &crate::photo::keypoints::Keypoints,
+    v: &crate::photo::verify::Verified,
+) -> Option<f32> {
+    let thumb = q.thumb.as_deref()?;
+    let (_, stored) = b.thumbs.iter().find(|(m, _)| *m == n)?;
+    crate::photo::aligned::colour_agreement(&q.points, thumb, q.mirrored, k, stored, v.placement?)
+}
+
 /// The photo distance (of 64) a verified copy counts as: evidence for review on its own, not
 /// the near-exact copy that blocks (a cropped or edited photo may show a variant of the line).
 pub const VERIFIED_ON_64: u32 = 5;
@@ -89,6 +113,13 @@ const JUDGED_KEYPOINTS: usize = 48;
 /// The photo distance a hash match that verification refutes counts as: weak evidence (two
 /// look-alike products, not one photo).
 pub const REFUTED_ON_64: u32 = 12;
+
+/// Consistent keypoints under which keypoints judged on both photos refute even a near-exact
+/// hash match: fewer is no placement at all (unrelated pairs reach 6 about once in 200).
+/// Drawn look-alikes (the same silhouette in other colours) sit at hash distance 4 of 64 with
+/// 0–5 consistent keypoints (seeds 4242, 5151, 6262, 7373, `relist eval --photos`); the
+/// copies of those seeds that only a near-exact hash found had 7 or more.
+pub const NEAR_EXACT_REFUTED_UNDER: u32 = 6;
 
 /// The best verification of a listing's photos against a banned record's.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -116,10 +147,15 @@ impl PhotoCheck {
         let counted = v.inliers >= VERIFIED_INLIERS && v.coverage >= VERIFIED_COVERAGE;
         let refuted =
             v.inliers < ALIGNED_UNREFUTED && v.aligned.is_some_and(|r| r < ALIGNED_REFUTES);
+        let aligned = v.aligned.is_some_and(|r| match v.colour {
+            Some(c) => {
+                (r >= ALIGNED_CONFIRMS && c >= COLOUR_CONFIRMS)
+                    || (r >= ALIGNED_WITH_COLOUR && c >= COLOUR_CLOSE)
+            }
+            None => r >= ALIGNED_CONFIRMS,
+        });
         (counted && !refuted)
-            || (v.inliers >= ALIGNED_FROM
-                && v.coverage >= ALIGNED_COVERAGE
-                && v.aligned.is_some_and(|r| r >= ALIGNED_CONFIRMS))
+            || (v.inliers >= ALIGNED_FROM && v.coverage >= ALIGNED_COVERAGE && aligned)
     }
 
     /// Verifies the pairs of photos worth it: those whose descriptors meet as retrieval's do
@@ -148,6 +184,7 @@ impl PhotoCheck {
                 let mut v = crate::photo::verify::verify(&q.points, k);
                 if v.inliers >= ALIGNED_FROM {
                     v.aligned = aligned(q, b, *n, k, &v);
+                    v.colour = colour(q, b, *n, k, &v);
                 }
                 let c = PhotoCheck {
                     photo: q.photo,
@@ -169,7 +206,8 @@ impl PhotoCheck {
 
     /// The photo distance the score sees once keypoints have had their say: a confirmed copy
     /// is close whatever its hashes say; a hash match (short of near-exact) that judged
-    /// keypoints refute is a look-alike.
+    /// keypoints refute is a look-alike, and a near-exact one too when they find no placement
+    /// at all (under [`NEAR_EXACT_REFUTED_UNDER`] consistent keypoints).
     fn fold(photo: Option<(usize, u32)>, check: Option<&PhotoCheck>) -> Option<(usize, u32)> {
         let Some(c) = check else { return photo };
         if c.confirmed() {
@@ -181,6 +219,9 @@ impl PhotoCheck {
         match photo {
             Some((n, d)) if c.judged && d > NEAR_EXACT_ON_64 && d < PHOTO_RADIUS => {
                 Some((n, d.max(REFUTED_ON_64)))
+            }
+            Some((n, _)) if c.judged && c.verified.inliers < NEAR_EXACT_REFUTED_UNDER => {
+                Some((n, REFUTED_ON_64))
             }
             p => p,
         }
@@ -1944,6 +1985,52 @@ mod tests {
         assert!(check(19, 0.11, Some(ALIGNED_REFUTES)).confirmed());
         assert!(check(ALIGNED_UNREFUTED, 0.11, Some(0.1)).confirmed());
         assert!(check(60, 0.4, Some(-0.2)).confirmed());
+    }
+
+    #[test]
+    fn colour_decides_an_aligned_confirmation_and_no_placement_refutes_a_near_exact_hash() {
+        use crate::photo::verify::Verified;
+        let check = |inliers: u32, aligned: f32, colour: Option<f32>| PhotoCheck {
+            photo: 1,
+            banned_photo: 1,
+            mirrored: false,
+            verified: Verified {
+                inliers,
+                matches: inliers,
+                coverage: 0.2,
+                aligned: Some(aligned),
+                colour,
+                ..Verified::default()
+            },
+            judged: true,
+        };
+        // Grey shapes agreeing and colour edges too: a (recoloured) crop.
+        assert!(check(12, ALIGNED_CONFIRMS, Some(COLOUR_CONFIRMS)).confirmed());
+        // The same shapes coloured each part its own way: a look-alike.
+        assert!(!check(12, 0.9, Some(COLOUR_CONFIRMS - 0.01)).confirmed());
+        // No colour to judge (a grey photo): the grey agreement alone, as before.
+        assert!(check(12, ALIGNED_CONFIRMS, None).confirmed());
+        assert!(!check(12, 0.8, None).confirmed());
+        // Colour agreeing closely lets a lower grey agreement confirm, not a much lower one.
+        assert!(check(12, ALIGNED_WITH_COLOUR, Some(COLOUR_CLOSE)).confirmed());
+        assert!(!check(12, ALIGNED_WITH_COLOUR - 0.01, Some(0.99)).confirmed());
+        // The count's confirmation is not the colour's to take away.
+        assert!(check(30, 0.9, Some(0.1)).confirmed());
+
+        // A near-exact hash match: keypoints with no placement at all make it a look-alike;
+        // a few consistent ones (a framed copy), or keypoints too few to judge, leave it close.
+        let near = Some((1, NEAR_EXACT_ON_64));
+        let mut c = check(NEAR_EXACT_REFUTED_UNDER - 1, 0.0, None);
+        assert_eq!(PhotoCheck::fold(near, Some(&c)), Some((1, REFUTED_ON_64)));
+        assert_eq!(
+            PhotoCheck::fold(Some((1, 1)), Some(&c)),
+            Some((1, REFUTED_ON_64))
+        );
+        c.judged = false;
+        assert_eq!(PhotoCheck::fold(near, Some(&c)), near);
+        let c = check(NEAR_EXACT_REFUTED_UNDER, 0.0, None);
+        assert_eq!(PhotoCheck::fold(near, Some(&c)), near);
+        assert_eq!(PhotoCheck::fold(near, None), near);
     }
 
     #[test]

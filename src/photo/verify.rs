@@ -39,6 +39,9 @@ pub struct Verified {
     /// How the listing's pixels under the placement correlate with the banned photo's
     /// ([`super::aligned::agreement`]), when the caller had both thumbnails.
     pub aligned: Option<f32>,
+    /// How well one colour edit explains the listing's colours under the placement
+    /// ([`super::aligned::colour_agreement`]), when the caller had both colour thumbnails.
+    pub colour: Option<f32>,
 }
 
 /// Consistent keypoints, and share of the banned photo they span, from which a verification is
