@@ -32,6 +32,8 @@ const PARALLEL_FROM: usize = 1 << 16;
 /// perceptual hashes are searched with (≤ 2 of 16 bits for a 64-bit hash at distance 10).
 const CHUNK_BITS: u32 = 16;
 const CHUNKS_PER_WORD: usize = (64 / CHUNK_BITS) as usize;
+/// Probes of a frozen table located before any of them is scanned ([`HammingIndex::radius`]).
+const PROBE_BATCH: usize = 32;
 
 /// Number of differing bits between two hashes.
 pub fn distance<const W: usize>(a: &[u64; W], b: &[u64; W]) -> u32 {
@@ -312,12 +314,40 @@ impl<const W: usize> HammingIndex<W> {
         // word is the hash, so its distance needs no second (random) read of the stored hash.
         let mut candidates: Vec<u64> = Vec::new();
         // Before freezing (while a snapshot's index is built), every hash met is a candidate.
+        // Frozen, the probes of a chunk are made a batch at a time: at a million hashes each
+        // probe's offsets and first entries are cache misses, and locating a batch of buckets
+        // (and reading their first heads) before scanning any lets the misses overlap instead of
+        // coming one after another. The same buckets are scanned in the same order.
+        let mut masks: Vec<u16> = Vec::new();
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(PROBE_BATCH);
         for (j, sub) in sub_radii(r, self.chunks()).into_iter().enumerate() {
             let Some(sub) = sub else { continue };
             let q = chunk(query, j);
-            for_each_mask_within(sub, |mask| match self.frozen.get(j) {
-                Some(t) => {
-                    let (slots, heads) = t.bucket(q ^ mask);
+            let Some(t) = self.frozen.get(j) else {
+                for_each_mask_within(sub, |mask| {
+                    if let Some(b) = self.tables[j].get(&(q ^ mask)) {
+                        candidates.extend(b.iter().map(|&s| u64::from(s) << 8 | 0xFF));
+                    }
+                });
+                continue;
+            };
+            masks.clear();
+            for_each_mask_within(sub, |mask| masks.push(mask));
+            for batch in masks.chunks(PROBE_BATCH) {
+                spans.clear();
+                spans.extend(batch.iter().map(|&mask| {
+                    let v = (q ^ mask) as usize;
+                    (t.starts[v] as usize, t.starts[v + 1] as usize)
+                }));
+                let mut touched = 0u64;
+                for &(a, b) in &spans {
+                    if a < b {
+                        touched ^= t.heads[a];
+                    }
+                }
+                std::hint::black_box(touched);
+                for &(a, b) in &spans {
+                    let (slots, heads) = (&t.slots[a..b], &t.heads[a..b]);
                     // Crowded buckets (a plain background's chunk values) hold hundreds of
                     // heads and few hits: the distances a block at a time, a loop the compiler
                     // runs on whole vectors, and only a block with a hit looked at one by one.
@@ -337,12 +367,7 @@ impl<const W: usize> HammingIndex<W> {
                         }
                     }
                 }
-                None => {
-                    if let Some(b) = self.tables[j].get(&(q ^ mask)) {
-                        candidates.extend(b.iter().map(|&s| u64::from(s) << 8 | 0xFF));
-                    }
-                }
-            });
+            }
         }
         // A hash close to the query on several chunks is found once per chunk (with the same
         // low byte each time).
