@@ -38,7 +38,6 @@ impl<V> Memo<V> {
 }
 
 impl<V: Copy> Memo<V> {
-
     /// The value of `key`, computed by `compute` when it is not held yet.
     pub fn get_or(&self, key: &str, compute: impl FnOnce() -> V) -> V {
         if let Some(v) = self.map.read().expect("memo lock").get(key) {
