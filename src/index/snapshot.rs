@@ -3,6 +3,7 @@
 //! the term matcher) is kept by the matching side.
 
 use std::cell::RefCell;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use tantivy::collector::{DocSetCollector, TopDocs};
@@ -93,11 +94,12 @@ struct SegmentSource {
     alive: Option<AliveBitSet>,
 }
 
-/// One query term's share of retrieval: its postings and its BM25 weight (`idf * (1 + k1) *
+/// One query term's postings in one segment, with the term's BM25 weight (`idf * (1 + k1) *
 /// boost`).
 struct Scored {
     field: usize,
-    infos: Box<[(u32, TermInfo)]>,
+    segment: u32,
+    info: TermInfo,
     weight: f32,
 }
 
@@ -106,6 +108,31 @@ thread_local! {
     /// snapshot (zero when untouched) and the documents touched. Left all zero after each use.
     static SCRATCH: RefCell<(Vec<f32>, Vec<u32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
+
+/// A retrieved document ordinal and its score, ordered best first: higher score, then lower
+/// ordinal (so a max-heap of them keeps the worst on top).
+#[derive(Debug, Clone, Copy)]
+struct Hit(f32, u32);
+
+impl Ord for Hit {
+    fn cmp(&self, other: &Hit) -> std::cmp::Ordering {
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl PartialOrd for Hit {
+    fn partial_cmp(&self, other: &Hit) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Hit {
+    fn eq(&self, other: &Hit) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Hit {}
 
 /// BM25's inverse document frequency, as tantivy computes it.
 fn idf(df: u64, docs: u64) -> f32 {
@@ -433,18 +460,19 @@ impl Snapshot {
 
     /// [`Snapshot::retrieve`] with the scores.
     fn retrieve_scored(&self, probe: &Probe, k: usize) -> tantivy::Result<Vec<(f32, DocAddress)>> {
-        let terms: Vec<Scored> = self
-            .chosen_terms(probe)
-            .into_iter()
-            .map(|(field, text, boost)| {
-                let f = [self.fields.words, self.fields.grams, self.fields.ids][field];
-                self.with_term(f, text, |e| Scored {
+        let mut terms: Vec<Scored> = Vec::new();
+        for (field, text, boost) in self.chosen_terms(probe) {
+            let f = [self.fields.words, self.fields.grams, self.fields.ids][field];
+            self.with_term(f, text, |e| {
+                let weight = idf(e.df, self.max_docs) * (1.0 + K1) * boost;
+                terms.extend(e.infos.iter().map(|(segment, info)| Scored {
                     field,
-                    infos: e.infos.clone(),
-                    weight: idf(e.df, self.max_docs) * (1.0 + K1) * boost,
-                })
-            })
-            .collect();
+                    segment: *segment,
+                    info: info.clone(),
+                    weight,
+                }));
+            });
+        }
         if terms.is_empty() || k == 0 {
             return Ok(Vec::new());
         }
@@ -473,54 +501,57 @@ impl Snapshot {
     ) -> tantivy::Result<()> {
         for t in terms {
             let cache = &self.norm_cache[t.field];
-            for (seg, info) in t.infos.iter() {
-                let Some(src) = self.segments.get(*seg as usize) else {
-                    continue;
-                };
-                let norms = &src.norms[t.field];
-                let mut block = src.inverted[t.field]
-                    .read_block_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
-                loop {
-                    let docs = block.docs();
-                    if docs.is_empty() {
-                        break;
-                    }
-                    // Without recorded frequencies (the ids field) every frequency is 1.
-                    let freqs = block.freqs();
-                    for (i, &doc) in docs.iter().enumerate() {
-                        if src.alive.as_ref().is_some_and(|a| !a.is_alive(doc)) {
-                            continue;
-                        }
-                        let tf = freqs.get(i).copied().unwrap_or(1) as f32;
-                        let norm = cache[norms.fieldnorm_id(doc) as usize];
-                        let slot = (src.base + doc) as usize;
-                        let Some(score) = scores.get_mut(slot) else {
-                            continue;
-                        };
-                        if *score == 0.0 {
-                            touched.push(slot as u32);
-                        }
-                        *score += t.weight * (tf / (tf + norm));
-                    }
-                    block.advance();
+            let Some(src) = self.segments.get(t.segment as usize) else {
+                continue;
+            };
+            let norms = &src.norms[t.field];
+            let mut block = src.inverted[t.field]
+                .read_block_postings_from_terminfo(&t.info, IndexRecordOption::WithFreqs)?;
+            loop {
+                let docs = block.docs();
+                if docs.is_empty() {
+                    break;
                 }
+                // Without recorded frequencies (the ids field) every frequency is 1.
+                let freqs = block.freqs();
+                for (i, &doc) in docs.iter().enumerate() {
+                    if src.alive.as_ref().is_some_and(|a| !a.is_alive(doc)) {
+                        continue;
+                    }
+                    let tf = freqs.get(i).copied().unwrap_or(1) as f32;
+                    let norm = cache[norms.fieldnorm_id(doc) as usize];
+                    let slot = (src.base + doc) as usize;
+                    let Some(score) = scores.get_mut(slot) else {
+                        continue;
+                    };
+                    if *score == 0.0 {
+                        touched.push(slot as u32);
+                    }
+                    *score += t.weight * (tf / (tf + norm));
+                }
+                block.advance();
             }
         }
         Ok(())
     }
 
     /// The `k` best of the touched documents, best first, ties in address order (as tantivy's
-    /// top-docs collector breaks them).
+    /// top-docs collector breaks them). A heap of `k`: the touched documents are thousands,
+    /// and most fall below the heap's worst at one comparison.
     fn top(&self, scores: &[f32], touched: &[u32], k: usize) -> Vec<(f32, DocAddress)> {
-        let mut hits: Vec<(f32, u32)> = touched.iter().map(|&d| (scores[d as usize], d)).collect();
-        let order = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if hits.len() > k {
-            hits.select_nth_unstable_by(k - 1, order);
-            hits.truncate(k);
+        let mut heap: BinaryHeap<Hit> = BinaryHeap::with_capacity(k + 1);
+        for &d in touched {
+            let hit = Hit(scores[d as usize], d);
+            if heap.len() < k {
+                heap.push(hit);
+            } else if heap.peek().is_some_and(|worst| hit < *worst) {
+                heap.pop();
+                heap.push(hit);
+            }
         }
-        hits.sort_unstable_by(order);
-        hits.into_iter()
-            .map(|(s, d)| (s, self.address(d)))
+        heap.into_sorted_vec()
+            .into_iter()
+            .map(|Hit(s, d)| (s, self.address(d)))
             .collect()
     }
 
