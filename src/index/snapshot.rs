@@ -696,8 +696,8 @@ mod tests {
             .unwrap()
     }
 
-    /// BM25 over every record from its own index terms, by the formula (no index read but the
-    /// statistics): the brute force retrieval must agree with.
+    /// BM25 over every live record from its own index terms, by the formula (no index read
+    /// but the statistics): the brute force retrieval must agree with.
     fn brute_top(snap: &Snapshot, probe: &Probe, k: usize) -> Vec<(f32, DocAddress)> {
         let all: Vec<(DocAddress, IndexTerms)> = snap
             .all_addresses()
@@ -706,13 +706,11 @@ mod tests {
             .collect();
         let n = snap.max_docs;
         let fields = |t: &IndexTerms| [t.words.clone(), t.grams.clone(), t.ids.clone()];
-        let mut avg = [0f32; 3];
-        for (_, t) in &all {
-            for (a, f) in avg.iter_mut().zip(fields(t)) {
-                *a += f.len() as f32;
-            }
-        }
-        let avg = avg.map(|a| a / n as f32);
+        // The index's statistics (removed records count until their segment is merged away,
+        // as in tantivy's), the records' own terms.
+        let f = &snap.fields;
+        let avg = [f.words, f.grams, f.ids]
+            .map(|f| snap.searcher.total_num_tokens(f).unwrap() as f32 / n as f32);
         let mut hits: Vec<(f32, DocAddress)> = all
             .iter()
             .filter_map(|(a, t)| {
@@ -807,6 +805,53 @@ mod tests {
             compared += usize::from(!snap.retrieve(&p, 10).unwrap().is_empty());
         }
         assert!(compared > 50, "{compared}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// On records made of a few shared words (so that scores tie and terms repeat), some of
+        /// them removed again (deleted documents still in the segments), retrieval's top `k`
+        /// is brute-force BM25's and tantivy's, ties aside.
+        #[test]
+        fn retrieval_is_bm25_on_any_records(
+            titles in proptest::collection::vec(proptest::collection::vec(0usize..10, 1..6), 5..40),
+            removed in proptest::collection::vec(0usize..40, 0..4),
+            asked in proptest::collection::vec(0usize..10, 1..5),
+            k in 1usize..12,
+        ) {
+            const VOCAB: [&str; 10] = [
+                "kettle", "steel", "lamp", "desk", "voltmax", "charger", "helmet", "red", "xk200",
+                "bottle",
+            ];
+            let text = |ws: &[usize]| ws.iter().map(|&w| VOCAB[w]).collect::<Vec<_>>().join(" ");
+            let records: Vec<BannedRecord> = titles
+                .iter()
+                .enumerate()
+                .map(|(i, ws)| {
+                    let v = serde_json::json!({"id": format!("R{i}"), "title": text(ws)});
+                    BannedRecord::from_value(v).unwrap().record
+                })
+                .collect();
+            let store = Store::in_memory().unwrap();
+            store.ingest(records).unwrap();
+            let gone: Vec<String> = removed
+                .iter()
+                .filter(|&&i| i < titles.len())
+                .map(|i| format!("R{i}"))
+                .collect();
+            store.remove(&gone).unwrap();
+            let snap = store.snapshot().unwrap();
+            let v = serde_json::json!({"id": "Q", "title": text(&asked)});
+            let p = own_probe(&BannedRecord::from_value(v).unwrap().record);
+            let got = scored(&snap, &p, k);
+            assert_same_top(&got, &tantivy_top(&snap, &p, k), "tantivy");
+            assert_same_top(&got, &brute_top(&snap, &p, k), "brute force");
+            for (_, a) in &got {
+                let id = snap.record(*a).unwrap().id;
+                proptest::prop_assert!(!gone.contains(&id), "{id} was removed");
+            }
+        }
     }
 
     /// An index in memory retrieves what an index directory retrieves for the same records:
