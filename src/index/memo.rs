@@ -12,7 +12,7 @@ pub struct Memo<V> {
     limit: usize,
 }
 
-impl<V: Copy> Memo<V> {
+impl<V> Memo<V> {
     pub fn new(limit: usize) -> Memo<V> {
         Memo {
             map: RwLock::new(FxHashMap::default()),
@@ -20,6 +20,24 @@ impl<V: Copy> Memo<V> {
         }
     }
 
+    /// `read` of the value of `key`, computed by `compute` when it is not held yet: for values
+    /// that are not copied out (the read runs under the memo's read lock, so it must be short).
+    pub fn with<R>(&self, key: &str, compute: impl FnOnce() -> V, read: impl FnOnce(&V) -> R) -> R {
+        if let Some(v) = self.map.read().expect("memo lock").get(key) {
+            return read(v);
+        }
+        let v = compute();
+        let out = read(&v);
+        let mut map = self.map.write().expect("memo lock");
+        if map.len() >= self.limit {
+            map.clear();
+        }
+        map.insert(key.into(), v);
+        out
+    }
+}
+
+impl<V: Copy> Memo<V> {
     /// The value of `key`, computed by `compute` when it is not held yet.
     pub fn get_or(&self, key: &str, compute: impl FnOnce() -> V) -> V {
         if let Some(v) = self.map.read().expect("memo lock").get(key) {

@@ -381,6 +381,83 @@ mod tests {
         }
     }
 
+    /// A sweep on two threads decides every listing of the fixture catalog as `check` does
+    /// one at a time: the same decision, score and banned records in the same order (both
+    /// retrieve through one per-thread scorer, so a thread's leftovers must not leak into
+    /// another listing).
+    #[test]
+    fn a_sweep_decides_as_check_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let banned: Vec<crate::model::BannedRecord> =
+            std::fs::read_to_string(fixtures.join("banned.jsonl"))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| {
+                    let v = serde_json::from_str(l).unwrap();
+                    crate::model::BannedRecord::from_value(v).unwrap().record
+                })
+                .collect();
+        let engine = Engine::in_memory(banned, crate::config::Config::default()).unwrap();
+        let catalog = fixtures.join("catalog.jsonl");
+        let out = dir.path().join("results.jsonl");
+        let req = SweepRequest {
+            catalog: catalog.clone(),
+            all: true,
+            threads: 2,
+            ..request(&out)
+        };
+        Sweep::start(&engine, req)
+            .unwrap()
+            .run(|e| panic!("{e}"), |_, _| {})
+            .unwrap();
+        let swept: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let listings: Vec<crate::model::Listing> = std::fs::read_to_string(&catalog)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let mut l =
+                    crate::model::Listing::from_value(serde_json::from_str(l).unwrap()).unwrap();
+                l.rebase_images(&catalog);
+                l
+            })
+            .collect();
+        assert_eq!(swept.len(), listings.len());
+        let ids = |v: &serde_json::Value| -> Vec<String> {
+            v["matches"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|m| m["banned_id"].to_string())
+                .collect()
+        };
+        let mut blocked = 0;
+        for l in &listings {
+            let s = swept
+                .iter()
+                .find(|v| v["listing_id"] == l.id.as_str())
+                .unwrap_or_else(|| panic!("{} not swept", l.id));
+            let opts = crate::engine::CheckOptions {
+                top: 5,
+                ..Default::default()
+            };
+            let c = serde_json::to_value(engine.check(l, opts).unwrap()).unwrap();
+            assert_eq!(s["decision"], c["decision"], "{}", l.id);
+            // The sweep's lines round scores to three decimals.
+            let rounded = |v: &serde_json::Value| v.as_f64().map(|x| (x * 1000.0).round());
+            assert_eq!(rounded(&s["score"]), rounded(&c["score"]), "{}", l.id);
+            assert_eq!(ids(s), ids(&c), "{}", l.id);
+            blocked += usize::from(c["decision"] == "block");
+        }
+        assert!(blocked > 10, "{blocked}");
+    }
+
     #[test]
     fn checkpoints_are_replaced_whole_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
