@@ -77,31 +77,28 @@ pub const COLOUR_CLOSE: f32 = 0.8;
 pub const ALIGNED_WITH_COLOUR: f32 = 0.7;
 pub const ALIGNED_UNREFUTED: u32 = 24;
 
-/// The aligned-region agreement of a verified placement of banned photo `n` (keypoints `k`) in
-/// a listing photo (`q`), when both thumbnails are there.
+/// The aligned-region agreements, grey ([`crate::photo::aligned::agreement`]) and colour
+/// ([`crate::photo::aligned::colour_agreement`]), of a verified placement of banned photo `n`
+/// (keypoints `k`) in a listing photo (`q`); each `None` without both thumbnails or a placement.
 fn aligned(
     q: &crate::photo::QueryKeypoints,
     b: &PreparedBanned,
     n: usize,
     k: &crate::photo::keypoints::Keypoints,
     v: &crate::photo::verify::Verified,
-) -> Option<f32> {
-    let thumb = q.thumb.as_deref()?;
-    let (_, stored) = b.thumbs.iter().find(|(m, _)| *m == n)?;
-    crate::photo::aligned::agreement(&q.points, thumb, q.mirrored, k, stored, v.placement?)
-}
-
-/// The colour agreement ([`crate::photo::aligned::colour_agreement`]) of the same placement.
-fn colour(
-    q: &crate::photo::QueryKeypoints,
-    b: &PreparedBanned,
-    n: usize,
-    k: &crate::photo::keypoints::Keypoints,
-    v: &crate::photo::verify::Verified,
-) -> Option<f32> {
-    let thumb = q.thumb.as_deref()?;
-    let (_, stored) = b.thumbs.iter().find(|(m, _)| *m == n)?;
-    crate::photo::aligned::colour_agreement(&q.points, thumb, q.mirrored, k, stored, v.placement?)
+) -> (Option<f32>, Option<f32>) {
+    let (Some(thumb), Some((_, stored)), Some(map)) = (
+        q.thumb.as_deref(),
+        b.thumbs.iter().find(|(m, _)| *m == n),
+        v.placement,
+    ) else {
+        return (None, None);
+    };
+    let (points, mirrored) = (&q.points, q.mirrored);
+    (
+        crate::photo::aligned::agreement(points, thumb, mirrored, k, stored, map),
+        crate::photo::aligned::colour_agreement(points, thumb, mirrored, k, stored, map),
+    )
 }
 
 /// The photo distance (of 64) a verified copy counts as: evidence for review on its own, not
@@ -183,8 +180,7 @@ impl PhotoCheck {
                 }
                 let mut v = crate::photo::verify::verify(&q.points, k);
                 if v.inliers >= ALIGNED_FROM {
-                    v.aligned = aligned(q, b, *n, k, &v);
-                    v.colour = colour(q, b, *n, k, &v);
+                    (v.aligned, v.colour) = aligned(q, b, *n, k, &v);
                 }
                 let c = PhotoCheck {
                     photo: q.photo,

@@ -202,17 +202,8 @@ pub fn agreement(
     banned_thumb: &Thumb,
     map: [f32; 6],
 ) -> Option<f32> {
-    let [a, b, c, d, e, f] = map;
-    let det = a * d - b * c;
-    if !det.is_finite() || det.abs() < 1e-6 {
-        return None;
-    }
-    let (ia, ib, ic, id) = (d / det, -b / det, -c / det, a / det);
-    let (qw, qh) = (f32::from(query.width), f32::from(query.height));
+    let back = back_map(query, mirrored, banned, map)?;
     let (bw, bh) = (f32::from(banned.width), f32::from(banned.height));
-    if qw < 1.0 || qh < 1.0 || bw < 1.0 || bh < 1.0 {
-        return None;
-    }
     let side = banned_thumb.side as usize;
     // The listing's grey level under each banned cell, where the listing shows it.
     let mut under = vec![f32::NAN; side * side];
@@ -224,14 +215,10 @@ pub fn agreement(
                 (i as f32 + 0.5) / side as f32 * bw,
                 (j as f32 + 0.5) / side as f32 * bh,
             );
-            let (dx, dy) = (bx - e, by - f);
-            let (x, y) = (ia * dx + ib * dy, ic * dx + id * dy);
-            if !(0.0..qw).contains(&x) || !(0.0..qh).contains(&y) {
-                continue;
+            if let Some((x, y)) = back(bx, by) {
+                under[j * side + i] = query_thumb.sample(x, y);
+                shown += 1;
             }
-            let x = if mirrored { qw - 1.0 - x } else { x };
-            under[j * side + i] = query_thumb.sample(x / qw, y / qh);
-            shown += 1;
         }
     }
     if shown < MIN_CELLS {
