@@ -13,7 +13,7 @@
 //! backdrop's levels.
 
 use base64::Engine as _;
-use image::{DynamicImage, imageops};
+use image::DynamicImage;
 
 use super::keypoints::Keypoints;
 
@@ -59,7 +59,7 @@ impl Chroma {
                 &rgb
             }
         };
-        let t = imageops::thumbnail(rgb, side, side);
+        let t = super::resample::thumbnail_rgb(rgb, side, side);
         let cells = t
             .pixels()
             .map(|p| {
@@ -115,7 +115,7 @@ impl Thumb {
     /// `chroma_side` cells a side.
     pub fn of(img: &DynamicImage, side: u32, chroma_side: u32) -> Thumb {
         let grey = img.to_luma8();
-        let t = imageops::thumbnail(&grey, side, side);
+        let t = super::resample::thumbnail(&grey, side, side);
         Thumb {
             side,
             cells: t.into_raw().into_boxed_slice(),
@@ -542,7 +542,7 @@ mod tests {
         let same = colour_under_identity(&banned, &banned);
         assert!(same.is_some_and(|c| c > 0.95), "{same:?}");
         // A hue turn and a saturation change: one turn and scaling of every colour edge.
-        let turned = DynamicImage::ImageRgb8(imageops::huerotate(&banned.to_rgb8(), 40));
+        let turned = DynamicImage::ImageRgb8(image::imageops::huerotate(&banned.to_rgb8(), 40));
         let r = colour_under_identity(&turned, &banned);
         assert!(r.is_some_and(|c| c > 0.8), "{r:?}");
         // The same shapes, each part its own colour: the grey edges may agree, colour not.
