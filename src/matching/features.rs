@@ -79,7 +79,8 @@ pub const ALIGNED_UNREFUTED: u32 = 24;
 
 /// The aligned-region agreements, grey ([`crate::photo::aligned::agreement`]) and colour
 /// ([`crate::photo::aligned::colour_agreement`]), of a verified placement of banned photo `n`
-/// (keypoints `k`) in a listing photo (`q`); each `None` without both thumbnails or a placement.
+/// (keypoints `k`) in a listing photo (`q`); each `None` without both thumbnails or a placement,
+/// colour also when the grey agreement is under [`ALIGNED_WITH_COLOUR`].
 fn aligned(
     q: &crate::photo::QueryKeypoints,
     b: &PreparedBanned,
@@ -95,10 +96,14 @@ fn aligned(
         return (None, None);
     };
     let (points, mirrored) = (&q.points, q.mirrored);
-    (
-        crate::photo::aligned::agreement(points, thumb, mirrored, k, stored, map),
-        crate::photo::aligned::colour_agreement(points, thumb, mirrored, k, stored, map),
-    )
+    let grey = crate::photo::aligned::agreement(points, thumb, mirrored, k, stored, map);
+    // Colour only decides a confirmation the grey agreement could give with it
+    // ([`PhotoCheck::confirmed`]): under the lower grey bar it is not worth computing.
+    let colour = grey
+        .is_some_and(|r| r >= ALIGNED_WITH_COLOUR)
+        .then(|| crate::photo::aligned::colour_agreement(points, thumb, mirrored, k, stored, map))
+        .flatten();
+    (grey, colour)
 }
 
 /// The photo distance (of 64) a verified copy counts as: evidence for review on its own, not
@@ -1949,21 +1954,33 @@ mod tests {
         r
     }
 
-    #[test]
-    fn the_aligned_region_confirms_few_keypoints_and_refutes_a_shared_logo() {
-        use crate::photo::verify::Verified;
-        let check = |inliers: u32, coverage: f32, aligned: Option<f32>| PhotoCheck {
+    /// A judged check of photo 1 against banned photo 1 with this verification.
+    fn verified(
+        inliers: u32,
+        coverage: f32,
+        aligned: Option<f32>,
+        colour: Option<f32>,
+    ) -> PhotoCheck {
+        PhotoCheck {
             photo: 1,
             banned_photo: 1,
             mirrored: false,
-            verified: Verified {
+            verified: crate::photo::verify::Verified {
                 inliers,
                 matches: inliers,
                 coverage,
                 aligned,
-                ..Verified::default()
+                colour,
+                ..Default::default()
             },
             judged: true,
+        }
+    }
+
+    #[test]
+    fn the_aligned_region_confirms_few_keypoints_and_refutes_a_shared_logo() {
+        let check = |inliers: u32, coverage: f32, aligned: Option<f32>| {
+            verified(inliers, coverage, aligned, None)
         };
         // Without thumbnails the count alone decides, as before them.
         assert!(check(18, 0.08, None).confirmed());
@@ -1985,20 +2002,8 @@ mod tests {
 
     #[test]
     fn colour_decides_an_aligned_confirmation_and_no_placement_refutes_a_near_exact_hash() {
-        use crate::photo::verify::Verified;
-        let check = |inliers: u32, aligned: f32, colour: Option<f32>| PhotoCheck {
-            photo: 1,
-            banned_photo: 1,
-            mirrored: false,
-            verified: Verified {
-                inliers,
-                matches: inliers,
-                coverage: 0.2,
-                aligned: Some(aligned),
-                colour,
-                ..Verified::default()
-            },
-            judged: true,
+        let check = |inliers: u32, aligned: f32, colour: Option<f32>| {
+            verified(inliers, 0.2, Some(aligned), colour)
         };
         // Grey shapes agreeing and colour edges too: a (recoloured) crop.
         assert!(check(12, ALIGNED_CONFIRMS, Some(COLOUR_CONFIRMS)).confirmed());
