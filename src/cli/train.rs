@@ -99,6 +99,7 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
             banned: ds.banned,
             listings: ds.listings,
             pairs,
+            products: ds.products,
             weight: 1.0,
         });
     }
@@ -109,6 +110,7 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
             banned: Vec::new(),
             listings: HashMap::new(),
             pairs: Vec::new(),
+            products: HashMap::new(),
             weight: 1.0,
         };
         for seed in relist::pipeline::hardcases::TRAIN_SEEDS.take(a.hard_sets as usize) {
@@ -238,6 +240,7 @@ fn labelled_source(
         banned,
         listings,
         pairs,
+        products: HashMap::new(),
         weight: 1.0,
     })
 }
