@@ -63,6 +63,11 @@ pub struct TrainArgs {
     /// tell products of a line apart) and give the trees their features.
     #[arg(long)]
     variants: bool,
+    /// Count a benchmark's offers that share a product label (a `cluster_id` column, as WDC
+    /// Products has) as one product when learning the identifier roles, not only offers a
+    /// positive pair links. Off by default: the shipped model (v4) was trained without it.
+    #[arg(long)]
+    product_labels: bool,
 }
 
 /// The splits of a benchmark training may read.
@@ -99,7 +104,11 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
             banned: ds.banned,
             listings: ds.listings,
             pairs,
-            products: ds.products,
+            products: if a.product_labels {
+                ds.products
+            } else {
+                HashMap::new()
+            },
             weight: 1.0,
         });
     }
