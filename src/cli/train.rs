@@ -63,6 +63,11 @@ pub struct TrainArgs {
     /// tell products of a line apart) and give the trees their features.
     #[arg(long)]
     variants: bool,
+    /// Count a benchmark's offers that share a product label (a `cluster_id` column, as WDC
+    /// Products has) as one product when learning the identifier roles, not only offers a
+    /// positive pair links. Off by default: the shipped model (v4) was trained without it.
+    #[arg(long)]
+    product_labels: bool,
 }
 
 /// The splits of a benchmark training may read.
@@ -99,6 +104,11 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
             banned: ds.banned,
             listings: ds.listings,
             pairs,
+            products: if a.product_labels {
+                ds.products
+            } else {
+                HashMap::new()
+            },
             weight: 1.0,
         });
     }
@@ -109,6 +119,7 @@ pub fn run(g: &Global, a: TrainArgs) -> Result<Outcome> {
             banned: Vec::new(),
             listings: HashMap::new(),
             pairs: Vec::new(),
+            products: HashMap::new(),
             weight: 1.0,
         };
         for seed in relist::pipeline::hardcases::TRAIN_SEEDS.take(a.hard_sets as usize) {
@@ -238,6 +249,7 @@ fn labelled_source(
         banned,
         listings,
         pairs,
+        products: HashMap::new(),
         weight: 1.0,
     })
 }

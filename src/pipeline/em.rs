@@ -19,6 +19,9 @@ pub struct Dataset {
     pub name: String,
     pub banned: Vec<BannedRecord>,
     pub listings: HashMap<String, Listing>,
+    /// The product each offer belongs to, where the tables label it (a `cluster_id` column, as
+    /// WDC Products has): record id ("A-N" / "B-N") to product label. Empty otherwise.
+    pub products: HashMap<String, String>,
 }
 
 fn rows(path: &Path) -> Result<Vec<HashMap<String, String>>> {
@@ -44,6 +47,20 @@ fn rows(path: &Path) -> Result<Vec<HashMap<String, String>>> {
         );
     }
     Ok(out)
+}
+
+/// (record id, product label) of the rows whose `cluster_id` is filled.
+fn product_labels<'a>(
+    rows: &'a [HashMap<String, String>],
+    prefix: &'a str,
+) -> impl Iterator<Item = (String, String)> + 'a {
+    rows.iter().filter_map(move |r| {
+        let c = r.get("cluster_id").filter(|c| !c.is_empty())?;
+        Some((
+            format!("{prefix}-{}", r.get("id").cloned().unwrap_or_default()),
+            c.clone(),
+        ))
+    })
 }
 
 /// The record fields of one table row, as `em_convert.py` maps them.
@@ -82,7 +99,12 @@ impl Dataset {
     /// Reads `DIR/tableA.csv` and `DIR/tableB.csv`. Rows without a title are skipped (neither
     /// side can match them), as any user of relist would have to.
     pub fn load(dir: &Path) -> Result<Dataset> {
-        let banned = rows(&dir.join("tableA.csv"))?
+        let table_a = rows(&dir.join("tableA.csv"))?;
+        let table_b = rows(&dir.join("tableB.csv"))?;
+        let products = product_labels(&table_a, "A")
+            .chain(product_labels(&table_b, "B"))
+            .collect();
+        let banned = table_a
             .iter()
             .filter_map(|r| {
                 BannedRecord::from_value(convert(r, "A"))
@@ -90,7 +112,7 @@ impl Dataset {
                     .map(|p| p.record)
             })
             .collect();
-        let listings = rows(&dir.join("tableB.csv"))?
+        let listings = table_b
             .iter()
             .filter_map(|r| Listing::from_value(convert(r, "B")).ok())
             .map(|l| (l.id.clone(), l))
@@ -102,6 +124,7 @@ impl Dataset {
                 .unwrap_or_default(),
             banned,
             listings,
+            products,
         })
     }
 

@@ -32,6 +32,10 @@ pub struct Source {
     pub listings: HashMap<String, Listing>,
     /// (banned id, listing id, same product).
     pub pairs: Vec<Pair>,
+    /// Product labels of offers (record id to label), where the source has them (WDC Products'
+    /// cluster ids): offers of one label are one product to the roles ([`learn_roles`]) even
+    /// when no positive pair links them. Empty: only positive pairs say so.
+    pub products: HashMap<String, String>,
     /// How much the source weighs against the others (1: as much as any other source).
     pub weight: f64,
 }
@@ -96,8 +100,14 @@ pub struct Trained {
     pub samples: Vec<Sample>,
 }
 
-/// Identifier roles from the offers of every source: offers a positive pair links are one
-/// product, every other offer its own.
+/// Identifier roles from the offers of every source: offers a positive pair links, or that
+/// carry one product label, are one product; every other offer is its own. Only offers named
+/// by the pairs read are counted.
+///
+/// Labels matter where a source pairs only a sample of its offers: WDC Products holds about
+/// ten offers of each product, and its train pairs link a few of them, so by pairs alone one
+/// webcam ("Logitech C270", in one product cluster) counted as four products and its model
+/// number as an attribute that many products share.
 pub fn learn_roles(sources: &[Source]) -> Roles {
     let mut ids: HashMap<String, u64> = HashMap::new();
     let mut parent: Vec<u64> = Vec::new();
@@ -125,12 +135,23 @@ pub fn learn_roles(sources: &[Source]) -> Roles {
         let banned: HashMap<&str, &BannedRecord> =
             s.banned.iter().map(|b| (b.id.as_str(), b)).collect();
         let mut seen: std::collections::HashSet<(bool, &str)> = Default::default();
+        let join = |x: u64, y: u64, parent: &mut Vec<u64>| {
+            let (rx, ry) = (find(parent, x), find(parent, y));
+            parent[rx as usize] = ry;
+        };
         for (a, b, y) in &s.pairs {
             let ia = id(format!("{si}/{a}"), &mut parent);
             let ib = id(format!("{si}/{b}"), &mut parent);
             if *y {
-                let (ra, rb) = (find(&mut parent, ia), find(&mut parent, ib));
-                parent[ra as usize] = rb;
+                join(ia, ib, &mut parent);
+            }
+            // A label is a node of its own ("#" is in no record id's "{si}/" form), so
+            // offers of one label join whichever pairs name them.
+            for (offer, i) in [(a, ia), (b, ib)] {
+                if let Some(label) = s.products.get(offer) {
+                    let il = id(format!("{si}#{label}"), &mut parent);
+                    join(i, il, &mut parent);
+                }
             }
             if seen.insert((true, a.as_str()))
                 && let Some(r) = banned.get(a.as_str())
@@ -551,6 +572,7 @@ mod tests {
             banned,
             listings,
             pairs,
+            products: HashMap::new(),
             weight: 1.0,
         }
     }
@@ -583,6 +605,64 @@ mod tests {
         // (0.14, 0.35] serves both sources, and of those the highest is taken.
         assert!((0.14..=0.35).contains(&t), "{t}");
         assert!(t >= 0.3, "{t}");
+    }
+
+    /// Offers of one webcam (model WC-7310) and of one other product, as WDC Products pairs
+    /// them: each webcam offer only in a negative pair against the other product's offers.
+    fn sampled_offers(labelled: bool) -> Source {
+        let mut s = source(0);
+        for i in 0..5 {
+            s.banned.push(record(json!({"id": format!("A-{i}"),
+                "title": format!("Lumo WC-7310 webcam 1080p offer {i}")})));
+            s.listings.insert(
+                format!("B-{i}"),
+                listing(json!({"id": format!("B-{i}"),
+                    "title": format!("Lumo VX-{} speaker", 200 + i)})),
+            );
+            s.pairs.push((format!("A-{i}"), format!("B-{i}"), false));
+            if labelled {
+                s.products.insert(format!("A-{i}"), "webcam".into());
+                s.products.insert(format!("B-{i}"), format!("speaker {i}"));
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn offers_of_one_product_label_are_one_product_to_the_roles() {
+        let key = crate::text::ident::model_key("WC-7310");
+        // Unlabelled, five unlinked offers are five products: the code reads as an attribute.
+        let roles = learn_roles(&[sampled_offers(false)]);
+        assert_eq!(roles.spread(&key), 5);
+        assert!(roles.is_attribute(&key, "wc-7310"));
+        // Labelled as one product, the code names one product: identity, not an attribute.
+        let roles = learn_roles(&[sampled_offers(true)]);
+        assert!(roles.spread(&key) <= 1, "{}", roles.spread(&key));
+        assert!(!roles.is_attribute(&key, "wc-7310"));
+        // A label is read per source: the same label in two sources is two products.
+        let roles = learn_roles(&[sampled_offers(true), sampled_offers(true)]);
+        assert_eq!(roles.spread(&key), 2);
+    }
+
+    #[test]
+    fn a_table_with_cluster_ids_labels_its_offers() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("tableA.csv"),
+            "id,title,cluster_id\n0,Lumo WC-7310 webcam,77\n1,Lumo VX-200 speaker,\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("tableB.csv"),
+            "id,title,cluster_id\n0,WC-7310 Lumo camera,77\n",
+        )
+        .unwrap();
+        let ds = crate::pipeline::em::Dataset::load(dir.path()).unwrap();
+        assert_eq!(ds.products.get("A-0").map(String::as_str), Some("77"));
+        assert_eq!(ds.products.get("B-0").map(String::as_str), Some("77"));
+        // An empty cluster id labels nothing.
+        assert!(!ds.products.contains_key("A-1"));
+        assert_eq!(ds.products.len(), 2);
     }
 
     #[test]
