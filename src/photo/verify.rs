@@ -517,7 +517,10 @@ mod tests {
         for (a, b) in [(11, 11), (11, 12), (13, 14)] {
             let q = extract(&textured(a), QUERY_KEYPOINTS).unwrap();
             let banned = extract(&textured(b).rotate90(), BANNED_KEYPOINTS).unwrap();
-            assert!(same_pairs(&matches(&q, &banned), &matches_in_full(&q, &banned)));
+            assert!(same_pairs(
+                &matches(&q, &banned),
+                &matches_in_full(&q, &banned)
+            ));
         }
     }
 
