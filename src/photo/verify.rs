@@ -509,7 +509,7 @@ mod tests {
         // The bound is the least one: one less would turn a match away.
         let d1 = MAX_MATCH_DISTANCE;
         assert!(d1 as f32 >= RATIO * (INDIFFERENT - 1) as f32);
-        assert!(INDIFFERENT > MAX_MATCH_DISTANCE);
+        const { assert!(INDIFFERENT > MAX_MATCH_DISTANCE) };
     }
 
     #[test]
