@@ -13,7 +13,7 @@
 //! backdrop's levels.
 
 use base64::Engine as _;
-use image::DynamicImage;
+use image::{DynamicImage, GrayImage};
 
 use super::keypoints::Keypoints;
 
@@ -114,8 +114,20 @@ impl Thumb {
     /// The photo's thumbnail, `side` cells a side (area averages), with its colour
     /// `chroma_side` cells a side.
     pub fn of(img: &DynamicImage, side: u32, chroma_side: u32) -> Thumb {
-        let grey = img.to_luma8();
-        let t = super::resample::thumbnail(&grey, side, side);
+        Thumb::of_with_grey(img, None, side, chroma_side)
+    }
+
+    /// [`Thumb::of`], given `img.to_luma8()` when the caller has it already.
+    pub(crate) fn of_with_grey(
+        img: &DynamicImage,
+        grey: Option<&GrayImage>,
+        side: u32,
+        chroma_side: u32,
+    ) -> Thumb {
+        let t = match grey {
+            Some(grey) => super::resample::thumbnail(grey, side, side),
+            None => super::resample::thumbnail(&img.to_luma8(), side, side),
+        };
         Thumb {
             side,
             cells: t.into_raw().into_boxed_slice(),
@@ -187,6 +199,11 @@ pub fn banned_thumb(img: &DynamicImage) -> Thumb {
 /// A listing photo's thumbnail.
 pub fn query_thumb(img: &DynamicImage) -> Thumb {
     Thumb::of(img, QUERY_SIDE, QUERY_SIDE)
+}
+
+/// [`query_thumb`], given `img.to_luma8()` when the caller has it already.
+pub(crate) fn query_thumb_with_grey(img: &DynamicImage, grey: Option<&GrayImage>) -> Thumb {
+    Thumb::of_with_grey(img, grey, QUERY_SIDE, QUERY_SIDE)
 }
 
 /// The correlation, in [-1, 1], between the differences of neighbouring banned thumbnail

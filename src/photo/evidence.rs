@@ -266,13 +266,14 @@ fn add_hashes(
     hasher: &PhotoHasher,
     n: usize,
     pixels: &image::DynamicImage,
+    grey: Option<&image::GrayImage>,
     pairs: &mut Vec<(usize, PhotoHashes)>,
     pdqs: &mut Vec<(usize, Pdq)>,
 ) {
-    if let Some(variants) = hasher.dihedral(pixels) {
+    if let Some(variants) = hasher.dihedral_with_grey(pixels, grey) {
         pairs.extend(variants.into_iter().map(|h| (n, h)));
     }
-    if let Some(top) = hasher.top_part(pixels) {
+    if let Some(top) = hasher.top_part_with_grey(pixels, grey) {
         pairs.push((n, top));
     }
     if let Some(variants) = pdq_dihedral(pixels) {
@@ -286,7 +287,12 @@ fn add_hashes(
 }
 
 /// A photo's keypoints and its mirror image's, added to `out` as photo `n`'s.
-fn add_keypoints(n: usize, pixels: &image::DynamicImage, out: &mut Vec<QueryKeypoints>) {
+fn add_keypoints(
+    n: usize,
+    pixels: &image::DynamicImage,
+    grey: Option<&image::GrayImage>,
+    out: &mut Vec<QueryKeypoints>,
+) {
     // Keypoints turn with the photo; a mirror image needs its own.
     if let Some((k, mirrored)) = Keypoints::with_mirror(pixels, QUERY_KEYPOINTS) {
         let ((k, mirrored), thumb) = rayon::join(
@@ -296,7 +302,7 @@ fn add_keypoints(n: usize, pixels: &image::DynamicImage, out: &mut Vec<QueryKeyp
                     || QueryKeypoints::new(n, true, mirrored),
                 )
             },
-            || std::sync::Arc::new(super::aligned::query_thumb(pixels)),
+            || std::sync::Arc::new(super::aligned::query_thumb_with_grey(pixels, grey)),
         );
         out.push(QueryKeypoints {
             thumb: Some(thumb.clone()),
@@ -359,22 +365,28 @@ impl QueryPhotos {
     ) -> Option<T> {
         // The photo, then each panel of it when it is a collage ([`super::panels`]), numbered
         // as the photo.
-        let panels = super::panels::panels(pixels);
-        let parts: Vec<&image::DynamicImage> = std::iter::once(pixels).chain(&panels).collect();
+        // The photo's grey (the `image` crate's), made once for the collage finder, the
+        // hashes and the aligned check's thumbnail; a panel's is made where it is needed.
+        let grey = pixels.to_luma8();
+        let panels = super::panels::panels_with_grey(pixels, Some(&grey));
+        let parts: Vec<(&image::DynamicImage, Option<&image::GrayImage>)> =
+            std::iter::once((pixels, Some(&grey)))
+                .chain(panels.iter().map(|p| (p, None)))
+                .collect();
         let (pairs, pdq) = (&mut self.pairs, &mut self.pdq);
         // The hashes and the keypoints read the same pixels and nothing of each other: on 2
         // cores they run side by side (keypoints cost about as much as the rest together).
         let (searched, keypoints) = rayon::join(
             || {
-                for p in &parts {
-                    add_hashes(hasher, n, p, pairs, pdq);
+                for &(p, grey) in &parts {
+                    add_hashes(hasher, n, p, grey, pairs, pdq);
                 }
                 search.map(|search| search(pairs, pdq))
             },
             || {
                 let mut keypoints = Vec::new();
-                for p in &parts {
-                    add_keypoints(n, p, &mut keypoints);
+                for &(p, grey) in &parts {
+                    add_keypoints(n, p, grey, &mut keypoints);
                 }
                 keypoints
             },

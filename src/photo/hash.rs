@@ -147,8 +147,17 @@ impl PhotoHasher {
     /// The hashes of the photo's 8 rotations and flips, in the order of [`Dihedral::ALL`]
     /// (the first is [`PhotoHasher::hash`]'s), or `None` when it is too flat to be evidence.
     pub fn dihedral(&self, img: &DynamicImage) -> Option<[PhotoHashes; 8]> {
+        self.dihedral_with_grey(img, None)
+    }
+
+    /// [`PhotoHasher::dihedral`], given `img.to_luma8()` when the caller has it already.
+    pub(crate) fn dihedral_with_grey(
+        &self,
+        img: &DynamicImage,
+        grey: Option<&GrayImage>,
+    ) -> Option<[PhotoHashes; 8]> {
         // Trimming happens once, before the symmetries: all 8 see the same content.
-        let t = prepare(img)?;
+        let t = thumbnail(&trimmed_with_grey(img, grey)?)?;
         Some(Dihedral::ALL.map(|d| self.hash_thumbnail(&d.apply(&t))))
     }
 
@@ -178,8 +187,26 @@ impl PhotoHasher {
     /// The hashes of the top [`BANNER_KEEP`] of the photo as it is (cut before trimming: the
     /// band is not a uniform border), or `None` when that part is too flat.
     pub fn top_part(&self, img: &DynamicImage) -> Option<PhotoHashes> {
+        self.top_part_with_grey(img, None)
+    }
+
+    /// [`PhotoHasher::top_part`], given `img.to_luma8()` when the caller has it already: the
+    /// top part's grey is then its rows (the crate's grey is pixel by pixel, and a crop keeps
+    /// the colour space), without a copy of the colour pixels.
+    pub(crate) fn top_part_with_grey(
+        &self,
+        img: &DynamicImage,
+        grey: Option<&GrayImage>,
+    ) -> Option<PhotoHashes> {
         let h = ((img.height() as f32 * BANNER_KEEP) as u32).max(1);
-        self.hash(&img.crop_imm(0, 0, img.width(), h))
+        match grey {
+            Some(grey) if !img.color().has_alpha() => {
+                let top = crop(grey, 0, 0, img.width(), h);
+                let t = thumbnail(&trim(&at_work_size(std::borrow::Cow::Owned(top)))?)?;
+                Some(self.hash_thumbnail(&t))
+            }
+            _ => self.hash(&img.crop_imm(0, 0, img.width(), h)),
+        }
     }
 
     fn hash_thumbnail(&self, t: &GrayImage) -> PhotoHashes {
@@ -205,12 +232,26 @@ pub fn prepare(img: &DynamicImage) -> Option<GrayImage> {
 /// The photo in grey at working size with its uniform borders trimmed; `None` when nothing but
 /// uniform lines is left or what is left is a sliver.
 fn trimmed(img: &DynamicImage) -> Option<GrayImage> {
-    let grey = grey_work_image(img);
-    let (x0, y0, x1, y1) = trim_bounds(&grey)?;
+    trimmed_with_grey(img, None)
+}
+
+/// [`trimmed`], given `img.to_luma8()` when the caller has it (used when `img` has no alpha).
+fn trimmed_with_grey(img: &DynamicImage, grey: Option<&GrayImage>) -> Option<GrayImage> {
+    match grey {
+        Some(grey) if !img.color().has_alpha() => {
+            trim(&at_work_size(std::borrow::Cow::Borrowed(grey)))
+        }
+        _ => trim(&grey_work_image(img)),
+    }
+}
+
+/// A grey work image with its uniform borders trimmed (see [`trimmed`]).
+fn trim(grey: &GrayImage) -> Option<GrayImage> {
+    let (x0, y0, x1, y1) = trim_bounds(grey)?;
     if x1 - x0 < MIN_SIDE || y1 - y0 < MIN_SIDE {
         return None;
     }
-    Some(crop(&grey, x0, y0, x1 - x0, y1 - y0))
+    Some(crop(grey, x0, y0, x1 - x0, y1 - y0))
 }
 
 /// `imageops::crop_imm(img, x, y, w, h).to_image()` (the rectangle clipped to the image as
@@ -281,13 +322,7 @@ fn grey_work_image(img: &DynamicImage) -> GrayImage {
     let large = img.width() > WORK_SIDE || img.height() > WORK_SIDE;
     if !img.color().has_alpha() {
         // Grey first: shrinking one channel costs a third of shrinking three.
-        let grey = img.to_luma8();
-        if !large {
-            return grey;
-        }
-        // `thumbnail` averages areas: every source pixel counts once, fast at any size.
-        let (w, h) = fit(grey.width(), grey.height());
-        return super::resample::thumbnail(&grey, w, h);
+        return at_work_size(std::borrow::Cow::Owned(img.to_luma8())).into_owned();
     }
     let small;
     let img = if large {
@@ -304,6 +339,17 @@ fn grey_work_image(img: &DynamicImage) -> GrayImage {
         Rgb([blend(r), blend(g), blend(b)])
     });
     DynamicImage::ImageRgb8(over_white).to_luma8()
+}
+
+/// A photo's grey (without alpha) at most [`WORK_SIDE`] a side, as [`grey_work_image`] makes
+/// it: as it is when it fits.
+fn at_work_size(grey: std::borrow::Cow<'_, GrayImage>) -> std::borrow::Cow<'_, GrayImage> {
+    if grey.width() <= WORK_SIDE && grey.height() <= WORK_SIDE {
+        return grey;
+    }
+    // `thumbnail` averages areas: every source pixel counts once, fast at any size.
+    let (w, h) = fit(grey.width(), grey.height());
+    std::borrow::Cow::Owned(super::resample::thumbnail(&grey, w, h))
 }
 
 /// `w × h` scaled to fit [`WORK_SIDE`] with its aspect kept, as `DynamicImage::thumbnail` does.
@@ -745,6 +791,64 @@ pub(crate) mod tests {
         let b = hasher.hash(&DynamicImage::ImageRgb8(img)).unwrap();
         let (d, p) = a.distances(&b);
         assert!(d <= 4 && p <= 4, "dhash {d}, phash {p}");
+    }
+
+    #[test]
+    fn a_photos_grey_given_gives_what_the_photo_alone_gives() {
+        // A listing photo decoded at 200, a large one (shrunk to the work size), a grey one,
+        // one with alpha (its grey is not used for the hashes), a collage of two scenes, a
+        // flat one, one in another colour space (its grey weights are not sRGB's), slivers.
+        let collage = {
+            let (a, b) = (scene(5, 120, 200), scene(6, 120, 200));
+            let mut c = RgbImage::from_pixel(250, 200, Rgb([255, 255, 255]));
+            imageops::replace(&mut c, &a, 0, 0);
+            imageops::replace(&mut c, &b, 130, 0);
+            c
+        };
+        let mut p3 = DynamicImage::ImageRgb8(scene(8, 200, 150));
+        p3.set_color_space(image::metadata::Cicp::DISPLAY_P3)
+            .unwrap();
+        let photos = [
+            DynamicImage::ImageRgb8(scene(1, 200, 200)),
+            jpeg(&scene(2, 640, 410), 85),
+            DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(scene(3, 180, 300)).to_luma8()),
+            DynamicImage::ImageRgba8(DynamicImage::ImageRgb8(scene(4, 200, 200)).to_rgba8()),
+            DynamicImage::ImageRgb8(collage),
+            DynamicImage::ImageRgb8(RgbImage::from_pixel(200, 200, Rgb([90, 90, 90]))),
+            p3,
+            DynamicImage::ImageRgb8(scene(9, 300, 9)),
+            DynamicImage::ImageRgb8(scene(10, 1, 1)),
+        ];
+        let hasher = PhotoHasher::new();
+        for (i, img) in photos.iter().enumerate() {
+            let grey = img.to_luma8();
+            let grey = Some(&grey);
+            assert_eq!(
+                hasher.dihedral_with_grey(img, grey),
+                hasher.dihedral(img),
+                "{i}"
+            );
+            assert_eq!(
+                hasher.top_part_with_grey(img, grey),
+                hasher.top_part(img),
+                "{i}"
+            );
+            let (with, alone) = (
+                super::super::panels::panels_with_grey(img, grey),
+                super::super::panels::panels(img),
+            );
+            assert_eq!(with, alone, "{i}");
+            let (with, alone) = (
+                super::super::aligned::query_thumb_with_grey(img, grey),
+                super::super::aligned::query_thumb(img),
+            );
+            assert_eq!(with.encode(), alone.encode(), "{i}");
+        }
+        assert_eq!(
+            super::super::panels::panels(&photos[4]).len(),
+            2,
+            "the collage is split"
+        );
     }
 
     #[test]

@@ -17,6 +17,11 @@ pub const MAX_PANELS: usize = 6;
 
 /// The panels of a collage, as crops of `img`; empty when it is one photo.
 pub fn panels(img: &DynamicImage) -> Vec<DynamicImage> {
+    panels_with_grey(img, None)
+}
+
+/// [`panels`], given `img.to_luma8()` when the caller has it already.
+pub(crate) fn panels_with_grey(img: &DynamicImage, grey: Option<&GrayImage>) -> Vec<DynamicImage> {
     let (w, h) = (img.width(), img.height());
     if w < 2 * MIN_PIXELS || h < 2 * MIN_PIXELS {
         return Vec::new();
@@ -26,7 +31,10 @@ pub fn panels(img: &DynamicImage) -> Vec<DynamicImage> {
         ((w as f32 * scale) as u32).max(1),
         ((h as f32 * scale) as u32).max(1),
     );
-    let grey = super::resample::thumbnail(&img.to_luma8(), sw, sh);
+    let grey = match grey {
+        Some(grey) => super::resample::thumbnail(grey, sw, sh),
+        None => super::resample::thumbnail(&img.to_luma8(), sw, sh),
+    };
     let mut out = Vec::new();
     for (x0, x1) in spans(&grey, 0, sw, 0, sh, true) {
         for (y0, y1) in spans(&grey, x0, x1, 0, sh, false) {

@@ -67,16 +67,67 @@ pub(crate) fn resize_triangle(img: &GrayImage, width: u32, height: u32) -> GrayI
     }
     let across = taps(w as u32, width);
     let mut out = vec![0u8; nw * height as usize];
+    let most = across.iter().map(|(_, ws)| ws.len()).max().unwrap_or(0);
+    let done = match most {
+        0..=2 => across_fixed::<2>(&tmp, w, &across, &mut out, nw),
+        3 => across_fixed::<3>(&tmp, w, &across, &mut out, nw),
+        4 => across_fixed::<4>(&tmp, w, &across, &mut out, nw),
+        5..=8 => across_fixed::<8>(&tmp, w, &across, &mut out, nw),
+        9..=16 => across_fixed::<16>(&tmp, w, &across, &mut out, nw),
+        _ => false,
+    };
+    if !done {
+        for (line, row) in tmp.chunks_exact(w).zip(out.chunks_exact_mut(nw)) {
+            for ((left, ws), o) in across.iter().zip(row.iter_mut()) {
+                let mut t = 0.0f32;
+                for (&v, &weight) in line[*left..].iter().zip(ws) {
+                    t += v * weight;
+                }
+                *o = t.clamp(0.0, 255.0).round() as u8;
+            }
+        }
+    }
+    GrayImage::from_raw(width, height, out).unwrap_or_else(|| GrayImage::new(width, height))
+}
+
+/// The horizontal pass of [`resize_triangle`] with every output reading `K` inputs: its taps
+/// moved left where they would run past the row's end and padded with zero weights. A zero
+/// weight adds +0.0 to a sum that is never negative (pixels and weights are not), which leaves
+/// it as it was, so the sums are the same, taken in the same order; the loop over a fixed `K`
+/// unrolls, where the taps' own lengths kept it a loop of iterator steps. `false` (nothing
+/// written) when a row is shorter than `K`.
+fn across_fixed<const K: usize>(
+    tmp: &[f32],
+    w: usize,
+    across: &[(usize, Vec<f32>)],
+    out: &mut [u8],
+    nw: usize,
+) -> bool {
+    if w < K {
+        return false;
+    }
+    let taps: Vec<(usize, [f32; K])> = across
+        .iter()
+        .map(|(left, ws)| {
+            let start = (*left).min(w - K);
+            let mut fixed = [0f32; K];
+            fixed[left - start..left - start + ws.len()].copy_from_slice(ws);
+            (start, fixed)
+        })
+        .collect();
     for (line, row) in tmp.chunks_exact(w).zip(out.chunks_exact_mut(nw)) {
-        for ((left, ws), o) in across.iter().zip(row.iter_mut()) {
+        for ((start, ws), o) in taps.iter().zip(row.iter_mut()) {
+            let Some(src) = line.get(*start..*start + K) else {
+                continue;
+            };
             let mut t = 0.0f32;
-            for (&v, &weight) in line[*left..].iter().zip(ws) {
+            for (&v, &weight) in src.iter().zip(ws) {
                 t += v * weight;
             }
             *o = t.clamp(0.0, 255.0).round() as u8;
         }
     }
-    GrayImage::from_raw(width, height, out).unwrap_or_else(|| GrayImage::new(width, height))
+    true
 }
 
 /// Where each output line of a `thumbnail` reads: the input lines `lo..hi` it covers whole,
@@ -228,7 +279,7 @@ mod tests {
     #[test]
     fn the_sizes_photos_are_brought_to_are_the_crates_to_the_bit() {
         // A listing photo decoded at 200 a side (or less on its longer one) to the keypoints'
-        // 256, and trimmed regions to the hashes' 64.
+        // 256, and trimmed regions to the hashes' 64; every tap count the fixed passes take.
         for (i, (w, h, nw, nh)) in [
             (200, 200, 256, 256),
             (200, 267, 192, 256),
@@ -237,6 +288,9 @@ mod tests {
             (231, 187, 64, 64),
             (512, 384, 64, 64),
             (17, 3, 64, 64),
+            // The hashers' 9×8 and 16×16 of the 64 thumbnail (15 and 9 taps an output).
+            (64, 64, 9, 8),
+            (64, 64, 16, 16),
             (1, 1, 5, 7),
             (300, 1, 7, 1),
         ]

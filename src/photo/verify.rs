@@ -9,12 +9,16 @@
 //! Written here rather than taken from a crate: the rust-cv RANSAC crates are unmaintained and
 //! bring nalgebra and a trait stack for a two-point model that is thirty lines.
 
-use super::keypoints::{Keypoints, distance};
+use super::keypoints::Keypoints;
 
 /// Matches farther than this (of 256 bits) are not considered at all.
 const MAX_MATCH_DISTANCE: u32 = 64;
 /// Lowe's ratio test: the best match must beat the second best by this factor.
 const RATIO: f32 = 0.8;
+/// Distances from this up are all alike to [`matches`]: none is a match, and as the second
+/// best any of them lets every match through the ratio test (64 < 0.8 × 81 in `f32`; at 80
+/// it would not). A test holds it to the two constants above.
+const INDIFFERENT: u32 = 81;
 /// Distance, in working pixels (of [`super::keypoints::SIDE`]), within which a keypoint
 /// agrees with the placement.
 const TOLERANCE: f32 = 6.0;
@@ -109,7 +113,16 @@ fn matches(query: &Keypoints, banned: &Keypoints) -> Vec<Pair> {
     for (qi, qd) in query.descriptors.iter().enumerate() {
         let (mut d1, mut d2, mut j1) = (u32::MAX, u32::MAX, 0);
         for (bj, bd) in banned.descriptors.iter().enumerate() {
-            let d = distance(qd, bd);
+            // Three quarters of the bits are a lower bound of the distance: past the second
+            // best, or past every distance the match and ratio tests can tell apart, the last
+            // quarter cannot change what is kept (most pairs of unrelated descriptors stop here).
+            let part = (qd[0] ^ bd[0]).count_ones()
+                + (qd[1] ^ bd[1]).count_ones()
+                + (qd[2] ^ bd[2]).count_ones();
+            if part >= d2.min(INDIFFERENT) {
+                continue;
+            }
+            let d = part + (qd[3] ^ bd[3]).count_ones();
             if d < d1 {
                 (d2, d1, j1) = (d1, d, bj);
             } else if d < d2 {
@@ -441,6 +454,122 @@ mod tests {
         let v = verify(&extract(&turned, QUERY_KEYPOINTS).unwrap(), &banned);
         assert!(v.inliers >= 15, "{v:?}");
         assert!(v.coverage > 0.2 && v.coverage < 0.8, "{v:?}");
+    }
+
+    /// `matches` as it was before the partial-distance cut: every distance in full.
+    fn matches_in_full(query: &Keypoints, banned: &Keypoints) -> Vec<Pair> {
+        use super::super::keypoints::distance;
+        let mut best_for_banned: Vec<Option<(u32, usize)>> = vec![None; banned.len()];
+        for (qi, qd) in query.descriptors.iter().enumerate() {
+            let (mut d1, mut d2, mut j1) = (u32::MAX, u32::MAX, 0);
+            for (bj, bd) in banned.descriptors.iter().enumerate() {
+                let d = distance(qd, bd);
+                if d < d1 {
+                    (d2, d1, j1) = (d1, d, bj);
+                } else if d < d2 {
+                    d2 = d;
+                }
+            }
+            if d1 > MAX_MATCH_DISTANCE || (d2 != u32::MAX && d1 as f32 >= RATIO * d2 as f32) {
+                continue;
+            }
+            if best_for_banned[j1].is_none_or(|(d, _)| d1 < d) {
+                best_for_banned[j1] = Some((d1, qi));
+            }
+        }
+        best_for_banned
+            .iter()
+            .enumerate()
+            .filter_map(|(bj, m)| {
+                let (_, qi) = (*m)?;
+                let (q, b) = (&query.points[qi], &banned.points[bj]);
+                Some(Pair {
+                    q: [q.x, q.y],
+                    b: [b.x, b.y],
+                    turn: b.angle - q.angle,
+                })
+            })
+            .collect()
+    }
+
+    fn same_pairs(a: &[Pair], b: &[Pair]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.q == y.q && x.b == y.b && x.turn.to_bits() == y.turn.to_bits())
+    }
+
+    #[test]
+    fn distances_from_indifferent_up_are_alike_to_the_tests() {
+        for d1 in 0..=MAX_MATCH_DISTANCE {
+            for d2 in INDIFFERENT..=256 {
+                assert!((d1 as f32) < RATIO * d2 as f32, "{d1} {d2}");
+            }
+        }
+        // The bound is the least one: one less would turn a match away.
+        let d1 = MAX_MATCH_DISTANCE;
+        assert!(d1 as f32 >= RATIO * (INDIFFERENT - 1) as f32);
+        const { assert!(INDIFFERENT > MAX_MATCH_DISTANCE) };
+    }
+
+    #[test]
+    fn matches_are_those_of_full_distances_on_photos() {
+        for (a, b) in [(11, 11), (11, 12), (13, 14)] {
+            let q = extract(&textured(a), QUERY_KEYPOINTS).unwrap();
+            let banned = extract(&textured(b).rotate90(), BANNED_KEYPOINTS).unwrap();
+            assert!(same_pairs(
+                &matches(&q, &banned),
+                &matches_in_full(&q, &banned)
+            ));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+        /// Descriptors near and far from each other (a few bits flipped, or any bits), ties
+        /// included: the pairs kept are those of the full distances, in the same order.
+        #[test]
+        fn matches_are_those_of_full_distances(
+            seed in proptest::prelude::any::<u64>(),
+            nq in 0usize..40,
+            nb in 0usize..40,
+            flips in 0u32..60,
+        ) {
+            let mut state = seed;
+            let mut rand = move || {
+                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^ (z >> 31)
+            };
+            let point = |i: usize| super::super::keypoints::Keypoint {
+                x: i as f32,
+                y: (i * 7 % 13) as f32,
+                angle: i as f32 * 0.1,
+                level: 0,
+            };
+            let mut q = Keypoints::default();
+            for i in 0..nq {
+                q.descriptors.push(std::array::from_fn(|_| rand()));
+                q.points.push(point(i));
+            }
+            let mut banned = Keypoints::default();
+            for j in 0..nb {
+                let mut d: [u64; 4] = std::array::from_fn(|_| rand());
+                if nq > 0 && rand() % 4 != 0 {
+                    // A near copy of a query descriptor (sometimes an exact one: ties).
+                    d = q.descriptors[(rand() % nq as u64) as usize];
+                    for _ in 0..rand() % u64::from(flips + 1) {
+                        let bit = rand() % 256;
+                        d[(bit / 64) as usize] ^= 1 << (bit % 64);
+                    }
+                }
+                banned.descriptors.push(d);
+                banned.points.push(point(j + 100));
+            }
+            proptest::prop_assert!(same_pairs(&matches(&q, &banned), &matches_in_full(&q, &banned)));
+        }
     }
 
     #[test]
