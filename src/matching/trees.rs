@@ -84,11 +84,17 @@ struct Forest {
 #[derive(Debug, Clone, Default)]
 struct Complete {
     depth: u32,
-    /// Per tree, its `2^depth - 1` split values and columns, breadth first.
-    thresholds: Vec<f64>,
-    columns: Vec<u32>,
+    /// Per tree, its `2^depth - 1` splits, breadth first.
+    splits: Vec<Split>,
     /// Per tree, its `2^depth` bottom leaves' weights, left to right.
     leaves: Vec<f64>,
+}
+
+/// A split of a [`Complete`] tree: below `value` in `column` goes left.
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    value: f64,
+    column: u32,
 }
 
 /// Deepest forest laid out complete: 2^8 leaves a tree keeps 150 trees within 0.5 MB.
@@ -171,8 +177,13 @@ impl Forest {
         let inner = (1usize << depth) - 1;
         let mut c = Complete {
             depth,
-            thresholds: vec![f64::INFINITY; inner * self.roots.len()],
-            columns: vec![N as u32; inner * self.roots.len()],
+            splits: vec![
+                Split {
+                    value: f64::INFINITY,
+                    column: N as u32,
+                };
+                inner * self.roots.len()
+            ],
             leaves: vec![0.0; (inner + 1) * self.roots.len()],
         };
         for (t, &root) in self.roots.iter().enumerate() {
@@ -191,8 +202,10 @@ impl Forest {
                 } else if n.column == LEAF {
                     stack.push((2 * at + 1, node));
                 } else {
-                    c.thresholds[t * inner + at] = n.value;
-                    c.columns[t * inner + at] = n.column.min(N as u32);
+                    c.splits[t * inner + at] = Split {
+                        value: n.value,
+                        column: n.column.min(N as u32),
+                    };
                     stack.push((2 * at + 1, n.left as usize));
                     stack.push((2 * at + 2, n.right as usize));
                 }
@@ -282,18 +295,18 @@ impl Forest {
         let mut sums = vec![0.0f64; rows.len()];
         let mut at = vec![0usize; rows.len()];
         let trees = c
-            .thresholds
+            .splits
             .chunks_exact(inner)
-            .zip(c.columns.chunks_exact(inner))
             .zip(c.leaves.chunks_exact(inner + 1));
-        for ((thresholds, columns), leaves) in trees {
+        for (splits, leaves) in trees {
             at.fill(0);
             for _ in 0..c.depth {
                 for (i, row) in at.iter_mut().zip(rows) {
-                    let v = row[(columns[*i] as usize).min(N)];
+                    let s = splits[*i];
+                    let v = row[(s.column as usize).min(N)];
                     // Right unless below the split value: NaN goes right, where these trees
                     // send missing values.
-                    *i = 2 * *i + 1 + usize::from(!(v < thresholds[*i]));
+                    *i = 2 * *i + 1 + usize::from(!(v < s.value));
                 }
             }
             for (s, i) in sums.iter_mut().zip(&at) {
