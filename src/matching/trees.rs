@@ -84,17 +84,11 @@ struct Forest {
 #[derive(Debug, Clone, Default)]
 struct Complete {
     depth: u32,
-    /// Per tree, its `2^depth - 1` splits, breadth first.
-    splits: Vec<Split>,
+    /// Per tree, its `2^depth - 1` split values and columns, breadth first.
+    thresholds: Vec<f64>,
+    columns: Vec<u32>,
     /// Per tree, its `2^depth` bottom leaves' weights, left to right.
     leaves: Vec<f64>,
-}
-
-/// A split of a [`Complete`] tree: below `value` in `column` goes left.
-#[derive(Debug, Clone, Copy)]
-struct Split {
-    value: f64,
-    column: u32,
 }
 
 /// Deepest forest laid out complete: 2^8 leaves a tree keeps 150 trees within 0.5 MB.
@@ -177,13 +171,8 @@ impl Forest {
         let inner = (1usize << depth) - 1;
         let mut c = Complete {
             depth,
-            splits: vec![
-                Split {
-                    value: f64::INFINITY,
-                    column: N as u32,
-                };
-                inner * self.roots.len()
-            ],
+            thresholds: vec![f64::INFINITY; inner * self.roots.len()],
+            columns: vec![N as u32; inner * self.roots.len()],
             leaves: vec![0.0; (inner + 1) * self.roots.len()],
         };
         for (t, &root) in self.roots.iter().enumerate() {
@@ -202,10 +191,8 @@ impl Forest {
                 } else if n.column == LEAF {
                     stack.push((2 * at + 1, node));
                 } else {
-                    c.splits[t * inner + at] = Split {
-                        value: n.value,
-                        column: n.column.min(N as u32),
-                    };
+                    c.thresholds[t * inner + at] = n.value;
+                    c.columns[t * inner + at] = n.column.min(N as u32);
                     stack.push((2 * at + 1, n.left as usize));
                     stack.push((2 * at + 2, n.right as usize));
                 }
@@ -293,24 +280,23 @@ impl Forest {
     fn log_odds_complete(&self, c: &Complete, rows: &[[f64; N + 1]]) -> Vec<f64> {
         let inner = (1usize << c.depth) - 1;
         let mut sums = vec![0.0f64; rows.len()];
-        let mut at = vec![0usize; rows.len()];
         let trees = c
-            .splits
+            .thresholds
             .chunks_exact(inner)
+            .zip(c.columns.chunks_exact(inner))
             .zip(c.leaves.chunks_exact(inner + 1));
-        for (splits, leaves) in trees {
-            at.fill(0);
-            for _ in 0..c.depth {
-                for (i, row) in at.iter_mut().zip(rows) {
-                    let s = splits[*i];
-                    let v = row[(s.column as usize).min(N)];
+        for ((thresholds, columns), leaves) in trees {
+            // Row after row, each walk a short chain held in registers: the rows' walks are
+            // independent, so the processor overlaps them without a level-by-level loop.
+            for (s, row) in sums.iter_mut().zip(rows) {
+                let mut i = 0usize;
+                for _ in 0..c.depth {
+                    let v = row[(columns[i] as usize).min(N)];
                     // Right unless below the split value: NaN goes right, where these trees
                     // send missing values.
-                    *i = 2 * *i + 1 + usize::from(!(v < s.value));
+                    i = 2 * i + 1 + usize::from(!(v < thresholds[i]));
                 }
-            }
-            for (s, i) in sums.iter_mut().zip(&at) {
-                *s += leaves[*i - inner];
+                *s += leaves[i - inner];
             }
         }
         sums.into_iter().map(|s| self.base + s).collect()
