@@ -277,6 +277,8 @@ impl Forest {
 
     /// [`Forest::log_odds_rows`] over the [`Complete`] trees: the same leaves, summed in the
     /// same order.
+    // `!(v < split)` is meant: a NaN must fail the comparison and go right.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     fn log_odds_complete(&self, c: &Complete, rows: &[[f64; N + 1]]) -> Vec<f64> {
         let inner = (1usize << c.depth) - 1;
         let mut sums = vec![0.0f64; rows.len()];
