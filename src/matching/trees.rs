@@ -70,7 +70,29 @@ struct Forest {
     /// through a tree side by side; `None` when a tree has a cycle (a hand-edited file), and
     /// then rows are walked one by one with the step bound.
     depths: Option<Vec<u32>>,
+    /// The same trees laid out complete, when they can be (see [`Complete`]).
+    complete: Option<Complete>,
 }
+
+/// The forest's trees grown to one depth and laid out breadth first (node `i`'s children at
+/// `2i + 1` and `2i + 2`), so that a step of the walk is a comparison and an index sum with no
+/// child links to load: the node-by-node walk was a sweep's largest single cost after
+/// retrieval (24 k instructions a judged pair, benches/RESULTS.md, sweep9). A leaf above the
+/// bottom becomes split nodes that always go left (the pad column, 0, against +inf) down to
+/// its copies among the bottom leaves. Only for trees whose missing values go right, as a
+/// failed `<` does: then a NaN walks where forust sends it without a test of its own.
+#[derive(Debug, Clone, Default)]
+struct Complete {
+    depth: u32,
+    /// Per tree, its `2^depth - 1` split values and columns, breadth first.
+    thresholds: Vec<f64>,
+    columns: Vec<u32>,
+    /// Per tree, its `2^depth` bottom leaves' weights, left to right.
+    leaves: Vec<f64>,
+}
+
+/// Deepest forest laid out complete: 2^8 leaves a tree keeps 150 trees within 0.5 MB.
+const COMPLETE_MAX_DEPTH: u32 = 8;
 
 #[derive(Debug, Clone, Copy)]
 struct FlatNode {
@@ -130,7 +152,53 @@ impl Forest {
             }
         }
         f.depths = f.tree_depths();
+        f.complete = f.complete();
         Ok(f)
+    }
+
+    /// The trees as [`Complete`] ones, when every tree is acyclic, at most
+    /// [`COMPLETE_MAX_DEPTH`] deep (and one deep at least), and sends missing values (NaN) right.
+    fn complete(&self) -> Option<Complete> {
+        let depth = self.depths.as_ref()?.iter().copied().max()?;
+        let missing_right = self.missing.is_nan()
+            && self
+                .nodes
+                .iter()
+                .all(|n| n.column == LEAF || n.missing == n.right);
+        if depth == 0 || depth > COMPLETE_MAX_DEPTH || !missing_right {
+            return None;
+        }
+        let inner = (1usize << depth) - 1;
+        let mut c = Complete {
+            depth,
+            thresholds: vec![f64::INFINITY; inner * self.roots.len()],
+            columns: vec![N as u32; inner * self.roots.len()],
+            leaves: vec![0.0; (inner + 1) * self.roots.len()],
+        };
+        for (t, &root) in self.roots.iter().enumerate() {
+            // (position in the complete tree, node of the forest): a leaf above the bottom
+            // keeps the always-left split its positions were filled with and is carried down
+            // its left side (its other positions are never reached).
+            let mut stack = vec![(0usize, root as usize)];
+            while let Some((at, node)) = stack.pop() {
+                let n = self.nodes.get(node)?;
+                if at >= inner {
+                    // Depths are exact: only leaves reach the bottom.
+                    if n.column != LEAF {
+                        return None;
+                    }
+                    c.leaves[t * (inner + 1) + at - inner] = n.value;
+                } else if n.column == LEAF {
+                    stack.push((2 * at + 1, node));
+                } else {
+                    c.thresholds[t * inner + at] = n.value;
+                    c.columns[t * inner + at] = n.column.min(N as u32);
+                    stack.push((2 * at + 1, n.left as usize));
+                    stack.push((2 * at + 2, n.right as usize));
+                }
+            }
+        }
+        Some(c)
     }
 
     /// Each tree's depth (steps from its root to its deepest leaf), every node looked at
@@ -182,6 +250,9 @@ impl Forest {
     /// overlap another's instead of waiting for each other (a sweep judges ten candidates per
     /// listing; the one-row walk was 15 % of its time).
     fn log_odds_rows(&self, rows: &[[f64; N + 1]]) -> Vec<f64> {
+        if let Some(c) = &self.complete {
+            return self.log_odds_complete(c, rows);
+        }
         let Some(depths) = &self.depths else {
             return rows.iter().map(|r| self.log_odds(r)).collect();
         };
@@ -199,6 +270,35 @@ impl Forest {
             }
             for (s, i) in sums.iter_mut().zip(&at) {
                 *s += self.nodes[*i].value;
+            }
+        }
+        sums.into_iter().map(|s| self.base + s).collect()
+    }
+
+    /// [`Forest::log_odds_rows`] over the [`Complete`] trees: the same leaves, summed in the
+    /// same order.
+    // `!(v < split)` is meant: a NaN must fail the comparison and go right.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    fn log_odds_complete(&self, c: &Complete, rows: &[[f64; N + 1]]) -> Vec<f64> {
+        let inner = (1usize << c.depth) - 1;
+        let mut sums = vec![0.0f64; rows.len()];
+        let trees = c
+            .thresholds
+            .chunks_exact(inner)
+            .zip(c.columns.chunks_exact(inner))
+            .zip(c.leaves.chunks_exact(inner + 1));
+        for ((thresholds, columns), leaves) in trees {
+            // Row after row, each walk a short chain held in registers: the rows' walks are
+            // independent, so the processor overlaps them without a level-by-level loop.
+            for (s, row) in sums.iter_mut().zip(rows) {
+                let mut i = 0usize;
+                for _ in 0..c.depth {
+                    let v = row[(columns[i] as usize).min(N)];
+                    // Right unless below the split value: NaN goes right, where these trees
+                    // send missing values.
+                    i = 2 * i + 1 + usize::from(!(v < thresholds[i]));
+                }
+                *s += leaves[i - inner];
             }
         }
         sums.into_iter().map(|s| self.base + s).collect()
@@ -504,6 +604,79 @@ mod tests {
         let depths = TreeModel::shipped().forest.depths.clone().unwrap();
         assert_eq!(depths.len(), TreeModel::shipped().trees());
         assert!(depths.iter().all(|d| (1..=16).contains(d)), "{depths:?}");
+    }
+
+    /// The shipped model's file with the first split's `missing_node` written as its left
+    /// child: missing values no longer go right everywhere.
+    fn with_first_missing_left() -> String {
+        let file = TreeModel::shipped().to_file().unwrap();
+        let mut v = serde_json::to_value(&file).unwrap();
+        let node = &mut v["booster"]["trees"][0]["nodes"][0];
+        node["missing_node"] = node["left_child"].clone();
+        serde_json::to_string(&v).unwrap()
+    }
+
+    /// A feature vector from arbitrary bits (NaN, infinities, subnormals included) or, for
+    /// `pick` below the split count, next to a split value of the shipped model.
+    fn row_near_splits(bits: &[(u32, u8, usize)]) -> [f32; N] {
+        let m = TreeModel::shipped();
+        let splits: Vec<f64> = m
+            .booster
+            .trees
+            .iter()
+            .flat_map(|t| t.nodes.iter().filter(|n| !n.is_leaf))
+            .map(|n| n.split_value)
+            .collect();
+        let mut x = [0f32; N];
+        for (v, &(b, how, pick)) in x.iter_mut().zip(bits) {
+            let s = splits[pick % splits.len()] as f32;
+            *v = match how % 5 {
+                0 => f32::from_bits(b),
+                1 => s,
+                2 => f32::from_bits(s.to_bits().wrapping_add(1)),
+                3 => f32::from_bits(s.to_bits().wrapping_sub(1)),
+                _ => f32::NAN,
+            };
+        }
+        x
+    }
+
+    #[test]
+    fn the_shipped_model_is_walked_complete_and_a_missing_left_split_is_not() {
+        assert!(TreeModel::shipped().forest.complete.is_some());
+        let m = TreeModel::from_json(&with_first_missing_left()).unwrap();
+        assert!(m.forest.complete.is_none());
+        // Walked node by node, side by side, it still scores as row by row.
+        let xs = [[f32::NAN; N], [0.5; N], [0.0; N]];
+        let one: Vec<u32> = xs.iter().map(|x| m.score(x).to_bits()).collect();
+        let many: Vec<u32> = m.scores(&xs).iter().map(|s| s.to_bits()).collect();
+        assert_eq!(one, many);
+    }
+
+    proptest::proptest! {
+        /// The complete trees score any rows (NaN, infinities and values a bit either side of
+        /// every split) as the node-by-node walk and forust do, to the bit.
+        #[test]
+        fn the_complete_forest_scores_as_the_node_walk(
+            rows in proptest::collection::vec(
+                proptest::collection::vec((proptest::num::u32::ANY, 0u8..5, 0usize..10_000), N),
+                1..12,
+            ),
+        ) {
+            let m = TreeModel::shipped();
+            let xs: Vec<[f32; N]> = rows.iter().map(|r| row_near_splits(r)).collect();
+            let many: Vec<u64> = m
+                .forest
+                .log_odds_rows(&xs.iter().map(|x| m.row(x)).collect::<Vec<_>>())
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
+            let one: Vec<u64> = xs.iter().map(|x| m.log_odds(x).to_bits()).collect();
+            proptest::prop_assert_eq!(&many, &one);
+            for (x, v) in xs.iter().zip(&many) {
+                proptest::prop_assert_eq!(forust_log_odds(&m, x).to_bits(), *v);
+            }
+        }
     }
 
     #[test]
