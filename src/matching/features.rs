@@ -134,6 +134,28 @@ pub struct PhotoCheck {
     pub verified: crate::photo::verify::Verified,
     /// Both photos had enough keypoints for a failed verification to count against them.
     pub judged: bool,
+    /// The second verification guided by the first one's placement
+    /// ([`crate::photo::guided::reverify`]), with its aligned-region agreements; run when the
+    /// first found a placement ([`GUIDED_FROM`] consistent keypoints) but did not confirm it.
+    pub guided: Option<crate::photo::verify::Verified>,
+}
+
+/// Consistent keypoints of the first verification from which a pair it does not confirm is
+/// verified again, guided by its placement ([`crate::photo::guided`]).
+pub const GUIDED_FROM: u32 = 5;
+
+/// Whether a verification's aligned-region agreements confirm a copy: grey and colour
+/// agreements both high, or colour close and grey fairly high; grey alone when either photo
+/// has no colour ([`ALIGNED_CONFIRMS`], [`COLOUR_CONFIRMS`], [`COLOUR_CLOSE`],
+/// [`ALIGNED_WITH_COLOUR`]).
+fn aligned_confirms(v: &crate::photo::verify::Verified) -> bool {
+    v.aligned.is_some_and(|r| match v.colour {
+        Some(c) => {
+            (r >= ALIGNED_CONFIRMS && c >= COLOUR_CONFIRMS)
+                || (r >= ALIGNED_WITH_COLOUR && c >= COLOUR_CLOSE)
+        }
+        None => r >= ALIGNED_CONFIRMS,
+    })
 }
 
 impl PhotoCheck {
@@ -145,19 +167,24 @@ impl PhotoCheck {
     /// photo's 128 stored keypoints for the count alone. Without thumbnails (records ingested
     /// before them) the count alone decides.
     pub fn confirmed(&self) -> bool {
+        self.confirming().is_some()
+    }
+
+    /// The verification that confirms a copy ([`PhotoCheck::confirmed`]): the first one, or
+    /// else the guided one, which confirms only by the aligned region (its count is no
+    /// evidence by itself: look-alikes find many keypoints where a rough placement puts them).
+    pub fn confirming(&self) -> Option<&crate::photo::verify::Verified> {
         let v = &self.verified;
         let counted = v.inliers >= VERIFIED_INLIERS && v.coverage >= VERIFIED_COVERAGE;
         let refuted =
             v.inliers < ALIGNED_UNREFUTED && v.aligned.is_some_and(|r| r < ALIGNED_REFUTES);
-        let aligned = v.aligned.is_some_and(|r| match v.colour {
-            Some(c) => {
-                (r >= ALIGNED_CONFIRMS && c >= COLOUR_CONFIRMS)
-                    || (r >= ALIGNED_WITH_COLOUR && c >= COLOUR_CLOSE)
-            }
-            None => r >= ALIGNED_CONFIRMS,
-        });
-        (counted && !refuted)
-            || (v.inliers >= ALIGNED_FROM && v.coverage >= ALIGNED_COVERAGE && aligned)
+        let by_region = |v: &crate::photo::verify::Verified| {
+            v.inliers >= ALIGNED_FROM && v.coverage >= ALIGNED_COVERAGE && aligned_confirms(v)
+        };
+        if (counted && !refuted) || by_region(v) {
+            return Some(v);
+        }
+        self.guided.as_ref().filter(|g| by_region(g))
     }
 
     /// Verifies the pairs of photos worth it: those whose descriptors meet as retrieval's do
@@ -187,13 +214,22 @@ impl PhotoCheck {
                 if v.inliers >= ALIGNED_FROM {
                     (v.aligned, v.colour) = aligned(q, b, *n, k, &v);
                 }
-                let c = PhotoCheck {
+                let mut c = PhotoCheck {
                     photo: q.photo,
                     banned_photo: *n,
                     mirrored: q.mirrored,
                     verified: v,
                     judged: q.points.len() >= JUDGED_KEYPOINTS && k.len() >= JUDGED_KEYPOINTS,
+                    guided: None,
                 };
+                if v.inliers >= GUIDED_FROM && !c.confirmed() {
+                    c.guided = crate::photo::guided::reverify(&q.points, k, &v).map(|mut g| {
+                        if g.inliers >= ALIGNED_FROM {
+                            (g.aligned, g.colour) = aligned(q, b, *n, k, &g);
+                        }
+                        g
+                    });
+                }
                 let better = best.is_none_or(|o| {
                     (c.verified.inliers, c.judged) > (o.verified.inliers, o.judged)
                 });
@@ -1974,6 +2010,7 @@ mod tests {
                 ..Default::default()
             },
             judged: true,
+            guided: None,
         }
     }
 
