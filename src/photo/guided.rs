@@ -6,7 +6,7 @@
 //! few keypoints that pass the ratio test against all of the banned photo's: a keypoint of a
 //! repeated texture, or one blurred by the recompression, has a second-best match nearly as
 //! close. Looked for only near where the placement puts it, the keypoint has one candidate or
-//! two, and a descriptor within [`MAX_DISTANCE`] is enough. The few first-pass inliers also
+//! two, and a descriptor within 64 bits of it is enough. The few first-pass inliers also
 //! fit the placement loosely, which lowers the aligned-region check's agreement
 //! ([`super::aligned`]); refitted on the guided pairs the placement is tighter.
 //!
