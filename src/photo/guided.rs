@@ -120,16 +120,25 @@ fn guided_pairs(
     radius: f32,
 ) -> Vec<(usize, usize)> {
     let rotation = map[2].atan2(map[0]);
-    let placed: Vec<[f32; 2]> = query
+    // Placed listing keypoints sorted across: each banned keypoint reads only the run within
+    // `radius` of it across, not all of them.
+    let mut placed: Vec<([f32; 2], usize)> = query
         .points
         .iter()
-        .map(|q| apply(map, [q.x, q.y]))
+        .enumerate()
+        .map(|(qi, q)| (apply(map, [q.x, q.y]), qi))
+        .filter(|(at, _)| at[0].is_finite() && at[1].is_finite())
         .collect();
+    placed.sort_by(|a, b| a.0[0].total_cmp(&b.0[0]));
     // Best banned keypoint of each listing keypoint, and its distance.
     let mut best_of_query: Vec<Option<(u32, usize)>> = vec![None; query.len()];
     for (bj, b) in banned.points.iter().enumerate() {
         let mut best: Option<(u32, usize)> = None;
-        for (qi, at) in placed.iter().enumerate() {
+        let from = placed.partition_point(|(at, _)| at[0] < b.x - radius);
+        for &(at, qi) in &placed[from..] {
+            if at[0] > b.x + radius {
+                break;
+            }
             let (dx, dy) = (at[0] - b.x, at[1] - b.y);
             if dx * dx + dy * dy > radius * radius {
                 continue;
@@ -138,7 +147,8 @@ fn guided_pairs(
                 continue;
             }
             let d = distance(&query.descriptors[qi], &banned.descriptors[bj]);
-            if d <= MAX_DISTANCE && best.is_none_or(|(e, _)| d < e) {
+            // Ties to the earlier listing keypoint, whatever the order read in.
+            if d <= MAX_DISTANCE && best.is_none_or(|e| (d, qi) < e) {
                 best = Some((d, qi));
             }
         }
