@@ -164,8 +164,10 @@ impl PhotoCheck {
     /// few and the pixels under their placement disagree with the banned photo's
     /// ([`crate::photo::aligned`]: a logo shared by two products); fewer confirm one when the
     /// pixels agree closely: a crop or several edits at once leave too few of the banned
-    /// photo's 128 stored keypoints for the count alone. Without thumbnails (records ingested
-    /// before them) the count alone decides.
+    /// photo's 128 stored keypoints for the count alone. When the pixels disagree under a
+    /// placement fitted on few keypoints, they are compared again under the placement the
+    /// guided verification refits ([`PhotoCheck::guided`]). Without thumbnails (records
+    /// ingested before them) the count alone decides.
     pub fn confirmed(&self) -> bool {
         self.confirming().is_some()
     }
