@@ -638,8 +638,29 @@ fn verify_dump(dir: &Path) {
                     };
                     let aligned = judge(relist::photo::aligned::agreement);
                     let colour = judge(relist::photo::aligned::colour_agreement);
+                    // The guided second verification ([`relist::photo::guided`]) and its
+                    // placement's agreements.
+                    let g = relist::photo::guided::reverify(&k.points, bk, &v);
+                    let gjudge = |f: Judge| {
+                        let t = thumbs.iter().find(|(m, _)| *m == n)?;
+                        f(
+                            &k.points,
+                            k.thumb.as_deref()?,
+                            k.mirrored,
+                            bk,
+                            &t.1,
+                            g?.placement?,
+                        )
+                    };
+                    let guided = format!(
+                        "{},{:.4},{:.3},{:.3}",
+                        g.map_or(0, |g| g.inliers),
+                        g.map_or(0.0, |g| g.coverage),
+                        gjudge(relist::photo::aligned::agreement).unwrap_or(-9.0),
+                        gjudge(relist::photo::aligned::colour_agreement).unwrap_or(-9.0)
+                    );
                     out.push(format!(
-                        "{id},{slice},{bid},{},{},{},{:.4},{},{:.3},{:.3}",
+                        "{id},{slice},{bid},{},{},{},{:.4},{},{:.3},{:.3},{guided}",
                         u8::from(*bid == expected),
                         v.inliers,
                         v.matches,
@@ -654,7 +675,9 @@ fn verify_dump(dir: &Path) {
             out
         })
         .collect();
-    println!("listing,slice,banned,expected,inliers,matches,coverage,shown,aligned,colour");
+    println!(
+        "listing,slice,banned,expected,inliers,matches,coverage,shown,aligned,colour,g_inliers,g_coverage,g_aligned,g_colour"
+    );
     for l in lines {
         println!("{l}");
     }

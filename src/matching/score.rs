@@ -166,12 +166,18 @@ pub fn evidence(f: &Features, l: &PreparedListing, b: &PreparedBanned) -> Vec<Ev
     if let Some(g) = &f.gtin {
         out.push(Evidence::Gtin { gtin: g.clone() });
     }
-    if let Some(c) = f.photo_check.filter(|c| c.confirmed()) {
+    // The counts shown are those of the verification that confirmed the copy (the first, or
+    // the one guided by its placement).
+    if let Some((c, v)) = f
+        .photo_check
+        .as_ref()
+        .and_then(|c| Some((c, *c.confirming()?)))
+    {
         out.push(Evidence::PhotoMatch {
             photo: c.photo,
             banned_photo: c.banned_photo,
-            inliers: c.verified.inliers,
-            coverage: (c.verified.coverage * 1000.0).round() / 1000.0,
+            inliers: v.inliers,
+            coverage: (v.coverage * 1000.0).round() / 1000.0,
             mirrored: c.mirrored,
         });
     }
@@ -385,6 +391,7 @@ mod tests {
                 ..Verified::default()
             },
             judged,
+            guided: None,
         };
         let mut f = features(ModelEvidence::None, 0.0, BrandEvidence::Unknown);
         f.photo = Some((1, 3));

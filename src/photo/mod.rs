@@ -9,6 +9,7 @@ mod brief_tests;
 mod decode;
 pub mod descriptors;
 mod evidence;
+pub mod guided;
 pub mod hamming;
 mod hash;
 pub mod keypoints;

@@ -367,7 +367,7 @@ pub fn shown(query: &Keypoints, banned: &Keypoints, placement: [f32; 6]) -> u32 
 }
 
 /// Area of the convex hull of `points` (Andrew's monotone chain).
-fn hull_area(mut points: Vec<[f32; 2]>) -> f32 {
+pub(crate) fn hull_area(mut points: Vec<[f32; 2]>) -> f32 {
     points.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
     points.dedup();
     if points.len() < 3 {
