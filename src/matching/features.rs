@@ -1974,6 +1974,17 @@ mod tests {
         assert!(p.photos().pairs.is_empty());
     }
 
+    /// [`photo_record`] with the photo's aligned-check thumbnail, as ingest stores it.
+    fn thumbed_record(id: usize, img: &image::DynamicImage) -> BannedRecord {
+        let mut r = photo_record(id, img);
+        r.image_hashes.push(crate::model::ImageHashRef {
+            algo: crate::photo::THUMB.into(),
+            hash: crate::photo::aligned::banned_thumb(img).encode(),
+            photo: Some(1),
+        });
+        r
+    }
+
     /// A banned record with a photo's hashes (and its crops') and keypoints, as ingest stores
     /// them.
     fn photo_record(id: usize, img: &image::DynamicImage) -> BannedRecord {
@@ -2093,21 +2104,9 @@ mod tests {
         // Drawn banned photos, and listings showing each turned a few degrees, cropped, with a
         // caption box over it and saved at a low JPEG quality: the first verification leaves
         // some with too few consistent keypoints, or too loose a placement, for either rule.
-        use crate::model::ImageHashRef;
         use imageproc::geometric_transformations::{Border, Interpolation, rotate_about_center};
         let photo = |i: usize| crate::pipeline::photo_suite::drawn_photo(700 + i as u64, i);
-        let records: Vec<BannedRecord> = (0..12)
-            .map(|i| {
-                let mut r = photo_record(i, &photo(i));
-                let t = crate::photo::aligned::banned_thumb(&photo(i));
-                r.image_hashes.push(ImageHashRef {
-                    algo: crate::photo::THUMB.into(),
-                    hash: t.encode(),
-                    photo: Some(1),
-                });
-                r
-            })
-            .collect();
+        let records: Vec<BannedRecord> = (0..12).map(|i| thumbed_record(i, &photo(i))).collect();
         let banned: Vec<PreparedBanned> = records
             .iter()
             .map(|r| PreparedBanned::new(r.clone(), &Uniform))
@@ -2170,20 +2169,8 @@ mod tests {
         // Drawn banned photos, and a listing showing part of one of them: 65 % of each side,
         // enlarged as a seller's crop is. Some keep fewer of the banned photo's keypoints than
         // the count needs (11 of 28 and 38 shown, for two of these ten).
-        use crate::model::ImageHashRef;
         let photo = |i: usize| crate::pipeline::photo_suite::drawn_photo(900 + i as u64, i);
-        let records: Vec<BannedRecord> = (0..10)
-            .map(|i| {
-                let mut r = photo_record(i, &photo(i));
-                let t = crate::photo::aligned::banned_thumb(&photo(i));
-                r.image_hashes.push(ImageHashRef {
-                    algo: crate::photo::THUMB.into(),
-                    hash: t.encode(),
-                    photo: Some(1),
-                });
-                r
-            })
-            .collect();
+        let records: Vec<BannedRecord> = (0..10).map(|i| thumbed_record(i, &photo(i))).collect();
         let mut seen = (0, 0);
         for i in 0..records.len() {
             let p = photo(i);

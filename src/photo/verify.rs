@@ -136,6 +136,16 @@ fn matches(query: &Keypoints, banned: &Keypoints) -> Vec<Pair> {
             best_for_banned[j1] = Some((d1, qi));
         }
     }
+    pairs_of(query, banned, &best_for_banned)
+}
+
+/// The pairs of keypoints that `best_for_banned` keeps: for each banned keypoint, the listing
+/// keypoint nearest it, if any.
+fn pairs_of(
+    query: &Keypoints,
+    banned: &Keypoints,
+    best_for_banned: &[Option<(u32, usize)>],
+) -> Vec<Pair> {
     best_for_banned
         .iter()
         .enumerate()
@@ -477,19 +487,7 @@ mod tests {
                 best_for_banned[j1] = Some((d1, qi));
             }
         }
-        best_for_banned
-            .iter()
-            .enumerate()
-            .filter_map(|(bj, m)| {
-                let (_, qi) = (*m)?;
-                let (q, b) = (&query.points[qi], &banned.points[bj]);
-                Some(Pair {
-                    q: [q.x, q.y],
-                    b: [b.x, b.y],
-                    turn: b.angle - q.angle,
-                })
-            })
-            .collect()
+        pairs_of(query, banned, &best_for_banned)
     }
 
     fn same_pairs(a: &[Pair], b: &[Pair]) -> bool {
