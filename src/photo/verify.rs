@@ -9,7 +9,7 @@
 //! Written here rather than taken from a crate: the rust-cv RANSAC crates are unmaintained and
 //! bring nalgebra and a trait stack for a two-point model that is thirty lines.
 
-use super::keypoints::Keypoints;
+use super::keypoints::{Descriptor, Keypoints};
 
 /// Matches farther than this (of 256 bits) are not considered at all.
 const MAX_MATCH_DISTANCE: u32 = 64;
@@ -109,20 +109,31 @@ pub fn verify(query: &Keypoints, banned: &Keypoints) -> Verified {
 
 /// Mutual nearest neighbours that pass the ratio test, at most one per banned keypoint.
 fn matches(query: &Keypoints, banned: &Keypoints) -> Vec<Pair> {
+    matches_by(query, banned, |qd, bd, d2| {
+        // Three quarters of the bits are a lower bound of the distance: past the second best,
+        // or past every distance the match and ratio tests can tell apart, the last quarter
+        // cannot change what is kept (most pairs of unrelated descriptors stop here).
+        let part = (qd[0] ^ bd[0]).count_ones()
+            + (qd[1] ^ bd[1]).count_ones()
+            + (qd[2] ^ bd[2]).count_ones();
+        (part < d2.min(INDIFFERENT)).then(|| part + (qd[3] ^ bd[3]).count_ones())
+    })
+}
+
+/// [`matches`] with the distance given by `distance(query's, banned's, second best so far)`:
+/// `None` for a pair that cannot become the best or second best.
+fn matches_by(
+    query: &Keypoints,
+    banned: &Keypoints,
+    distance: impl Fn(&Descriptor, &Descriptor, u32) -> Option<u32>,
+) -> Vec<Pair> {
     let mut best_for_banned: Vec<Option<(u32, usize)>> = vec![None; banned.len()];
     for (qi, qd) in query.descriptors.iter().enumerate() {
         let (mut d1, mut d2, mut j1) = (u32::MAX, u32::MAX, 0);
         for (bj, bd) in banned.descriptors.iter().enumerate() {
-            // Three quarters of the bits are a lower bound of the distance: past the second
-            // best, or past every distance the match and ratio tests can tell apart, the last
-            // quarter cannot change what is kept (most pairs of unrelated descriptors stop here).
-            let part = (qd[0] ^ bd[0]).count_ones()
-                + (qd[1] ^ bd[1]).count_ones()
-                + (qd[2] ^ bd[2]).count_ones();
-            if part >= d2.min(INDIFFERENT) {
+            let Some(d) = distance(qd, bd, d2) else {
                 continue;
-            }
-            let d = part + (qd[3] ^ bd[3]).count_ones();
+            };
             if d < d1 {
                 (d2, d1, j1) = (d1, d, bj);
             } else if d < d2 {
@@ -136,16 +147,6 @@ fn matches(query: &Keypoints, banned: &Keypoints) -> Vec<Pair> {
             best_for_banned[j1] = Some((d1, qi));
         }
     }
-    pairs_of(query, banned, &best_for_banned)
-}
-
-/// The pairs of keypoints that `best_for_banned` keeps: for each banned keypoint, the listing
-/// keypoint nearest it, if any.
-fn pairs_of(
-    query: &Keypoints,
-    banned: &Keypoints,
-    best_for_banned: &[Option<(u32, usize)>],
-) -> Vec<Pair> {
     best_for_banned
         .iter()
         .enumerate()
@@ -469,25 +470,7 @@ mod tests {
     /// `matches` as it was before the partial-distance cut: every distance in full.
     fn matches_in_full(query: &Keypoints, banned: &Keypoints) -> Vec<Pair> {
         use super::super::keypoints::distance;
-        let mut best_for_banned: Vec<Option<(u32, usize)>> = vec![None; banned.len()];
-        for (qi, qd) in query.descriptors.iter().enumerate() {
-            let (mut d1, mut d2, mut j1) = (u32::MAX, u32::MAX, 0);
-            for (bj, bd) in banned.descriptors.iter().enumerate() {
-                let d = distance(qd, bd);
-                if d < d1 {
-                    (d2, d1, j1) = (d1, d, bj);
-                } else if d < d2 {
-                    d2 = d;
-                }
-            }
-            if d1 > MAX_MATCH_DISTANCE || (d2 != u32::MAX && d1 as f32 >= RATIO * d2 as f32) {
-                continue;
-            }
-            if best_for_banned[j1].is_none_or(|(d, _)| d1 < d) {
-                best_for_banned[j1] = Some((d1, qi));
-            }
-        }
-        pairs_of(query, banned, &best_for_banned)
+        matches_by(query, banned, |qd, bd, _| Some(distance(qd, bd)))
     }
 
     fn same_pairs(a: &[Pair], b: &[Pair]) -> bool {
@@ -533,14 +516,8 @@ mod tests {
             nb in 0usize..40,
             flips in 0u32..60,
         ) {
-            let mut state = seed;
-            let mut rand = move || {
-                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let mut z = state;
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                z ^ (z >> 31)
-            };
+            let mut rng = crate::pipeline::hardcases::Rng::new(seed);
+            let mut rand = move || rng.next_u64();
             let point = |i: usize| super::super::keypoints::Keypoint {
                 x: i as f32,
                 y: (i * 7 % 13) as f32,
