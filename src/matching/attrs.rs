@@ -327,7 +327,12 @@ pub fn releases_folded(folded: &str) -> Releases {
         while k < b.len() && b[k].is_ascii_alphabetic() {
             k += 1;
         }
-        let unit = std::str::from_utf8(&b[ws..k]).unwrap_or("");
+        // Letters running into digits ("3.0 v2") start another token, not a unit.
+        let unit = if b.get(k).is_some_and(u8::is_ascii_digit) {
+            ""
+        } else {
+            std::str::from_utf8(&b[ws..k]).unwrap_or("")
+        };
         let ordinal = glued_letters
             && minor.is_none()
             && matches!(unit, "st" | "nd" | "rd" | "th")
@@ -364,7 +369,7 @@ fn word_after(b: &[u8], k: usize) -> Option<&[u8]> {
     while e < b.len() && b[e].is_ascii_alphabetic() {
         e += 1;
     }
-    (e > s).then(|| &b[s..e])
+    (e > s).then_some(&b[s..e])
 }
 
 fn push_new(v: &mut Vec<Release>, r: Release) {

@@ -1652,6 +1652,18 @@ mod tests {
                 json!({"id": "L", "title": "kettle", "brand": "AquaBoil"}),
             ),
             (
+                "release_agree",
+                json!({"id": "B", "title": "The Print Shop 22 Deluxe"}),
+                json!({"id": "L", "title": "the printshop v22 deluxe"}),
+                json!({"id": "L", "title": "the printshop v23 deluxe"}),
+            ),
+            (
+                "release_conflict",
+                json!({"id": "B", "title": "iView MediaPro 2.5"}),
+                json!({"id": "L", "title": "iview mediapro 2.6"}),
+                json!({"id": "L", "title": "iview mediapro v2.5"}),
+            ),
+            (
                 "attr_agree",
                 b.clone(),
                 json!({"id": "L", "title": "kettle 1.7L"}),
