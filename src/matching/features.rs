@@ -476,6 +476,8 @@ pub struct PreparedBanned {
     /// Numbers with units in the title.
     pub attrs: Vec<(&'static str, f64)>,
     pub colours: Vec<&'static str>,
+    /// Release numbers of the title (editions, versions).
+    pub releases: attrs::Releases,
     /// Photo hashes (precomputed, or hashed at ingest), then those of the photos' crops.
     pub photos: Vec<crate::photo::PhotoHashes>,
     /// PDQ hashes of the photos.
@@ -546,6 +548,7 @@ impl PreparedBanned {
             // The title was folded once, for its keys.
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
+            releases: attrs::releases_folded(&title.folded),
             photos: {
                 let mut p = crate::photo::photos(&record.image_hashes);
                 p.extend(crate::photo::crop_photos(&record.image_hashes));
@@ -656,6 +659,7 @@ pub struct PreparedListing<'a> {
     parts: Vec<String>,
     attrs: Vec<(&'static str, f64)>,
     colours: Vec<&'static str>,
+    releases: attrs::Releases,
     /// The photos to compare, by listing photo number, and the photos that could not be used.
     photos: QueryPhotos,
     /// Tokens with digits of the title, brand and `models` field.
@@ -721,6 +725,7 @@ impl<'a> PreparedListing<'a> {
             parts: ident::part_numbers(&head.folded),
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
+            releases: attrs::releases_folded(&title.folded),
             photos,
             explicit: listing.models.iter().map(|m| ident::model_key(m)).collect(),
             model_counts: models
@@ -945,6 +950,10 @@ pub struct Features {
     pub attr_conflict: Option<&'static str>,
     /// Both titles name colours and share none.
     pub colour_conflict: bool,
+    /// A release (edition, version) one title writes is the other's, however written.
+    pub release_agree: bool,
+    /// Both titles write releases and none agrees.
+    pub release_conflict: bool,
     /// The closest photo pair: (listing photo number, distance = the larger of the dHash and
     /// pHash distances, of 64; for PDQ, its distance of 256 mapped by [`pdq_on_64`]).
     pub photo: Option<(usize, u32)>,
@@ -1175,6 +1184,7 @@ impl Features {
             })
         };
         let (attr_agree, attr_conflict) = attrs::compare(&l.attrs, &b.attrs);
+        let (release_agree, release_conflict) = attrs::compare_releases(&l.releases, &b.releases);
         let price_log_ratio = match (l.listing.price, b.price) {
             (Some(lp), Some(bp)) if lp > 0.0 && bp > 0.0 && (lp / bp).is_finite() => {
                 Some((lp / bp).ln().abs() as f32)
@@ -1206,6 +1216,8 @@ impl Features {
             colour_conflict: attrs::colour_conflict(&l.colours, &b.colours),
             attr_agree,
             attr_conflict,
+            release_agree,
+            release_conflict,
             price_gap,
             price_log_ratio,
             coverage,
@@ -1519,6 +1531,16 @@ pub const FEATURES: &[Feature] = &[
         about: "the lesser of variant_listing and variant_banned: each side writes a telling word the other does not",
         value: |f| f.variant_listing.min(f.variant_banned),
     },
+    Feature {
+        name: "release_agree",
+        about: "a release (edition, version) one title writes is the other's: \"v22\" / \"22\", \"4.0\" / \"4\"",
+        value: |f| flag(f.release_agree),
+    },
+    Feature {
+        name: "release_conflict",
+        about: "both titles write releases and none agrees",
+        value: |f| flag(f.release_conflict),
+    },
 ];
 
 /// Length of the feature vector.
@@ -1628,6 +1650,18 @@ mod tests {
                 b.clone(),
                 json!({"id": "L", "title": "kettle", "brand": "Philips"}),
                 json!({"id": "L", "title": "kettle", "brand": "AquaBoil"}),
+            ),
+            (
+                "release_agree",
+                json!({"id": "B", "title": "The Print Shop 22 Deluxe"}),
+                json!({"id": "L", "title": "the printshop v22 deluxe"}),
+                json!({"id": "L", "title": "the printshop v23 deluxe"}),
+            ),
+            (
+                "release_conflict",
+                json!({"id": "B", "title": "iView MediaPro 2.5"}),
+                json!({"id": "L", "title": "iview mediapro 2.6"}),
+                json!({"id": "L", "title": "iview mediapro v2.5"}),
             ),
             (
                 "attr_agree",

@@ -341,6 +341,8 @@ mod tests {
             margin: 0.0,
             attr_agree: false,
             attr_conflict: None,
+            release_agree: false,
+            release_conflict: false,
             price_gap: 0.0,
             price_log_ratio: None,
             colour_conflict: false,
