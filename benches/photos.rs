@@ -1053,14 +1053,10 @@ fn scale(tree: &Path, n_banned: usize, n_listings: usize) {
             let dh: Vec<[u64; 1]> = photos.pairs.iter().map(|(_, p)| [p.dhash]).collect();
             let pq: Vec<relist::photo::Pdq> = photos.pdq.iter().map(|(_, q)| *q).collect();
             let s = Instant::now();
-            std::hint::black_box(
-                snap.photo_hits(&dh, relist::engine::PHOTO_CANDIDATE_RADIUS),
-            );
+            std::hint::black_box(snap.photo_hits(&dh, relist::engine::PHOTO_CANDIDATE_RADIUS));
             t[1].push(ms(s));
             let s = Instant::now();
-            std::hint::black_box(
-                snap.pdq_hits_each(&pq, relist::matching::features::PDQ_RADIUS),
-            );
+            std::hint::black_box(snap.pdq_hits_each(&pq, relist::matching::features::PDQ_RADIUS));
             t[2].push(ms(s));
             let kp: Vec<&Keypoints> = photos.keypoints.iter().map(|k| &k.points).collect();
             let s = Instant::now();

@@ -518,7 +518,10 @@ mod tests {
         let kinds: Vec<Keypoints> = (0..3)
             .map(|id| extract(&photo(id), BANNED_KEYPOINTS).unwrap())
             .collect();
-        for (n, id) in [9000u32, 5, 77, 4096, 5, 12_345, 0, 77].into_iter().enumerate() {
+        for (n, id) in [9000u32, 5, 77, 4096, 5, 12_345, 0, 77]
+            .into_iter()
+            .enumerate()
+        {
             b.insert(id, &kinds[n % kinds.len()]);
         }
         let index = b.build();

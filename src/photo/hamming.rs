@@ -586,7 +586,10 @@ mod tests {
             }
         }
         idx.freeze();
-        assert!(idx.mih_cost(r) >= idx.live as u64, "the test is of the scan");
+        assert!(
+            idx.mih_cost(r) >= idx.live as u64,
+            "the test is of the scan"
+        );
         let q2 = flipped(&[1, 100, 200]);
         for r in [r - 1, r, r + 1] {
             let each = idx.radius_each(&[q, q2], r);
