@@ -415,30 +415,29 @@ fn corner_kinds(px: &[u8], w: usize, at: usize, len: usize, threshold: u8) -> [u
         v
     };
     let centre = load(at);
-    let (mut up_lo, mut up_hi, mut down_lo, mut down_hi) =
-        ([0u8; LANES], [0u8; LANES], [0u8; LANES], [0u8; LANES]);
-    for (k, &(dx, dy)) in CIRCLE.iter().enumerate() {
-        let ring = load((at as isize + dy as isize * w as isize + dx as isize) as usize);
-        let (up, down) = if k < 8 {
-            (&mut up_lo, &mut down_lo)
-        } else {
-            (&mut up_hi, &mut down_hi)
-        };
-        let bit = 1u8 << (k % 8);
-        for j in 0..LANES {
-            let (p, c) = (ring[j], centre[j]);
-            up[j] |= if p.saturating_sub(threshold) > c {
-                bit
-            } else {
-                0
-            };
-            down[j] |= if c.saturating_sub(threshold) > p {
-                bit
-            } else {
-                0
-            };
+    // Each half of the circle's bits, brighter and darker, over 16 pixels.
+    let half = |positions: &[(i32, i32)]| {
+        let (mut up, mut down) = ([0u8; LANES], [0u8; LANES]);
+        for (k, &(dx, dy)) in positions.iter().enumerate() {
+            let ring = load((at as isize + dy as isize * w as isize + dx as isize) as usize);
+            let bit = 1u8 << k;
+            for j in 0..LANES {
+                let (p, c) = (ring[j], centre[j]);
+                up[j] |= if p.saturating_sub(threshold) > c {
+                    bit
+                } else {
+                    0
+                };
+                down[j] |= if c.saturating_sub(threshold) > p {
+                    bit
+                } else {
+                    0
+                };
+            }
         }
-    }
+        (up, down)
+    };
+    let ((up_lo, down_lo), (up_hi, down_hi)) = (half(&CIRCLE[..8]), half(&CIRCLE[8..]));
     std::array::from_fn(|j| {
         let u = u16::from_le_bytes([up_lo[j], up_hi[j]]);
         let d = u16::from_le_bytes([down_lo[j], down_hi[j]]);
@@ -472,10 +471,11 @@ fn fast9_scores(img: &GrayImage, threshold: u8, margin: u32) -> Vec<u8> {
             kind[i..i + LANES].copy_from_slice(&corner_kinds(px, w, row + i, LANES, threshold));
             i += LANES;
         }
-        if i < n {
-            let len = n.min(LANES);
-            let kinds = corner_kinds(px, w, row + n - len, len, threshold);
-            kind[n - len..].copy_from_slice(&kinds[..len]);
+        if i < n && n >= LANES {
+            let kinds = corner_kinds(px, w, row + n - LANES, LANES, threshold);
+            kind[n - LANES..].copy_from_slice(&kinds);
+        } else if i < n {
+            kind.copy_from_slice(&corner_kinds(px, w, row, n, threshold)[..n]);
         }
         for (i, &k) in kind.iter().enumerate() {
             if k == 0 {
