@@ -128,49 +128,25 @@ fn matches_by(
     distance: impl Fn(&Descriptor, &Descriptor, u32) -> Option<u32>,
 ) -> Vec<Pair> {
     let mut best_for_banned: Vec<Option<(u32, usize)>> = vec![None; banned.len()];
-    // The query descriptor `qi`'s nearest `(d1, d2, j1)` kept or not, in query order (an
-    // earlier query descriptor keeps a banned keypoint on a tie).
-    let mut keep = |qi: usize, (d1, d2, j1): Nearest| {
+    for (qi, qd) in query.descriptors.iter().enumerate() {
+        let (mut d1, mut d2, mut j1) = (u32::MAX, u32::MAX, 0);
+        for (bj, bd) in banned.descriptors.iter().enumerate() {
+            let Some(d) = distance(qd, bd, d2) else {
+                continue;
+            };
+            if d < d1 {
+                (d2, d1, j1) = (d1, d, bj);
+            } else if d < d2 {
+                d2 = d;
+            }
+        }
         if d1 > MAX_MATCH_DISTANCE || (d2 != u32::MAX && d1 as f32 >= RATIO * d2 as f32) {
-            return;
+            continue;
         }
         if best_for_banned[j1].is_none_or(|(d, _)| d1 < d) {
             best_for_banned[j1] = Some((d1, qi));
         }
-    };
-    // Two query descriptors a pass over the banned ones: each banned descriptor is read once
-    // for both, and the two distances are independent work for the processor to overlap.
-    // Each one's nearest are found over the banned descriptors in order, as alone.
-    let mut twos = query.descriptors.chunks_exact(2);
-    for (n, two) in (&mut twos).enumerate() {
-        let (mut a, mut b) = (FAR, FAR);
-        for (bj, bd) in banned.descriptors.iter().enumerate() {
-            let d = distance(&two[0], bd, a.1);
-            nearer(&mut a, d, bj);
-            let d = distance(&two[1], bd, b.1);
-            nearer(&mut b, d, bj);
-        }
-        keep(2 * n, a);
-        keep(2 * n + 1, b);
     }
-    if let [last] = twos.remainder() {
-        let mut a = FAR;
-        for (bj, bd) in banned.descriptors.iter().enumerate() {
-            let d = distance(last, bd, a.1);
-            nearer(&mut a, d, bj);
-        }
-        keep(query.descriptors.len() - 1, a);
-    }
-    pairs_of(&best_for_banned, query, banned)
-}
-
-/// The pairs of the banned keypoints' best query keypoints (`best_for_banned`: the distance
-/// and query keypoint each kept, if any), in banned keypoint order.
-fn pairs_of(
-    best_for_banned: &[Option<(u32, usize)>],
-    query: &Keypoints,
-    banned: &Keypoints,
-) -> Vec<Pair> {
     best_for_banned
         .iter()
         .enumerate()
@@ -184,23 +160,6 @@ fn pairs_of(
             })
         })
         .collect()
-}
-
-/// A query descriptor's best and second best distances so far, and the best one's banned
-/// descriptor.
-type Nearest = (u32, u32, usize);
-/// [`Nearest`] before any distance.
-const FAR: Nearest = (u32::MAX, u32::MAX, 0);
-
-/// `near` with distance `d` (if any) to banned descriptor `bj` taken into account.
-#[inline(always)]
-fn nearer(near: &mut Nearest, d: Option<u32>, bj: usize) {
-    let Some(d) = d else { return };
-    if d < near.0 {
-        *near = (d, near.0, bj);
-    } else if d < near.1 {
-        near.1 = d;
-    }
 }
 
 /// The angle `a` brought into (-π, π].
@@ -508,29 +467,10 @@ mod tests {
         assert!(v.coverage > 0.2 && v.coverage < 0.8, "{v:?}");
     }
 
-    /// `matches` as it was before the partial-distance cut and the query descriptors taken
-    /// two at a time: one query descriptor at a time, every distance in full.
+    /// `matches` as it was before the partial-distance cut: every distance in full.
     fn matches_in_full(query: &Keypoints, banned: &Keypoints) -> Vec<Pair> {
         use super::super::keypoints::distance;
-        let mut best_for_banned: Vec<Option<(u32, usize)>> = vec![None; banned.len()];
-        for (qi, qd) in query.descriptors.iter().enumerate() {
-            let (mut d1, mut d2, mut j1) = (u32::MAX, u32::MAX, 0);
-            for (bj, bd) in banned.descriptors.iter().enumerate() {
-                let d = distance(qd, bd);
-                if d < d1 {
-                    (d2, d1, j1) = (d1, d, bj);
-                } else if d < d2 {
-                    d2 = d;
-                }
-            }
-            if d1 > MAX_MATCH_DISTANCE || (d2 != u32::MAX && d1 as f32 >= RATIO * d2 as f32) {
-                continue;
-            }
-            if best_for_banned[j1].is_none_or(|(d, _)| d1 < d) {
-                best_for_banned[j1] = Some((d1, qi));
-            }
-        }
-        pairs_of(&best_for_banned, query, banned)
+        matches_by(query, banned, |qd, bd, _| Some(distance(qd, bd)))
     }
 
     fn same_pairs(a: &[Pair], b: &[Pair]) -> bool {
