@@ -1038,6 +1038,61 @@ fn scale(tree: &Path, n_banned: usize, n_listings: usize) {
             "{name:<32} p50 {p50:>7.2}  p99 {p99:>7.2}  max {max:>7.2}   relistings found {found} of {n_real}"
         );
     }
+    if std::env::var_os("RELIST_SCALE_STAGES").is_some() {
+        // Where a check's time goes, stage by stage, one listing at a time (each stage
+        // timed alone, so a stage's rayon joins have both cores; the check overlaps them).
+        use relist::photo::QueryPhotos;
+        let ls = listings(&named, true);
+        let snap = engine.snapshot();
+        let mut t: Vec<Vec<f64>> = vec![Vec::new(); 6];
+        let ms = |s: Instant| s.elapsed().as_secs_f64() * 1e3;
+        for l in &ls {
+            let s = Instant::now();
+            let photos = QueryPhotos::of_listing(l);
+            t[0].push(ms(s));
+            let dh: Vec<[u64; 1]> = photos.pairs.iter().map(|(_, p)| [p.dhash]).collect();
+            let pq: Vec<relist::photo::Pdq> = photos.pdq.iter().map(|(_, q)| *q).collect();
+            let s = Instant::now();
+            std::hint::black_box(snap.photo_hits(&dh, relist::engine::PHOTO_CANDIDATE_RADIUS));
+            t[1].push(ms(s));
+            let s = Instant::now();
+            std::hint::black_box(snap.pdq_hits_each(&pq, relist::matching::features::PDQ_RADIUS));
+            t[2].push(ms(s));
+            let kp: Vec<&Keypoints> = photos.keypoints.iter().map(|k| &k.points).collect();
+            let s = Instant::now();
+            std::hint::black_box(snap.keypoint_hits(&kp, 64));
+            t[3].push(ms(s));
+            let s = Instant::now();
+            std::hint::black_box(
+                engine
+                    .check_with_photos(l, photos, CheckOptions::default())
+                    .unwrap(),
+            );
+            t[4].push(ms(s));
+            let s = Instant::now();
+            std::hint::black_box(engine.check(l, CheckOptions::default()).unwrap());
+            t[5].push(ms(s));
+        }
+        for (name, v) in [
+            "photo work (decode, hashes, keypoints)",
+            "dHash search (radius 12)",
+            "PDQ search (radius 48)",
+            "keypoint votes",
+            "check given the photo's hashes",
+            "whole check",
+        ]
+        .iter()
+        .zip(t.iter_mut())
+        {
+            v.sort_by(f64::total_cmp);
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            println!(
+                "stage {name:<40} p50 {:>6.2}  p90 {:>6.2}  mean {mean:>6.2} ms",
+                percentile(v, 0.5),
+                percentile(v, 0.9)
+            );
+        }
+    }
     let ls = listings(&named, true);
     let t = Instant::now();
     ls.par_iter().for_each(|l| {

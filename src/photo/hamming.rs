@@ -297,7 +297,16 @@ impl<const W: usize> HammingIndex<W> {
         for (h, owner) in self.hashes.iter().zip(&self.owners) {
             let Some(id) = *owner else { continue };
             for (q, out) in queries.iter().zip(hits.iter_mut()) {
-                let d = distance(h, q);
+                // The first two words' distance is a lower bound of the whole: past the radius,
+                // the rest cannot bring it back (at PDQ's radius, 48 of 256, nearly every
+                // unrelated hash stops here, about 64 bits apart on those two words).
+                let head = h.iter().zip(q).take(2).map(|(x, y)| (x ^ y).count_ones());
+                let part: u32 = head.sum();
+                if part > r {
+                    continue;
+                }
+                let rest = h.iter().zip(q).skip(2).map(|(x, y)| (x ^ y).count_ones());
+                let d = part + rest.sum::<u32>();
                 if d <= r {
                     out.push((id, d));
                 }
@@ -542,6 +551,51 @@ mod tests {
         assert_eq!(idx.remove(4), 1);
         assert!(idx.frozen.is_empty() && idx.tables.len() == 4);
         assert_eq!(idx.radius_mih(&[0b1], 3), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn a_scan_cut_short_on_two_words_finds_the_hashes_at_the_radius_and_no_farther() {
+        // 256-bit hashes r and r + 1 bits from the query, the bits all in the first two words,
+        // all in the last two, or spread: the scan (PDQ's radius 48 is far past what probing
+        // tables pays for) stops early only on hashes it cannot keep.
+        let q = [0x0123_4567_89AB_CDEF_u64, !0, 0xF0F0_F0F0_0F0F_0F0F, 0];
+        let flipped = |bits: &[usize]| {
+            let mut h = q;
+            for &b in bits {
+                h[b / 64] ^= 1 << (b % 64);
+            }
+            h
+        };
+        let r = 48u32;
+        let mut idx = HammingIndex::<4>::new();
+        let mut model = Vec::new();
+        let mut id = 0;
+        for d in [r - 1, r, r + 1, r + 2] {
+            let d = d as usize;
+            for bits in [
+                (0..d).collect::<Vec<_>>(),
+                (256 - d..256).collect(),
+                (0..d).map(|i| i * 5 % 256).collect(),
+                (0..d).map(|i| 60 + i).collect(),
+            ] {
+                let h = flipped(&bits);
+                assert_eq!(distance(&h, &q), d as u32);
+                idx.insert(id, h);
+                model.push((id, h));
+                id += 1;
+            }
+        }
+        idx.freeze();
+        assert!(
+            idx.mih_cost(r) >= idx.live as u64,
+            "the test is of the scan"
+        );
+        let q2 = flipped(&[1, 100, 200]);
+        for r in [r - 1, r, r + 1] {
+            let each = idx.radius_each(&[q, q2], r);
+            assert_eq!(each, vec![linear(&model, &q, r), linear(&model, &q2, r)]);
+        }
+        assert_eq!(idx.radius_each(&[q], r)[0].len(), 8);
     }
 
     #[test]

@@ -397,6 +397,54 @@ const CIRCLE: [(i32, i32); 16] = [
     (-1, -3),
 ];
 
+/// Pixels [`corner_kinds`] tests at once: a vector of bytes.
+const LANES: usize = 16;
+
+/// Which of the `len` (at most [`LANES`]) pixels from `at` on (in an image `w` wide, with room
+/// for the circle around each) are corners at `threshold`, brighter (bit 0) or darker (bit 1).
+/// Per pixel, which circle pixels are brighter than it by more than the threshold, and which
+/// darker, as 16 bits kept in bytes (the first and second half of the circle apart, so that
+/// they stay 16 pixels a vector; `p > c + t` is `p - t > c` saturated, in bytes), one circle
+/// position at a time in registers, then nine of them in a row in vector lanes: most pixels
+/// are no corner and cost no scalar work.
+#[inline(always)]
+fn corner_kinds(px: &[u8], w: usize, at: usize, len: usize, threshold: u8) -> [u8; LANES] {
+    let load = |from: usize| {
+        let mut v = [0u8; LANES];
+        v[..len].copy_from_slice(&px[from..from + len]);
+        v
+    };
+    let centre = load(at);
+    // Each half of the circle's bits, brighter and darker, over 16 pixels.
+    let half = |positions: &[(i32, i32)]| {
+        let (mut up, mut down) = ([0u8; LANES], [0u8; LANES]);
+        for (k, &(dx, dy)) in positions.iter().enumerate() {
+            let ring = load((at as isize + dy as isize * w as isize + dx as isize) as usize);
+            let bit = 1u8 << k;
+            for j in 0..LANES {
+                let (p, c) = (ring[j], centre[j]);
+                up[j] |= if p.saturating_sub(threshold) > c {
+                    bit
+                } else {
+                    0
+                };
+                down[j] |= if c.saturating_sub(threshold) > p {
+                    bit
+                } else {
+                    0
+                };
+            }
+        }
+        (up, down)
+    };
+    let ((up_lo, down_lo), (up_hi, down_hi)) = (half(&CIRCLE[..8]), half(&CIRCLE[8..]));
+    std::array::from_fn(|j| {
+        let u = u16::from_le_bytes([up_lo[j], up_hi[j]]);
+        let d = u16::from_le_bytes([down_lo[j], down_hi[j]]);
+        u8::from(nine_in_a_row(u) != 0) | u8::from(nine_in_a_row(d) != 0) << 1
+    })
+}
+
 /// FAST-9 scores of the pixels at least `margin` (≥ 3) from the edge, row-major over the whole
 /// level; 0 for a pixel that is no corner at `threshold`. A pixel is a corner at t when 9
 /// contiguous pixels of its circle are all brighter than it by more than t, or all darker; its
@@ -413,52 +461,21 @@ fn fast9_scores(img: &GrayImage, threshold: u8, margin: u32) -> Vec<u8> {
     }
     let px = img.as_raw();
     let n = w - 2 * margin;
-    // Per pixel of a row, which circle pixels are brighter than it by more than the threshold,
-    // and which darker, as 16 bits: a row at a time, one circle position at a time, a loop
-    // the compiler runs on whole vectors (`p > c + t` is `p - t > c` saturated, in bytes).
-    // The bits are kept in bytes, the first and second half of the circle apart, so that the
-    // loop stays on 16 pixels a vector (in 16-bit lanes it was half as many, widened each time).
-    let (mut up_lo, mut up_hi, mut down_lo, mut down_hi) =
-        (vec![0u8; n], vec![0u8; n], vec![0u8; n], vec![0u8; n]);
     let mut kind = vec![0u8; n];
     for y in margin..h - margin {
-        let centre = &px[y * w + margin..y * w + margin + n];
-        for m in [&mut up_lo, &mut up_hi, &mut down_lo, &mut down_hi] {
-            m.fill(0);
+        let row = y * w + margin;
+        // Whole chunks of 16 pixels, then the row's last 16 again (or the row, when shorter):
+        // a pixel's kind depends on its pixels alone, so one done twice comes out the same.
+        let mut i = 0;
+        while i + LANES <= n {
+            kind[i..i + LANES].copy_from_slice(&corner_kinds(px, w, row + i, LANES, threshold));
+            i += LANES;
         }
-        for (k, &(dx, dy)) in CIRCLE.iter().enumerate() {
-            let start =
-                (y as isize + dy as isize) as usize * w + (margin as isize + dx as isize) as usize;
-            let ring = &px[start..start + n];
-            let (up, down) = if k < 8 {
-                (&mut up_lo, &mut down_lo)
-            } else {
-                (&mut up_hi, &mut down_hi)
-            };
-            let bit = 1u8 << (k % 8);
-            for ((u, d), (&p, &c)) in up
-                .iter_mut()
-                .zip(down.iter_mut())
-                .zip(ring.iter().zip(centre))
-            {
-                *u |= if p.saturating_sub(threshold) > c {
-                    bit
-                } else {
-                    0
-                };
-                *d |= if c.saturating_sub(threshold) > p {
-                    bit
-                } else {
-                    0
-                };
-            }
-        }
-        // Which pixels are corners, brighter (bit 0) or darker (bit 1): a pass over the whole
-        // row in vector lanes, so that the pixels that are none (most) cost no scalar work.
-        let halves = up_lo.iter().zip(&up_hi).zip(down_lo.iter().zip(&down_hi));
-        for (k, ((&ul, &uh), (&dl, &dh))) in kind.iter_mut().zip(halves) {
-            let (u, d) = (u16::from_le_bytes([ul, uh]), u16::from_le_bytes([dl, dh]));
-            *k = u8::from(nine_in_a_row(u) != 0) | u8::from(nine_in_a_row(d) != 0) << 1;
+        if i < n && n >= LANES {
+            let kinds = corner_kinds(px, w, row + n - LANES, LANES, threshold);
+            kind[n - LANES..].copy_from_slice(&kinds);
+        } else if i < n {
+            kind.copy_from_slice(&corner_kinds(px, w, row, n, threshold)[..n]);
         }
         for (i, &k) in kind.iter().enumerate() {
             if k == 0 {
@@ -864,6 +881,32 @@ pub(crate) mod tests {
                 }
             }
             assert_eq!(ours, theirs, "threshold {threshold}");
+        }
+    }
+
+    #[test]
+    fn fast_scores_are_imageprocs_at_any_width() {
+        // Rows shorter than a chunk of 16, a chunk and a bit, whole chunks: the last chunk
+        // overlaps the one before it, or the row is one short chunk.
+        let mut state = 11u32;
+        for width in (7..=40).chain([47, 48, 55]) {
+            let noisy = GrayImage::from_fn(width, 12, |x, y| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let edge = if (x / 5 + y / 4) % 3 == 0 { 150 } else { 50 };
+                image::Luma([(edge + (state >> 16) % 50) as u8])
+            });
+            for threshold in [3u8, 20] {
+                let ours = fast9_scores(&noisy, threshold, 3);
+                let mut theirs = vec![0u8; ours.len()];
+                for c in imageproc::corners::corners_fast9(&noisy, threshold) {
+                    let (x, y) = (c.x, c.y);
+                    if x >= 3 && y >= 3 && x + 3 < noisy.width() && y + 3 < noisy.height() {
+                        theirs[(y * noisy.width() + x) as usize] =
+                            (c.score as u32).clamp(1, 255) as u8;
+                    }
+                }
+                assert_eq!(ours, theirs, "width {width}, threshold {threshold}");
+            }
         }
     }
 
