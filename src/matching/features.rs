@@ -207,7 +207,13 @@ impl PhotoCheck {
         hashed_close: bool,
         voted: bool,
     ) -> Option<PhotoCheck> {
-        PhotoCheck::best_with(l, b, hashed_close, voted, GUIDED_CONFIRMS)
+        PhotoCheck::best_with(
+            l,
+            b,
+            hashed_close,
+            voted,
+            GUIDED_CONFIRMS || std::env::var_os("RELIST_TMP_GUIDED").is_some(),
+        )
     }
 
     /// [`PhotoCheck::best`], with the guided verification run or not (`guided`).
@@ -247,15 +253,22 @@ impl PhotoCheck {
                         g
                     });
                 }
-                let better = best.is_none_or(|o| {
-                    (c.verified.inliers, c.judged) > (o.verified.inliers, o.judged)
-                });
-                if better {
+                if best.is_none_or(|o| c.outranks(&o)) {
                     best = Some(c);
                 }
             }
         }
         best
+    }
+
+    /// Whether this check is a better account of a listing's photos against a record's than
+    /// `other`: a confirmed copy before an unconfirmed pair, however many consistent keypoints
+    /// the latter has (a pair the aligned region or the guided verification confirms on a few
+    /// keypoints must not be hidden by another photo, or the mirror, with more chance ones);
+    /// then more consistent keypoints, then keypoints enough to judge on both photos.
+    fn outranks(&self, other: &PhotoCheck) -> bool {
+        let rank = |c: &PhotoCheck| (c.confirmed(), c.verified.inliers, c.judged);
+        rank(self) > rank(other)
     }
 
     /// The photo distance the score sees once keypoints have had their say: a confirmed copy
@@ -2063,6 +2076,29 @@ mod tests {
         assert!(check(19, 0.11, Some(ALIGNED_REFUTES)).confirmed());
         assert!(check(ALIGNED_UNREFUTED, 0.11, Some(0.1)).confirmed());
         assert!(check(60, 0.4, Some(-0.2)).confirmed());
+    }
+
+    #[test]
+    fn a_confirmed_pair_outranks_an_unconfirmed_one_with_more_keypoints() {
+        // A crop confirmed by its pixels on 12 keypoints against another photo's 17 unconfirmed.
+        let crop = verified(12, 0.2, Some(0.95), None);
+        let other = verified(17, 0.3, Some(0.5), None);
+        assert!(crop.confirmed() && !other.confirmed());
+        assert!(crop.outranks(&other) && !other.outranks(&crop));
+        // A pair only the guided verification confirms outranks one with more first-pass ones.
+        let guided = PhotoCheck {
+            guided: Some(verified(25, 0.2, Some(0.9), Some(0.9)).verified),
+            ..verified(8, 0.1, Some(0.6), None)
+        };
+        assert!(guided.confirmed() && guided.outranks(&other));
+        // Among unconfirmed (or among confirmed) pairs, more keypoints, then judged ones.
+        assert!(other.outranks(&verified(16, 0.3, Some(0.5), None)));
+        let unjudged = PhotoCheck {
+            judged: false,
+            ..other
+        };
+        assert!(other.outranks(&unjudged) && !unjudged.outranks(&other));
+        assert!(!other.outranks(&other));
     }
 
     #[test]

@@ -261,6 +261,91 @@ pub fn agreement(
     correlation(pairs, MIN_CELLS)
 }
 
+/// The listing's grey level under each banned thumbnail cell (`NaN` where the listing does
+/// not show it), as [`agreement`] samples it, and the banned thumbnail's side.
+fn grey_under(
+    query: &Keypoints,
+    query_thumb: &Thumb,
+    mirrored: bool,
+    banned: &Keypoints,
+    banned_thumb: &Thumb,
+    map: [f32; 6],
+) -> Option<Vec<f32>> {
+    let back = back_map(query, mirrored, banned, map)?;
+    let (bw, bh) = (f32::from(banned.width), f32::from(banned.height));
+    let side = banned_thumb.side as usize;
+    let mut under = vec![f32::NAN; side * side];
+    for j in 0..side {
+        for i in 0..side {
+            let (bx, by) = (
+                (i as f32 + 0.5) / side as f32 * bw,
+                (j as f32 + 0.5) / side as f32 * bh,
+            );
+            if let Some((x, y)) = back(bx, by) {
+                under[j * side + i] = query_thumb.sample(x, y);
+            }
+        }
+    }
+    Some(under)
+}
+
+/// Per block of `cells` × `cells` banned thumbnail cells (row by row), the mean absolute
+/// residual of the listing's grey levels under the placement after one brightness and contrast
+/// map (least squares over every shown cell) of the banned photo's; `NaN` for a block the
+/// listing shows less than half of. `None` without a placement or under 64 shown cells.
+pub fn block_residuals(
+    query: &Keypoints,
+    query_thumb: &Thumb,
+    mirrored: bool,
+    banned: &Keypoints,
+    banned_thumb: &Thumb,
+    map: [f32; 6],
+    cells: usize,
+) -> Option<Vec<f32>> {
+    let under = grey_under(query, query_thumb, mirrored, banned, banned_thumb, map)?;
+    let side = banned_thumb.side as usize;
+    let stored = |k: usize| f64::from(banned_thumb.cells[k]);
+    let shown: Vec<usize> = (0..side * side).filter(|&k| !under[k].is_nan()).collect();
+    if shown.len() < MIN_CELLS || cells == 0 {
+        return None;
+    }
+    let n = shown.len() as f64;
+    let (mx, my) = (
+        shown.iter().map(|&k| stored(k)).sum::<f64>() / n,
+        shown.iter().map(|&k| f64::from(under[k])).sum::<f64>() / n,
+    );
+    let (mut sxx, mut sxy) = (0f64, 0f64);
+    for &k in &shown {
+        let (x, y) = (stored(k) - mx, f64::from(under[k]) - my);
+        sxx += x * x;
+        sxy += x * y;
+    }
+    let gain = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    let blocks = side.div_ceil(cells);
+    let mut out = vec![f32::NAN; blocks * blocks];
+    for bj in 0..blocks {
+        for bi in 0..blocks {
+            let (mut sum, mut count, mut all) = (0f64, 0usize, 0usize);
+            for j in bj * cells..((bj + 1) * cells).min(side) {
+                for i in bi * cells..((bi + 1) * cells).min(side) {
+                    all += 1;
+                    let k = j * side + i;
+                    if under[k].is_nan() {
+                        continue;
+                    }
+                    let fitted = my + gain * (stored(k) - mx);
+                    sum += (f64::from(under[k]) - fitted).abs();
+                    count += 1;
+                }
+            }
+            if 2 * count >= all && count > 0 {
+                out[bj * blocks + bi] = (sum / count as f64) as f32;
+            }
+        }
+    }
+    Some(out)
+}
+
 /// Banned colour cells the listing must show whole for [`colour_agreement`] to say anything:
 /// an eighth of them.
 const MIN_CHROMA_CELLS: usize = 32;
