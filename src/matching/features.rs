@@ -106,6 +106,38 @@ fn aligned(
     (grey, colour)
 }
 
+/// Median block residual ([`crate::photo::aligned::Disagreement::median`], grey levels) from
+/// which, or strongly disagreeing blocks from which ([`GUIDED_STRONG_REFUTES`]), the pixels
+/// under a guided placement refute its confirmation: other products of the same kind that the
+/// guided pass places well differ over their labels (every pair of drawn tuning seeds 8878766,
+/// 8695238, 4805330 and 8900154 whose guided placement agreed at 0.7+ in grey and 0.55+ in
+/// colour: 25 of 29 refuted), while the copies it gains agree to the noise level outside an
+/// overlay's few blocks (17 of 18 kept there, and the one of grocery seed 3056182;
+/// benches/RESULTS.md, photo10).
+pub const GUIDED_MEDIAN_REFUTES: f32 = 10.0;
+pub const GUIDED_STRONG_REFUTES: u32 = 5;
+
+/// Whether the pixels under a guided placement `g` of banned photo `n` refute it
+/// ([`GUIDED_MEDIAN_REFUTES`], [`GUIDED_STRONG_REFUTES`]); not without thumbnails.
+fn guided_refuted(
+    q: &crate::photo::QueryKeypoints,
+    b: &PreparedBanned,
+    n: usize,
+    k: &crate::photo::keypoints::Keypoints,
+    g: &crate::photo::verify::Verified,
+) -> bool {
+    let (Some(thumb), Some((_, stored)), Some(map)) = (
+        q.thumb.as_deref(),
+        b.thumbs.iter().find(|(m, _)| *m == n),
+        g.placement,
+    ) else {
+        return false;
+    };
+    crate::photo::aligned::disagreement(&q.points, thumb, q.mirrored, k, stored, map).is_some_and(
+        |d| d.median >= GUIDED_MEDIAN_REFUTES || d.strong >= GUIDED_STRONG_REFUTES,
+    )
+}
+
 /// The photo distance (of 64) a verified copy counts as: evidence for review on its own, not
 /// the near-exact copy that blocks (a cropped or edited photo may show a variant of the line).
 pub const VERIFIED_ON_64: u32 = 5;
@@ -249,6 +281,11 @@ impl PhotoCheck {
                     c.guided = crate::photo::guided::reverify(&q.points, k, &v).map(|mut g| {
                         if g.inliers >= ALIGNED_FROM {
                             (g.aligned, g.colour) = aligned(q, b, *n, k, &g);
+                            // A guided placement that would confirm is judged block by block
+                            // as well; a refuted one keeps no agreement to confirm with.
+                            if aligned_confirms(&g) && guided_refuted(q, b, *n, k, &g) {
+                                (g.aligned, g.colour) = (None, None);
+                            }
                         }
                         g
                     });

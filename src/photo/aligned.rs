@@ -346,6 +346,58 @@ pub fn block_residuals(
     Some(out)
 }
 
+/// Banned thumbnail cells a side of the blocks [`disagreement`] judges (4: an 8 × 8 grid over a
+/// 32-cell thumbnail).
+pub const BLOCK_CELLS: usize = 4;
+/// Mean absolute residual (grey levels) from which a block disagrees strongly: at least this,
+/// and [`STRONG_OVER_MEDIAN`] times the median block's.
+const STRONG_FLOOR: f32 = 20.0;
+const STRONG_OVER_MEDIAN: f32 = 3.0;
+
+/// How the listing's pixels under a placement disagree with the banned photo's, block by
+/// block ([`block_residuals`] over [`BLOCK_CELLS`]-cell blocks).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Disagreement {
+    /// The median block's mean absolute residual: how far the listing strays everywhere.
+    pub median: f32,
+    /// Blocks that disagree strongly (at least 20 grey levels and three times the median).
+    pub strong: u32,
+}
+
+/// Where the listing disagrees with a placed banned photo once one brightness and contrast map
+/// is allowed: a copy agrees to the noise level everywhere it is not covered, so its median
+/// block is close and only an overlay's few blocks disagree strongly; a different product of
+/// the same kind differs over its label and details, moderately everywhere or strongly in many
+/// blocks, even where grey and colour edges agree overall. Arguments as [`agreement`]'s; `None`
+/// as [`block_residuals`].
+pub fn disagreement(
+    query: &Keypoints,
+    query_thumb: &Thumb,
+    mirrored: bool,
+    banned: &Keypoints,
+    banned_thumb: &Thumb,
+    map: [f32; 6],
+) -> Option<Disagreement> {
+    let blocks = block_residuals(
+        query,
+        query_thumb,
+        mirrored,
+        banned,
+        banned_thumb,
+        map,
+        BLOCK_CELLS,
+    )?;
+    let mut shown: Vec<f32> = blocks.into_iter().filter(|v| !v.is_nan()).collect();
+    if shown.is_empty() {
+        return None;
+    }
+    shown.sort_by(f32::total_cmp);
+    let median = shown[shown.len() / 2];
+    let strong_from = STRONG_FLOOR.max(STRONG_OVER_MEDIAN * median);
+    let strong = shown.iter().filter(|v| **v >= strong_from).count() as u32;
+    Some(Disagreement { median, strong })
+}
+
 /// Banned colour cells the listing must show whole for [`colour_agreement`] to say anything:
 /// an eighth of them.
 const MIN_CHROMA_CELLS: usize = 32;
