@@ -708,6 +708,60 @@ mod tests {
         assert_eq!(colour_under_identity(&grey, &banned), None);
     }
 
+    /// [`disagreement`] of `listing` with `banned` under the identity placement.
+    fn disagreement_under_identity(
+        listing: &DynamicImage,
+        banned: &DynamicImage,
+    ) -> Option<Disagreement> {
+        let k = Keypoints {
+            width: 320,
+            height: 320,
+            points: Vec::new(),
+            descriptors: Vec::new(),
+        };
+        let identity = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+        let (q, b) = (query_thumb(listing), banned_thumb(banned));
+        disagreement(&k, &q, false, &k, &b, identity)
+    }
+
+    /// [`product`] with dark lines of text across its label, two cells apart, from `first`.
+    fn labelled(first: u32) -> DynamicImage {
+        let mut img = product([200, 30, 60], [230, 230, 210], [240, 220, 40]).to_rgb8();
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            if (100..220).contains(&x) && (first..210).contains(&y) && (y - first) % 20 < 10 {
+                p.0 = [20, 20, 30];
+            }
+        }
+        DynamicImage::ImageRgb8(img)
+    }
+
+    #[test]
+    fn an_overlay_disagrees_in_a_few_blocks_and_another_label_in_many() {
+        let banned = labelled(130);
+        let same = disagreement_under_identity(&banned, &banned).unwrap();
+        assert!(same.median < 2.0 && same.strong == 0, "{same:?}");
+        // A sticker over a corner of the photo: a copy, strongly off in its few blocks only.
+        let mut sticker = banned.to_rgb8();
+        for (x, y, p) in sticker.enumerate_pixels_mut() {
+            if (220..270).contains(&x) && (240..290).contains(&y) {
+                p.0 = [250, 250, 0];
+            }
+        }
+        let d = disagreement_under_identity(&DynamicImage::ImageRgb8(sticker), &banned).unwrap();
+        assert!(d.median < 5.0 && (1..=4).contains(&d.strong), "{d:?}");
+        // Brighter and lower in contrast: one map of the grey levels, still a copy.
+        let mut dim = banned.to_rgb8();
+        for p in dim.pixels_mut() {
+            p.0 = p.0.map(|c| (f32::from(c) * 0.7 + 50.0) as u8);
+        }
+        let d = disagreement_under_identity(&DynamicImage::ImageRgb8(dim), &banned).unwrap();
+        assert!(d.median < 5.0 && d.strong == 0, "{d:?}");
+        // The same product with its text lines elsewhere: strongly off across the label.
+        let other = labelled(140);
+        let d = disagreement_under_identity(&other, &banned).unwrap();
+        assert!(d.strong >= 5, "{d:?}");
+    }
+
     #[test]
     fn a_placement_outside_the_listing_says_nothing() {
         let a = textured(5);
