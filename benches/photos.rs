@@ -677,7 +677,13 @@ fn verify_dump(dir: &Path) {
                         })
                         .map(|b| {
                             b.iter()
-                                .map(|v| if v.is_nan() { "-1".into() } else { format!("{v:.1}") })
+                                .map(|v| {
+                                    if v.is_nan() {
+                                        "-1".into()
+                                    } else {
+                                        format!("{v:.1}")
+                                    }
+                                })
                                 .collect::<Vec<String>>()
                                 .join(" ")
                         })

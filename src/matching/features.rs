@@ -133,9 +133,8 @@ fn guided_refuted(
     ) else {
         return false;
     };
-    crate::photo::aligned::disagreement(&q.points, thumb, q.mirrored, k, stored, map).is_some_and(
-        |d| d.median >= GUIDED_MEDIAN_REFUTES || d.strong >= GUIDED_STRONG_REFUTES,
-    )
+    crate::photo::aligned::disagreement(&q.points, thumb, q.mirrored, k, stored, map)
+        .is_some_and(|d| d.median >= GUIDED_MEDIAN_REFUTES || d.strong >= GUIDED_STRONG_REFUTES)
 }
 
 /// The photo distance (of 64) a verified copy counts as: evidence for review on its own, not
@@ -178,6 +177,8 @@ pub const GUIDED_FROM: u32 = 5;
 /// Whether checks run the guided verification. Off: on seven drawn seeds it caught 11 more of
 /// 3,360 edited copies but flagged 3 more of 2,800 look-alikes (near-identical products agree
 /// under a good placement as copies do; benches/RESULTS.md, photo9), against a target of 0.1 %.
+/// With the block-by-block refuter ([`GUIDED_MEDIAN_REFUTES`]) it still flagged 2 more of 6,000
+/// held-out look-alikes (photo10).
 pub const GUIDED_CONFIRMS: bool = false;
 
 /// Whether a verification's aligned-region agreements confirm a copy: grey and colour
@@ -239,13 +240,7 @@ impl PhotoCheck {
         hashed_close: bool,
         voted: bool,
     ) -> Option<PhotoCheck> {
-        PhotoCheck::best_with(
-            l,
-            b,
-            hashed_close,
-            voted,
-            GUIDED_CONFIRMS || std::env::var_os("RELIST_TMP_GUIDED").is_some(),
-        )
+        PhotoCheck::best_with(l, b, hashed_close, voted, GUIDED_CONFIRMS)
     }
 
     /// [`PhotoCheck::best`], with the guided verification run or not (`guided`).
