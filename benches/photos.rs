@@ -652,12 +652,55 @@ fn verify_dump(dir: &Path) {
                             g?.placement?,
                         )
                     };
+                    let gd = g
+                        .and_then(|g| g.placement)
+                        .map(|m| relist::photo::guided::pair_distances(&k.points, bk, &m))
+                        .unwrap_or_default();
+                    let under = |t: u32| gd.iter().filter(|d| **d <= t).count();
+                    let median = gd.get(gd.len() / 2).copied().unwrap_or(999);
+                    let gshown = g
+                        .and_then(|g| g.placement)
+                        .map_or(0, |m| relist::photo::verify::shown(&k.points, bk, m));
+                    let blocks = g
+                        .and_then(|g| g.placement)
+                        .and_then(|m| {
+                            let t = thumbs.iter().find(|(x, _)| *x == n)?;
+                            relist::photo::aligned::block_residuals(
+                                &k.points,
+                                k.thumb.as_deref()?,
+                                k.mirrored,
+                                bk,
+                                &t.1,
+                                m,
+                                4,
+                            )
+                        })
+                        .map(|b| {
+                            b.iter()
+                                .map(|v| {
+                                    if v.is_nan() {
+                                        "-1".into()
+                                    } else {
+                                        format!("{v:.1}")
+                                    }
+                                })
+                                .collect::<Vec<String>>()
+                                .join(" ")
+                        })
+                        .unwrap_or_default();
                     let guided = format!(
-                        "{},{:.4},{:.3},{:.3}",
+                        "{},{:.4},{:.3},{:.3},{},{},{},{},{},{},{},{blocks}",
                         g.map_or(0, |g| g.inliers),
                         g.map_or(0.0, |g| g.coverage),
                         gjudge(relist::photo::aligned::agreement).unwrap_or(-9.0),
-                        gjudge(relist::photo::aligned::colour_agreement).unwrap_or(-9.0)
+                        gjudge(relist::photo::aligned::colour_agreement).unwrap_or(-9.0),
+                        gd.len(),
+                        under(24),
+                        under(32),
+                        under(40),
+                        under(48),
+                        median,
+                        gshown
                     );
                     out.push(format!(
                         "{id},{slice},{bid},{},{},{},{:.4},{},{:.3},{:.3},{guided}",
@@ -676,7 +719,7 @@ fn verify_dump(dir: &Path) {
         })
         .collect();
     println!(
-        "listing,slice,banned,expected,inliers,matches,coverage,shown,aligned,colour,g_inliers,g_coverage,g_aligned,g_colour"
+        "listing,slice,banned,expected,inliers,matches,coverage,shown,aligned,colour,g_inliers,g_coverage,g_aligned,g_colour,g_pairs,g_d24,g_d32,g_d40,g_d48,g_median,g_shown,g_blocks"
     );
     for l in lines {
         println!("{l}");

@@ -106,6 +106,37 @@ fn aligned(
     (grey, colour)
 }
 
+/// Median block residual ([`crate::photo::aligned::Disagreement::median`], grey levels) from
+/// which, or strongly disagreeing blocks from which ([`GUIDED_STRONG_REFUTES`]), the pixels
+/// under a guided placement refute its confirmation: other products of the same kind that the
+/// guided pass places well differ over their labels (every pair of drawn tuning seeds 8878766,
+/// 8695238, 4805330 and 8900154 whose guided placement agreed at 0.7+ in grey and 0.55+ in
+/// colour: 25 of 29 refuted), while the copies it gains agree to the noise level outside an
+/// overlay's few blocks (17 of 18 kept there, and the one of grocery seed 3056182;
+/// benches/RESULTS.md, photo10).
+pub const GUIDED_MEDIAN_REFUTES: f32 = 10.0;
+pub const GUIDED_STRONG_REFUTES: u32 = 5;
+
+/// Whether the pixels under a guided placement `g` of banned photo `n` refute it
+/// ([`GUIDED_MEDIAN_REFUTES`], [`GUIDED_STRONG_REFUTES`]); not without thumbnails.
+fn guided_refuted(
+    q: &crate::photo::QueryKeypoints,
+    b: &PreparedBanned,
+    n: usize,
+    k: &crate::photo::keypoints::Keypoints,
+    g: &crate::photo::verify::Verified,
+) -> bool {
+    let (Some(thumb), Some((_, stored)), Some(map)) = (
+        q.thumb.as_deref(),
+        b.thumbs.iter().find(|(m, _)| *m == n),
+        g.placement,
+    ) else {
+        return false;
+    };
+    crate::photo::aligned::disagreement(&q.points, thumb, q.mirrored, k, stored, map)
+        .is_some_and(|d| d.median >= GUIDED_MEDIAN_REFUTES || d.strong >= GUIDED_STRONG_REFUTES)
+}
+
 /// The photo distance (of 64) a verified copy counts as: evidence for review on its own, not
 /// the near-exact copy that blocks (a cropped or edited photo may show a variant of the line).
 pub const VERIFIED_ON_64: u32 = 5;
@@ -146,6 +177,8 @@ pub const GUIDED_FROM: u32 = 5;
 /// Whether checks run the guided verification. Off: on seven drawn seeds it caught 11 more of
 /// 3,360 edited copies but flagged 3 more of 2,800 look-alikes (near-identical products agree
 /// under a good placement as copies do; benches/RESULTS.md, photo9), against a target of 0.1 %.
+/// With the block-by-block refuter ([`GUIDED_MEDIAN_REFUTES`]) it still flagged 2 more of 6,000
+/// held-out look-alikes (photo10).
 pub const GUIDED_CONFIRMS: bool = false;
 
 /// Whether a verification's aligned-region agreements confirm a copy: grey and colour
@@ -243,19 +276,31 @@ impl PhotoCheck {
                     c.guided = crate::photo::guided::reverify(&q.points, k, &v).map(|mut g| {
                         if g.inliers >= ALIGNED_FROM {
                             (g.aligned, g.colour) = aligned(q, b, *n, k, &g);
+                            // A guided placement that would confirm is judged block by block
+                            // as well; a refuted one keeps no agreement to confirm with.
+                            if aligned_confirms(&g) && guided_refuted(q, b, *n, k, &g) {
+                                (g.aligned, g.colour) = (None, None);
+                            }
                         }
                         g
                     });
                 }
-                let better = best.is_none_or(|o| {
-                    (c.verified.inliers, c.judged) > (o.verified.inliers, o.judged)
-                });
-                if better {
+                if best.is_none_or(|o| c.outranks(&o)) {
                     best = Some(c);
                 }
             }
         }
         best
+    }
+
+    /// Whether this check is a better account of a listing's photos against a record's than
+    /// `other`: a confirmed copy before an unconfirmed pair, however many consistent keypoints
+    /// the latter has (a pair the aligned region or the guided verification confirms on a few
+    /// keypoints must not be hidden by another photo, or the mirror, with more chance ones);
+    /// then more consistent keypoints, then keypoints enough to judge on both photos.
+    fn outranks(&self, other: &PhotoCheck) -> bool {
+        let rank = |c: &PhotoCheck| (c.confirmed(), c.verified.inliers, c.judged);
+        rank(self) > rank(other)
     }
 
     /// The photo distance the score sees once keypoints have had their say: a confirmed copy
@@ -2097,6 +2142,29 @@ mod tests {
         assert!(check(19, 0.11, Some(ALIGNED_REFUTES)).confirmed());
         assert!(check(ALIGNED_UNREFUTED, 0.11, Some(0.1)).confirmed());
         assert!(check(60, 0.4, Some(-0.2)).confirmed());
+    }
+
+    #[test]
+    fn a_confirmed_pair_outranks_an_unconfirmed_one_with_more_keypoints() {
+        // A crop confirmed by its pixels on 12 keypoints against another photo's 17 unconfirmed.
+        let crop = verified(12, 0.2, Some(0.95), None);
+        let other = verified(17, 0.3, Some(0.5), None);
+        assert!(crop.confirmed() && !other.confirmed());
+        assert!(crop.outranks(&other) && !other.outranks(&crop));
+        // A pair only the guided verification confirms outranks one with more first-pass ones.
+        let guided = PhotoCheck {
+            guided: Some(verified(25, 0.2, Some(0.9), Some(0.9)).verified),
+            ..verified(8, 0.1, Some(0.6), None)
+        };
+        assert!(guided.confirmed() && guided.outranks(&other));
+        // Among unconfirmed (or among confirmed) pairs, more keypoints, then judged ones.
+        assert!(other.outranks(&verified(16, 0.3, Some(0.5), None)));
+        let unjudged = PhotoCheck {
+            judged: false,
+            ..other
+        };
+        assert!(other.outranks(&unjudged) && !unjudged.outranks(&other));
+        assert!(!other.outranks(&other));
     }
 
     #[test]

@@ -261,6 +261,143 @@ pub fn agreement(
     correlation(pairs, MIN_CELLS)
 }
 
+/// The listing's grey level under each banned thumbnail cell (`NaN` where the listing does
+/// not show it), as [`agreement`] samples it, and the banned thumbnail's side.
+fn grey_under(
+    query: &Keypoints,
+    query_thumb: &Thumb,
+    mirrored: bool,
+    banned: &Keypoints,
+    banned_thumb: &Thumb,
+    map: [f32; 6],
+) -> Option<Vec<f32>> {
+    let back = back_map(query, mirrored, banned, map)?;
+    let (bw, bh) = (f32::from(banned.width), f32::from(banned.height));
+    let side = banned_thumb.side as usize;
+    let mut under = vec![f32::NAN; side * side];
+    for j in 0..side {
+        for i in 0..side {
+            let (bx, by) = (
+                (i as f32 + 0.5) / side as f32 * bw,
+                (j as f32 + 0.5) / side as f32 * bh,
+            );
+            if let Some((x, y)) = back(bx, by) {
+                under[j * side + i] = query_thumb.sample(x, y);
+            }
+        }
+    }
+    Some(under)
+}
+
+/// Per block of `cells` × `cells` banned thumbnail cells (row by row), the mean absolute
+/// residual of the listing's grey levels under the placement after one brightness and contrast
+/// map (least squares over every shown cell) of the banned photo's; `NaN` for a block the
+/// listing shows less than half of. `None` without a placement or under 64 shown cells.
+pub fn block_residuals(
+    query: &Keypoints,
+    query_thumb: &Thumb,
+    mirrored: bool,
+    banned: &Keypoints,
+    banned_thumb: &Thumb,
+    map: [f32; 6],
+    cells: usize,
+) -> Option<Vec<f32>> {
+    let under = grey_under(query, query_thumb, mirrored, banned, banned_thumb, map)?;
+    let side = banned_thumb.side as usize;
+    let stored = |k: usize| f64::from(banned_thumb.cells[k]);
+    let shown: Vec<usize> = (0..side * side).filter(|&k| !under[k].is_nan()).collect();
+    if shown.len() < MIN_CELLS || cells == 0 {
+        return None;
+    }
+    let n = shown.len() as f64;
+    let (mx, my) = (
+        shown.iter().map(|&k| stored(k)).sum::<f64>() / n,
+        shown.iter().map(|&k| f64::from(under[k])).sum::<f64>() / n,
+    );
+    let (mut sxx, mut sxy) = (0f64, 0f64);
+    for &k in &shown {
+        let (x, y) = (stored(k) - mx, f64::from(under[k]) - my);
+        sxx += x * x;
+        sxy += x * y;
+    }
+    let gain = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    let blocks = side.div_ceil(cells);
+    let mut out = vec![f32::NAN; blocks * blocks];
+    for bj in 0..blocks {
+        for bi in 0..blocks {
+            let (mut sum, mut count, mut all) = (0f64, 0usize, 0usize);
+            for j in bj * cells..((bj + 1) * cells).min(side) {
+                for i in bi * cells..((bi + 1) * cells).min(side) {
+                    all += 1;
+                    let k = j * side + i;
+                    if under[k].is_nan() {
+                        continue;
+                    }
+                    let fitted = my + gain * (stored(k) - mx);
+                    sum += (f64::from(under[k]) - fitted).abs();
+                    count += 1;
+                }
+            }
+            if 2 * count >= all && count > 0 {
+                out[bj * blocks + bi] = (sum / count as f64) as f32;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Banned thumbnail cells a side of the blocks [`disagreement`] judges (4: an 8 × 8 grid over a
+/// 32-cell thumbnail).
+pub const BLOCK_CELLS: usize = 4;
+/// Mean absolute residual (grey levels) from which a block disagrees strongly: at least this,
+/// and [`STRONG_OVER_MEDIAN`] times the median block's.
+const STRONG_FLOOR: f32 = 20.0;
+const STRONG_OVER_MEDIAN: f32 = 3.0;
+
+/// How the listing's pixels under a placement disagree with the banned photo's, block by
+/// block ([`block_residuals`] over [`BLOCK_CELLS`]-cell blocks).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Disagreement {
+    /// The median block's mean absolute residual: how far the listing strays everywhere.
+    pub median: f32,
+    /// Blocks that disagree strongly (at least 20 grey levels and three times the median).
+    pub strong: u32,
+}
+
+/// Where the listing disagrees with a placed banned photo once one brightness and contrast map
+/// is allowed: a copy agrees to the noise level everywhere it is not covered, so its median
+/// block is close and only an overlay's few blocks disagree strongly; a different product of
+/// the same kind differs over its label and details, moderately everywhere or strongly in many
+/// blocks, even where grey and colour edges agree overall. Arguments as [`agreement`]'s; `None`
+/// as [`block_residuals`].
+pub fn disagreement(
+    query: &Keypoints,
+    query_thumb: &Thumb,
+    mirrored: bool,
+    banned: &Keypoints,
+    banned_thumb: &Thumb,
+    map: [f32; 6],
+) -> Option<Disagreement> {
+    let blocks = block_residuals(
+        query,
+        query_thumb,
+        mirrored,
+        banned,
+        banned_thumb,
+        map,
+        BLOCK_CELLS,
+    )?;
+    let mut shown: Vec<f32> = blocks.into_iter().filter(|v| !v.is_nan()).collect();
+    if shown.is_empty() {
+        return None;
+    }
+    shown.sort_by(f32::total_cmp);
+    let median = shown[shown.len() / 2];
+    let strong_from = STRONG_FLOOR.max(STRONG_OVER_MEDIAN * median);
+    let strong = shown.iter().filter(|v| **v >= strong_from).count() as u32;
+    Some(Disagreement { median, strong })
+}
+
 /// Banned colour cells the listing must show whole for [`colour_agreement`] to say anything:
 /// an eighth of them.
 const MIN_CHROMA_CELLS: usize = 32;
@@ -569,6 +706,60 @@ mod tests {
         // A grey copy has no colour to agree on: no answer rather than a refusal.
         let grey = DynamicImage::ImageLuma8(banned.to_luma8());
         assert_eq!(colour_under_identity(&grey, &banned), None);
+    }
+
+    /// [`disagreement`] of `listing` with `banned` under the identity placement.
+    fn disagreement_under_identity(
+        listing: &DynamicImage,
+        banned: &DynamicImage,
+    ) -> Option<Disagreement> {
+        let k = Keypoints {
+            width: 320,
+            height: 320,
+            points: Vec::new(),
+            descriptors: Vec::new(),
+        };
+        let identity = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+        let (q, b) = (query_thumb(listing), banned_thumb(banned));
+        disagreement(&k, &q, false, &k, &b, identity)
+    }
+
+    /// [`product`] with dark lines of text across its label, two cells apart, from `first`.
+    fn labelled(first: u32) -> DynamicImage {
+        let mut img = product([200, 30, 60], [230, 230, 210], [240, 220, 40]).to_rgb8();
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            if (100..220).contains(&x) && (first..210).contains(&y) && (y - first) % 20 < 10 {
+                p.0 = [20, 20, 30];
+            }
+        }
+        DynamicImage::ImageRgb8(img)
+    }
+
+    #[test]
+    fn an_overlay_disagrees_in_a_few_blocks_and_another_label_in_many() {
+        let banned = labelled(130);
+        let same = disagreement_under_identity(&banned, &banned).unwrap();
+        assert!(same.median < 2.0 && same.strong == 0, "{same:?}");
+        // A sticker over a corner of the photo: a copy, strongly off in its few blocks only.
+        let mut sticker = banned.to_rgb8();
+        for (x, y, p) in sticker.enumerate_pixels_mut() {
+            if (220..270).contains(&x) && (240..290).contains(&y) {
+                p.0 = [250, 250, 0];
+            }
+        }
+        let d = disagreement_under_identity(&DynamicImage::ImageRgb8(sticker), &banned).unwrap();
+        assert!(d.median < 5.0 && (1..=4).contains(&d.strong), "{d:?}");
+        // Brighter and lower in contrast: one map of the grey levels, still a copy.
+        let mut dim = banned.to_rgb8();
+        for p in dim.pixels_mut() {
+            p.0 = p.0.map(|c| (f32::from(c) * 0.7 + 50.0) as u8);
+        }
+        let d = disagreement_under_identity(&DynamicImage::ImageRgb8(dim), &banned).unwrap();
+        assert!(d.median < 5.0 && d.strong == 0, "{d:?}");
+        // The same product with its text lines elsewhere: strongly off across the label.
+        let other = labelled(140);
+        let d = disagreement_under_identity(&other, &banned).unwrap();
+        assert!(d.strong >= 5, "{d:?}");
     }
 
     #[test]

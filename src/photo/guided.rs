@@ -110,6 +110,17 @@ pub fn reverify(query: &Keypoints, banned: &Keypoints, first: &Verified) -> Opti
     })
 }
 
+/// Descriptor distances (of 256 bits) of the guided pairs that `placement` keeps (as
+/// [`reverify`]'s final round finds them), sorted.
+pub fn pair_distances(query: &Keypoints, banned: &Keypoints, placement: &[f32; 6]) -> Vec<u32> {
+    let mut d: Vec<u32> = guided_pairs(query, banned, placement, TOLERANCE)
+        .into_iter()
+        .map(|(qi, bj)| distance(&query.descriptors[qi], &banned.descriptors[bj]))
+        .collect();
+    d.sort_unstable();
+    d
+}
+
 /// For each banned keypoint, the listing keypoint the placement `map` puts within `radius` of
 /// it with the closest descriptor (within [`MAX_DISTANCE`], its orientation turned as the
 /// placement turns), each listing keypoint used once: `(listing, banned)` indexes.
