@@ -5,6 +5,11 @@ use crate::text::normalize::{TextKeys, is_cjk};
 
 /// Whether two tokens are the same word up to a typo: equal, or one edit apart when both have
 /// at least five characters (shorter words differ by one letter too often: "bag"/"bat").
+///
+/// The equality and the cheap rejections are inlined into the callers' loops (over every
+/// word pair of every candidate, where almost every pair ends there); the typo test is out of
+/// line.
+#[inline]
 pub fn token_close(a: &str, b: &str) -> bool {
     if a == b {
         return true;
@@ -20,6 +25,14 @@ pub fn token_close(a: &str, b: &str) -> bool {
     {
         return false;
     }
+    typo_close(a, b)
+}
+
+/// [`token_close`] of two unequal words of at least five bytes each, at most four apart in
+/// length, sharing their first or last byte.
+#[inline(never)]
+fn typo_close(a: &str, b: &str) -> bool {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
     let ascii = a.is_ascii() && b.is_ascii();
     if ascii && x.len().abs_diff(y.len()) > 1 {
         return false;
