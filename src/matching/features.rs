@@ -807,6 +807,9 @@ impl<'a> PreparedListing<'a> {
 pub struct ListingCodes {
     ids: Vec<ModelToken>,
     specs: Vec<ModelToken>,
+    /// The leet key of each of `ids` as written: what a code that may be leetspeak for a
+    /// banned word is compared by, the same for every candidate.
+    leets: Vec<String>,
 }
 
 impl ListingCodes {
@@ -826,6 +829,7 @@ impl ListingCodes {
                 !explicit && (learned(&m.key, &m.raw) || *count >= COMMON_ID || joined_attribute);
             if !attribute {
                 out.ids.push(m.clone());
+                out.leets.push(leet_key(&m.raw));
             } else if m.primary {
                 out.specs.push(m.clone());
             }
@@ -873,11 +877,16 @@ fn brand_evidence(l: &PreparedListing, b: &PreparedBanned) -> BrandEvidence {
     }
     // A typo'd brand inside the title, possibly split in two words ("volt maks").
     let toks = &l.head.tokens;
+    let mut glued = String::new();
     let close = toks.iter().any(|t| token_close(t, bk))
         || toks.windows(2).any(|w| {
             // Only pairs of a length one typo away are worth gluing together.
-            (w[0].len() + w[1].len()).abs_diff(bk.len()) <= 4
-                && token_close(&format!("{}{}", w[0], w[1]), bk)
+            (w[0].len() + w[1].len()).abs_diff(bk.len()) <= 4 && {
+                glued.clear();
+                glued.push_str(&w[0]);
+                glued.push_str(&w[1]);
+                token_close(&glued, bk)
+            }
         });
     if close {
         return BrandEvidence::Match(0.8);
@@ -1023,7 +1032,7 @@ impl Features {
         // The listing's side was split once per listing ([`ListingCodes`]); index counts
         // were looked up when each side was prepared.
         let learned = |key: &str, raw: &str| roles.is_attribute(key, raw);
-        let mut l_ids = codes.ids.clone();
+        let mut l_ids = std::borrow::Cow::Borrowed(&codes.ids[..]);
         let l_specs = &codes.specs;
         let (mut b_ids, mut b_specs) = (Vec::new(), Vec::new());
         for ((raw, key), count) in b.models.iter().zip(&b.model_counts) {
@@ -1077,11 +1086,13 @@ impl Features {
         {
             // "V0ltM4x" or "P0w3r" look like model numbers but are leetspeak for words of
             // the banned record: they must not count as another model.
-            l_ids.retain(|m| {
-                let k = leet_key(&m.raw);
-                b.brand_key.as_ref() != Some(&k)
-                    && !b.side.tokens.iter().any(|t| token_close(t, &k))
-            });
+            l_ids = (l_ids.iter().zip(&codes.leets))
+                .filter(|(_, k)| {
+                    b.brand_key.as_ref() != Some(*k)
+                        && !b.side.tokens.iter().any(|t| token_close(t, k))
+                })
+                .map(|(m, _)| m.clone())
+                .collect();
             model = ident::compare_models(&l_ids, &b_ids, same_brand);
         }
         let count_of = |key: &str| {
