@@ -11,7 +11,7 @@ use crate::model::{BannedRecord, Listing};
 use crate::photo::QueryPhotos;
 use crate::text::ident::{self, ModelEvidence, ModelToken};
 use crate::text::normalize::{TextKeys, leet_key};
-use crate::text::{gram_overlap, token_close, weighted_coverage};
+use crate::text::{gram_overlap, token_close, weighted_coverage_coloured};
 
 /// Rarity of a word among the banned records (inverse document frequency). Shared by the
 /// threads that judge one listing's candidates side by side, hence `Sync`.
@@ -490,6 +490,9 @@ pub struct PreparedBanned {
     pub price: Option<f64>,
     /// Tokens with digits of the title, brand and models.
     pub surface: Surface,
+    /// Colours named by `words` and by `side.plain` ([`crate::text::colours_of`]).
+    pub word_colours: Vec<(usize, &'static str)>,
+    pub side_colours: Vec<(usize, &'static str)>,
 }
 
 /// A banned record's title, brand and models in one text: what a listing's words are looked
@@ -543,6 +546,8 @@ impl PreparedBanned {
         }
         let weights = keys.iter().map(|k| rarity.idf(k)).collect();
         PreparedBanned {
+            word_colours: crate::text::colours_of(&words),
+            side_colours: crate::text::colours_of(&side.plain),
             // The title was folded once, for its keys.
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
@@ -660,6 +665,9 @@ pub struct PreparedListing<'a> {
     photos: QueryPhotos,
     /// Tokens with digits of the title, brand and `models` field.
     surface: Surface,
+    /// Colours named by `words` and by `head.plain` ([`crate::text::colours_of`]).
+    word_colours: Vec<(usize, &'static str)>,
+    head_colours: Vec<(usize, &'static str)>,
 }
 
 impl<'a> PreparedListing<'a> {
@@ -717,6 +725,8 @@ impl<'a> PreparedListing<'a> {
             ),
         );
         PreparedListing {
+            word_colours: crate::text::colours_of(&words),
+            head_colours: crate::text::colours_of(&head.plain),
             surface,
             parts: ident::part_numbers(&head.folded),
             attrs: attrs::extract_folded(&title.folded),
@@ -1000,8 +1010,22 @@ impl Features {
         roles: &Roles,
         voted: bool,
     ) -> Features {
-        let (coverage, matched) = weighted_coverage(&b.words, &b.keys, &b.weights, &l.head);
-        let (precision, _) = weighted_coverage(&l.words, &l.keys, &l.weights, &b.side);
+        let (coverage, matched) = weighted_coverage_coloured(
+            &b.words,
+            &b.keys,
+            &b.weights,
+            &b.word_colours,
+            &l.head,
+            &l.head_colours,
+        );
+        let (precision, _) = weighted_coverage_coloured(
+            &l.words,
+            &l.keys,
+            &l.weights,
+            &l.word_colours,
+            &b.side,
+            &b.side_colours,
+        );
         let (grams, gram_jaccard) = gram_overlap(&b.title.grams, &l.head.grams);
         let surface = l.surface.compare(&b.surface);
         // A barcode many banned records share (a placeholder, a shop's dummy code) names none.
