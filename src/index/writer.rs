@@ -33,12 +33,6 @@ const WRITER_HEAP: usize = 64 << 20;
 /// What messages name an in-memory index by, where they would name a directory.
 const IN_MEMORY: &str = "(in-memory index)";
 
-/// Decompressed blocks of stored records the reader keeps (tantivy blocks of 16 KB: at most
-/// 32 MB). A record is read once, when first prepared, but its block holds dozens of others
-/// met soon after in no order; with tantivy's 100 a sweep of 100k banned records decompressed
-/// a block for nearly every record (a third of preparing one).
-const STORE_CACHE_BLOCKS: usize = 2048;
-
 fn text_dir(dir: &Path) -> PathBuf {
     dir.join("text")
 }
@@ -92,7 +86,6 @@ impl Store {
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
-            .doc_store_cache_num_blocks(STORE_CACHE_BLOCKS)
             .try_into()
             .map_err(|e| Error::index(name, e))?;
         Ok(Store {
