@@ -123,9 +123,9 @@ pub fn weighted_coverage_coloured(
 ) -> (f32, Vec<bool>) {
     coverage_by(plain, weights, |i| {
         covers_or(&plain[i], &keys[i], dst, || {
-            colours.iter().any(|&(j, c)| {
-                j == i && dst_colours.iter().any(|&(_, d)| d == c)
-            })
+            colours
+                .iter()
+                .any(|&(j, c)| j == i && dst_colours.iter().any(|&(_, d)| d == c))
         })
     })
 }
@@ -304,10 +304,42 @@ mod tests {
     /// Words of every kind `covers` tells apart: colours in several languages, typos, digits,
     /// CJK, leetspeak, words glued together.
     const WORDS: &[&str] = &[
-        "black", "zwart", "Schwarz", "noir", "white", "wit", "weiss", "blue", "navy", "red",
-        "rot", "grey", "gray", "heater", "haeter", "heatr", "charger", "chagrer", "V0ltMax",
-        "voltmax", "volt", "max", "power", "bank", "20000mAh", "10000mAh", "KDL", "40V4100",
-        "kdl40v4100", "아기", "욕조", "아기욕조", "bag", "bat", "Bläck", "über",
+        "black",
+        "zwart",
+        "Schwarz",
+        "noir",
+        "white",
+        "wit",
+        "weiss",
+        "blue",
+        "navy",
+        "red",
+        "rot",
+        "grey",
+        "gray",
+        "heater",
+        "haeter",
+        "heatr",
+        "charger",
+        "chagrer",
+        "V0ltMax",
+        "voltmax",
+        "volt",
+        "max",
+        "power",
+        "bank",
+        "20000mAh",
+        "10000mAh",
+        "KDL",
+        "40V4100",
+        "kdl40v4100",
+        "아기",
+        "욕조",
+        "아기욕조",
+        "bag",
+        "bat",
+        "Bläck",
+        "über",
     ];
 
     /// `token_close` as it was written before its cheap rejections were inlined.
