@@ -11,7 +11,7 @@ use crate::model::{BannedRecord, Listing};
 use crate::photo::QueryPhotos;
 use crate::text::ident::{self, ModelEvidence, ModelToken};
 use crate::text::normalize::{TextKeys, leet_key};
-use crate::text::{gram_overlap, token_close, weighted_coverage};
+use crate::text::{gram_overlap, token_close, weighted_coverage_coloured};
 
 /// Rarity of a word among the banned records (inverse document frequency). Shared by the
 /// threads that judge one listing's candidates side by side, hence `Sync`.
@@ -537,6 +537,9 @@ pub struct PreparedBanned {
     pub price: Option<f64>,
     /// Tokens with digits of the title, brand and models.
     pub surface: Surface,
+    /// Colours named by `words` and by `side.plain` ([`crate::text::colours_of`]).
+    pub word_colours: Vec<(usize, &'static str)>,
+    pub side_colours: Vec<(usize, &'static str)>,
 }
 
 /// A banned record's title, brand and models in one text: what a listing's words are looked
@@ -590,6 +593,8 @@ impl PreparedBanned {
         }
         let weights = keys.iter().map(|k| rarity.idf(k)).collect();
         PreparedBanned {
+            word_colours: crate::text::colours_of(&words),
+            side_colours: crate::text::colours_of(&side.plain),
             // The title was folded once, for its keys.
             attrs: attrs::extract_folded(&title.folded),
             colours: attrs::colours_folded(&title.folded),
@@ -709,6 +714,9 @@ pub struct PreparedListing<'a> {
     photos: QueryPhotos,
     /// Tokens with digits of the title, brand and `models` field.
     surface: Surface,
+    /// Colours named by `words` and by `head.plain` ([`crate::text::colours_of`]).
+    word_colours: Vec<(usize, &'static str)>,
+    head_colours: Vec<(usize, &'static str)>,
 }
 
 impl<'a> PreparedListing<'a> {
@@ -766,6 +774,8 @@ impl<'a> PreparedListing<'a> {
             ),
         );
         PreparedListing {
+            word_colours: crate::text::colours_of(&words),
+            head_colours: crate::text::colours_of(&head.plain),
             surface,
             parts: ident::part_numbers(&head.folded),
             attrs: attrs::extract_folded(&title.folded),
@@ -857,6 +867,9 @@ impl<'a> PreparedListing<'a> {
 pub struct ListingCodes {
     ids: Vec<ModelToken>,
     specs: Vec<ModelToken>,
+    /// The leet key of each of `ids` as written: what a code that may be leetspeak for a
+    /// banned word is compared by, the same for every candidate.
+    leets: Vec<String>,
 }
 
 impl ListingCodes {
@@ -876,6 +889,7 @@ impl ListingCodes {
                 !explicit && (learned(&m.key, &m.raw) || *count >= COMMON_ID || joined_attribute);
             if !attribute {
                 out.ids.push(m.clone());
+                out.leets.push(leet_key(&m.raw));
             } else if m.primary {
                 out.specs.push(m.clone());
             }
@@ -923,11 +937,16 @@ fn brand_evidence(l: &PreparedListing, b: &PreparedBanned) -> BrandEvidence {
     }
     // A typo'd brand inside the title, possibly split in two words ("volt maks").
     let toks = &l.head.tokens;
+    let mut glued = String::new();
     let close = toks.iter().any(|t| token_close(t, bk))
         || toks.windows(2).any(|w| {
             // Only pairs of a length one typo away are worth gluing together.
-            (w[0].len() + w[1].len()).abs_diff(bk.len()) <= 4
-                && token_close(&format!("{}{}", w[0], w[1]), bk)
+            (w[0].len() + w[1].len()).abs_diff(bk.len()) <= 4 && {
+                glued.clear();
+                glued.push_str(&w[0]);
+                glued.push_str(&w[1]);
+                token_close(&glued, bk)
+            }
         });
     if close {
         return BrandEvidence::Match(0.8);
@@ -1045,8 +1064,22 @@ impl Features {
         roles: &Roles,
         voted: bool,
     ) -> Features {
-        let (coverage, matched) = weighted_coverage(&b.words, &b.keys, &b.weights, &l.head);
-        let (precision, _) = weighted_coverage(&l.words, &l.keys, &l.weights, &b.side);
+        let (coverage, matched) = weighted_coverage_coloured(
+            &b.words,
+            &b.keys,
+            &b.weights,
+            &b.word_colours,
+            &l.head,
+            &l.head_colours,
+        );
+        let (precision, _) = weighted_coverage_coloured(
+            &l.words,
+            &l.keys,
+            &l.weights,
+            &l.word_colours,
+            &b.side,
+            &b.side_colours,
+        );
         let (grams, gram_jaccard) = gram_overlap(&b.title.grams, &l.head.grams);
         let surface = l.surface.compare(&b.surface);
         // A barcode many banned records share (a placeholder, a shop's dummy code) names none.
@@ -1077,7 +1110,7 @@ impl Features {
         // The listing's side was split once per listing ([`ListingCodes`]); index counts
         // were looked up when each side was prepared.
         let learned = |key: &str, raw: &str| roles.is_attribute(key, raw);
-        let mut l_ids = codes.ids.clone();
+        let mut l_ids = std::borrow::Cow::Borrowed(&codes.ids[..]);
         let l_specs = &codes.specs;
         let (mut b_ids, mut b_specs) = (Vec::new(), Vec::new());
         for ((raw, key), count) in b.models.iter().zip(&b.model_counts) {
@@ -1131,11 +1164,13 @@ impl Features {
         {
             // "V0ltM4x" or "P0w3r" look like model numbers but are leetspeak for words of
             // the banned record: they must not count as another model.
-            l_ids.retain(|m| {
-                let k = leet_key(&m.raw);
-                b.brand_key.as_ref() != Some(&k)
-                    && !b.side.tokens.iter().any(|t| token_close(t, &k))
-            });
+            l_ids = (l_ids.iter().zip(&codes.leets))
+                .filter(|(_, k)| {
+                    b.brand_key.as_ref() != Some(*k)
+                        && !b.side.tokens.iter().any(|t| token_close(t, k))
+                })
+                .map(|(m, _)| m.clone())
+                .collect();
             model = ident::compare_models(&l_ids, &b_ids, same_brand);
         }
         let count_of = |key: &str| {

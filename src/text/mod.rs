@@ -8,4 +8,7 @@ pub mod lexicon;
 pub mod normalize;
 mod similarity;
 
-pub use similarity::{covers, gram_containment, gram_overlap, token_close, weighted_coverage};
+pub use similarity::{
+    colours_of, covers, gram_containment, gram_overlap, token_close, weighted_coverage,
+    weighted_coverage_coloured,
+};

@@ -1,10 +1,16 @@
 //! Token-set and n-gram similarities. Token comparison tolerates one typo (optimal string
 //! alignment distance, so a swap of neighbours counts once) in words long enough to carry it.
 
+use crate::text::lexicon::colour;
 use crate::text::normalize::{TextKeys, is_cjk};
 
 /// Whether two tokens are the same word up to a typo: equal, or one edit apart when both have
 /// at least five characters (shorter words differ by one letter too often: "bag"/"bat").
+///
+/// The equality and the cheap rejections are inlined into the callers' loops (over every
+/// word pair of every candidate, where almost every pair ends there); the typo test is out of
+/// line.
+#[inline]
 pub fn token_close(a: &str, b: &str) -> bool {
     if a == b {
         return true;
@@ -20,6 +26,14 @@ pub fn token_close(a: &str, b: &str) -> bool {
     {
         return false;
     }
+    typo_close(a, b)
+}
+
+/// [`token_close`] of two unequal words of at least five bytes each, at most four apart in
+/// length, sharing their first or last byte.
+#[inline(never)]
+fn typo_close(a: &str, b: &str) -> bool {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
     let ascii = a.is_ascii() && b.is_ascii();
     if ascii && x.len().abs_diff(y.len()) > 1 {
         return false;
@@ -65,6 +79,14 @@ fn within_one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
 /// spaces); other words match by leet key, up to a typo, or glued inside a longer word; a colour
 /// word matches the same colour in another language.
 pub fn covers(plain: &str, key: &str, dst: &TextKeys) -> bool {
+    covers_or(plain, key, dst, || {
+        colour(plain).is_some_and(|c| dst.plain.iter().any(|d| colour(d) == Some(c)))
+    })
+}
+
+/// [`covers`], with `same_colour` saying whether `dst` names the colour `plain` names (asked
+/// last, and only of words without digits or CJK).
+fn covers_or(plain: &str, key: &str, dst: &TextKeys, same_colour: impl FnOnce() -> bool) -> bool {
     if plain.bytes().any(|b| b.is_ascii_digit()) {
         return dst.plain.iter().any(|d| d == plain)
             || (plain.len() >= 4 && dst.plain_spaceless.contains(plain));
@@ -77,8 +99,35 @@ pub fn covers(plain: &str, key: &str, dst: &TextKeys) -> bool {
     dst.tokens.iter().any(|d| token_close(key, d))
         || (key.chars().count() >= 5 && dst.spaceless.contains(key))
         // "Zwart" is written "black" by another shop.
-        || crate::text::lexicon::colour(plain)
-            .is_some_and(|c| dst.plain.iter().any(|d| crate::text::lexicon::colour(d) == Some(c)))
+        || same_colour()
+}
+
+/// The colours that words name ([`colour`]), as `(word number, colour)`: looked up once per
+/// prepared text instead of in every comparison it takes part in (most texts name none, and
+/// the lookup is a long chain of string comparisons).
+pub fn colours_of(words: &[String]) -> Vec<(usize, &'static str)> {
+    (words.iter().enumerate())
+        .filter_map(|(i, w)| Some((i, colour(w)?)))
+        .collect()
+}
+
+/// [`weighted_coverage`] with the colours of the words and of `dst.plain` already looked up
+/// ([`colours_of`] of `plain` and of `dst.plain`): the same result.
+pub fn weighted_coverage_coloured(
+    plain: &[String],
+    keys: &[String],
+    weights: &[f32],
+    colours: &[(usize, &'static str)],
+    dst: &TextKeys,
+    dst_colours: &[(usize, &'static str)],
+) -> (f32, Vec<bool>) {
+    coverage_by(plain, weights, |i| {
+        covers_or(&plain[i], &keys[i], dst, || {
+            colours
+                .iter()
+                .any(|&(j, c)| j == i && dst_colours.iter().any(|&(_, d)| d == c))
+        })
+    })
 }
 
 /// Weighted share of the words `(plain[i], keys[i])` found in `dst`, and which were found.
@@ -89,6 +138,15 @@ pub fn weighted_coverage(
     weights: &[f32],
     dst: &TextKeys,
 ) -> (f32, Vec<bool>) {
+    coverage_by(plain, weights, |i| covers(&plain[i], &keys[i], dst))
+}
+
+/// Weighted share of the words of `plain` for which `covered(i)` holds, and which did.
+fn coverage_by(
+    plain: &[String],
+    weights: &[f32],
+    covered: impl Fn(usize) -> bool,
+) -> (f32, Vec<bool>) {
     let total: f32 = weights.iter().sum();
     if plain.is_empty() || total <= 0.0 {
         return (0.0, vec![false; plain.len()]);
@@ -96,7 +154,7 @@ pub fn weighted_coverage(
     let mut matched = vec![false; plain.len()];
     let mut got = 0.0;
     for i in 0..plain.len() {
-        if covers(&plain[i], &keys[i], dst) {
+        if covered(i) {
             matched[i] = true;
             got += weights[i];
         }
@@ -207,6 +265,107 @@ mod tests {
             let dst = TextKeys::new(&b.iter().map(|x| format!("w{x}")).collect::<Vec<_>>().join(" "));
             let (c, _) = weighted_coverage(&src, &src, &w[..src.len()], &dst);
             prop_assert!((0.0..=1.0).contains(&c));
+        }
+
+        #[test]
+        fn the_inlined_token_close_is_the_one_it_replaced(
+            a in "[abé1ab]{0,8}",
+            b in "[abé1ab]{0,8}",
+            near in any::<bool>(),
+        ) {
+            // Near pairs (one edit apart) as often as far ones: the typo test is reached.
+            let mut chars = a.chars();
+            let b = match chars.next() {
+                Some(first) if near => format!("{first}b{}", chars.as_str()),
+                _ => b,
+            };
+            prop_assert_eq!(token_close(&a, &b), token_close_before(&a, &b));
+        }
+
+        #[test]
+        fn coverage_with_colours_looked_up_once_is_coverage(
+            src in proptest::collection::vec(0usize..WORDS.len(), 0..10),
+            dst in proptest::collection::vec(0usize..WORDS.len(), 0..10),
+            w in proptest::collection::vec(0.0f32..5.0, 10),
+        ) {
+            let text = |ix: &[usize]| ix.iter().map(|&i| WORDS[i]).collect::<Vec<_>>().join(" ");
+            let (s, d) = (TextKeys::new(&text(&src)), TextKeys::new(&text(&dst)));
+            let w = &w[..s.plain.len().min(10)];
+            let (plain, keys) = (&s.plain[..w.len()], &s.tokens[..w.len()]);
+            let before = weighted_coverage(plain, keys, w, &d);
+            let after = weighted_coverage_coloured(
+                plain, keys, w, &colours_of(plain), &d, &colours_of(&d.plain),
+            );
+            prop_assert_eq!(before.0.to_bits(), after.0.to_bits());
+            prop_assert_eq!(before.1, after.1);
+        }
+    }
+
+    /// Words of every kind `covers` tells apart: colours in several languages, typos, digits,
+    /// CJK, leetspeak, words glued together.
+    const WORDS: &[&str] = &[
+        "black",
+        "zwart",
+        "Schwarz",
+        "noir",
+        "white",
+        "wit",
+        "weiss",
+        "blue",
+        "navy",
+        "red",
+        "rot",
+        "grey",
+        "gray",
+        "heater",
+        "haeter",
+        "heatr",
+        "charger",
+        "chagrer",
+        "V0ltMax",
+        "voltmax",
+        "volt",
+        "max",
+        "power",
+        "bank",
+        "20000mAh",
+        "10000mAh",
+        "KDL",
+        "40V4100",
+        "kdl40v4100",
+        "아기",
+        "욕조",
+        "아기욕조",
+        "bag",
+        "bat",
+        "Bläck",
+        "über",
+    ];
+
+    /// `token_close` as it was written before its cheap rejections were inlined.
+    fn token_close_before(a: &str, b: &str) -> bool {
+        if a == b {
+            return true;
+        }
+        let (x, y) = (a.as_bytes(), b.as_bytes());
+        if x.len().abs_diff(y.len()) > 4
+            || x.len().min(y.len()) < 5
+            || (x[0] != y[0] && x[x.len() - 1] != y[y.len() - 1])
+        {
+            return false;
+        }
+        let ascii = a.is_ascii() && b.is_ascii();
+        if ascii && x.len().abs_diff(y.len()) > 1 {
+            return false;
+        }
+        if a.bytes().any(|c| c.is_ascii_digit()) || b.bytes().any(|c| c.is_ascii_digit()) {
+            return false;
+        }
+        if ascii {
+            within_one_edit(a.as_bytes(), b.as_bytes())
+        } else {
+            let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+            a.len() >= 5 && b.len() >= 5 && within_one_edit(&a, &b)
         }
     }
 }

@@ -129,12 +129,33 @@ impl TextKeys {
     }
 
     /// N-gram strings for the n-gram field.
+    ///
+    /// Sorted and deduplicated as the strings would be, but each gram (at most three
+    /// characters, twelve bytes) is sorted as its UTF-8 bytes packed big-endian into a number,
+    /// with its length to tell a gram from one it begins: a string is made only for each
+    /// distinct gram, and no string comparison is made (this runs for every listing).
     pub fn gram_strings(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        char_grams(&self.spaceless, |g| out.push(g.iter().collect()));
-        out.sort_unstable();
-        out.dedup();
-        out
+        let mut packed: Vec<(u128, u8)> = Vec::with_capacity(self.spaceless.len());
+        char_grams(&self.spaceless, |g| {
+            let mut bytes = [0u8; 16];
+            let mut len = 0;
+            for c in g {
+                // A gram has at most 3 characters; anything longer would not be one.
+                let Some(room) = bytes.get_mut(len..) else {
+                    return;
+                };
+                if room.len() < c.len_utf8() {
+                    return;
+                }
+                len += c.encode_utf8(room).len();
+            }
+            packed.push((u128::from_be_bytes(bytes), len as u8));
+        });
+        packed.sort_unstable();
+        packed.dedup();
+        (packed.into_iter())
+            .map(|(p, len)| String::from_utf8_lossy(&p.to_be_bytes()[..len as usize]).into_owned())
+            .collect()
     }
 }
 
@@ -155,6 +176,18 @@ mod tests {
         assert_eq!(k.index_words(), vec!["褪黑", "黑素", "素软", "软糖"]);
         let spaced = TextKeys::new("褪 黑 素 软 糖");
         assert_eq!(spaced.grams, k.grams);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn gram_strings_are_the_sorted_distinct_grams(text in "[a-c0\\x00é褪黑素 ]{0,12}") {
+            let k = TextKeys::new(&text);
+            let mut strings: Vec<String> = Vec::new();
+            char_grams(&k.spaceless, |g| strings.push(g.iter().collect()));
+            strings.sort_unstable();
+            strings.dedup();
+            proptest::prop_assert_eq!(k.gram_strings(), strings);
+        }
     }
 
     #[test]
