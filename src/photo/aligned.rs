@@ -219,25 +219,9 @@ pub fn agreement(
     banned_thumb: &Thumb,
     map: [f32; 6],
 ) -> Option<f32> {
-    let back = back_map(query, mirrored, banned, map)?;
-    let (bw, bh) = (f32::from(banned.width), f32::from(banned.height));
+    let under = grey_under(query, query_thumb, mirrored, banned, banned_thumb, map)?;
     let side = banned_thumb.side as usize;
-    // The listing's grey level under each banned cell, where the listing shows it.
-    let mut under = vec![f32::NAN; side * side];
-    let mut shown = 0;
-    for j in 0..side {
-        for i in 0..side {
-            // The cell's centre in banned working pixels, taken back to the listing's.
-            let (bx, by) = (
-                (i as f32 + 0.5) / side as f32 * bw,
-                (j as f32 + 0.5) / side as f32 * bh,
-            );
-            if let Some((x, y)) = back(bx, by) {
-                under[j * side + i] = query_thumb.sample(x, y);
-                shown += 1;
-            }
-        }
-    }
+    let shown = under.iter().filter(|v| !v.is_nan()).count();
     if shown < MIN_CELLS {
         return None;
     }
