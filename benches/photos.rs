@@ -625,7 +625,9 @@ fn verify_dump(dir: &Path) {
                     })
                     .max_by_key(|(v, ..)| v.inliers);
                 if let Some((v, k, n, bk)) = best {
-                    let judge = |f: Judge| {
+                    // An agreement of the pair under one placement (the first verification's
+                    // or the guided one's).
+                    let judge = |f: Judge, placement: Option<[f32; 6]>| {
                         let t = thumbs.iter().find(|(m, _)| *m == n)?;
                         f(
                             &k.points,
@@ -633,36 +635,22 @@ fn verify_dump(dir: &Path) {
                             k.mirrored,
                             bk,
                             &t.1,
-                            v.placement?,
+                            placement?,
                         )
                     };
-                    let aligned = judge(relist::photo::aligned::agreement);
-                    let colour = judge(relist::photo::aligned::colour_agreement);
+                    let aligned = judge(relist::photo::aligned::agreement, v.placement);
+                    let colour = judge(relist::photo::aligned::colour_agreement, v.placement);
                     // The guided second verification ([`relist::photo::guided`]) and its
                     // placement's agreements.
                     let g = relist::photo::guided::reverify(&k.points, bk, &v);
-                    let gjudge = |f: Judge| {
-                        let t = thumbs.iter().find(|(m, _)| *m == n)?;
-                        f(
-                            &k.points,
-                            k.thumb.as_deref()?,
-                            k.mirrored,
-                            bk,
-                            &t.1,
-                            g?.placement?,
-                        )
-                    };
-                    let gd = g
-                        .and_then(|g| g.placement)
+                    let gmap = g.and_then(|g| g.placement);
+                    let gd = gmap
                         .map(|m| relist::photo::guided::pair_distances(&k.points, bk, &m))
                         .unwrap_or_default();
                     let under = |t: u32| gd.iter().filter(|d| **d <= t).count();
                     let median = gd.get(gd.len() / 2).copied().unwrap_or(999);
-                    let gshown = g
-                        .and_then(|g| g.placement)
-                        .map_or(0, |m| relist::photo::verify::shown(&k.points, bk, m));
-                    let blocks = g
-                        .and_then(|g| g.placement)
+                    let gshown = gmap.map_or(0, |m| relist::photo::verify::shown(&k.points, bk, m));
+                    let blocks = gmap
                         .and_then(|m| {
                             let t = thumbs.iter().find(|(x, _)| *x == n)?;
                             relist::photo::aligned::block_residuals(
@@ -692,8 +680,8 @@ fn verify_dump(dir: &Path) {
                         "{},{:.4},{:.3},{:.3},{},{},{},{},{},{},{},{blocks}",
                         g.map_or(0, |g| g.inliers),
                         g.map_or(0.0, |g| g.coverage),
-                        gjudge(relist::photo::aligned::agreement).unwrap_or(-9.0),
-                        gjudge(relist::photo::aligned::colour_agreement).unwrap_or(-9.0),
+                        judge(relist::photo::aligned::agreement, gmap).unwrap_or(-9.0),
+                        judge(relist::photo::aligned::colour_agreement, gmap).unwrap_or(-9.0),
                         gd.len(),
                         under(24),
                         under(32),

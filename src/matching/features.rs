@@ -77,6 +77,22 @@ pub const COLOUR_CLOSE: f32 = 0.8;
 pub const ALIGNED_WITH_COLOUR: f32 = 0.7;
 pub const ALIGNED_UNREFUTED: u32 = 24;
 
+/// What an aligned-region check of banned photo `n` under `v`'s placement needs: the listing
+/// photo's thumbnail, the banned photo's stored one and the placement; `None` without any.
+fn placed<'a>(
+    q: &'a crate::photo::QueryKeypoints,
+    b: &'a PreparedBanned,
+    n: usize,
+    v: &crate::photo::verify::Verified,
+) -> Option<(
+    &'a crate::photo::aligned::Thumb,
+    &'a crate::photo::aligned::Thumb,
+    [f32; 6],
+)> {
+    let (_, stored) = b.thumbs.iter().find(|(m, _)| *m == n)?;
+    Some((q.thumb.as_deref()?, stored, v.placement?))
+}
+
 /// The aligned-region agreements, grey ([`crate::photo::aligned::agreement`]) and colour
 /// ([`crate::photo::aligned::colour_agreement`]), of a verified placement of banned photo `n`
 /// (keypoints `k`) in a listing photo (`q`); each `None` without both thumbnails or a placement,
@@ -88,11 +104,7 @@ fn aligned(
     k: &crate::photo::keypoints::Keypoints,
     v: &crate::photo::verify::Verified,
 ) -> (Option<f32>, Option<f32>) {
-    let (Some(thumb), Some((_, stored)), Some(map)) = (
-        q.thumb.as_deref(),
-        b.thumbs.iter().find(|(m, _)| *m == n),
-        v.placement,
-    ) else {
+    let Some((thumb, stored, map)) = placed(q, b, n, v) else {
         return (None, None);
     };
     let (points, mirrored) = (&q.points, q.mirrored);
@@ -126,11 +138,7 @@ fn guided_refuted(
     k: &crate::photo::keypoints::Keypoints,
     g: &crate::photo::verify::Verified,
 ) -> bool {
-    let (Some(thumb), Some((_, stored)), Some(map)) = (
-        q.thumb.as_deref(),
-        b.thumbs.iter().find(|(m, _)| *m == n),
-        g.placement,
-    ) else {
+    let Some((thumb, stored, map)) = placed(q, b, n, g) else {
         return false;
     };
     crate::photo::aligned::disagreement(&q.points, thumb, q.mirrored, k, stored, map)
